@@ -1,0 +1,40 @@
+#include "wattlab/core/clock.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace wattlab {
+namespace {
+
+TEST(FakeClockTest, SleepEndsWhenTimeIsAdvanced) {
+  FakeClock clock(1000);
+  bool woken_early = true;
+  std::thread sleeper([&] { woken_early = clock.sleep_ms(50); });
+  while (clock.sleepers() == 0) std::this_thread::yield();
+  clock.advance_ms(20);
+  EXPECT_EQ(clock.sleepers(), 1);  // 30 ms still to go
+  clock.advance_ms(30);
+  sleeper.join();
+  EXPECT_FALSE(woken_early);
+  EXPECT_DOUBLE_EQ(clock.monotonic_ms(), 1050);
+}
+
+TEST(FakeClockTest, WakeEndsSleepEarly) {
+  FakeClock clock;
+  std::thread sleeper([&] { EXPECT_TRUE(clock.sleep_ms(1e9)); });
+  while (clock.sleepers() == 0) std::this_thread::yield();
+  clock.wake();
+  sleeper.join();
+}
+
+TEST(SystemClockTest, MonotonicAdvancesAcrossSleep) {
+  SystemClock clock;
+  double before = clock.monotonic_ms();
+  EXPECT_FALSE(clock.sleep_ms(5));
+  EXPECT_GE(clock.monotonic_ms() - before, 5.0);
+  EXPECT_GT(clock.wall_ms(), 1'600'000'000'000);
+}
+
+}  // namespace
+}  // namespace wattlab

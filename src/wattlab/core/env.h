@@ -1,0 +1,48 @@
+// The OS seam (after LevelDB's Env): every read of sysfs, /proc and the clock
+// in wattlab goes through an Env, so tests substitute fixture trees and a fake
+// clock, and users point wattlab at another tree with WATTLAB_SYSFS_ROOT and
+// WATTLAB_PROC_ROOT.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "wattlab/core/clock.h"
+#include "wattlab/core/status.h"
+
+namespace wattlab {
+
+class Env {
+ public:
+  // `sysfs_root` stands for /sys and `proc_root` for /proc. `clock` must
+  // outlive the Env unless it is owned (see the factory functions).
+  Env(std::filesystem::path sysfs_root, std::filesystem::path proc_root, Clock* clock);
+  Env(const Env&) = delete;
+  Env& operator=(const Env&) = delete;
+
+  // The process-wide default: /sys and /proc unless WATTLAB_SYSFS_ROOT or
+  // WATTLAB_PROC_ROOT name other folders; the system clock.
+  static Env& system();
+
+  // Path of `relative` (e.g. "class/powercap") under the sysfs root.
+  std::filesystem::path sysfs_path(const std::string& relative) const { return sysfs_root_ / relative; }
+  // Path of `relative` (e.g. "stat", "1234/stat") under the proc root.
+  std::filesystem::path proc_path(const std::string& relative) const { return proc_root_ / relative; }
+  const std::filesystem::path& sysfs_root() const { return sysfs_root_; }
+  const std::filesystem::path& proc_root() const { return proc_root_; }
+  Clock& clock() const { return *clock_; }
+
+  // Whole contents of a file. NotFound, PermissionDenied or IoError name the path.
+  static Result<std::string> read_file(const std::filesystem::path& path);
+  // Names of the entries of a directory, sorted.
+  static Result<std::vector<std::string>> list_dir(const std::filesystem::path& path);
+
+ private:
+  std::filesystem::path sysfs_root_;
+  std::filesystem::path proc_root_;
+  Clock* clock_;
+};
+
+}  // namespace wattlab

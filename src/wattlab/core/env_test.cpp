@@ -1,0 +1,62 @@
+#include "wattlab/core/env.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace wattlab {
+namespace {
+
+class EnvTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() / ("wattlab_env_test_" + std::to_string(getpid()));
+    std::filesystem::create_directories(root_ / "sys/class/powercap/intel-rapl:0");
+    std::ofstream(root_ / "sys/class/powercap/intel-rapl:0/name") << "package-0\n";
+    std::filesystem::create_directories(root_ / "proc");
+    std::ofstream(root_ / "proc/stat") << "cpu  1 2 3 4\n";
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  std::filesystem::path root_;
+  FakeClock clock_;
+};
+
+TEST_F(EnvTest, ReadsUnderTheGivenRoots) {
+  Env env(root_ / "sys", root_ / "proc", &clock_);
+  auto name = Env::read_file(env.sysfs_path("class/powercap/intel-rapl:0/name"));
+  ASSERT_TRUE(name.ok()) << name.status().to_string();
+  EXPECT_EQ(*name, "package-0\n");
+  auto stat = Env::read_file(env.proc_path("stat"));
+  ASSERT_TRUE(stat.ok());
+  EXPECT_EQ(*stat, "cpu  1 2 3 4\n");
+  auto zones = Env::list_dir(env.sysfs_path("class/powercap"));
+  ASSERT_TRUE(zones.ok());
+  EXPECT_EQ(*zones, std::vector<std::string>{"intel-rapl:0"});
+}
+
+TEST_F(EnvTest, MissingFileIsNotFoundAndNamesThePath) {
+  auto r = Env::read_file(root_ / "nope");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(r.status().message().find((root_ / "nope").string()), std::string::npos);
+  EXPECT_EQ(Env::list_dir(root_ / "nodir").status().code(), Status::Code::kNotFound);
+}
+
+TEST_F(EnvTest, UnreadableFileIsPermissionDenied) {
+  if (geteuid() == 0) GTEST_SKIP() << "root reads every file; permission is tested as a user";
+  auto path = root_ / "secret";
+  std::ofstream(path) << "1";
+  std::filesystem::permissions(path, std::filesystem::perms::none);
+  EXPECT_EQ(Env::read_file(path).status().code(), Status::Code::kPermissionDenied);
+}
+
+TEST(EnvSystemTest, HonoursWattlabSysfsRoot) {
+  // Env::system() is built once per process; this test binary sets nothing,
+  // so it sees the real roots unless the runner exported the variables.
+  const char* sys = std::getenv("WATTLAB_SYSFS_ROOT");
+  EXPECT_EQ(Env::system().sysfs_root(), std::filesystem::path(sys && *sys ? sys : "/sys"));
+}
+
+}  // namespace
+}  // namespace wattlab
