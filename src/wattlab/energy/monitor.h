@@ -1,0 +1,127 @@
+// Monitor: samples a set of meters on a background thread into a bounded
+// power timeline, and measures named energy windows exactly.
+//
+//   auto monitor = Monitor::create(env, std::move(meters)).value();
+//   monitor->start();
+//   auto epoch = monitor->begin_window("epoch 3").value();
+//   ... train ...
+//   EnergyWindow window = monitor->end_window(epoch).value();
+//
+// Windows do not depend on the sampler: begin_window() and end_window() read
+// every meter synchronously, so a window's energy is the exact difference of
+// the cumulative counters, whatever the sampling interval. The sampler keeps
+// hardware counters from wrapping unseen (Meter::max_read_interval_ms()) and
+// records the power timeline. All public methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "wattlab/core/env.h"
+#include "wattlab/core/status.h"
+#include "wattlab/energy/energy_window.h"
+#include "wattlab/energy/meter.h"
+
+namespace wattlab {
+
+using WindowId = uint64_t;
+
+struct MonitorOptions {
+  // Sampling period; at least 1. The sampler runs at the smaller of this and
+  // every meter's max_read_interval_ms() (never below 1), so no counter wraps
+  // unseen and power-only meters integrate finely enough.
+  double interval_ms = 100;
+  size_t ring_capacity = 36'000;   // samples kept (an hour at 100 ms); the oldest are dropped
+};
+
+class Monitor {
+ public:
+  // Takes ownership of `meters` and reads each once as the baseline. Fails on
+  // an empty or null meter list, interval_ms < 1, ring_capacity 0, a domain
+  // name that two meters share, or a first read that fails. `env` (whose
+  // clock drives the sampler) must outlive the Monitor.
+  static Result<std::unique_ptr<Monitor>> create(Env& env, std::vector<std::unique_ptr<Meter>> meters,
+                                                 MonitorOptions options = {});
+  // Stops the sampler.
+  ~Monitor();
+  Monitor(const Monitor&) = delete;
+  Monitor& operator=(const Monitor&) = delete;
+
+  // Starts the sampling thread; a no-op while running. Takes a fresh reading
+  // as the first sample's baseline; fails if that read fails or the thread
+  // cannot be created.
+  Status start();
+  // Stops and joins the sampling thread promptly (it wakes the clock); a
+  // no-op when not running. Open windows stay open and can still be ended.
+  // Note: Clock::wake() ends the sleeps of every thread sleeping on the same
+  // clock once; other sleepers must tolerate an early return.
+  void stop();
+  bool running() const;
+  // The sampling period actually used (see MonitorOptions::interval_ms).
+  double interval_ms() const { return options_.interval_ms; }
+
+  // Every meter's domains, concatenated in meter order; names are unique.
+  const std::vector<EnergyDomain>& domains() const { return domains_; }
+
+  // Opens a window now. Windows may nest and overlap freely. Fails if a
+  // meter read fails (the message names the meter).
+  Result<WindowId> begin_window(std::string name);
+  // Closes window `id` now and returns its energy per domain. NotFound for an
+  // unknown or already ended id; on a failed meter read the window stays open.
+  Result<EnergyWindow> end_window(WindowId id);
+
+  // Removes and returns the buffered samples, oldest first.
+  std::vector<PowerSample> take_samples();
+  // Samples dropped because the ring was full since the monitor was created.
+  uint64_t dropped_samples() const;
+  // The first meter error the sampler met, or OK. The sampler skips a failed
+  // sample and keeps going.
+  Status sampling_error() const;
+
+ private:
+  struct Reading {
+    double monotonic_ms = 0;
+    int64_t wall_ms = 0;
+    std::vector<double> energy_j;  // per domain, cumulative
+  };
+  struct OpenWindow {
+    std::string name;
+    Reading start;
+  };
+
+  Monitor(Env& env, std::vector<std::unique_ptr<Meter>> meters, std::vector<EnergyDomain> domains,
+          MonitorOptions options);
+  // Reads every meter. Caller holds mu_.
+  Result<Reading> read_all_locked();
+  // One sampler tick: read, turn the energy since the last sample into power.
+  void sample();
+  void run();
+
+  Env& env_;
+  const MonitorOptions options_;
+  const std::vector<EnergyDomain> domains_;
+
+  mutable std::mutex mu_;  // guards everything below, and every Meter call
+  std::vector<std::unique_ptr<Meter>> meters_;
+  Reading last_sample_;                   // the sampler's previous reading
+  std::deque<PowerSample> ring_;          // at most options_.ring_capacity
+  uint64_t dropped_samples_ = 0;
+  Status sampling_error_;                 // first sampler error
+  std::map<WindowId, OpenWindow> open_windows_;
+  WindowId next_window_id_ = 1;
+
+  std::mutex thread_mu_;      // serialises start() and stop()
+  std::thread thread_;        // the sampler, when running; guarded by thread_mu_
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stop_requested_{false};  // tells the sampler to exit
+};
+
+}  // namespace wattlab
