@@ -1,0 +1,120 @@
+// NvmlMeter: NVIDIA GPU energy through NVML, loaded with dlopen() at run time
+// so that wattlab has no build dependency on NVIDIA.
+//
+// Per GPU (domain "gpu-N", N the NVML index):
+//   - nvmlDeviceGetTotalEnergyConsumption (mJ since the driver loaded; Volta
+//     and newer) when the GPU supports it: energy = counter − counter at
+//     creation. The 64-bit counter cannot wrap; should it go back (driver
+//     reload), the interval that saw it counts as 0 and counting resumes.
+//   - otherwise nvmlDeviceGetPowerUsage (mW), sampled on every read and
+//     integrated by the trapezoid rule over the Env clock:
+//     energy += (P_prev + P_now) / 2 × (t_now − t_prev). Exact for power
+//     that changes linearly between reads, so such meters ask to be read
+//     every kPowerSampledReadIntervalMs (max_read_interval_ms()).
+// Telemetry (utilisation, memory, temperature, power limit, processes) is
+// read on demand for `wattlab devices`; it never affects the energy figures.
+//
+// The library: NvmlOptions::library, else $WATTLAB_NVML_LIBRARY, else
+// "libnvidia-ml.so.1". Tests load a fake NVML built beside them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wattlab/core/env.h"
+#include "wattlab/core/status.h"
+#include "wattlab/energy/meter.h"
+
+namespace wattlab {
+
+// How often a power-sampled GPU must be read for the trapezoid to follow it.
+inline constexpr double kPowerSampledReadIntervalMs = 100.0;
+
+struct NvmlOptions {
+  std::string library;  // dlopen() name or path; empty: default_nvml_library()
+};
+
+// $WATTLAB_NVML_LIBRARY when set and not empty, else "libnvidia-ml.so.1".
+std::string default_nvml_library();
+
+struct GpuProcess {
+  unsigned pid = 0;
+  std::optional<uint64_t> used_memory_bytes;  // nullopt when NVML cannot tell (e.g. under WDDM or MIG)
+};
+
+// A snapshot of one GPU; a field NVML could not read is nullopt (or empty).
+struct GpuTelemetry {
+  int index = 0;
+  std::string name;                      // "NVIDIA GeForce RTX 3090"
+  bool has_energy_counter = false;
+  std::optional<double> power_w;
+  std::optional<double> power_limit_w;   // enforced limit
+  std::optional<double> temperature_c;
+  std::optional<double> utilisation_gpu;     // fraction of time kernels ran, [0, 1]
+  std::optional<double> utilisation_memory;  // fraction of time memory was read or written, [0, 1]
+  std::optional<uint64_t> memory_used_bytes;
+  std::optional<uint64_t> memory_total_bytes;
+  std::vector<GpuProcess> processes;     // compute processes using the GPU
+};
+
+class NvmlMeter final : public Meter {
+ public:
+  struct Gpu {
+    int index = 0;
+    std::string name;
+    bool has_energy_counter = false;  // false: power sampled and integrated
+  };
+
+  // Loads the library, initialises NVML, finds every GPU and takes a first
+  // reading of each. Unavailable when the library cannot be loaded (naming
+  // it), lacks a required function, nvmlInit fails (with NVML's message), or
+  // there is no GPU; the error of a failing first read otherwise. `env` (its
+  // clock integrates power) must outlive the meter.
+  static Result<std::unique_ptr<NvmlMeter>> create(Env& env, const NvmlOptions& options = {});
+  // Shuts NVML down and unloads the library.
+  ~NvmlMeter() override;
+  NvmlMeter(const NvmlMeter&) = delete;
+  NvmlMeter& operator=(const NvmlMeter&) = delete;
+
+  std::string name() const override { return "nvml"; }
+  // "gpu-N" per GPU, measured.
+  const std::vector<EnergyDomain>& domains() const override { return domains_; }
+  // Reads every GPU. On an error (naming the GPU and NVML's message) nothing
+  // accumulates for any GPU; the next successful read covers the gap.
+  Status read_energy_j(std::vector<double>* energy_j) override;
+  // kPowerSampledReadIntervalMs if any GPU is power-sampled, else 60 s.
+  double max_read_interval_ms() const override;
+
+  const std::vector<Gpu>& gpus() const { return gpus_; }
+  // Current telemetry of every GPU, in gpus() order. Touches no energy
+  // state, so it may run beside the Monitor's reads (NVML is thread-safe).
+  std::vector<GpuTelemetry> telemetry();
+  // One line for `wattlab devices`, e.g. "gpu-0: NVIDIA A100 (energy
+  // counter); gpu-1: Tesla P4 (no energy counter: power sampled and integrated)".
+  std::string describe() const;
+
+ private:
+  struct Library;  // the dlopen handle and the NVML entry points
+  struct GpuState {
+    void* handle = nullptr;          // nvmlDevice_t
+    uint64_t last_counter_mj = 0;    // counter GPUs: at the previous read
+    double last_power_w = 0;         // power GPUs: at the previous read
+    double energy_j = 0;             // cumulative since creation
+  };
+  NvmlMeter(Env& env, std::unique_ptr<Library> library);
+  // One GPU's counter (mJ) or power (W) now.
+  Status read_counter_mj(size_t i, uint64_t* mj);
+  Status read_power_w(size_t i, double* watts);
+
+  Env& env_;
+  std::unique_ptr<Library> library_;
+  std::vector<Gpu> gpus_;
+  std::vector<GpuState> state_;
+  std::vector<EnergyDomain> domains_;
+  double last_read_ms_ = 0;  // Env clock at the previous read
+};
+
+}  // namespace wattlab

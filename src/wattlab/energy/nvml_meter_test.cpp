@@ -1,0 +1,237 @@
+#include "wattlab/energy/nvml_meter.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "wattlab/energy/monitor.h"
+
+namespace wattlab {
+namespace {
+
+// Drives the fake NVML library (fake_nvml.c) through its control file.
+class NvmlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() /
+            ("wattlab_nvml_test_" + std::to_string(getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(root_);
+    config_ = root_ / "fake_nvml.conf";
+    log_ = root_ / "fake_nvml.log";
+    setenv("FAKE_NVML_CONFIG", config_.c_str(), 1);
+    setenv("FAKE_NVML_LOG", log_.c_str(), 1);
+    unsetenv("WATTLAB_NVML_LIBRARY");
+    env_ = std::make_unique<Env>(root_ / "sys", root_ / "proc", &clock_);
+    options_.library = WATTLAB_FAKE_NVML_PATH;
+  }
+  void TearDown() override {
+    unsetenv("FAKE_NVML_CONFIG");
+    unsetenv("FAKE_NVML_LOG");
+    std::filesystem::remove_all(root_);
+  }
+  void configure(const std::string& text) { std::ofstream(config_, std::ios::trunc) << text; }
+  std::unique_ptr<NvmlMeter> make() {
+    auto meter = NvmlMeter::create(*env_, options_);
+    EXPECT_TRUE(meter.ok()) << meter.status().to_string();
+    return meter.ok() ? std::move(meter).value() : nullptr;
+  }
+  std::string log() const {
+    std::ifstream in(log_);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  std::filesystem::path root_;
+  std::filesystem::path config_;
+  std::filesystem::path log_;
+  FakeClock clock_;
+  std::unique_ptr<Env> env_;
+  NvmlOptions options_;
+};
+
+TEST_F(NvmlTest, EnergyCounterIsReadDirectly) {
+  configure("gpu name=NVIDIA_A100-SXM4-40GB energy_mj=5000000 power_mw=250000\n");
+  auto meter = make();
+  ASSERT_NE(meter, nullptr);
+  EXPECT_EQ(meter->name(), "nvml");
+  ASSERT_EQ(meter->domains().size(), 1u);
+  EXPECT_EQ(meter->domains()[0].name, "gpu-0");
+  EXPECT_FALSE(meter->domains()[0].estimated);
+  ASSERT_EQ(meter->gpus().size(), 1u);
+  EXPECT_EQ(meter->gpus()[0].name, "NVIDIA A100-SXM4-40GB");
+  EXPECT_TRUE(meter->gpus()[0].has_energy_counter);
+  EXPECT_DOUBLE_EQ(meter->max_read_interval_ms(), 60'000.0);
+
+  // 10 s at 250 W: the counter moves 25 J per 100 ms; the power reading
+  // (deliberately different) is not used.
+  uint64_t mj = 5'000'000;
+  std::vector<double> energy_j;
+  for (int step = 0; step < 100; ++step) {
+    mj += 25'000;
+    configure("gpu name=NVIDIA_A100-SXM4-40GB energy_mj=" + std::to_string(mj) + " power_mw=1000\n");
+    clock_.advance_ms(100);
+    ASSERT_TRUE(meter->read_energy_j(&energy_j).ok());
+  }
+  ASSERT_EQ(energy_j.size(), 1u);
+  EXPECT_NEAR(energy_j[0], 2500.0, 2500.0 * 0.005);
+  EXPECT_DOUBLE_EQ(energy_j[0], 2500.0);
+  EXPECT_EQ(meter->describe(), "gpu-0: NVIDIA A100-SXM4-40GB (energy counter)");
+}
+
+TEST_F(NvmlTest, PowerOnlyGpuIsIntegratedByTrapezoid) {
+  // p(t) = 150 + 100 sin(2πt / 4 s) W for 10 s, sampled every 100 ms.
+  auto power_w = [](double t_s) { return 150.0 + 100.0 * std::sin(2 * M_PI * t_s / 4.0); };
+  auto line = [&](double t_s) {
+    return "gpu name=Tesla_P4 has_energy_counter=0 power_mw=" +
+           std::to_string(static_cast<unsigned>(std::lround(power_w(t_s) * 1000))) + "\n";
+  };
+  configure(line(0));
+  auto meter = make();
+  ASSERT_NE(meter, nullptr);
+  EXPECT_FALSE(meter->gpus()[0].has_energy_counter);
+  EXPECT_DOUBLE_EQ(meter->max_read_interval_ms(), kPowerSampledReadIntervalMs);
+  EXPECT_EQ(meter->describe(), "gpu-0: Tesla P4 (no energy counter: power sampled and integrated)");
+  std::vector<double> energy_j;
+  for (int step = 1; step <= 100; ++step) {
+    configure(line(step * 0.1));
+    clock_.advance_ms(100);
+    ASSERT_TRUE(meter->read_energy_j(&energy_j).ok());
+  }
+  // ∫ = 1500 + 100 × (4 / 2π) × (1 − cos(5π)) J.
+  const double truth_j = 1500.0 + 100.0 * (4.0 / (2 * M_PI)) * (1 - std::cos(5 * M_PI));
+  EXPECT_NEAR(energy_j[0], truth_j, truth_j * 0.005) << "truth " << truth_j;
+}
+
+TEST_F(NvmlTest, TwoGpusAreMeteredApart) {
+  configure("gpu name=GPU_A energy_mj=1000\ngpu name=GPU_B has_energy_counter=0 power_mw=100000\n");
+  auto meter = make();
+  ASSERT_NE(meter, nullptr);
+  ASSERT_EQ(meter->domains().size(), 2u);
+  EXPECT_EQ(meter->domains()[0].name, "gpu-0");
+  EXPECT_EQ(meter->domains()[1].name, "gpu-1");
+  EXPECT_DOUBLE_EQ(meter->max_read_interval_ms(), kPowerSampledReadIntervalMs);
+
+  std::vector<std::unique_ptr<Meter>> meters;
+  meters.push_back(std::move(meter));
+  auto monitor = Monitor::create(*env_, std::move(meters));
+  ASSERT_TRUE(monitor.ok()) << monitor.status().to_string();
+  EXPECT_DOUBLE_EQ((*monitor)->interval_ms(), kPowerSampledReadIntervalMs);
+  auto id = (*monitor)->begin_window("epoch");
+  ASSERT_TRUE(id.ok());
+  // 2 s: GPU A uses 300 W by its counter; GPU B draws a steady 100 W.
+  for (int step = 1; step <= 20; ++step) {
+    configure("gpu name=GPU_A energy_mj=" + std::to_string(1000 + step * 30'000) +
+              "\ngpu name=GPU_B has_energy_counter=0 power_mw=100000\n");
+    clock_.advance_ms(100);
+    auto tick = (*monitor)->begin_window("tick");
+    ASSERT_TRUE(tick.ok());
+    ASSERT_TRUE((*monitor)->end_window(*tick).ok());
+  }
+  auto window = (*monitor)->end_window(*id);
+  ASSERT_TRUE(window.ok()) << window.status().to_string();
+  EXPECT_NEAR(window->domains[0].energy_j, 600.0, 600.0 * 0.005);
+  EXPECT_NEAR(window->domains[1].energy_j, 200.0, 200.0 * 0.005);
+  EXPECT_NEAR(window->energy_j(), 800.0, 800.0 * 0.005);
+}
+
+TEST_F(NvmlTest, InitFailureIsUnavailableWithNvmlsMessage) {
+  configure("init_rc 9\ngpu energy_mj=1\n");
+  auto meter = NvmlMeter::create(*env_, options_);
+  ASSERT_FALSE(meter.ok());
+  EXPECT_EQ(meter.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(meter.status().message().find("nvmlInit failed: Driver Not Loaded (NVML code 9)"), std::string::npos)
+      << meter.status().message();
+}
+
+TEST_F(NvmlTest, CountFailureAndNoGpu) {
+  configure("count_rc 999\n");
+  auto failing = NvmlMeter::create(*env_, options_);
+  ASSERT_FALSE(failing.ok());
+  EXPECT_NE(failing.status().message().find("nvmlDeviceGetCount failed: Unknown Error"), std::string::npos);
+  configure("");
+  auto none = NvmlMeter::create(*env_, options_);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().message(), "NVML found no GPU");
+}
+
+TEST_F(NvmlTest, GpuWithNeitherCounterNorPowerFails) {
+  configure("gpu name=Old has_energy_counter=0 power_rc=3\n");
+  auto meter = NvmlMeter::create(*env_, options_);
+  ASSERT_FALSE(meter.ok());
+  EXPECT_NE(meter.status().message().find("gpu-0 (Old) reports neither an energy counter nor its power: Not Supported"),
+            std::string::npos)
+      << meter.status().message();
+}
+
+TEST_F(NvmlTest, AFailedReadIsReportedAndTheNextCoversTheGap) {
+  configure("gpu energy_mj=0\ngpu has_energy_counter=0 power_mw=50000\n");
+  auto meter = make();
+  ASSERT_NE(meter, nullptr);
+  configure("gpu energy_mj=10000\ngpu has_energy_counter=0 power_rc=15\n");
+  clock_.advance_ms(100);
+  std::vector<double> energy_j;
+  Status status = meter->read_energy_j(&energy_j);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.message(), "nvml: gpu-1: nvmlDeviceGetPowerUsage failed: GPU is lost (NVML code 15)");
+  configure("gpu energy_mj=20000\ngpu has_energy_counter=0 power_mw=50000\n");
+  clock_.advance_ms(100);
+  ASSERT_TRUE(meter->read_energy_j(&energy_j).ok());
+  EXPECT_DOUBLE_EQ(energy_j[0], 20.0);
+  EXPECT_DOUBLE_EQ(energy_j[1], 10.0);  // 50 W over the whole 200 ms
+}
+
+TEST_F(NvmlTest, MissingLibraryIsUnavailable) {
+  options_.library = (root_ / "libnvidia-ml-missing.so.1").string();
+  auto meter = NvmlMeter::create(*env_, options_);
+  ASSERT_FALSE(meter.ok());
+  EXPECT_EQ(meter.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(meter.status().message().rfind(options_.library + " not found (no NVIDIA driver)", 0), 0u)
+      << meter.status().message();
+}
+
+TEST_F(NvmlTest, EnvironmentVariableChoosesTheLibrary) {
+  EXPECT_EQ(default_nvml_library(), "libnvidia-ml.so.1");
+  setenv("WATTLAB_NVML_LIBRARY", WATTLAB_FAKE_NVML_PATH, 1);
+  EXPECT_EQ(default_nvml_library(), WATTLAB_FAKE_NVML_PATH);
+  configure("gpu energy_mj=1\n");
+  auto meter = NvmlMeter::create(*env_, NvmlOptions{});
+  unsetenv("WATTLAB_NVML_LIBRARY");
+  ASSERT_TRUE(meter.ok()) << meter.status().to_string();
+  EXPECT_EQ((*meter)->domains().size(), 1u);
+}
+
+TEST_F(NvmlTest, TelemetryAndShutdown) {
+  configure(
+      "gpu name=RTX_3090 energy_mj=1 power_mw=312500 limit_mw=350000 temp_c=67 util_gpu=93 util_mem=41 "
+      "mem_total=25769803776 mem_used=8589934592 procs=4242:1073741824,4343:-\n");
+  {
+    auto meter = make();
+    ASSERT_NE(meter, nullptr);
+    auto telemetry = meter->telemetry();
+    ASSERT_EQ(telemetry.size(), 1u);
+    const GpuTelemetry& t = telemetry[0];
+    EXPECT_EQ(t.name, "RTX 3090");
+    EXPECT_TRUE(t.has_energy_counter);
+    EXPECT_EQ(t.power_w, 312.5);
+    EXPECT_EQ(t.power_limit_w, 350.0);
+    EXPECT_EQ(t.temperature_c, 67.0);
+    EXPECT_EQ(t.utilisation_gpu, 0.93);
+    EXPECT_EQ(t.utilisation_memory, 0.41);
+    EXPECT_EQ(t.memory_total_bytes, 25769803776u);
+    EXPECT_EQ(t.memory_used_bytes, 8589934592u);
+    ASSERT_EQ(t.processes.size(), 2u);
+    EXPECT_EQ(t.processes[0].pid, 4242u);
+    EXPECT_EQ(t.processes[0].used_memory_bytes, 1073741824u);
+    EXPECT_EQ(t.processes[1].pid, 4343u);
+    EXPECT_FALSE(t.processes[1].used_memory_bytes.has_value());
+  }
+  EXPECT_EQ(log(), "init\nshutdown\n");
+}
+
+}  // namespace
+}  // namespace wattlab
