@@ -1,0 +1,44 @@
+#include "wattlab/track/entities.h"
+
+#include <cctype>
+
+namespace wattlab {
+
+Status validate_entity_key(const std::string& kind, const std::string& key) {
+  constexpr size_t kMaxKeyLength = 250;
+  if (key.empty()) return Status::invalid_argument(kind + " name is empty");
+  if (key.size() > kMaxKeyLength) {
+    return Status::invalid_argument(kind + " name '" + key.substr(0, 40) + "...' is longer than " +
+                                    std::to_string(kMaxKeyLength) + " characters");
+  }
+  for (char c : key) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ' ' ||
+              c == '/' || c == ':';
+    if (!ok) {
+      return Status::invalid_argument(kind + " name '" + key + "' may contain only letters, digits and _ - . space / :");
+    }
+  }
+  return Status();
+}
+
+const char* run_status_name(RunStatus status) {
+  switch (status) {
+    case RunStatus::kRunning: return "RUNNING";
+    case RunStatus::kScheduled: return "SCHEDULED";
+    case RunStatus::kFinished: return "FINISHED";
+    case RunStatus::kFailed: return "FAILED";
+    case RunStatus::kKilled: return "KILLED";
+  }
+  return "UNKNOWN";
+}
+
+Result<RunStatus> parse_run_status(const std::string& text) {
+  for (RunStatus s : {RunStatus::kRunning, RunStatus::kScheduled, RunStatus::kFinished, RunStatus::kFailed,
+                      RunStatus::kKilled}) {
+    if (text == run_status_name(s)) return s;
+  }
+  return Status::invalid_argument("run status '" + text +
+                                  "' is not one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED");
+}
+
+}  // namespace wattlab

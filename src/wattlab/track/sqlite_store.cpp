@@ -1,0 +1,941 @@
+#include "wattlab/track/sqlite_store.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "wattlab/core/env.h"
+#include "wattlab/core/ids.h"
+
+namespace wattlab {
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 10'000;
+constexpr size_t kMinRunIdPrefix = 6;
+constexpr const char* kStoreFix = "choose a writable path with --store PATH or WATTLAB_STORE";
+
+// Migration i (0-based) takes a store from schema version i to i + 1. Append
+// new migrations; never edit one that has shipped.
+const char* const kMigrations[] = {
+    // 1: the first schema.
+    R"sql(
+CREATE TABLE experiments (
+  experiment_id       INTEGER PRIMARY KEY,
+  name                TEXT NOT NULL UNIQUE,
+  artifact_location   TEXT NOT NULL,
+  lifecycle_stage     TEXT NOT NULL DEFAULT 'active',
+  creation_time_ms    INTEGER NOT NULL,
+  last_update_time_ms INTEGER NOT NULL
+);
+CREATE TABLE experiment_tags (
+  experiment_id INTEGER NOT NULL REFERENCES experiments(experiment_id),
+  key           TEXT NOT NULL,
+  value         TEXT NOT NULL,
+  PRIMARY KEY (experiment_id, key)
+) WITHOUT ROWID;
+CREATE TABLE runs (
+  run_id          TEXT PRIMARY KEY,
+  experiment_id   INTEGER NOT NULL REFERENCES experiments(experiment_id),
+  run_name        TEXT NOT NULL,
+  status          TEXT NOT NULL,
+  start_time_ms   INTEGER NOT NULL,
+  end_time_ms     INTEGER,
+  lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+  artifact_uri    TEXT NOT NULL
+);
+CREATE INDEX runs_by_start ON runs (start_time_ms);
+CREATE INDEX runs_by_experiment ON runs (experiment_id, start_time_ms);
+CREATE TABLE params (
+  run_id TEXT NOT NULL REFERENCES runs(run_id),
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE tags (
+  run_id TEXT NOT NULL REFERENCES runs(run_id),
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+-- Full histories; value NULL stands for NaN.
+CREATE TABLE metrics (
+  run_id       TEXT NOT NULL REFERENCES runs(run_id),
+  key          TEXT NOT NULL,
+  value        REAL,
+  timestamp_ms INTEGER NOT NULL,
+  step         INTEGER NOT NULL
+);
+CREATE INDEX metrics_by_key ON metrics (run_id, key, step, timestamp_ms);
+-- The point with the highest (step, timestamp_ms) of each key.
+CREATE TABLE latest_metrics (
+  run_id       TEXT NOT NULL REFERENCES runs(run_id),
+  key          TEXT NOT NULL,
+  value        REAL,
+  timestamp_ms INTEGER NOT NULL,
+  step         INTEGER NOT NULL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE energy_windows (
+  window_id  INTEGER PRIMARY KEY,
+  run_id     TEXT NOT NULL REFERENCES runs(run_id),
+  name       TEXT NOT NULL,
+  start_ms   INTEGER NOT NULL,
+  end_ms     INTEGER NOT NULL,
+  duration_s REAL
+);
+CREATE INDEX energy_windows_by_run ON energy_windows (run_id, window_id);
+CREATE TABLE energy_window_domains (
+  window_id INTEGER NOT NULL REFERENCES energy_windows(window_id),
+  ordinal   INTEGER NOT NULL,
+  name      TEXT NOT NULL,
+  energy_j  REAL,
+  estimated INTEGER NOT NULL,
+  counts_in_total INTEGER NOT NULL DEFAULT 1,
+  PRIMARY KEY (window_id, ordinal)
+) WITHOUT ROWID;
+CREATE TABLE power_samples (
+  run_id       TEXT NOT NULL REFERENCES runs(run_id),
+  timestamp_ms INTEGER NOT NULL,
+  domain       TEXT NOT NULL,
+  power_w      REAL
+);
+CREATE INDEX power_samples_by_run ON power_samples (run_id, timestamp_ms);
+CREATE TABLE run_environment (
+  run_id TEXT NOT NULL REFERENCES runs(run_id),
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+)sql",
+};
+
+constexpr int kLatestSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+bool is_hex(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::string to_lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// strerror() text in lower case, as wattlab messages read ("permission denied").
+std::string os_error_text(int err) {
+  std::string text = std::strerror(err);
+  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
+Status open_error(const std::string& path, int err, const std::string& detail) {
+  std::string msg = "cannot open store " + path + ": " + detail + " — " + kStoreFix;
+  if (err == EACCES || err == EPERM || err == EROFS) return Status::permission_denied(msg);
+  return Status::io_error(msg);
+}
+
+void remove_store_files(const std::string& path) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path + suffix, ec);
+}
+
+}  // namespace
+
+Result<std::string> sqlite_path_from_location(const std::string& location) {
+  if (location.empty()) return Status::invalid_argument("store location is empty — give a path such as ./wattlab.db");
+  if (starts_with(location, "postgresql://") || starts_with(location, "postgres://")) {
+    return Status::unavailable("cannot open store " + location +
+                               ": PostgreSQL stores are not built into this wattlab yet — use a SQLite path");
+  }
+  if (starts_with(location, "sqlite:")) {
+    std::string rest = location.substr(std::strlen("sqlite:"));
+    if (auto q = rest.find('?'); q != std::string::npos) rest.resize(q);
+    if (rest == "//" || rest == "///:memory:") return std::string(":memory:");
+    if (!starts_with(rest, "///") || rest.size() == 3) {
+      return Status::invalid_argument("store URI " + location +
+                                      " is not of the form sqlite:///relative/path.db or sqlite:////absolute/path.db");
+    }
+    return rest.substr(3);
+  }
+  if (location.find("://") != std::string::npos) {
+    return Status::invalid_argument("store URI " + location +
+                                    " has an unsupported scheme — give a file path or sqlite:////absolute/path.db");
+  }
+  return location;
+}
+
+// A cached prepared statement, reset and unbound when the Query goes away.
+class SqliteStore::Query {
+ public:
+  explicit Query(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  Query(Query&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Query& operator=(Query&&) = delete;
+  ~Query() {
+    if (stmt_) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+
+  Query& text(int index, const std::string& value) {
+    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Query& int64(int index, int64_t value) {
+    sqlite3_bind_int64(stmt_, index, value);
+    return *this;
+  }
+  // NaN is stored as NULL (SQLite has no NaN); read back as NaN by real().
+  Query& real(int index, double value) {
+    if (std::isnan(value)) sqlite3_bind_null(stmt_, index);
+    else sqlite3_bind_double(stmt_, index, value);
+    return *this;
+  }
+  Query& null(int index) {
+    sqlite3_bind_null(stmt_, index);
+    return *this;
+  }
+
+  // True when a row is ready, false when the statement is done.
+  Result<bool> step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return Status::internal(std::to_string(rc));  // replaced by the caller's error()
+  }
+  int rc_of_last_step() const { return sqlite3_errcode(sqlite3_db_handle(stmt_)); }
+
+  std::string text(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+  int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const {
+    return sqlite3_column_type(stmt_, col) == SQLITE_NULL ? std::nan("") : sqlite3_column_double(stmt_, col);
+  }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+// BEGIN ... COMMIT; rolls back unless commit() succeeded. Writers begin
+// IMMEDIATE (take the write lock up front, so busy_timeout applies instead of
+// a deadlock between two upgrading readers); readers begin DEFERRED to read
+// one consistent snapshot.
+class SqliteStore::Transaction {
+ public:
+  explicit Transaction(SqliteStore* store) : store_(store) {}
+  ~Transaction() {
+    if (begun_ && !committed_) store_->exec("ROLLBACK");
+  }
+  Status begin(bool write = true) {
+    WATTLAB_RETURN_IF_ERROR(store_->exec(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED"));
+    begun_ = true;
+    return Status();
+  }
+  Status commit() {
+    WATTLAB_RETURN_IF_ERROR(store_->exec("COMMIT"));
+    committed_ = true;
+    return Status();
+  }
+
+ private:
+  SqliteStore* store_;
+  bool begun_ = false;
+  bool committed_ = false;
+};
+
+// Runs one statement and fails with the store's error for it.
+#define WATTLAB_STEP(query, what)                      \
+  do {                                                 \
+    auto step_ = (query).step();                       \
+    if (!step_.ok()) return error((query).rc_of_last_step(), what); \
+  } while (0)
+
+int SqliteStore::latest_schema_version() { return kLatestSchemaVersion; }
+
+SqliteStore::SqliteStore(sqlite3* db, std::string path, std::string artifact_root, Clock* clock)
+    : db_(db), path_(std::move(path)), artifact_root_(std::move(artifact_root)), clock_(clock) {}
+
+SqliteStore::~SqliteStore() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, Clock* clock) {
+  if (clock == nullptr) clock = &Env::system().clock();
+  namespace fs = std::filesystem;
+  const bool in_memory = path == ":memory:";
+  bool existed = false;
+  std::string artifact_root = "./artifacts";
+  if (!in_memory) {
+    if (path.empty()) return Status::invalid_argument("store path is empty — give a path such as ./wattlab.db");
+    std::error_code ec;
+    fs::path p(path);
+    if (fs::is_directory(p, ec)) {
+      return Status::invalid_argument("cannot open store " + path + ": it is a folder — give a file path such as " +
+                                      (p / "wattlab.db").string());
+    }
+    fs::path parent = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+    if (!fs::exists(parent, ec)) {
+      return Status::not_found("cannot open store " + path + ": folder " + parent.string() +
+                               " does not exist — create it or " + kStoreFix);
+    }
+    if (!fs::is_directory(parent, ec)) {
+      return open_error(path, ENOTDIR, parent.string() + " is not a folder");
+    }
+    existed = fs::exists(p, ec);
+    if (existed ? access(path.c_str(), R_OK | W_OK) != 0 : access(parent.c_str(), W_OK | X_OK) != 0) {
+      int err = errno;
+      return open_error(path, err, os_error_text(err));
+    }
+    artifact_root = (fs::absolute(parent, ec).lexically_normal() / "artifacts").string();
+  }
+
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    int err = db ? sqlite3_system_errno(db) : 0;
+    std::string detail = err ? os_error_text(err) : (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    if (err == ENOENT) detail = "cannot create a file there (" + detail + ")";
+    sqlite3_close_v2(db);
+    if (!existed && !in_memory) remove_store_files(path);
+    return open_error(path, err, detail);
+  }
+  if (!in_memory && sqlite3_db_readonly(db, "main") == 1) {
+    sqlite3_close_v2(db);
+    if (!existed) remove_store_files(path);
+    return open_error(path, EACCES, "the file is read-only");
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db, path, artifact_root, clock));
+  Status s = [&]() -> Status {
+    std::lock_guard<std::mutex> lock(store->mu_);
+    WATTLAB_RETURN_IF_ERROR(store->exec("PRAGMA foreign_keys = ON"));
+    if (!in_memory) {
+      WATTLAB_RETURN_IF_ERROR(store->exec("PRAGMA journal_mode = WAL"));
+      WATTLAB_RETURN_IF_ERROR(store->exec("PRAGMA synchronous = NORMAL"));
+    }
+    WATTLAB_RETURN_IF_ERROR(store->migrate());
+    return store->ensure_default_experiment();
+  }();
+  if (!s.ok()) {
+    store.reset();
+    if (!existed && !in_memory) remove_store_files(path);
+    if (s.code() == Status::Code::kPermissionDenied || s.code() == Status::Code::kIoError) {
+      return open_error(path, s.code() == Status::Code::kPermissionDenied ? EACCES : EIO, s.message());
+    }
+    return s.with_context("cannot open store " + path);
+  }
+  return store;
+}
+
+Status SqliteStore::error(int rc, const std::string& what) {
+  std::string msg = what + ": " + sqlite3_errmsg(db_) + " (store " + path_ + ")";
+  switch (rc & 0xff) {
+    case SQLITE_BUSY: case SQLITE_LOCKED:
+      return Status::unavailable(msg + " — another process holds the store locked; retry later");
+    case SQLITE_READONLY: case SQLITE_PERM: case SQLITE_AUTH: return Status::permission_denied(msg);
+    case SQLITE_CORRUPT: case SQLITE_NOTADB:
+      return Status::corrupt(msg + " — the file is not a usable wattlab store");
+    case SQLITE_IOERR: case SQLITE_FULL: case SQLITE_CANTOPEN: return Status::io_error(msg);
+    case SQLITE_CONSTRAINT: return Status::invalid_argument(msg);
+    default: return Status::internal(msg);
+  }
+}
+
+Status SqliteStore::exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) {
+    std::string first_line(sql);
+    first_line = first_line.substr(0, first_line.find_first_of("\n(", 1));
+    return error(rc, "cannot run " + first_line);
+  }
+  return Status();
+}
+
+Result<SqliteStore::Query> SqliteStore::prepare(const char* sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return error(rc, std::string("cannot prepare ") + sql);
+    it = statements_.emplace(sql, stmt).first;
+  }
+  return Query(it->second);
+}
+
+#define WATTLAB_PREPARE(var, sql)           \
+  auto var##_result = prepare(sql);         \
+  if (!var##_result.ok()) return var##_result.status(); \
+  Query& var = *var##_result
+
+Result<int> SqliteStore::schema_version() {
+  std::lock_guard<std::mutex> lock(mu_);
+  WATTLAB_PREPARE(q, "SELECT version FROM schema_version");
+  auto row = q.step();
+  if (!row.ok()) return error(q.rc_of_last_step(), "cannot read schema_version");
+  return *row ? static_cast<int>(q.int64(0)) : 0;
+}
+
+Status SqliteStore::migrate() {
+  WATTLAB_RETURN_IF_ERROR(exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  int version = 0;
+  bool has_row = false;
+  {
+    WATTLAB_PREPARE(q, "SELECT version FROM schema_version");
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot read schema_version");
+    has_row = *row;
+    if (has_row) version = static_cast<int>(q.int64(0));
+  }
+  if (version > kLatestSchemaVersion) {
+    return Status::unavailable("schema version " + std::to_string(version) + " is newer than this wattlab knows (" +
+                               std::to_string(kLatestSchemaVersion) + ") — upgrade wattlab");
+  }
+  if (version == kLatestSchemaVersion) return txn.commit();
+  for (int v = version; v < kLatestSchemaVersion; ++v) {
+    WATTLAB_RETURN_IF_ERROR(exec(kMigrations[v]).with_context("migration " + std::to_string(v + 1)));
+  }
+  {
+    WATTLAB_PREPARE(q, has_row ? "UPDATE schema_version SET version = ?1" : "INSERT INTO schema_version VALUES (?1)");
+    q.int64(1, kLatestSchemaVersion);
+    WATTLAB_STEP(q, "cannot record schema_version");
+  }
+  return txn.commit();
+}
+
+Status SqliteStore::ensure_default_experiment() {
+  WATTLAB_PREPARE(q,
+                  "INSERT OR IGNORE INTO experiments (experiment_id, name, artifact_location, creation_time_ms, "
+                  "last_update_time_ms) VALUES (0, 'Default', ?1, ?2, ?2)");
+  int64_t now = clock_->wall_ms();
+  q.text(1, artifact_root_ + "/0").int64(2, now);
+  WATTLAB_STEP(q, "cannot create the Default experiment");
+  return Status();
+}
+
+// ---- experiments ----
+
+Result<Experiment> SqliteStore::read_experiment(const std::string& experiment_id) {
+  bool numeric = !experiment_id.empty() && experiment_id.size() <= 18 &&
+                 std::all_of(experiment_id.begin(), experiment_id.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!numeric) return Status::not_found("no experiment with id '" + experiment_id + "'");
+  Experiment e;
+  {
+    WATTLAB_PREPARE(q,
+                    "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time_ms, "
+                    "last_update_time_ms FROM experiments WHERE experiment_id = ?1");
+    q.int64(1, std::stoll(experiment_id));
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot read experiment " + experiment_id);
+    if (!*row) return Status::not_found("no experiment with id " + experiment_id);
+    e.experiment_id = std::to_string(q.int64(0));
+    e.name = q.text(1);
+    e.artifact_location = q.text(2);
+    e.lifecycle_stage = q.text(3);
+    e.creation_time_ms = q.int64(4);
+    e.last_update_time_ms = q.int64(5);
+  }
+  WATTLAB_PREPARE(t, "SELECT key, value FROM experiment_tags WHERE experiment_id = ?1");
+  t.int64(1, std::stoll(e.experiment_id));
+  for (;;) {
+    auto row = t.step();
+    if (!row.ok()) return error(t.rc_of_last_step(), "cannot read tags of experiment " + experiment_id);
+    if (!*row) break;
+    e.tags[t.text(0)] = t.text(1);
+  }
+  return e;
+}
+
+Result<std::string> SqliteStore::get_or_create_experiment(const std::string& name) {
+  if (name.empty()) return Status::invalid_argument("experiment name is empty");
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  {
+    WATTLAB_PREPARE(q, "SELECT experiment_id, lifecycle_stage FROM experiments WHERE name = ?1");
+    q.text(1, name);
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot look up experiment '" + name + "'");
+    if (*row) {
+      if (q.text(1) != kLifecycleActive) {
+        return Status::invalid_argument("experiment '" + name + "' is deleted — restore it or choose another name");
+      }
+      return std::to_string(q.int64(0));
+    }
+  }
+  int64_t now = clock_->wall_ms();
+  int64_t id = 0;
+  {
+    WATTLAB_PREPARE(q,
+                    "INSERT INTO experiments (name, artifact_location, creation_time_ms, last_update_time_ms) "
+                    "VALUES (?1, '', ?2, ?2)");
+    q.text(1, name).int64(2, now);
+    WATTLAB_STEP(q, "cannot create experiment '" + name + "'");
+    id = sqlite3_last_insert_rowid(db_);
+  }
+  {
+    WATTLAB_PREPARE(q, "UPDATE experiments SET artifact_location = ?2 WHERE experiment_id = ?1");
+    q.int64(1, id).text(2, artifact_root_ + "/" + std::to_string(id));
+    WATTLAB_STEP(q, "cannot set the artifact location of experiment '" + name + "'");
+  }
+  WATTLAB_RETURN_IF_ERROR(txn.commit());
+  return std::to_string(id);
+}
+
+Result<Experiment> SqliteStore::get_experiment(const std::string& experiment_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return read_experiment(experiment_id);
+}
+
+Result<std::vector<Experiment>> SqliteStore::list_experiments() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> ids;
+  {
+    WATTLAB_PREPARE(q, "SELECT experiment_id FROM experiments ORDER BY experiment_id");
+    for (;;) {
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), "cannot list experiments");
+      if (!*row) break;
+      ids.push_back(std::to_string(q.int64(0)));
+    }
+  }
+  std::vector<Experiment> out;
+  for (const auto& id : ids) {
+    auto e = read_experiment(id);
+    if (!e.ok()) return e.status();
+    out.push_back(std::move(e).value());
+  }
+  return out;
+}
+
+Status SqliteStore::set_experiment_tag(const std::string& experiment_id, const std::string& key,
+                                       const std::string& value) {
+  WATTLAB_RETURN_IF_ERROR(validate_entity_key("tag", key));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto e = read_experiment(experiment_id);
+  if (!e.ok()) return e.status();
+  WATTLAB_PREPARE(q,
+                  "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?1, ?2, ?3) "
+                  "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value");
+  q.int64(1, std::stoll(e->experiment_id)).text(2, key).text(3, value);
+  WATTLAB_STEP(q, "cannot set tag '" + key + "' of experiment " + experiment_id);
+  return Status();
+}
+
+Status SqliteStore::touch_experiment(const std::string& experiment_id) {
+  WATTLAB_PREPARE(q, "UPDATE experiments SET last_update_time_ms = ?2 WHERE experiment_id = ?1");
+  q.int64(1, std::stoll(experiment_id)).int64(2, clock_->wall_ms());
+  WATTLAB_STEP(q, "cannot update experiment " + experiment_id);
+  return Status();
+}
+
+// ---- runs ----
+
+Result<RunInfo> SqliteStore::create_run(const std::string& experiment_id, const std::string& run_name,
+                                        int64_t start_time_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto e = read_experiment(experiment_id);
+  if (!e.ok()) return e.status();
+  if (e->lifecycle_stage != kLifecycleActive) {
+    return Status::invalid_argument("experiment " + experiment_id + " is deleted; cannot add runs to it");
+  }
+  RunInfo info;
+  info.run_id = new_run_id();
+  info.experiment_id = e->experiment_id;
+  info.run_name = run_name;
+  info.status = RunStatus::kRunning;
+  info.start_time_ms = start_time_ms;
+  info.artifact_uri = e->artifact_location + "/" + info.run_id + "/artifacts";
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  {
+    WATTLAB_PREPARE(q,
+                    "INSERT INTO runs (run_id, experiment_id, run_name, status, start_time_ms, end_time_ms, "
+                    "lifecycle_stage, artifact_uri) VALUES (?1, ?2, ?3, ?4, ?5, NULL, 'active', ?6)");
+    q.text(1, info.run_id)
+        .int64(2, std::stoll(info.experiment_id))
+        .text(3, info.run_name)
+        .text(4, run_status_name(info.status))
+        .int64(5, info.start_time_ms)
+        .text(6, info.artifact_uri);
+    WATTLAB_STEP(q, "cannot create a run in experiment " + experiment_id);
+  }
+  WATTLAB_RETURN_IF_ERROR(touch_experiment(info.experiment_id));
+  WATTLAB_RETURN_IF_ERROR(txn.commit());
+  return info;
+}
+
+Status SqliteStore::require_run(const std::string& run_id) {
+  WATTLAB_PREPARE(q, "SELECT 1 FROM runs WHERE run_id = ?1");
+  q.text(1, run_id);
+  auto row = q.step();
+  if (!row.ok()) return error(q.rc_of_last_step(), "cannot look up run " + run_id);
+  if (!*row) return Status::not_found("no run with id " + run_id);
+  return Status();
+}
+
+Status SqliteStore::update_run(const std::string& run_id, RunStatus status, std::optional<int64_t> end_time_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  std::string experiment_id;
+  {
+    WATTLAB_PREPARE(q, "SELECT experiment_id FROM runs WHERE run_id = ?1");
+    q.text(1, run_id);
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot look up run " + run_id);
+    if (!*row) return Status::not_found("no run with id " + run_id);
+    experiment_id = std::to_string(q.int64(0));
+  }
+  {
+    WATTLAB_PREPARE(q, "UPDATE runs SET status = ?2, end_time_ms = COALESCE(?3, end_time_ms) WHERE run_id = ?1");
+    q.text(1, run_id).text(2, run_status_name(status));
+    if (end_time_ms) q.int64(3, *end_time_ms);
+    else q.null(3);
+    WATTLAB_STEP(q, "cannot update run " + run_id);
+  }
+  WATTLAB_RETURN_IF_ERROR(touch_experiment(experiment_id));
+  return txn.commit();
+}
+
+Status SqliteStore::log_batch(const std::string& run_id, const std::vector<Metric>& metrics,
+                              const std::vector<Param>& params, const std::vector<RunTag>& tags) {
+  for (const auto& m : metrics) WATTLAB_RETURN_IF_ERROR(validate_entity_key("metric", m.key));
+  for (const auto& t : tags) WATTLAB_RETURN_IF_ERROR(validate_entity_key("tag", t.key));
+  std::map<std::string, const std::string*> batch_params;
+  for (const auto& p : params) {
+    WATTLAB_RETURN_IF_ERROR(validate_entity_key("param", p.key));
+    auto [it, inserted] = batch_params.emplace(p.key, &p.value);
+    if (!inserted && *it->second != p.value) {
+      return Status::invalid_argument("param '" + p.key + "' is given twice with different values ('" +
+                                      *it->second + "' and '" + p.value + "'); params are write-once");
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  WATTLAB_RETURN_IF_ERROR(require_run(run_id));
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  for (const auto& [key, value] : batch_params) {
+    {
+      WATTLAB_PREPARE(q, "SELECT value FROM params WHERE run_id = ?1 AND key = ?2");
+      q.text(1, run_id).text(2, key);
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), "cannot read param '" + key + "'");
+      if (*row) {
+        std::string old = q.text(0);
+        if (old == *value) continue;
+        return Status::invalid_argument("param '" + key + "' of run " + run_id + " is already '" + old +
+                                        "' and cannot be changed to '" + *value +
+                                        "' — params are write-once; use a tag or start a new run");
+      }
+    }
+    WATTLAB_PREPARE(q, "INSERT INTO params (run_id, key, value) VALUES (?1, ?2, ?3)");
+    q.text(1, run_id).text(2, key).text(3, *value);
+    WATTLAB_STEP(q, "cannot log param '" + key + "'");
+  }
+  for (const auto& t : tags) {
+    WATTLAB_PREPARE(q,
+                    "INSERT INTO tags (run_id, key, value) VALUES (?1, ?2, ?3) "
+                    "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value");
+    q.text(1, run_id).text(2, t.key).text(3, t.value);
+    WATTLAB_STEP(q, "cannot set tag '" + t.key + "'");
+  }
+  for (const auto& m : metrics) {
+    {
+      WATTLAB_PREPARE(q, "INSERT INTO metrics (run_id, key, value, timestamp_ms, step) VALUES (?1, ?2, ?3, ?4, ?5)");
+      q.text(1, run_id).text(2, m.key).real(3, m.value).int64(4, m.timestamp_ms).int64(5, m.step);
+      WATTLAB_STEP(q, "cannot log metric '" + m.key + "'");
+    }
+    WATTLAB_PREPARE(q,
+                    "INSERT INTO latest_metrics (run_id, key, value, timestamp_ms, step) VALUES (?1, ?2, ?3, ?4, ?5) "
+                    "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
+                    "timestamp_ms = excluded.timestamp_ms, step = excluded.step "
+                    "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND "
+                    "excluded.timestamp_ms >= latest_metrics.timestamp_ms)");
+    q.text(1, run_id).text(2, m.key).real(3, m.value).int64(4, m.timestamp_ms).int64(5, m.step);
+    WATTLAB_STEP(q, "cannot update the latest value of metric '" + m.key + "'");
+  }
+  return txn.commit();
+}
+
+Status SqliteStore::log_energy_windows(const std::string& run_id, const std::vector<EnergyWindow>& windows) {
+  std::lock_guard<std::mutex> lock(mu_);
+  WATTLAB_RETURN_IF_ERROR(require_run(run_id));
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  for (const auto& w : windows) {
+    int64_t window_id = 0;
+    {
+      WATTLAB_PREPARE(q,
+                      "INSERT INTO energy_windows (run_id, name, start_ms, end_ms, duration_s) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)");
+      q.text(1, run_id).text(2, w.name).int64(3, w.start_ms).int64(4, w.end_ms).real(5, w.duration_s);
+      WATTLAB_STEP(q, "cannot log energy window '" + w.name + "'");
+      window_id = sqlite3_last_insert_rowid(db_);
+    }
+    for (size_t i = 0; i < w.domains.size(); ++i) {
+      const auto& d = w.domains[i];
+      WATTLAB_PREPARE(q,
+                      "INSERT INTO energy_window_domains (window_id, ordinal, name, energy_j, estimated, counts_in_total) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      q.int64(1, window_id).int64(2, static_cast<int64_t>(i)).text(3, d.name).real(4, d.energy_j).int64(5, d.estimated);
+      q.int64(6, d.counts_in_total);
+      WATTLAB_STEP(q, "cannot log domain '" + d.name + "' of energy window '" + w.name + "'");
+    }
+  }
+  return txn.commit();
+}
+
+Status SqliteStore::log_power_samples(const std::string& run_id, const std::vector<std::string>& domain_names,
+                                      const std::vector<PowerSample>& samples) {
+  for (const auto& s : samples) {
+    if (s.power_w.size() != domain_names.size()) {
+      return Status::invalid_argument("power sample at " + std::to_string(s.timestamp_ms) + " ms has " +
+                                      std::to_string(s.power_w.size()) + " values for " +
+                                      std::to_string(domain_names.size()) + " domains");
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  WATTLAB_RETURN_IF_ERROR(require_run(run_id));
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  for (const auto& s : samples) {
+    for (size_t i = 0; i < domain_names.size(); ++i) {
+      WATTLAB_PREPARE(q, "INSERT INTO power_samples (run_id, timestamp_ms, domain, power_w) VALUES (?1, ?2, ?3, ?4)");
+      q.text(1, run_id).int64(2, s.timestamp_ms).text(3, domain_names[i]).real(4, s.power_w[i]);
+      WATTLAB_STEP(q, "cannot log a power sample of domain '" + domain_names[i] + "'");
+    }
+  }
+  return txn.commit();
+}
+
+Status SqliteStore::set_environment(const std::string& run_id,
+                                    const std::map<std::string, std::string>& environment) {
+  std::lock_guard<std::mutex> lock(mu_);
+  WATTLAB_RETURN_IF_ERROR(require_run(run_id));
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  for (const auto& [key, value] : environment) {
+    WATTLAB_PREPARE(q,
+                    "INSERT INTO run_environment (run_id, key, value) VALUES (?1, ?2, ?3) "
+                    "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value");
+    q.text(1, run_id).text(2, key).text(3, value);
+    WATTLAB_STEP(q, "cannot record environment key '" + key + "'");
+  }
+  return txn.commit();
+}
+
+// ---- reads ----
+
+Result<std::string> SqliteStore::resolve_run_id(const std::string& run_id_or_prefix) {
+  const std::string id = to_lower(run_id_or_prefix);
+  {
+    WATTLAB_PREPARE(q, "SELECT run_id FROM runs WHERE run_id = ?1");
+    q.text(1, id);
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot look up run " + id);
+    if (*row) return id;
+  }
+  if (id.empty() || !is_hex(id)) return Status::not_found("no run with id '" + run_id_or_prefix + "'");
+  if (id.size() < kMinRunIdPrefix) {
+    return Status::invalid_argument("run id prefix '" + run_id_or_prefix + "' is too short — give at least " +
+                                    std::to_string(kMinRunIdPrefix) + " characters of the run id");
+  }
+  // Hex ids sort below id + "g", so this range is exactly the ids with the prefix.
+  WATTLAB_PREPARE(q, "SELECT run_id FROM runs WHERE run_id >= ?1 AND run_id < ?2 ORDER BY run_id LIMIT 2");
+  q.text(1, id).text(2, id + "g");
+  std::vector<std::string> matches;
+  for (;;) {
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot look up run prefix " + id);
+    if (!*row) break;
+    matches.push_back(q.text(0));
+  }
+  if (matches.empty()) return Status::not_found("no run with id starting '" + run_id_or_prefix + "'");
+  if (matches.size() > 1) {
+    return Status::invalid_argument("run id prefix '" + run_id_or_prefix + "' is ambiguous: it matches " +
+                                    matches[0] + ", " + matches[1] + " and maybe more — give more characters");
+  }
+  return matches[0];
+}
+
+Result<RunData> SqliteStore::get_run(const std::string& run_id_or_prefix) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction snapshot(this);
+  WATTLAB_RETURN_IF_ERROR(snapshot.begin(/*write=*/false));
+  auto resolved = resolve_run_id(run_id_or_prefix);
+  if (!resolved.ok()) return resolved.status();
+  const std::string& run_id = *resolved;
+  RunData data;
+  {
+    WATTLAB_PREPARE(q,
+                    "SELECT run_id, experiment_id, run_name, status, start_time_ms, end_time_ms, lifecycle_stage, "
+                    "artifact_uri FROM runs WHERE run_id = ?1");
+    q.text(1, run_id);
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot read run " + run_id);
+    if (!*row) return Status::not_found("no run with id " + run_id);
+    RunInfo& info = data.info;
+    info.run_id = q.text(0);
+    info.experiment_id = std::to_string(q.int64(1));
+    info.run_name = q.text(2);
+    auto status = parse_run_status(q.text(3));
+    if (!status.ok()) return Status::corrupt("run " + run_id + " has " + status.status().message());
+    info.status = *status;
+    info.start_time_ms = q.int64(4);
+    if (!q.is_null(5)) info.end_time_ms = q.int64(5);
+    info.lifecycle_stage = q.text(6);
+    info.artifact_uri = q.text(7);
+  }
+  auto read_map = [&](const char* sql, std::map<std::string, std::string>* out, const char* what) -> Status {
+    WATTLAB_PREPARE(q, sql);
+    q.text(1, run_id);
+    for (;;) {
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), std::string("cannot read ") + what + " of run " + run_id);
+      if (!*row) return Status();
+      (*out)[q.text(0)] = q.text(1);
+    }
+  };
+  WATTLAB_RETURN_IF_ERROR(read_map("SELECT key, value FROM params WHERE run_id = ?1", &data.params, "params"));
+  WATTLAB_RETURN_IF_ERROR(read_map("SELECT key, value FROM tags WHERE run_id = ?1", &data.tags, "tags"));
+  WATTLAB_RETURN_IF_ERROR(read_map("SELECT key, value FROM run_environment WHERE run_id = ?1", &data.environment,
+                                   "environment"));
+  {
+    WATTLAB_PREPARE(q, "SELECT key, value, timestamp_ms, step FROM latest_metrics WHERE run_id = ?1");
+    q.text(1, run_id);
+    for (;;) {
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metrics of run " + run_id);
+      if (!*row) break;
+      Metric m{q.text(0), q.real(1), q.int64(2), q.int64(3)};
+      data.latest_metrics[m.key] = m;
+    }
+  }
+  {
+    WATTLAB_PREPARE(q,
+                    "SELECT w.window_id, w.name, w.start_ms, w.end_ms, w.duration_s, d.name, d.energy_j, d.estimated, d.counts_in_total "
+                    "FROM energy_windows w LEFT JOIN energy_window_domains d ON d.window_id = w.window_id "
+                    "WHERE w.run_id = ?1 ORDER BY w.window_id, d.ordinal");
+    q.text(1, run_id);
+    int64_t current = -1;
+    for (;;) {
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), "cannot read energy windows of run " + run_id);
+      if (!*row) break;
+      if (q.int64(0) != current) {
+        current = q.int64(0);
+        data.energy_windows.push_back({q.text(1), q.int64(2), q.int64(3), q.real(4), {}});
+      }
+      if (!q.is_null(5)) data.energy_windows.back().domains.push_back({q.text(5), q.real(6), q.int64(7) != 0, q.int64(8) != 0});
+    }
+  }
+  WATTLAB_RETURN_IF_ERROR(snapshot.commit());
+  return data;
+}
+
+Result<std::vector<RunInfo>> SqliteStore::list_runs(const ListRunsOptions& options) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t experiment_id = -1;
+  if (options.experiment_name) {
+    WATTLAB_PREPARE(q, "SELECT experiment_id FROM experiments WHERE name = ?1");
+    q.text(1, *options.experiment_name);
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot look up experiment '" + *options.experiment_name + "'");
+    if (!*row) return Status::not_found("no experiment named '" + *options.experiment_name + "'");
+    experiment_id = q.int64(0);
+  }
+  WATTLAB_PREPARE(q,
+                  "SELECT run_id, experiment_id, run_name, status, start_time_ms, end_time_ms, lifecycle_stage, "
+                  "artifact_uri FROM runs WHERE (?1 < 0 OR experiment_id = ?1) AND lifecycle_stage = 'active' "
+                  "ORDER BY start_time_ms DESC, rowid DESC LIMIT ?2");
+  q.int64(1, experiment_id).int64(2, options.limit > 0 ? options.limit : -1);
+  std::vector<RunInfo> runs;
+  for (;;) {
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot list runs");
+    if (!*row) break;
+    RunInfo info;
+    info.run_id = q.text(0);
+    info.experiment_id = std::to_string(q.int64(1));
+    info.run_name = q.text(2);
+    auto status = parse_run_status(q.text(3));
+    if (!status.ok()) return Status::corrupt("run " + info.run_id + " has " + status.status().message());
+    info.status = *status;
+    info.start_time_ms = q.int64(4);
+    if (!q.is_null(5)) info.end_time_ms = q.int64(5);
+    info.lifecycle_stage = q.text(6);
+    info.artifact_uri = q.text(7);
+    runs.push_back(std::move(info));
+  }
+  return runs;
+}
+
+Result<std::vector<Metric>> SqliteStore::get_metric_history(const std::string& run_id, const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  WATTLAB_RETURN_IF_ERROR(require_run(run_id));
+  WATTLAB_PREPARE(q,
+                  "SELECT value, timestamp_ms, step FROM metrics WHERE run_id = ?1 AND key = ?2 "
+                  "ORDER BY step, timestamp_ms, rowid");
+  q.text(1, run_id).text(2, key);
+  std::vector<Metric> history;
+  for (;;) {
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metric '" + key + "' of run " + run_id);
+    if (!*row) break;
+    history.push_back({key, q.real(0), q.int64(1), q.int64(2)});
+  }
+  return history;
+}
+
+Result<PowerTimeline> SqliteStore::get_power_samples(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  WATTLAB_RETURN_IF_ERROR(require_run(run_id));
+  WATTLAB_PREPARE(q,
+                  "SELECT timestamp_ms, domain, power_w FROM power_samples WHERE run_id = ?1 "
+                  "ORDER BY timestamp_ms, rowid");
+  q.text(1, run_id);
+  PowerTimeline timeline;
+  std::map<std::string, size_t> domain_index;
+  for (;;) {
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot read power samples of run " + run_id);
+    if (!*row) break;
+    int64_t ts = q.int64(0);
+    std::string domain = q.text(1);
+    auto [it, added] = domain_index.emplace(domain, timeline.domains.size());
+    if (added) {
+      timeline.domains.push_back(domain);
+      for (auto& s : timeline.samples) s.power_w.push_back(std::nan(""));
+    }
+    if (timeline.samples.empty() || timeline.samples.back().timestamp_ms != ts) {
+      timeline.samples.push_back({ts, std::vector<double>(timeline.domains.size(), std::nan(""))});
+    }
+    timeline.samples.back().power_w[it->second] = q.real(2);
+  }
+  return timeline;
+}
+
+}  // namespace wattlab

@@ -1,0 +1,88 @@
+// The SQLite experiment store: one file (plus its -wal and -shm companions),
+// WAL journal so readers never block the writer, a busy timeout so several
+// processes can share it, prepared statements, and one transaction per batch.
+// The schema is versioned: `schema_version` holds the number of migrations
+// applied, and opening a store applies the ones it lacks.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "wattlab/track/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace wattlab {
+
+// The file path a store location names: a plain path is returned as is;
+// "sqlite:///rel.db" gives "rel.db", "sqlite:////abs.db" gives "/abs.db"
+// (SQLAlchemy's rule, which MLflow follows) and "sqlite://" gives ":memory:";
+// a "?query" suffix is ignored. InvalidArgument for other URIs, Unavailable
+// for postgresql:// (not built yet).
+Result<std::string> sqlite_path_from_location(const std::string& location);
+
+class SqliteStore final : public Store {
+ public:
+  // Number of schema migrations this build knows; a store whose
+  // schema_version is higher was written by a newer wattlab and is refused.
+  static int latest_schema_version();
+
+  // Opens or creates the store file at `path` (a path, not a URI; ":memory:"
+  // for a private in-memory store). See Store::open for the failure contract.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, Clock* clock = nullptr);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // The schema version of the open file (== latest_schema_version()).
+  Result<int> schema_version();
+  const std::string& path() const { return path_; }
+
+  Result<std::string> get_or_create_experiment(const std::string& name) override;
+  Result<Experiment> get_experiment(const std::string& experiment_id) override;
+  Result<std::vector<Experiment>> list_experiments() override;
+  Status set_experiment_tag(const std::string& experiment_id, const std::string& key,
+                            const std::string& value) override;
+  Result<RunInfo> create_run(const std::string& experiment_id, const std::string& run_name,
+                             int64_t start_time_ms) override;
+  Status update_run(const std::string& run_id, RunStatus status, std::optional<int64_t> end_time_ms) override;
+  Status log_batch(const std::string& run_id, const std::vector<Metric>& metrics, const std::vector<Param>& params,
+                   const std::vector<RunTag>& tags) override;
+  Status log_energy_windows(const std::string& run_id, const std::vector<EnergyWindow>& windows) override;
+  Status log_power_samples(const std::string& run_id, const std::vector<std::string>& domain_names,
+                           const std::vector<PowerSample>& samples) override;
+  Status set_environment(const std::string& run_id, const std::map<std::string, std::string>& environment) override;
+  Result<RunData> get_run(const std::string& run_id_or_prefix) override;
+  Result<std::vector<RunInfo>> list_runs(const ListRunsOptions& options) override;
+  Result<std::vector<Metric>> get_metric_history(const std::string& run_id, const std::string& key) override;
+  Result<PowerTimeline> get_power_samples(const std::string& run_id) override;
+
+ private:
+  class Query;
+  class Transaction;
+
+  SqliteStore(sqlite3* db, std::string path, std::string artifact_root, Clock* clock);
+
+  // All of these expect mu_ held.
+  Status exec(const char* sql);
+  Result<Query> prepare(const char* sql);
+  Status migrate();
+  Status ensure_default_experiment();
+  Status require_run(const std::string& run_id);
+  Result<std::string> resolve_run_id(const std::string& run_id_or_prefix);
+  Result<Experiment> read_experiment(const std::string& experiment_id);
+  Status touch_experiment(const std::string& experiment_id);
+  Status error(int rc, const std::string& what);
+
+  std::mutex mu_;  // serialises every use of db_ and the statement cache
+  sqlite3* db_;
+  std::string path_;           // file path, or ":memory:"
+  std::string artifact_root_;  // folder under which experiments' artifact locations are made
+  Clock* clock_;               // stamps experiment times; not owned
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;  // SQL text -> prepared statement
+};
+
+}  // namespace wattlab

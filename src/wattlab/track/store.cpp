@@ -1,0 +1,29 @@
+#include "wattlab/track/store.h"
+
+#include <filesystem>
+
+#include "wattlab/track/sqlite_store.h"
+
+namespace wattlab {
+
+std::string sqlite_tracking_uri(const std::string& path) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(path, ec);
+  return "sqlite:///" + (ec ? path : abs.lexically_normal().string());
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& location, Clock* clock) {
+  auto path = sqlite_path_from_location(location);
+  if (!path.ok()) return path.status();
+  auto store = SqliteStore::open(*path, clock);
+  if (!store.ok()) {
+    if (location.rfind("sqlite:", 0) == 0 && *path != ":memory:" && path->front() != '/') {
+      return store.status().with_context("store URI " + location + " names the relative path " + *path +
+                                         " (write sqlite:////absolute/path.db for an absolute one)");
+    }
+    return store.status();
+  }
+  return std::unique_ptr<Store>(std::move(store).value());
+}
+
+}  // namespace wattlab

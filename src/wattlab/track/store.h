@@ -1,0 +1,99 @@
+// The experiment store: where runs, their metrics, energy and environment
+// live. One interface, several back ends (SQLite now, PostgreSQL later); the
+// same test suite is meant to run against each.
+//
+// Every method is thread-safe. Methods that write several records do so in
+// one transaction: all of them land, or none does.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wattlab/core/clock.h"
+#include "wattlab/core/status.h"
+#include "wattlab/track/entities.h"
+
+namespace wattlab {
+
+struct ListRunsOptions {
+  std::optional<std::string> experiment_name;  // all experiments when empty
+  int limit = 1000;                            // at most this many runs; <= 0 means no limit
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Opens (creating if needed) the store named by `location`: a file path
+  // ("wattlab.db", "/data/runs.db"), an MLflow/SQLAlchemy SQLite URI
+  // ("sqlite:///rel/path.db" is relative to the working directory,
+  // "sqlite:////abs/path.db" is absolute, as in MLflow), or ":memory:". The parent folder
+  // must already exist. On failure nothing is created and the one-line message
+  // names the path and the fix; unwritable locations give PermissionDenied or
+  // IoError. `clock` (default: the system clock) stamps experiment times and
+  // must outlive the store.
+  static Result<std::unique_ptr<Store>> open(const std::string& location, Clock* clock = nullptr);
+
+  // Id of the active experiment called `name`, created (with a default
+  // artifact location) if there is none. InvalidArgument for an empty name.
+  virtual Result<std::string> get_or_create_experiment(const std::string& name) = 0;
+  // Experiment by id; NotFound otherwise.
+  virtual Result<Experiment> get_experiment(const std::string& experiment_id) = 0;
+  // All experiments, in id order ("Default", id "0", first).
+  virtual Result<std::vector<Experiment>> list_experiments() = 0;
+  // Sets (or overwrites) a tag of an experiment.
+  virtual Status set_experiment_tag(const std::string& experiment_id, const std::string& key,
+                                    const std::string& value) = 0;
+
+  // A new RUNNING run with a fresh 32-hex id in the given experiment
+  // (NotFound if it does not exist).
+  virtual Result<RunInfo> create_run(const std::string& experiment_id, const std::string& run_name,
+                                     int64_t start_time_ms) = 0;
+  // Sets a run's status and, when given, its end time. NotFound for an
+  // unknown run id (full ids only).
+  virtual Status update_run(const std::string& run_id, RunStatus status,
+                            std::optional<int64_t> end_time_ms) = 0;
+
+  // Writes metrics (appended to their histories), params and tags of one run
+  // in one transaction. Params are write-once: logging a key again with the
+  // same value is accepted, with another value is InvalidArgument naming the
+  // key, and then nothing of the batch is written. Keys must be 1-250
+  // characters of letters, digits, '_', '-', '.', ' ', '/' or ':'.
+  virtual Status log_batch(const std::string& run_id, const std::vector<Metric>& metrics,
+                           const std::vector<Param>& params, const std::vector<RunTag>& tags) = 0;
+  // Appends energy windows to a run, in one transaction.
+  virtual Status log_energy_windows(const std::string& run_id,
+                                    const std::vector<EnergyWindow>& windows) = 0;
+  // Appends power samples; `samples[k].power_w[i]` is the power of
+  // `domain_names[i]` (InvalidArgument if the sizes differ).
+  virtual Status log_power_samples(const std::string& run_id, const std::vector<std::string>& domain_names,
+                                   const std::vector<PowerSample>& samples) = 0;
+  // Merges `environment` into the run's environment snapshot (keys given
+  // overwrite earlier values).
+  virtual Status set_environment(const std::string& run_id,
+                                 const std::map<std::string, std::string>& environment) = 0;
+
+  // The run whose id is `run_id_or_prefix`, or starts with it when it has at
+  // least 6 hex digits (like git; case-insensitive). NotFound when nothing
+  // matches, InvalidArgument when the prefix is ambiguous or too short. Read
+  // from one consistent snapshot.
+  virtual Result<RunData> get_run(const std::string& run_id_or_prefix) = 0;
+  // Active runs, newest start time first. NotFound for an unknown experiment
+  // name.
+  virtual Result<std::vector<RunInfo>> list_runs(const ListRunsOptions& options) = 0;
+  // Every logged point of one metric, in step order (then timestamp, then
+  // logging order). Empty when the key was never logged.
+  virtual Result<std::vector<Metric>> get_metric_history(const std::string& run_id, const std::string& key) = 0;
+  // The run's power samples (see PowerTimeline).
+  virtual Result<PowerTimeline> get_power_samples(const std::string& run_id) = 0;
+};
+
+// The MLflow tracking URI for a SQLite store at `path` ("sqlite:////abs/x.db"),
+// for handing to child processes as MLFLOW_TRACKING_URI.
+std::string sqlite_tracking_uri(const std::string& path);
+
+}  // namespace wattlab
