@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs every Debian package wattlab needs (apt-get update first; idempotent
+# and quick when everything is already there), then configures and builds
+# wattlab into build/. Works on a fresh Debian 12 machine as root or with sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev python3-torch          # LibTorch for train/, the same build for the PyTorch bench
+  libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  dataset-fashion-mnist               # /usr/share/datasets/fashion-mnist
+)
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; fi
+echo "==> installing Debian packages (${#PACKAGES[@]})"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >/dev/null
+
+echo "==> building wattlab into build/"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DWATTLAB_WITH_TORCH=ON >/dev/null
+ninja -C build
+echo "==> built build/wattlab ($(build/wattlab --version))"

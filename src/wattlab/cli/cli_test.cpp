@@ -1,0 +1,275 @@
+// End-to-end tests of the `wattlab` binary: what a user types, what ends up
+// in the store.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "wattlab/track/store.h"
+
+extern char** environ;
+
+namespace wattlab {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("wattlab_cli_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    store_ = (dir_ / "runs.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs `wattlab ARGS` through the shell (args are pasted as given).
+  CommandResult wattlab(const std::string& args) {
+    std::string cmd = std::string(WATTLAB_BINARY) + " " + args + " >" + (dir_ / "out").string() + " 2>" +
+                      (dir_ / "err").string() + " </dev/null";
+    int status = std::system(cmd.c_str());
+    CommandResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(dir_ / "out");
+    r.err = slurp(dir_ / "err");
+    return r;
+  }
+
+  fs::path dir_;
+  std::string store_;
+};
+
+int count_lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+TEST_F(CliTest, VersionAndHelp) {
+  auto v = wattlab("--version");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.out.find("wattlab 0."), std::string::npos) << v.out;
+  auto h = wattlab("--help");
+  EXPECT_EQ(h.exit_code, 0);
+  for (const char* command : {"quickstart", "train", "runs", "devices"})
+    EXPECT_NE(h.out.find(command), std::string::npos) << command;
+}
+
+TEST_F(CliTest, DevicesExplainsEveryMeter) {
+  auto r = wattlab("devices --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto probes = nlohmann::json::parse(r.out);
+  ASSERT_EQ(probes.size(), 3u);
+  for (const auto& p : probes) {
+    if (!p["available"].get<bool>()) {
+      EXPECT_FALSE(p["reason"].get<std::string>().empty()) << p.dump();
+    }
+  }
+  EXPECT_EQ(probes[2]["meter"], "estimator");
+  EXPECT_TRUE(probes[2]["available"].get<bool>());
+  EXPECT_TRUE(probes[2]["estimated"].get<bool>());
+}
+
+TEST_F(CliTest, RunsLsOnAnEmptyStoreSaysHowToStart) {
+  auto r = wattlab("runs ls --store " + store_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("wattlab train"), std::string::npos) << r.out;
+  auto show = wattlab("runs show abcdef123 --store " + store_);
+  EXPECT_NE(show.exit_code, 0);
+  EXPECT_EQ(count_lines(show.err), 1) << show.err;
+}
+
+#ifdef WATTLAB_HAVE_TORCH
+
+const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
+
+TEST_F(CliTest, OneEpochOnTwoThousandImagesLeavesAFinishedRun) {
+  auto r = wattlab("train --model cnn --subset 2000 --test-subset 500 --epochs 1 --quiet --store " + store_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("FINISHED"), std::string::npos) << r.out;
+
+  auto store = Store::open(store_);
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  auto runs = (*store)->list_runs({});
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  auto run = (*store)->get_run((*runs)[0].run_id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->info.status, RunStatus::kFinished);
+  ASSERT_TRUE(run->info.end_time_ms.has_value());
+  EXPECT_EQ(run->params.at("model"), "cnn");
+  EXPECT_EQ(run->params.at("train_images"), "2000");
+  double accuracy = run->latest_metrics.at("accuracy").value;
+  EXPECT_GT(accuracy, 0.5);  // 10 classes: chance is 0.1
+  EXPECT_LE(accuracy, 1.0);
+  EXPECT_EQ(run->latest_metrics.at("accuracy").step, 1);
+  for (const char* key : {"train_loss", "test_loss", "precision_macro", "recall_macro", "f1_macro", "energy_j",
+                          "energy_per_image_j", "train_energy_j"})
+    EXPECT_TRUE(run->latest_metrics.count(key)) << key;
+
+  std::map<std::string, EnergyWindow> windows;
+  for (const auto& w : run->energy_windows) windows[w.name] = w;
+  ASSERT_TRUE(windows.count("epoch-1/train"));
+  ASSERT_TRUE(windows.count("epoch-1/eval"));
+  ASSERT_TRUE(windows.count("run"));
+  EXPECT_GT(windows["epoch-1/train"].energy_j(), 0);
+  EXPECT_GT(windows["epoch-1/eval"].energy_j(), 0);
+  // The whole run contains both phases.
+  EXPECT_GE(windows["run"].energy_j(), windows["epoch-1/train"].energy_j() + windows["epoch-1/eval"].energy_j());
+  EXPECT_NEAR(run->latest_metrics.at("energy_j").value, windows["run"].energy_j(), 1e-6);
+  // No RAPL or NVML here: every figure must say it is estimated, and the tag agrees.
+  bool estimated = windows["run"].estimated();
+  EXPECT_EQ(run->tags.at("wattlab.energy_estimated"), estimated ? "true" : "false");
+
+  EXPECT_EQ(run->environment.at("seed"), "42");
+  EXPECT_FALSE(run->environment.at("libtorch_version").empty());
+  EXPECT_NE(run->environment.at("command_line").find("train"), std::string::npos);
+  auto timeline = (*store)->get_power_samples(run->info.run_id);
+  ASSERT_TRUE(timeline.ok());
+  EXPECT_FALSE(timeline->samples.empty());
+
+  auto ls = wattlab("runs ls --format json --store " + store_);
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  auto listed = nlohmann::json::parse(ls.out);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["status"], "FINISHED");
+  EXPECT_NEAR(listed[0]["accuracy"].get<double>(), accuracy, 1e-12);
+  EXPECT_GT(listed[0]["energy_per_image_j"].get<double>(), 0);
+
+  auto show = wattlab("runs show " + run->info.run_id.substr(0, 8) + " --store " + store_);
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find(run->info.run_id), std::string::npos);
+  EXPECT_NE(show.out.find("epoch-1/train"), std::string::npos);
+}
+
+TEST_F(CliTest, InterruptedRunEndsKilledWithItsMetricsFlushed) {
+  std::string binary = WATTLAB_BINARY;
+  std::vector<std::string> args = {binary,  "train",         "--model", "cnn",   "--subset", "1000", "--test-subset",
+                                   "200",   "--epochs",      "1000",    "--quiet", "--store", store_};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+
+  // Wait until epoch 2's accuracy is in the store: the client flushes while training runs.
+  bool logged = false;
+  for (int i = 0; i < 1200 && !logged; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto store = Store::open(store_);
+    if (!store.ok()) continue;
+    auto runs = (*store)->list_runs({});
+    if (!runs.ok() || runs->empty()) continue;
+    auto history = (*store)->get_metric_history((*runs)[0].run_id, "accuracy");
+    logged = history.ok() && history->size() >= 2;
+  }
+  ASSERT_TRUE(logged) << "no epoch finished within 120 s";
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+
+  auto store = Store::open(store_);
+  ASSERT_TRUE(store.ok());
+  auto runs = (*store)->list_runs({});
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  auto run = (*store)->get_run((*runs)[0].run_id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->info.status, RunStatus::kKilled);
+  EXPECT_TRUE(run->info.end_time_ms.has_value());
+  auto history = (*store)->get_metric_history(run->info.run_id, "accuracy");
+  ASSERT_TRUE(history.ok());
+  EXPECT_GE(history->size(), 2u);
+  bool has_run_window = false;
+  for (const auto& w : run->energy_windows) has_run_window |= w.name == "run";
+  EXPECT_TRUE(has_run_window) << "the whole-run energy window is stored even when interrupted";
+}
+
+// Each bad input: one line on stderr naming the input, non-zero exit, no store written.
+class BadInputTest : public CliTest {
+ protected:
+  void expect_rejected(const std::string& args, const std::string& named) {
+    auto r = wattlab(args + " --quiet --store " + store_);
+    EXPECT_NE(r.exit_code, 0) << args;
+    EXPECT_EQ(count_lines(r.err), 1) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(named), std::string::npos) << args << "\n" << r.err;
+    EXPECT_FALSE(fs::exists(store_)) << args << ": the store was written";
+  }
+  // A copy of Fashion-MNIST's files in dir_/data for tampering.
+  fs::path copy_dataset() {
+    fs::path data = dir_ / "data";
+    fs::create_directories(data);
+    for (const auto& e : fs::directory_iterator(kFashionMnist)) fs::copy_file(e.path(), data / e.path().filename());
+    return data;
+  }
+};
+
+TEST_F(BadInputTest, UnknownModel) { expect_rejected("train --model resnet9000", "--model"); }
+
+TEST_F(BadInputTest, ZeroThreads) { expect_rejected("train --threads 0", "--threads"); }
+
+TEST_F(BadInputTest, MissingDataDirectory) {
+  expect_rejected("train --data-dir " + (dir_ / "nowhere").string(), (dir_ / "nowhere").string());
+}
+
+TEST_F(BadInputTest, TruncatedImageFile) {
+  fs::path data = copy_dataset();
+  fs::path images = data / "t10k-images-idx3-ubyte.gz";
+  fs::resize_file(images, fs::file_size(images) / 2);
+  expect_rejected("train --subset 100 --data-dir " + data.string(), "t10k-images-idx3-ubyte.gz");
+}
+
+TEST_F(BadInputTest, WrongMagicNumber) {
+  fs::path data = copy_dataset();
+  fs::remove(data / "train-labels-idx1-ubyte.gz");
+  std::ofstream(data / "train-labels-idx1-ubyte", std::ios::binary) << std::string("\x00\x00\x08\x03\x00\x00\x00\x01\x05", 9);
+  expect_rejected("train --data-dir " + data.string(), "train-labels-idx1-ubyte");
+}
+
+TEST_F(BadInputTest, UnwritableStore) {
+  auto r = wattlab("train --subset 100 --quiet --store /proc/wattlab-test.db");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("/proc/wattlab-test.db"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--store"), std::string::npos) << "the message says how to fix it: " << r.err;
+}
+
+#else
+
+TEST_F(CliTest, TrainExplainsThatThisBuildHasNoLibTorch) {
+  auto r = wattlab("train --model cnn");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("WATTLAB_WITH_TORCH=ON"), std::string::npos) << r.err;
+}
+
+#endif
+
+}  // namespace
+}  // namespace wattlab

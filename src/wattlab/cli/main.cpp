@@ -1,0 +1,35 @@
+// wattlab: energy-aware deep-learning experiments.
+#include <iostream>
+
+#include "wattlab/cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace wattlab::cli;
+  CLI::App app{
+      "wattlab: train computer-vision models, meter their energy, track every run, and\n"
+      "decide which model and training environment give the best correctness per joule.",
+      "wattlab"};
+  app.set_version_flag("--version", version_string(), "Print the version and exit");
+  app.require_subcommand(1);
+  app.fallthrough();  // --store is accepted after the subcommand too
+  app.footer("Runs are stored in ./wattlab.db unless --store or WATTLAB_STORE says otherwise.\n"
+             "Run `wattlab COMMAND --help` for a command's options.");
+
+  GlobalOptions global;
+  app.add_option("--store", global.store_path, "SQLite file holding the runs (created if missing)")
+      ->envname("WATTLAB_STORE")
+      ->capture_default_str();
+
+  int exit_code = 0;
+  add_quickstart_command(app, global, &exit_code);
+  add_train_command(app, global, &exit_code);
+  add_runs_command(app, global, &exit_code);
+  add_devices_command(app, global, &exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

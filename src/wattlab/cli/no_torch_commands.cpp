@@ -1,0 +1,27 @@
+// Stand-ins for the commands that need LibTorch, in a build configured with
+// -DWATTLAB_WITH_TORCH=OFF: they explain how to get them.
+#include "wattlab/cli/commands.h"
+
+namespace wattlab::cli {
+
+namespace {
+void add_unavailable(CLI::App& app, const std::string& name, const std::string& description, int* exit_code) {
+  auto* cmd = app.add_subcommand(name, description + " (needs LibTorch)");
+  cmd->fallthrough(false);
+  cmd->allow_extras();  // accept, and ignore, the options of the real command
+  cmd->callback([name, exit_code] {
+    *exit_code = report_error("`wattlab " + name + "` needs LibTorch, and this build has none — "
+                              "rebuild with -DWATTLAB_WITH_TORCH=ON (bash scripts/setup.sh does)");
+  });
+}
+}  // namespace
+
+void add_train_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
+  add_unavailable(app, "train", "Train a model, metered and tracked", exit_code);
+}
+
+void add_quickstart_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
+  add_unavailable(app, "quickstart", "The built-in study on Fashion-MNIST", exit_code);
+}
+
+}  // namespace wattlab::cli

@@ -1,0 +1,35 @@
+// Plain-text tables for the terminal.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace wattlab::cli {
+
+// Columns are left-aligned unless their header is listed in `right_aligned`
+// (numbers read better right-aligned). Every row must have as many cells as
+// there are headers.
+class TextTable {
+ public:
+  explicit TextTable(std::vector<std::string> headers, std::vector<bool> right_aligned = {});
+  void add_row(std::vector<std::string> cells);
+  void print(std::ostream& out) const;
+  size_t row_count() const { return rows_.size(); }
+
+ private:
+  std::vector<std::string> headers_;
+  std::vector<bool> right_aligned_;             // per column
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// Fixed-point number with `decimals` digits, "-" for NaN.
+std::string format_number(double value, int decimals);
+// "1m 05s", "12.3 s", "2h 03m" for a duration in seconds.
+std::string format_duration_s(double seconds);
+// "812 J", "12.4 kJ", "3.21 MJ".
+std::string format_energy_j(double energy_j);
+// Local time "2026-11-26 12:34:56" of a Unix timestamp in milliseconds.
+std::string format_timestamp_ms(int64_t timestamp_ms);
+
+}  // namespace wattlab::cli

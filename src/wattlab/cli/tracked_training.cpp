@@ -1,0 +1,227 @@
+#include "wattlab/cli/tracked_training.h"
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "wattlab/cli/progress_bar.h"
+#include "wattlab/cli/signals.h"
+#include "wattlab/cli/table.h"
+#include "wattlab/core/env.h"
+#include "wattlab/energy/monitor.h"
+#include "wattlab/track/client.h"
+#include "wattlab/track/environment.h"
+
+namespace wattlab::cli {
+
+double TrackedTrainingSummary::energy_per_image_j() const {
+  return train_images > 0 ? train_energy_j / static_cast<double>(train_images) : NAN;
+}
+
+namespace {
+
+// Bridges the trainer to the monitor (energy windows), the tracking client
+// (metrics) and the terminal (progress bar, one line per epoch).
+class TrackingObserver final : public TrainObserver {
+ public:
+  TrackingObserver(Monitor& monitor, TrackingClient& client, const TrackedTrainingOptions& options,
+                   TrackedTrainingSummary& summary)
+      : monitor_(monitor),
+        client_(client),
+        options_(options),
+        summary_(summary),
+        progress_("img", options.show_progress) {
+    for (const auto& d : monitor_.domains()) domain_names_.push_back(d.name);
+  }
+
+  void on_phase_begin(const std::string& phase) override {
+    auto id = monitor_.begin_window(phase);
+    if (!id.ok()) return keep_error(id.status());
+    open_windows_[phase] = *id;
+  }
+
+  void on_phase_end(const std::string& phase) override {
+    auto it = open_windows_.find(phase);
+    if (it == open_windows_.end()) return;
+    auto window = monitor_.end_window(it->second);
+    open_windows_.erase(it);
+    if (!window.ok()) return keep_error(window.status());
+    bool is_train = phase.size() > 6 && phase.ends_with("/train");
+    (is_train ? epoch_train_energy_j_ : epoch_eval_energy_j_) = window->energy_j();
+    if (is_train) summary_.train_energy_j += window->energy_j();
+    keep_error(client_.log_energy_window(*window));
+    store_power_samples();
+  }
+
+  void on_progress(int epoch, int64_t images_done, int64_t images_total) override {
+    progress_.update("epoch " + std::to_string(epoch) + "/" + std::to_string(options_.train.epochs), images_done,
+                     images_total, Env::system().clock().monotonic_ms());
+  }
+
+  void on_epoch_end(int epoch, const EpochMetrics& m) override {
+    summary_.epochs.push_back(m);
+    summary_.train_images += m.train_images;
+    const std::pair<const char*, double> metrics[] = {
+        {"train_loss", m.train_loss},          {"test_loss", m.test_loss},
+        {"accuracy", m.accuracy},              {"precision_macro", m.precision_macro},
+        {"recall_macro", m.recall_macro},      {"f1_macro", m.f1_macro},
+        {"train_time_s", m.train_time_s},      {"eval_time_s", m.eval_time_s},
+        {"train_energy_j", epoch_train_energy_j_}, {"eval_energy_j", epoch_eval_energy_j_},
+        {"train_energy_per_image_j",
+         m.train_images > 0 ? epoch_train_energy_j_ / static_cast<double>(m.train_images) : NAN},
+    };
+    for (const auto& [key, value] : metrics) keep_error(client_.log_metric(key, value, epoch));
+    if (options_.show_progress) {
+      progress_.clear();
+      std::fprintf(stderr, "epoch %d/%d  loss %.4f  accuracy %.4f  F1 %.4f  %s  %s%s\n", epoch,
+                   options_.train.epochs, m.train_loss, m.accuracy, m.f1_macro,
+                   format_duration_s(m.train_time_s + m.eval_time_s).c_str(),
+                   format_energy_j(epoch_train_energy_j_ + epoch_eval_energy_j_).c_str(),
+                   summary_.energy_estimated ? " (estimated)" : "");
+    }
+  }
+
+  bool should_stop() override { return stop_requested(); }
+
+  // Moves the monitor's buffered power samples into the run's timeline.
+  void store_power_samples() {
+    auto samples = monitor_.take_samples();
+    if (samples.empty()) return;
+    keep_error(client_.log_power_samples(domain_names_, std::move(samples)));
+  }
+
+  void clear_progress() { progress_.clear(); }
+  // The first metering or logging failure during training, or OK.
+  const Status& error() const { return error_; }
+
+ private:
+  void keep_error(const Status& status) {
+    if (error_.ok() && !status.ok()) error_ = status;
+  }
+
+  Monitor& monitor_;
+  TrackingClient& client_;
+  const TrackedTrainingOptions& options_;
+  TrackedTrainingSummary& summary_;
+  ProgressBar progress_;
+  std::vector<std::string> domain_names_;
+  std::map<std::string, WindowId> open_windows_;  // by phase name
+  double epoch_train_energy_j_ = NAN;             // of the current epoch
+  double epoch_eval_energy_j_ = NAN;
+  Status error_;
+};
+
+std::string default_run_name(const TrainConfig& c) {
+  return c.model + "-t" + std::to_string(c.threads) + "-b" + std::to_string(c.batch_size);
+}
+
+std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& data) {
+  const TrainConfig& c = o.train;
+  auto num = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return std::string(buf);
+  };
+  return {
+      {"model", c.model},
+      {"dataset", c.data_dir},
+      {"train_images", std::to_string(data.train.count)},
+      {"test_images", std::to_string(data.test.count)},
+      {"image_size", std::to_string(data.train.rows) + "x" + std::to_string(data.train.cols)},
+      {"threads", std::to_string(c.threads)},
+      {"batch_size", std::to_string(c.batch_size)},
+      {"epochs", std::to_string(c.epochs)},
+      {"seed", std::to_string(c.seed)},
+      {"optimizer", c.optimizer},
+      {"learning_rate", num(c.learning_rate)},
+      {"momentum", num(c.momentum)},
+      {"width_multiplier", num(c.width_multiplier)},
+      {"meter", o.meter.kind},
+      {"sample_interval_ms", num(o.sample_interval_ms)},
+  };
+}
+
+}  // namespace
+
+Result<TrackedTrainingSummary> run_tracked_training(Store& store, const TrackedTrainingOptions& options,
+                                                    const TrainData& data) {
+  Env& env = Env::system();
+  auto meters = make_meters(env, options.meter);
+  if (!meters.ok()) return meters.status();
+  MonitorOptions monitor_options;
+  monitor_options.interval_ms = options.sample_interval_ms;
+  auto monitor = Monitor::create(env, std::move(*meters), monitor_options);
+  if (!monitor.ok()) return monitor.status();
+
+  std::string run_name = options.run_name.empty() ? default_run_name(options.train) : options.run_name;
+  auto client = TrackingClient::start_run(&store, options.experiment, run_name);
+  if (!client.ok()) return client.status();
+
+  TrackedTrainingSummary summary;
+  summary.run_id = (*client)->run_id();
+  for (const auto& d : (*monitor)->domains()) summary.energy_estimated |= d.estimated;
+
+  EnvironmentExtras extras;
+  extras.seed = options.train.seed;
+  extras.values = {{"libtorch_version", libtorch_version()},
+                   {"threads", std::to_string(options.train.threads)},
+                   {"energy_domains", [&] {
+                      std::string names;
+                      for (const auto& d : (*monitor)->domains())
+                        names += (names.empty() ? "" : ",") + d.name + (d.estimated ? " (estimated)" : "");
+                      return names;
+                    }()}};
+  TrackingClient& tracking = **client;
+  Status setup = tracking.set_environment(collect_environment(env, extras));
+  for (const auto& p : params_of(options, data)) {
+    if (setup.ok()) setup = tracking.log_param(p.key, p.value);
+  }
+  if (setup.ok()) setup = tracking.set_tag("mlflow.runName", run_name);
+  if (setup.ok()) setup = tracking.set_tag("wattlab.energy_estimated", summary.energy_estimated ? "true" : "false");
+  if (!setup.ok()) {
+    tracking.end_run(RunStatus::kFailed);
+    return setup;
+  }
+
+  Monitor& meter = **monitor;
+  Status started = meter.start();
+  auto run_window = started.ok() ? meter.begin_window("run") : Result<WindowId>(started);
+  if (!run_window.ok()) {
+    tracking.end_run(RunStatus::kFailed);
+    return run_window.status();
+  }
+
+  TrackingObserver observer(meter, tracking, options, summary);
+  auto trained = train_model(options.train, data, observer);
+  observer.clear_progress();
+  auto whole = meter.end_window(*run_window);
+  meter.stop();
+  observer.store_power_samples();
+
+  Status outcome = trained.ok() ? observer.error() : trained.status();
+  if (outcome.ok() && !whole.ok()) outcome = whole.status();
+  if (outcome.ok() && !meter.sampling_error().ok()) outcome = meter.sampling_error();
+  if (whole.ok()) {
+    summary.energy_j = whole->energy_j();
+    summary.duration_s = whole->duration_s;
+    tracking.log_energy_window(*whole);
+    tracking.log_metric("energy_j", summary.energy_j);
+    tracking.log_metric("duration_s", summary.duration_s);
+    tracking.log_metric("energy_per_image_j", summary.energy_per_image_j());
+  }
+  if (trained.ok()) tracking.log_metric("parameter_count", static_cast<double>(trained->parameter_count));
+
+  if (outcome.code() == Status::Code::kCancelled) {
+    summary.status = RunStatus::kKilled;
+  } else {
+    summary.status = outcome.ok() ? RunStatus::kFinished : RunStatus::kFailed;
+  }
+  Status ended = tracking.end_run(summary.status);
+  if (!outcome.ok() && summary.status == RunStatus::kFailed) {
+    return outcome.with_context("run " + summary.run_id + " failed");
+  }
+  if (!ended.ok()) return ended.with_context("run " + summary.run_id + " could not be saved");
+  return summary;
+}
+
+}  // namespace wattlab::cli

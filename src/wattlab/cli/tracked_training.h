@@ -1,0 +1,49 @@
+// One training run, metered and tracked: the trainer's phases become energy
+// windows, its epoch metrics become run metrics, and the run ends FINISHED,
+// KILLED (a stop signal) or FAILED in the store. `wattlab train` and
+// `wattlab quickstart` both run trainings through here.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "wattlab/core/status.h"
+#include "wattlab/energy/meters.h"
+#include "wattlab/track/entities.h"
+#include "wattlab/track/store.h"
+#include "wattlab/train/trainer.h"
+
+namespace wattlab::cli {
+
+struct TrackedTrainingOptions {
+  TrainConfig train;
+  std::string experiment = "Default";
+  std::string run_name;                   // empty: "<model>-t<threads>-b<batch>"
+  MeterOptions meter;
+  double sample_interval_ms = 100;        // power timeline resolution
+  bool show_progress = true;              // progress bar and one line per epoch on stderr
+};
+
+struct TrackedTrainingSummary {
+  std::string run_id;
+  RunStatus status = RunStatus::kRunning;
+  std::vector<EpochMetrics> epochs;
+  double duration_s = 0;
+  double energy_j = 0;        // the whole run: training, evaluation and set-up
+  double train_energy_j = 0;  // training passes only
+  int64_t train_images = 0;   // images trained on, all epochs
+  bool energy_estimated = false;
+
+  // Training energy per trained image, joules (NaN before any image).
+  double energy_per_image_j() const;
+};
+
+// Trains `options.train` on `data`, metering it with the meters of
+// `options.meter` and recording everything in `store`. A stop signal
+// (cli/signals.h) ends the run KILLED with what was logged so far flushed;
+// that is a summary with status KILLED, not an error. A training or metering
+// failure marks the run FAILED and returns the failure.
+Result<TrackedTrainingSummary> run_tracked_training(Store& store, const TrackedTrainingOptions& options,
+                                                    const TrainData& data);
+
+}  // namespace wattlab::cli
