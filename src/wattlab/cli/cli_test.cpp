@@ -48,9 +48,10 @@ class CliTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // Runs `wattlab ARGS` through the shell (args are pasted as given).
-  CommandResult wattlab(const std::string& args) {
-    std::string cmd = std::string(WATTLAB_BINARY) + " " + args + " >" + (dir_ / "out").string() + " 2>" +
+  // Runs `wattlab ARGS` through the shell (args are pasted as given), with
+  // `env` (VAR=value ...) in its environment.
+  CommandResult wattlab(const std::string& args, const std::string& env = "") {
+    std::string cmd = env + " " + std::string(WATTLAB_BINARY) + " " + args + " >" + (dir_ / "out").string() + " 2>" +
                       (dir_ / "err").string() + " </dev/null";
     int status = std::system(cmd.c_str());
     CommandResult r;
@@ -102,6 +103,121 @@ TEST_F(CliTest, RunsLsOnAnEmptyStoreSaysHowToStart) {
   auto show = wattlab("runs show abcdef123 --store " + store_);
   EXPECT_NE(show.exit_code, 0);
   EXPECT_EQ(count_lines(show.err), 1) << show.err;
+}
+
+// A one-socket powercap tree whose package counter starts at 1 J.
+class MeasureTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    zone_ = dir_ / "sys/class/powercap/intel-rapl:0";
+    fs::create_directories(zone_);
+    std::ofstream(zone_ / "name") << "package-0\n";
+    std::ofstream(zone_ / "max_energy_range_uj") << "262143328850\n";
+    std::ofstream(zone_ / "energy_uj") << "1000000\n";
+  }
+  // `wattlab measure` on the fixture tree.
+  CommandResult measure(const std::string& args) {
+    return wattlab("measure --store " + store_ + " " + args, "WATTLAB_SYSFS_ROOT=" + (dir_ / "sys").string());
+  }
+  fs::path zone_;
+};
+
+TEST_F(MeasureTest, MetersTheFixtureCountersAndRecordsPhasesAndExitCode) {
+  std::string counter = (zone_ / "energy_uj").string();
+  std::string seen_id = (dir_ / "run_id").string();
+  // The command itself moves the package counter by 14 J, inside a phase.
+  // Phase lines are read as they arrive, so the command leaves wattlab a
+  // moment to read them before it moves the counter.
+  auto r = measure("--format json -- sh -c 'echo \"begin load\" >&$WATTLAB_PHASE_FD; sleep 0.3; echo 15000000 > " +
+                           counter + "; sleep 0.3; echo \"end load\" >&$WATTLAB_PHASE_FD; echo $WATTLAB_RUN_ID > " +
+                           seen_id + "; exit 3'");
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  auto summary = nlohmann::json::parse(r.out);
+  EXPECT_EQ(summary["exit_code"], 3);
+  EXPECT_EQ(summary["status"], "FAILED");
+  std::string run_id = summary["run_id"];
+  EXPECT_EQ(slurp(seen_id), run_id + "\n") << "the command gets WATTLAB_RUN_ID";
+  ASSERT_GE(summary["domains"].size(), 1u);
+  EXPECT_EQ(summary["domains"][0]["name"], "package-0");
+  EXPECT_DOUBLE_EQ(summary["domains"][0]["energy_j"].get<double>(), 14.0);
+  EXPECT_FALSE(summary["domains"][0]["estimated"].get<bool>());
+  EXPECT_GE(summary["duration_s"].get<double>(), 0.3);
+  EXPECT_GE(summary["energy_j"].get<double>(), 14.0);
+  EXPECT_NEAR(summary["co2e_g"].get<double>(), summary["energy_j"].get<double>() / 3.6e6 * 480.0, 1e-9);
+
+  auto store = Store::open(store_);
+  ASSERT_TRUE(store.ok());
+  auto run = (*store)->get_run(run_id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->info.status, RunStatus::kFailed);
+  EXPECT_EQ(run->latest_metrics.at("exit_code").value, 3);
+  EXPECT_DOUBLE_EQ(run->latest_metrics.at("energy_package-0_j").value, 14.0);
+  std::map<std::string, EnergyWindow> windows;
+  for (const auto& w : run->energy_windows) windows[w.name] = w;
+  ASSERT_TRUE(windows.count("load")) << "the phase written to WATTLAB_PHASE_FD is an energy window";
+  ASSERT_TRUE(windows.count("run"));
+  EXPECT_DOUBLE_EQ(windows["load"].domains[0].energy_j, 14.0);
+  EXPECT_NE(run->params.at("command").find("sh -c"), std::string::npos);
+}
+
+TEST_F(MeasureTest, CarbonOfAGivenCountry) {
+  auto r = measure("--carbon FRA --pue 1.5 --format json -- true");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto summary = nlohmann::json::parse(r.out);
+  EXPECT_EQ(summary["status"], "FINISHED");
+  EXPECT_NEAR(summary["carbon_intensity_g_per_kwh"].get<double>(), 56.039, 1e-9);
+  EXPECT_NEAR(summary["co2e_g"].get<double>(), summary["energy_j"].get<double>() / 3.6e6 * 56.039 * 1.5, 1e-12);
+}
+
+TEST_F(MeasureTest, TermIsPassedToTheCommandAndTheRunEndsKilled) {
+  std::string binary = WATTLAB_BINARY;
+  std::string sysfs = "WATTLAB_SYSFS_ROOT=" + (dir_ / "sys").string();
+  std::vector<std::string> args = {binary, "measure", "--store", store_, "--format", "json", "--", "sleep", "30"};
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; ++e) envs.emplace_back(*e);
+  envs.push_back(sysfs);
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : envs) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(), envp.data()), 0);
+  // Wait for the run to exist (the command is started right after).
+  bool started = false;
+  for (int i = 0; i < 100 && !started; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto store = Store::open(store_);
+    auto runs = store.ok() ? (*store)->list_runs({}) : Result<std::vector<RunInfo>>(Status::not_found(""));
+    started = runs.ok() && !runs->empty();
+  }
+  ASSERT_TRUE(started);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto begin = std::chrono::steady_clock::now();
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(10)) << "sleep 30 was not stopped";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  auto store = Store::open(store_);
+  ASSERT_TRUE(store.ok());
+  auto runs = (*store)->list_runs({});
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].status, RunStatus::kKilled);
+}
+
+TEST_F(MeasureTest, BadInputIsRejectedBeforeAnythingIsStored) {
+  for (const std::string& args : {std::string("-- wattlab-no-such-program"), std::string("--carbon XYZ -- true"),
+                                  std::string("--interval-ms 0 -- true"), std::string("--meter gpu -- true"),
+                                  std::string("--idle-baseline soon -- true")}) {
+    auto r = measure(args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    EXPECT_EQ(count_lines(r.err), 1) << args << "\n" << r.err;
+    EXPECT_FALSE(fs::exists(store_)) << args;
+  }
 }
 
 #ifdef WATTLAB_HAVE_TORCH

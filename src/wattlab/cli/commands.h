@@ -15,6 +15,7 @@ struct GlobalOptions {
 
 void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_quickstart_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_measure_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_runs_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_devices_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   add_quickstart_command(app, global, &exit_code);
   add_train_command(app, global, &exit_code);
+  add_measure_command(app, global, &exit_code);
   add_runs_command(app, global, &exit_code);
   add_devices_command(app, global, &exit_code);
 

@@ -1,6 +1,7 @@
 #include "wattlab/core/clock.h"
 
 #include <chrono>
+#include <thread>
 
 namespace wattlab {
 
@@ -14,22 +15,31 @@ int64_t SystemClock::wall_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-bool SystemClock::sleep_ms(double duration_ms) {
-  std::unique_lock lock(mu_);
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                      std::chrono::duration<double, std::milli>(duration_ms));
-  return cv_.wait_until(lock, deadline, [&] { return woken_; });
+bool SystemClock::sleep_ms(double duration_ms, SleepInterrupt* interrupt) {
+  auto duration = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double, std::milli>(duration_ms));
+  if (interrupt == nullptr) {
+    std::this_thread::sleep_for(duration);
+    return false;
+  }
+  std::unique_lock lock(interrupt->mu_);
+  return interrupt->cv_.wait_until(lock, std::chrono::steady_clock::now() + duration,
+                                   [&] { return interrupt->triggered_; });
 }
 
-void SystemClock::wake() {
-  { std::lock_guard lock(mu_); woken_ = true; }
+void SleepInterrupt::trigger() {
+  { std::lock_guard lock(mu_); triggered_ = true; }
   cv_.notify_all();
 }
 
-void SystemClock::reset_wake() {
+void SleepInterrupt::reset() {
   std::lock_guard lock(mu_);
-  woken_ = false;
+  triggered_ = false;
+}
+
+bool SleepInterrupt::triggered() const {
+  std::lock_guard lock(mu_);
+  return triggered_;
 }
 
 FakeClock::FakeClock(double start_monotonic_ms, int64_t start_wall_ms)
@@ -46,24 +56,17 @@ int64_t FakeClock::wall_ms() {
   return wall_origin_ms_ + static_cast<int64_t>(monotonic_ms_);
 }
 
-bool FakeClock::sleep_ms(double duration_ms) {
+bool FakeClock::sleep_ms(double duration_ms, SleepInterrupt* interrupt) {
   std::unique_lock lock(mu_);
   double until = monotonic_ms_ + duration_ms;
   ++sleepers_;
-  cv_.notify_all();
-  cv_.wait(lock, [&] { return woken_ || monotonic_ms_ >= until; });
+  bool interrupted = false;
+  // The interrupt signals its own condition variable, not ours: poll it.
+  while (monotonic_ms_ < until && !(interrupted = interrupt && interrupt->triggered())) {
+    cv_.wait_for(lock, std::chrono::milliseconds(1));
+  }
   --sleepers_;
-  return woken_;
-}
-
-void FakeClock::wake() {
-  { std::lock_guard lock(mu_); woken_ = true; }
-  cv_.notify_all();
-}
-
-void FakeClock::reset_wake() {
-  std::lock_guard lock(mu_);
-  woken_ = false;
+  return interrupted;
 }
 
 void FakeClock::advance_ms(double duration_ms) {

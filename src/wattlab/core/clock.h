@@ -7,6 +7,23 @@
 
 namespace wattlab {
 
+// Ends another thread's Clock::sleep_ms() early: the sleeper passes the
+// interrupt, another thread calls trigger(). One interrupt per sleeper (or
+// per group of sleepers that should stop together); thread-safe.
+class SleepInterrupt {
+ public:
+  // Ends the current sleep and every later one given this interrupt, until reset().
+  void trigger();
+  void reset();
+  bool triggered() const;
+
+ private:
+  friend class SystemClock;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool triggered_ = false;  // guarded by mu_
+};
+
 class Clock {
  public:
   virtual ~Clock() = default;
@@ -14,12 +31,10 @@ class Clock {
   virtual double monotonic_ms() = 0;
   // Milliseconds since the Unix epoch; for timestamps stored with runs.
   virtual int64_t wall_ms() = 0;
-  // Blocks until monotonic_ms() has advanced by `duration_ms` or `wake()` is
-  // called, whichever comes first. Returns true if woken early.
-  virtual bool sleep_ms(double duration_ms) = 0;
-  // Ends every current and future sleep_ms() early until reset_wake().
-  virtual void wake() = 0;
-  virtual void reset_wake() = 0;
+  // Blocks until monotonic_ms() has advanced by `duration_ms` or `interrupt`
+  // (when given) is triggered, whichever comes first. Returns true if
+  // interrupted.
+  virtual bool sleep_ms(double duration_ms, SleepInterrupt* interrupt = nullptr) = 0;
 };
 
 // The process's real clocks (steady_clock, system_clock).
@@ -27,26 +42,17 @@ class SystemClock final : public Clock {
  public:
   double monotonic_ms() override;
   int64_t wall_ms() override;
-  bool sleep_ms(double duration_ms) override;
-  void wake() override;
-  void reset_wake() override;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool woken_ = false;  // guarded by mu_
+  bool sleep_ms(double duration_ms, SleepInterrupt* interrupt = nullptr) override;
 };
 
 // A clock that moves only when the test calls advance_ms(). sleep_ms() blocks
-// until another thread advances the clock far enough (or wake() is called).
+// until another thread advances the clock far enough (or interrupts it).
 class FakeClock final : public Clock {
  public:
   explicit FakeClock(double start_monotonic_ms = 0, int64_t start_wall_ms = 1'700'000'000'000);
   double monotonic_ms() override;
   int64_t wall_ms() override;
-  bool sleep_ms(double duration_ms) override;
-  void wake() override;
-  void reset_wake() override;
+  bool sleep_ms(double duration_ms, SleepInterrupt* interrupt = nullptr) override;
 
   void advance_ms(double duration_ms);
   // Number of threads currently blocked in sleep_ms(); lets a test wait for a
@@ -58,7 +64,6 @@ class FakeClock final : public Clock {
   std::condition_variable cv_;
   double monotonic_ms_;     // guarded by mu_
   int64_t wall_origin_ms_;  // wall time at monotonic 0
-  bool woken_ = false;      // guarded by mu_
   int sleepers_ = 0;        // guarded by mu_
 };
 

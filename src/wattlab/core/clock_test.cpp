@@ -20,12 +20,28 @@ TEST(FakeClockTest, SleepEndsWhenTimeIsAdvanced) {
   EXPECT_DOUBLE_EQ(clock.monotonic_ms(), 1050);
 }
 
-TEST(FakeClockTest, WakeEndsSleepEarly) {
+TEST(FakeClockTest, InterruptEndsOnlyItsOwnSleeper) {
   FakeClock clock;
-  std::thread sleeper([&] { EXPECT_TRUE(clock.sleep_ms(1e9)); });
-  while (clock.sleepers() == 0) std::this_thread::yield();
-  clock.wake();
+  SleepInterrupt interrupt, other;
+  std::thread sleeper([&] { EXPECT_TRUE(clock.sleep_ms(1e9, &interrupt)); });
+  std::thread bystander([&] { EXPECT_FALSE(clock.sleep_ms(100, &other)); });
+  while (clock.sleepers() < 2) std::this_thread::yield();
+  interrupt.trigger();
   sleeper.join();
+  EXPECT_EQ(clock.sleepers(), 1);  // the bystander sleeps on
+  clock.advance_ms(100);
+  bystander.join();
+}
+
+TEST(SystemClockTest, InterruptEndsSleepEarly) {
+  SystemClock clock;
+  SleepInterrupt interrupt;
+  std::thread trigger([&] { interrupt.trigger(); });
+  EXPECT_TRUE(clock.sleep_ms(60'000, &interrupt));
+  trigger.join();
+  EXPECT_TRUE(clock.sleep_ms(60'000, &interrupt));  // stays triggered until reset
+  interrupt.reset();
+  EXPECT_FALSE(clock.sleep_ms(1, &interrupt));
 }
 
 TEST(SystemClockTest, MonotonicAdvancesAcrossSleep) {

@@ -222,4 +222,8 @@ Result<CarbonEstimate> estimate_carbon(double energy_j, const CarbonIntensity& i
 size_t carbon_country_count() { return countries().size(); }
 size_t carbon_cloud_region_count() { return cloud_regions().size(); }
 
+CarbonIntensity world_average_carbon_intensity() {
+  return {480.0, "world average 2023 (Ember); name your grid with --carbon"};
+}
+
 }  // namespace wattlab

@@ -52,6 +52,10 @@ Result<CarbonIntensity> resolve_carbon_intensity(std::string_view spec);
 // or non-finite energy, or a pue below 1.
 Result<CarbonEstimate> estimate_carbon(double energy_j, const CarbonIntensity& intensity, double pue = 1.0);
 
+// The world's average grid intensity, for when the user names no location:
+// 480 gCO2e/kWh (Ember, Global Electricity Review 2024: the 2023 figure).
+CarbonIntensity world_average_carbon_intensity();
+
 // Rows in the builtin tables (the tests check the embedding worked).
 size_t carbon_country_count();
 size_t carbon_cloud_region_count();

@@ -5,7 +5,8 @@
 
 namespace wattlab {
 
-Result<IdleBaseline> measure_idle_baseline(Monitor& monitor, Clock& clock, double duration_ms) {
+Result<IdleBaseline> measure_idle_baseline(Monitor& monitor, Clock& clock, double duration_ms,
+                                           SleepInterrupt* interrupt) {
   if (!(std::isfinite(duration_ms) && duration_ms > 0)) {
     return Status::invalid_argument("idle baseline: the duration must be positive, got " +
                                     std::to_string(duration_ms) + " ms");
@@ -14,7 +15,7 @@ Result<IdleBaseline> measure_idle_baseline(Monitor& monitor, Clock& clock, doubl
   if (!id.ok()) return id.status().with_context("idle baseline");
   const double end_ms = clock.monotonic_ms() + duration_ms;
   for (double now_ms = clock.monotonic_ms(); now_ms < end_ms; now_ms = clock.monotonic_ms()) {
-    if (clock.sleep_ms(end_ms - now_ms)) {
+    if (clock.sleep_ms(end_ms - now_ms, interrupt)) {
       (void)monitor.end_window(*id);
       return Status::cancelled("idle baseline interrupted before its " + std::to_string(duration_ms / 1000.0) +
                                " s were up");

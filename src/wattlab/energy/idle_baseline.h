@@ -23,9 +23,10 @@ struct IdleBaseline {
 // Measures the mean power of every domain of `monitor` over `duration_ms`
 // (> 0) of `clock` (normally the monitor's Env clock), through an energy
 // window named "idle-baseline". The caller keeps the machine idle meanwhile.
-// Cancelled when the clock is woken before the time is up (Clock::wake(),
-// e.g. on Ctrl-C); a meter's error otherwise.
-Result<IdleBaseline> measure_idle_baseline(Monitor& monitor, Clock& clock, double duration_ms);
+// Cancelled when `interrupt` (if given) is triggered before the time is up
+// (e.g. on Ctrl-C); a meter's error otherwise.
+Result<IdleBaseline> measure_idle_baseline(Monitor& monitor, Clock& clock, double duration_ms,
+                                           SleepInterrupt* interrupt = nullptr);
 
 struct DomainEnergySplit {
   std::string name;

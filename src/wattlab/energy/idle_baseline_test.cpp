@@ -92,14 +92,14 @@ TEST_F(IdleBaselineTest, SplitsAWindowIntoStaticAndDynamic) {
   EXPECT_TRUE(split[2].estimated);
 }
 
-TEST_F(IdleBaselineTest, WakingTheClockCancels) {
-  std::thread waker([this] {
+TEST_F(IdleBaselineTest, AnInterruptCancels) {
+  SleepInterrupt interrupt;
+  std::thread waker([&] {
     while (clock_.sleepers() == 0) std::this_thread::yield();
-    clock_.wake();
+    interrupt.trigger();
   });
-  auto baseline = measure_idle_baseline(*monitor_, clock_, 10'000);
+  auto baseline = measure_idle_baseline(*monitor_, clock_, 10'000, &interrupt);
   waker.join();
-  clock_.reset_wake();
   ASSERT_FALSE(baseline.ok());
   EXPECT_EQ(baseline.status().code(), Status::Code::kCancelled);
   EXPECT_FALSE(measure_idle_baseline(*monitor_, clock_, 0).ok());

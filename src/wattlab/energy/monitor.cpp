@@ -88,9 +88,9 @@ void Monitor::stop() {
   std::lock_guard thread_lock(thread_mu_);
   if (!thread_.joinable()) return;
   stop_requested_ = true;
-  env_.clock().wake();
+  stop_interrupt_.trigger();
   thread_.join();
-  env_.clock().reset_wake();
+  stop_interrupt_.reset();
   stop_requested_ = false;
   running_ = false;
 }
@@ -103,12 +103,7 @@ void Monitor::run() {
   double next_ms = clock.monotonic_ms() + interval_ms;
   while (!stop_requested_) {
     const double wait_ms = next_ms - clock.monotonic_ms();
-    if (wait_ms > 0 && clock.sleep_ms(wait_ms)) {
-      if (stop_requested_) break;
-      // Someone else woke the shared clock: do not spin while it stays woken.
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      continue;
-    }
+    if (wait_ms > 0 && clock.sleep_ms(wait_ms, &stop_interrupt_)) break;
     if (stop_requested_) break;
     sample();
     // Stay on the grid start + k × interval; skip ticks that were missed.

@@ -59,10 +59,8 @@ class Monitor {
   // as the first sample's baseline; fails if that read fails or the thread
   // cannot be created.
   Status start();
-  // Stops and joins the sampling thread promptly (it wakes the clock); a
+  // Stops and joins the sampling thread promptly (it interrupts its sleep); a
   // no-op when not running. Open windows stay open and can still be ended.
-  // Note: Clock::wake() ends the sleeps of every thread sleeping on the same
-  // clock once; other sleepers must tolerate an early return.
   void stop();
   bool running() const;
   // The sampling period actually used (see MonitorOptions::interval_ms).
@@ -122,6 +120,7 @@ class Monitor {
   std::thread thread_;        // the sampler, when running; guarded by thread_mu_
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_requested_{false};  // tells the sampler to exit
+  SleepInterrupt stop_interrupt_;            // ends the sampler's sleep on stop()
 };
 
 }  // namespace wattlab
