@@ -19,6 +19,8 @@ echo "==> installing Debian packages (${#PACKAGES[@]})"
 $SUDO apt-get update -q
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >/dev/null
 
+# ccache hits across clones in other folders (CI builds a fresh clone).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 echo "==> building wattlab into build/"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DWATTLAB_WITH_TORCH=ON >/dev/null
 ninja -C build

@@ -8,6 +8,7 @@ bash scripts/setup.sh
 echo "==> tests (build/)"
 ctest --test-dir build --output-on-failure -j2 --timeout 600
 
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 echo "==> tests under ASan/UBSan, without LibTorch (build-asan/)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DWATTLAB_WITH_TORCH=OFF \
   -DWATTLAB_SANITIZE=ON -DWATTLAB_BUILD_BENCH=OFF >/dev/null

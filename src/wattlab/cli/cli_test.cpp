@@ -161,6 +161,42 @@ TEST_F(MeasureTest, MetersTheFixtureCountersAndRecordsPhasesAndExitCode) {
   EXPECT_NE(run->params.at("command").find("sh -c"), std::string::npos);
 }
 
+TEST_F(MeasureTest, GpuEnergyFromNvmlBesideRapl) {
+  // Two GPUs through the fake NVML: one with an energy counter the command
+  // moves by 50 J, one with power only (sampled and integrated).
+  std::string config = (dir_ / "nvml.conf").string();
+  std::ofstream(config) << "gpu name=Fake_A100 energy_mj=1000 power_mw=50000 limit_mw=400000 temp_c=40\n"
+                           "gpu name=Fake_T4 has_energy_counter=0 power_mw=20000\n";
+  std::string env = "WATTLAB_SYSFS_ROOT=" + (dir_ / "sys").string() +
+                    " WATTLAB_NVML_LIBRARY=" WATTLAB_FAKE_NVML_PATH " FAKE_NVML_CONFIG=" + config;
+  auto devices = wattlab("devices --format json", env);
+  ASSERT_EQ(devices.exit_code, 0) << devices.err;
+  auto probes = nlohmann::json::parse(devices.out);
+  EXPECT_TRUE(probes[0]["available"].get<bool>()) << probes[0].dump();  // rapl, from the fixture
+  ASSERT_TRUE(probes[1]["available"].get<bool>()) << probes[1].dump();  // nvml
+  ASSERT_EQ(probes[1]["gpus"].size(), 2u);
+  EXPECT_EQ(probes[1]["gpus"][0]["name"], "Fake A100");
+  EXPECT_TRUE(probes[1]["gpus"][0]["energy_counter"].get<bool>());
+  EXPECT_FALSE(probes[1]["gpus"][1]["energy_counter"].get<bool>());
+  EXPECT_DOUBLE_EQ(probes[1]["gpus"][0]["power_limit_w"].get<double>(), 400.0);
+
+  std::string moved = "gpu name=Fake_A100 energy_mj=51000 power_mw=50000\\ngpu name=Fake_T4 has_energy_counter=0 power_mw=20000";
+  auto r = wattlab("measure --store " + store_ + " --format json -- sh -c 'sleep 0.5; printf \"" + moved + "\\n\" > " +
+                       config + "; sleep 0.5'",
+                   env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto summary = nlohmann::json::parse(r.out);
+  std::map<std::string, nlohmann::json> domains;
+  for (const auto& d : summary["domains"]) domains[d["name"]] = d;
+  ASSERT_TRUE(domains.count("gpu-0") && domains.count("gpu-1")) << summary.dump();
+  EXPECT_DOUBLE_EQ(domains["gpu-0"]["energy_j"].get<double>(), 50.0);
+  EXPECT_FALSE(domains["gpu-0"]["estimated"].get<bool>());
+  // 20 W for the command's duration, integrated from power samples.
+  double duration_s = summary["duration_s"].get<double>();
+  EXPECT_NEAR(domains["gpu-1"]["energy_j"].get<double>(), 20.0 * duration_s, 20.0 * duration_s * 0.005);
+  EXPECT_NEAR(domains["gpu-1"]["peak_power_w"].get<double>(), 20.0, 0.1);
+}
+
 TEST_F(MeasureTest, CarbonOfAGivenCountry) {
   auto r = measure("--carbon FRA --pue 1.5 --format json -- true");
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -1,4 +1,5 @@
 // `wattlab devices`: which energy sources work here, and why the others do not.
+#include <cstdio>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,28 @@ struct DevicesOptions {
   ProbeOptions probe;
 };
 
+// NVML's optional readings: null where the GPU does not report them.
+template <class T>
+nlohmann::json optional_json(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
+
+nlohmann::json gpu_json(const GpuTelemetry& g) {
+  auto processes = nlohmann::json::array();
+  for (const auto& p : g.processes) processes.push_back({{"pid", p.pid}, {"memory_used_bytes", optional_json(p.used_memory_bytes)}});
+  return {{"index", g.index},
+          {"name", g.name},
+          {"energy_counter", g.has_energy_counter},
+          {"power_w", optional_json(g.power_w)},
+          {"power_limit_w", optional_json(g.power_limit_w)},
+          {"temperature_c", optional_json(g.temperature_c)},
+          {"utilisation_gpu", optional_json(g.utilisation_gpu)},
+          {"utilisation_memory", optional_json(g.utilisation_memory)},
+          {"memory_used_bytes", optional_json(g.memory_used_bytes)},
+          {"memory_total_bytes", optional_json(g.memory_total_bytes)},
+          {"processes", processes}};
+}
+
 int run_devices(const DevicesOptions& o) {
   auto probes = probe_meters(Env::system(), o.probe);
   if (o.format == "json") {
@@ -24,8 +47,10 @@ int run_devices(const DevicesOptions& o) {
     for (const auto& p : probes) {
       auto domains = nlohmann::json::array();
       for (const auto& d : p.domains) domains.push_back({{"name", d.name}, {"estimated", d.estimated}});
+      auto gpus = nlohmann::json::array();
+      for (const auto& g : p.gpus) gpus.push_back(gpu_json(g));
       out.push_back({{"meter", p.kind}, {"available", p.available}, {"estimated", p.estimated},
-                     {"domains", domains}, {"reason", p.reason}, {"detail", p.detail}});
+                     {"domains", domains}, {"reason", p.reason}, {"detail", p.detail}, {"gpus", gpus}});
     }
     std::cout << out.dump(2) << "\n";
     return 0;
@@ -39,6 +64,19 @@ int run_devices(const DevicesOptions& o) {
                    p.available ? p.detail : p.reason});
   }
   table.print(std::cout);
+  for (const auto& p : probes) {
+    for (const auto& g : p.gpus) {
+      std::printf("\ngpu-%d  %s: %s", g.index, g.name.c_str(),
+                  g.has_energy_counter ? "energy counter" : "power sampled and integrated (no energy counter)");
+      if (g.power_w) std::printf(", %.1f W", *g.power_w);
+      if (g.power_limit_w) std::printf(" of %.0f W limit", *g.power_limit_w);
+      if (g.temperature_c) std::printf(", %.0f C", *g.temperature_c);
+      if (g.utilisation_gpu) std::printf(", %.0f %% busy", *g.utilisation_gpu * 100);
+      if (g.memory_used_bytes && g.memory_total_bytes)
+        std::printf(", %.1f / %.1f GiB", *g.memory_used_bytes / 1073741824.0, *g.memory_total_bytes / 1073741824.0);
+      std::printf(", %zu processes\n", g.processes.size());
+    }
+  }
   bool measured = false;
   for (const auto& p : probes) measured |= p.available && !p.estimated;
   std::cout << (measured ? "\nRuns here use measured energy (--meter auto).\n"

@@ -1,0 +1,125 @@
+// What metering costs: the Monitor's sampling thread's own CPU time at 10 Hz
+// and 1 kHz as a share of one core, and a CPU-bound workload's throughput with
+// the monitor sampling at 10 Hz against without it (interleaved rounds, median
+// ratio), on this machine's real meters (`--meter auto`).
+//
+//   build/bench/monitor_overhead [--seconds 5] [--rounds 5]
+#include <pthread.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "wattlab/core/env.h"
+#include "wattlab/energy/meters.h"
+#include "wattlab/energy/monitor.h"
+
+namespace {
+
+using wattlab::Env;
+using wattlab::Monitor;
+
+double process_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+double wall_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+std::unique_ptr<Monitor> make_monitor(double interval_ms) {
+  Env& env = Env::system();
+  auto meters = wattlab::make_meters(env);
+  if (!meters.ok()) {
+    std::fprintf(stderr, "monitor_overhead: %s\n", meters.status().message().c_str());
+    std::exit(1);
+  }
+  wattlab::MonitorOptions options;
+  options.interval_ms = interval_ms;
+  auto monitor = Monitor::create(env, std::move(*meters), options);
+  if (!monitor.ok()) {
+    std::fprintf(stderr, "monitor_overhead: %s\n", monitor.status().message().c_str());
+    std::exit(1);
+  }
+  return std::move(*monitor);
+}
+
+// The sampler's CPU time per second of wall time while the main thread sleeps.
+double sampler_core_share(double interval_ms, double seconds) {
+  auto monitor = make_monitor(interval_ms);
+  double cpu0 = process_cpu_s(), wall0 = wall_s();
+  (void)monitor->start();
+  timespec pause{static_cast<time_t>(seconds), static_cast<long>((seconds - std::floor(seconds)) * 1e9)};
+  nanosleep(&pause, nullptr);
+  monitor->stop();
+  return (process_cpu_s() - cpu0) / (wall_s() - wall0);
+}
+
+// A fixed CPU-bound job (integer hashing); returns its rate in iterations/s.
+double workload_rate(uint64_t iterations) {
+  double t0 = wall_s();
+  uint64_t h = 1469598103934665603ULL;
+  for (uint64_t i = 0; i < iterations; ++i) h = (h ^ i) * 1099511628211ULL;
+  double elapsed = wall_s() - t0;
+  if (h == 42) std::puts("");  // keep the loop
+  return static_cast<double>(iterations) / elapsed;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 5;
+  int rounds = 5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::atoi(argv[i + 1]);
+  }
+  auto probe = make_monitor(100);
+  std::printf("meters: ");
+  for (const auto& d : probe->domains()) std::printf("%s%s ", d.name.c_str(), d.estimated ? " (estimated)" : "");
+  std::printf("\n");
+  probe.reset();
+
+  std::vector<double> share_10hz, share_1khz;
+  for (int r = 0; r < rounds; ++r) {
+    share_10hz.push_back(sampler_core_share(100, seconds));
+    share_1khz.push_back(sampler_core_share(1, seconds));
+  }
+  std::printf("sampler CPU, share of one core (median of %d x %.0f s): 10 Hz %.4f %%, 1 kHz %.3f %%\n", rounds, seconds,
+              median(share_10hz) * 100, median(share_1khz) * 100);
+
+  // Calibrate the workload to about `seconds` / 2 per run.
+  uint64_t iterations = 50'000'000;
+  iterations = static_cast<uint64_t>(workload_rate(iterations) * seconds / 2);
+  std::vector<double> ratios, with_rates, without_rates;
+  for (int r = 0; r < rounds; ++r) {
+    double without = workload_rate(iterations);
+    auto monitor = make_monitor(100);
+    (void)monitor->start();
+    double with = workload_rate(iterations);
+    monitor->stop();
+    with_rates.push_back(with);
+    without_rates.push_back(without);
+    ratios.push_back(with / without);
+  }
+  std::printf("CPU-bound workload, metered at 10 Hz / unmetered (median of %d interleaved rounds): %.4f "
+              "(%.3g vs %.3g iterations/s)\n",
+              rounds, median(ratios), median(with_rates), median(without_rates));
+  return 0;
+}
