@@ -312,10 +312,18 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   client.log_metric("co2e_g", co2e_g);
   client.log_metric("duration_s", window->duration_s);
   client.log_metric("exit_code", exit_code);
+  // Attribution: the command's process tree gets the CPU energy in proportion
+  // to its share of the machine's CPU time; the machine-wide figures stay.
   std::optional<double> share;
+  double cpu_energy_j = 0;
+  for (const auto& d : domains) {
+    bool is_cpu = d.name == "cpu-estimated" || (d.name.rfind("package-", 0) == 0 && d.name.find('/') == std::string::npos);
+    if (is_cpu && d.counts_in_total) cpu_energy_j += d.energy_j;
+  }
   if (cpu_before.ok() && cpu_after.ok()) {
     share = cpu_share(*cpu_before, *cpu_after);
     client.log_metric("cpu_share", *share);
+    client.log_metric("cpu_energy_attributed_j", cpu_energy_j * *share);
   }
   RunStatus status = WIFSIGNALED(wait_status) || stop_requested() ? RunStatus::kKilled
                      : exit_code == 0                           ? RunStatus::kFinished
@@ -334,7 +342,10 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
                           {"energy_kwh", energy_j / 3.6e6}, {"co2e_g", carbon.ok() ? nlohmann::json(co2e_g) : nlohmann::json()},
                           {"carbon_intensity_g_per_kwh", intensity->g_per_kwh}, {"carbon_source", intensity->source},
                           {"pue", o.pue}, {"exit_code", exit_code}, {"estimated", estimated}, {"domains", list}};
-    if (share) out["cpu_share"] = *share;
+    if (share) {
+      out["cpu_share"] = *share;
+      out["cpu_energy_attributed_j"] = cpu_energy_j * *share;
+    }
     std::cout << out.dump() << std::endl;
     return exit_code;
   }
@@ -352,7 +363,10 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   std::fprintf(stderr, "%s", text.str().c_str());
   std::fprintf(stderr, "%.6f kWh, %.3f gCO2e at %.1f gCO2e/kWh (%s), PUE %.2f", energy_j / 3.6e6, co2e_g,
                intensity->g_per_kwh, intensity->source.c_str(), o.pue);
-  if (share) std::fprintf(stderr, "; the command used %.1f %% of the machine's CPU time", *share * 100);
+  if (share) {
+    std::fprintf(stderr, "\nthe command used %.1f %% of the machine's CPU time: %s of the %s of CPU energy", *share * 100,
+                 format_energy_j(cpu_energy_j * *share).c_str(), format_energy_j(cpu_energy_j).c_str());
+  }
   std::fprintf(stderr, "\n");
   if (baseline) {
     auto split = split_static_dynamic(*window, *baseline);
