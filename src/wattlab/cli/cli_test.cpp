@@ -159,6 +159,11 @@ TEST_F(MeasureTest, MetersTheFixtureCountersAndRecordsPhasesAndExitCode) {
   ASSERT_TRUE(windows.count("run"));
   EXPECT_DOUBLE_EQ(windows["load"].domains[0].energy_j, 14.0);
   EXPECT_NE(run->params.at("command").find("sh -c"), std::string::npos);
+  // The command's share of the package energy, by its share of CPU time.
+  double share = summary["cpu_share"].get<double>();
+  EXPECT_GE(share, 0.0);
+  EXPECT_LE(share, 1.0);
+  EXPECT_NEAR(summary["cpu_energy_attributed_j"].get<double>(), 14.0 * share, 1e-9);
 }
 
 TEST_F(MeasureTest, GpuEnergyFromNvmlBesideRapl) {
