@@ -54,15 +54,22 @@ std::unique_ptr<Monitor> make_monitor(double interval_ms) {
   return std::move(*monitor);
 }
 
-// The sampler's CPU time per second of wall time while the main thread sleeps.
-double sampler_core_share(double interval_ms, double seconds) {
-  auto monitor = make_monitor(interval_ms);
-  double cpu0 = process_cpu_s(), wall0 = wall_s();
-  (void)monitor->start();
+void sleep_s(double seconds) {
   timespec pause{static_cast<time_t>(seconds), static_cast<long>((seconds - std::floor(seconds)) * 1e9)};
   nanosleep(&pause, nullptr);
+}
+
+// The sampler's CPU time per second of wall time while the main thread
+// sleeps; starting and stopping the thread are left out.
+double sampler_core_share(double interval_ms, double seconds) {
+  auto monitor = make_monitor(interval_ms);
+  (void)monitor->start();
+  sleep_s(0.5);
+  double cpu0 = process_cpu_s(), wall0 = wall_s();
+  sleep_s(seconds);
+  double cpu1 = process_cpu_s(), wall1 = wall_s();
   monitor->stop();
-  return (process_cpu_s() - cpu0) / (wall_s() - wall0);
+  return (cpu1 - cpu0) / (wall1 - wall0);
 }
 
 // A fixed CPU-bound job (integer hashing); returns its rate in iterations/s.

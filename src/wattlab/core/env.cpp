@@ -4,8 +4,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace wattlab {
 
@@ -34,13 +34,26 @@ Status errno_status(const std::filesystem::path& path, int err, const char* acti
 }  // namespace
 
 Result<std::string> Env::read_file(const std::filesystem::path& path) {
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errno_status(path, errno ? errno : ENOENT, "read");
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) return errno_status(path, errno ? errno : EIO, "read");
-  return out.str();
+  // Plain open/read: sysfs and /proc files are small and read many times a
+  // second by the sampler, so avoid iostreams' per-open cost.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_status(path, errno, "read");
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      text.append(buf, static_cast<size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      int err = errno;
+      close(fd);
+      return errno_status(path, err, "read");
+    }
+  }
+  close(fd);
+  return text;
 }
 
 Result<std::vector<std::string>> Env::list_dir(const std::filesystem::path& path) {
