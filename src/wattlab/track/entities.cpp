@@ -21,6 +21,35 @@ Status validate_entity_key(const std::string& kind, const std::string& key) {
   return Status();
 }
 
+Status validate_param_value(const std::string& key, const std::string& value) {
+  if (value.size() > kMaxParamValueLength) {
+    return Status::invalid_argument("value of param '" + key + "' is " + std::to_string(value.size()) +
+                                    " bytes; params may be at most " + std::to_string(kMaxParamValueLength));
+  }
+  return Status();
+}
+
+Status validate_tag_value(const std::string& key, const std::string& value) {
+  if (value.size() > kMaxTagValueLength) {
+    return Status::invalid_argument("value of tag '" + key + "' is " + std::to_string(value.size()) +
+                                    " bytes; tags may be at most " + std::to_string(kMaxTagValueLength));
+  }
+  return Status();
+}
+
+Status validate_batch_size(size_t metrics, size_t params, size_t tags) {
+  auto too_many = [](size_t n, size_t limit, const char* what) {
+    return Status::invalid_argument("a batch logging request can contain at most " + std::to_string(limit) + " " +
+                                    what + "; got " + std::to_string(n));
+  };
+  if (metrics > kMaxMetricsPerBatch) return too_many(metrics, kMaxMetricsPerBatch, "metrics");
+  if (params > kMaxParamsTagsPerBatch) return too_many(params, kMaxParamsTagsPerBatch, "params");
+  if (tags > kMaxParamsTagsPerBatch) return too_many(tags, kMaxParamsTagsPerBatch, "tags");
+  if (metrics + params + tags > kMaxEntitiesPerBatch)
+    return too_many(metrics + params + tags, kMaxEntitiesPerBatch, "metrics, params and tags in total");
+  return Status();
+}
+
 const char* run_status_name(RunStatus status) {
   switch (status) {
     case RunStatus::kRunning: return "RUNNING";

@@ -32,6 +32,19 @@ Result<RunStatus> parse_run_status(const std::string& text);
 // ("metric", "param", "tag") and the key otherwise.
 Status validate_entity_key(const std::string& kind, const std::string& key);
 
+// MLflow's limits: value lengths in bytes, and what one log-batch may carry.
+inline constexpr size_t kMaxParamValueLength = 6000;
+inline constexpr size_t kMaxTagValueLength = 5000;
+inline constexpr size_t kMaxMetricsPerBatch = 1000;
+inline constexpr size_t kMaxParamsTagsPerBatch = 100;  // params and tags, each
+inline constexpr size_t kMaxEntitiesPerBatch = 1000;   // metrics + params + tags
+
+// InvalidArgument naming the limit when a value is too long.
+Status validate_param_value(const std::string& key, const std::string& value);
+Status validate_tag_value(const std::string& key, const std::string& value);
+// InvalidArgument when one log-batch carries more than MLflow allows.
+Status validate_batch_size(size_t metrics, size_t params, size_t tags);
+
 inline constexpr const char* kLifecycleActive = "active";
 inline constexpr const char* kLifecycleDeleted = "deleted";
 

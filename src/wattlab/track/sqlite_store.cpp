@@ -13,6 +13,8 @@
 
 #include "wattlab/core/env.h"
 #include "wattlab/core/ids.h"
+#include "wattlab/track/filter.h"
+#include "wattlab/track/page_token.h"
 
 namespace wattlab {
 
@@ -114,6 +116,12 @@ CREATE TABLE run_environment (
   value  TEXT NOT NULL,
   PRIMARY KEY (run_id, key)
 ) WITHOUT ROWID;
+)sql",
+    // 2: indexes for search (metric filters and order_by read latest_metrics
+    // by key and value; lifecycle filters read runs by stage).
+    R"sql(
+CREATE INDEX latest_metrics_by_key_value ON latest_metrics (key, value);
+CREATE INDEX runs_by_lifecycle ON runs (lifecycle_stage, start_time_ms);
 )sql",
 };
 
@@ -623,10 +631,14 @@ Status SqliteStore::update_run(const std::string& run_id, RunStatus status, std:
 Status SqliteStore::log_batch(const std::string& run_id, const std::vector<Metric>& metrics,
                               const std::vector<Param>& params, const std::vector<RunTag>& tags) {
   for (const auto& m : metrics) WATTLAB_RETURN_IF_ERROR(validate_entity_key("metric", m.key));
-  for (const auto& t : tags) WATTLAB_RETURN_IF_ERROR(validate_entity_key("tag", t.key));
+  for (const auto& t : tags) {
+    WATTLAB_RETURN_IF_ERROR(validate_entity_key("tag", t.key));
+    WATTLAB_RETURN_IF_ERROR(validate_tag_value(t.key, t.value));
+  }
   std::map<std::string, const std::string*> batch_params;
   for (const auto& p : params) {
     WATTLAB_RETURN_IF_ERROR(validate_entity_key("param", p.key));
+    WATTLAB_RETURN_IF_ERROR(validate_param_value(p.key, p.value));
     auto [it, inserted] = batch_params.emplace(p.key, &p.value);
     if (!inserted && *it->second != p.value) {
       return Status::invalid_argument("param '" + p.key + "' is given twice with different values ('" +
@@ -634,7 +646,7 @@ Status SqliteStore::log_batch(const std::string& run_id, const std::vector<Metri
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
-  WATTLAB_RETURN_IF_ERROR(require_run(run_id));
+  WATTLAB_RETURN_IF_ERROR(require_active_run(run_id));
   Transaction txn(this);
   WATTLAB_RETURN_IF_ERROR(txn.begin());
   for (const auto& [key, value] : batch_params) {
@@ -662,12 +674,23 @@ Status SqliteStore::log_batch(const std::string& run_id, const std::vector<Metri
     q.text(1, run_id).text(2, t.key).text(3, t.value);
     WATTLAB_STEP(q, "cannot set tag '" + t.key + "'");
   }
+  // Only the highest (step, timestamp) point of each key can become its
+  // latest value (the last logged wins a tie), so one upsert per key suffices.
+  std::map<std::string, const Metric*> newest;
   for (const auto& m : metrics) {
     {
       WATTLAB_PREPARE(q, "INSERT INTO metrics (run_id, key, value, timestamp_ms, step) VALUES (?1, ?2, ?3, ?4, ?5)");
       q.text(1, run_id).text(2, m.key).real(3, m.value).int64(4, m.timestamp_ms).int64(5, m.step);
       WATTLAB_STEP(q, "cannot log metric '" + m.key + "'");
     }
+    auto [it, added] = newest.emplace(m.key, &m);
+    if (!added && (m.step > it->second->step ||
+                   (m.step == it->second->step && m.timestamp_ms >= it->second->timestamp_ms))) {
+      it->second = &m;
+    }
+  }
+  for (const auto& [key, latest] : newest) {
+    const Metric& m = *latest;
     WATTLAB_PREPARE(q,
                     "INSERT INTO latest_metrics (run_id, key, value, timestamp_ms, step) VALUES (?1, ?2, ?3, ?4, ?5) "
                     "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
@@ -787,7 +810,13 @@ Result<RunData> SqliteStore::get_run(const std::string& run_id_or_prefix) {
   WATTLAB_RETURN_IF_ERROR(snapshot.begin(/*write=*/false));
   auto resolved = resolve_run_id(run_id_or_prefix);
   if (!resolved.ok()) return resolved.status();
-  const std::string& run_id = *resolved;
+  auto data = read_run(*resolved, /*with_extras=*/true);
+  if (!data.ok()) return data.status();
+  WATTLAB_RETURN_IF_ERROR(snapshot.commit());
+  return data;
+}
+
+Result<RunData> SqliteStore::read_run(const std::string& run_id, bool with_extras) {
   RunData data;
   {
     WATTLAB_PREPARE(q,
@@ -821,8 +850,10 @@ Result<RunData> SqliteStore::get_run(const std::string& run_id_or_prefix) {
   };
   WATTLAB_RETURN_IF_ERROR(read_map("SELECT key, value FROM params WHERE run_id = ?1", &data.params, "params"));
   WATTLAB_RETURN_IF_ERROR(read_map("SELECT key, value FROM tags WHERE run_id = ?1", &data.tags, "tags"));
-  WATTLAB_RETURN_IF_ERROR(read_map("SELECT key, value FROM run_environment WHERE run_id = ?1", &data.environment,
-                                   "environment"));
+  if (with_extras) {
+    WATTLAB_RETURN_IF_ERROR(read_map("SELECT key, value FROM run_environment WHERE run_id = ?1", &data.environment,
+                                     "environment"));
+  }
   {
     WATTLAB_PREPARE(q, "SELECT key, value, timestamp_ms, step FROM latest_metrics WHERE run_id = ?1");
     q.text(1, run_id);
@@ -834,7 +865,7 @@ Result<RunData> SqliteStore::get_run(const std::string& run_id_or_prefix) {
       data.latest_metrics[m.key] = m;
     }
   }
-  {
+  if (with_extras) {
     WATTLAB_PREPARE(q,
                     "SELECT w.window_id, w.name, w.start_ms, w.end_ms, w.duration_s, d.name, d.energy_j, d.estimated, d.counts_in_total "
                     "FROM energy_windows w LEFT JOIN energy_window_domains d ON d.window_id = w.window_id "
@@ -852,7 +883,6 @@ Result<RunData> SqliteStore::get_run(const std::string& run_id_or_prefix) {
       if (!q.is_null(5)) data.energy_windows.back().domains.push_back({q.text(5), q.real(6), q.int64(7) != 0, q.int64(8) != 0});
     }
   }
-  WATTLAB_RETURN_IF_ERROR(snapshot.commit());
   return data;
 }
 
@@ -936,6 +966,399 @@ Result<PowerTimeline> SqliteStore::get_power_samples(const std::string& run_id) 
     timeline.samples.back().power_w[it->second] = q.real(2);
   }
   return timeline;
+}
+
+// ---- MLflow REST operations: experiment lifecycle, run lifecycle, search ----
+
+namespace {
+
+// A statement prepared for one use (search SQL varies with the filter's
+// shape, so it is not cached); finalized on destruction.
+struct StatementDeleter {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using OwnedStatement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
+
+void bind_values(sqlite3_stmt* stmt, const std::vector<SqlValue>& values, int first_index) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    int index = first_index + static_cast<int>(i);
+    const SqlValue& v = values[i];
+    if (auto* n = std::get_if<int64_t>(&v)) sqlite3_bind_int64(stmt, index, *n);
+    else if (auto* d = std::get_if<double>(&v)) sqlite3_bind_double(stmt, index, *d);
+    else {
+      const auto& t = std::get<std::string>(v);
+      sqlite3_bind_text(stmt, index, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+    }
+  }
+}
+
+Status check_max_results(int max_results, int limit) {
+  if (max_results < 1 || max_results > limit) {
+    return Status::invalid_argument("max_results " + std::to_string(max_results) + " is out of range; it must be 1.." +
+                                    std::to_string(limit));
+  }
+  return Status();
+}
+
+// The lifecycle_stage literal a view selects; nullptr for ViewType::kAll.
+const char* lifecycle_condition(ViewType view) {
+  switch (view) {
+    case ViewType::kActiveOnly: return "'active'";
+    case ViewType::kDeletedOnly: return "'deleted'";
+    case ViewType::kAll: return nullptr;
+  }
+  return nullptr;
+}
+
+bool is_decimal_id(const std::string& id) {
+  return !id.empty() && id.size() <= 18 && std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+Result<std::string> SqliteStore::create_experiment(const std::string& name, const std::string& artifact_location,
+                                                   const std::map<std::string, std::string>& tags) {
+  if (name.empty()) return Status::invalid_argument("experiment name is empty — give a name");
+  for (const auto& [key, value] : tags) {
+    WATTLAB_RETURN_IF_ERROR(validate_entity_key("tag", key));
+    WATTLAB_RETURN_IF_ERROR(validate_tag_value(key, value));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  {
+    WATTLAB_PREPARE(q, "SELECT lifecycle_stage FROM experiments WHERE name = ?1");
+    q.text(1, name);
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot look up experiment '" + name + "'");
+    if (*row) {
+      return Status::already_exists("experiment '" + name + "' already exists" +
+                                    (q.text(0) == kLifecycleDeleted ? " (deleted; restore it or choose another name)"
+                                                                   : ""));
+    }
+  }
+  int64_t now = clock_->wall_ms();
+  int64_t id = 0;
+  {
+    WATTLAB_PREPARE(q,
+                    "INSERT INTO experiments (name, artifact_location, creation_time_ms, last_update_time_ms) "
+                    "VALUES (?1, '', ?2, ?2)");
+    q.text(1, name).int64(2, now);
+    WATTLAB_STEP(q, "cannot create experiment '" + name + "'");
+    id = sqlite3_last_insert_rowid(db_);
+  }
+  {
+    WATTLAB_PREPARE(q, "UPDATE experiments SET artifact_location = ?2 WHERE experiment_id = ?1");
+    q.int64(1, id).text(2, artifact_location.empty() ? artifact_root_ + "/" + std::to_string(id) : artifact_location);
+    WATTLAB_STEP(q, "cannot set the artifact location of experiment '" + name + "'");
+  }
+  for (const auto& [key, value] : tags) {
+    WATTLAB_PREPARE(q, "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?1, ?2, ?3)");
+    q.int64(1, id).text(2, key).text(3, value);
+    WATTLAB_STEP(q, "cannot set tag '" + key + "' of experiment '" + name + "'");
+  }
+  WATTLAB_RETURN_IF_ERROR(txn.commit());
+  return std::to_string(id);
+}
+
+Result<Experiment> SqliteStore::get_experiment_by_name(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string id;
+  {
+    WATTLAB_PREPARE(q, "SELECT experiment_id FROM experiments WHERE name = ?1");
+    q.text(1, name);
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot look up experiment '" + name + "'");
+    if (!*row) return Status::not_found("no experiment named '" + name + "'");
+    id = std::to_string(q.int64(0));
+  }
+  return read_experiment(id);
+}
+
+Result<ExperimentsPage> SqliteStore::search_experiments(const SearchExperimentsOptions& options) {
+  WATTLAB_RETURN_IF_ERROR(check_max_results(options.max_results, kSearchMaxResultsLimit));
+  auto offset = decode_page_token(options.page_token);
+  if (!offset.ok()) return offset.status();
+  auto filter = parse_filter(options.filter);
+  if (!filter.ok()) return filter.status();
+  auto where = compile_experiment_filter(*filter);
+  if (!where.ok()) return where.status();
+  std::vector<OrderByTerm> terms;
+  for (const auto& text : options.order_by) {
+    auto t = parse_order_by(text);
+    if (!t.ok()) return t.status();
+    terms.push_back(*t);
+  }
+  auto order = compile_experiment_order_by(terms);
+  if (!order.ok()) return order.status();
+
+  if (where->params.size() > 15000) {
+    return Status::invalid_argument("experiment filter is too large: at most 15000 values — split the search");
+  }
+  std::string sql = "SELECT e.experiment_id FROM experiments e WHERE (" + where->sql + ")";
+  if (const char* stage = lifecycle_condition(options.view_type)) sql += std::string(" AND e.lifecycle_stage = ") + stage;
+  sql += " ORDER BY " + order->sql + " LIMIT ? OFFSET ?";
+  std::vector<SqlValue> values = where->params;
+  values.insert(values.end(), order->params.begin(), order->params.end());
+  values.emplace_back(int64_t{options.max_results});
+  values.emplace_back(*offset);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction snapshot(this);
+  WATTLAB_RETURN_IF_ERROR(snapshot.begin(/*write=*/false));
+  std::vector<std::string> ids;
+  {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr);
+    OwnedStatement stmt(raw);
+    if (rc != SQLITE_OK) return error(rc, "cannot prepare the experiment search");
+    bind_values(stmt.get(), values, 1);
+    for (;;) {
+      rc = sqlite3_step(stmt.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return error(rc, "cannot search experiments");
+      ids.push_back(std::to_string(sqlite3_column_int64(stmt.get(), 0)));
+    }
+  }
+  ExperimentsPage page;
+  for (const auto& id : ids) {
+    auto e = read_experiment(id);
+    if (!e.ok()) return e.status();
+    page.experiments.push_back(std::move(e).value());
+  }
+  WATTLAB_RETURN_IF_ERROR(snapshot.commit());
+  if (static_cast<int>(ids.size()) == options.max_results) page.next_page_token = encode_page_token(*offset + options.max_results);
+  return page;
+}
+
+Status SqliteStore::rename_experiment(const std::string& experiment_id, const std::string& new_name) {
+  if (new_name.empty()) return Status::invalid_argument("new experiment name is empty — give a name");
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  auto e = read_experiment(experiment_id);
+  if (!e.ok()) return e.status();
+  if (e->lifecycle_stage != kLifecycleActive) {
+    return Status::invalid_argument("experiment " + experiment_id + " is deleted; restore it before renaming it");
+  }
+  if (e->name == new_name) return txn.commit();
+  {
+    WATTLAB_PREPARE(q, "SELECT 1 FROM experiments WHERE name = ?1");
+    q.text(1, new_name);
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot look up experiment '" + new_name + "'");
+    if (*row) return Status::already_exists("experiment '" + new_name + "' already exists");
+  }
+  {
+    WATTLAB_PREPARE(q, "UPDATE experiments SET name = ?2, last_update_time_ms = ?3 WHERE experiment_id = ?1");
+    q.int64(1, std::stoll(e->experiment_id)).text(2, new_name).int64(3, clock_->wall_ms());
+    WATTLAB_STEP(q, "cannot rename experiment " + experiment_id);
+  }
+  return txn.commit();
+}
+
+Status SqliteStore::set_experiment_stage(const std::string& experiment_id, const char* from, const char* to) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  auto e = read_experiment(experiment_id);
+  if (!e.ok()) return e.status();
+  if (e->lifecycle_stage != from) {
+    return Status::invalid_argument("experiment " + experiment_id + " is " + e->lifecycle_stage + ", not " + from);
+  }
+  const int64_t id = std::stoll(e->experiment_id);
+  {
+    WATTLAB_PREPARE(q, "UPDATE experiments SET lifecycle_stage = ?2, last_update_time_ms = ?3 WHERE experiment_id = ?1");
+    q.int64(1, id).text(2, to).int64(3, clock_->wall_ms());
+    WATTLAB_STEP(q, "cannot change the lifecycle stage of experiment " + experiment_id);
+  }
+  {
+    WATTLAB_PREPARE(q, "UPDATE runs SET lifecycle_stage = ?3 WHERE experiment_id = ?1 AND lifecycle_stage = ?2");
+    q.int64(1, id).text(2, from).text(3, to);
+    WATTLAB_STEP(q, "cannot change the lifecycle stage of the runs of experiment " + experiment_id);
+  }
+  return txn.commit();
+}
+
+Status SqliteStore::delete_experiment(const std::string& experiment_id) {
+  return set_experiment_stage(experiment_id, kLifecycleActive, kLifecycleDeleted);
+}
+
+Status SqliteStore::restore_experiment(const std::string& experiment_id) {
+  return set_experiment_stage(experiment_id, kLifecycleDeleted, kLifecycleActive);
+}
+
+Status SqliteStore::require_active_run(const std::string& run_id) {
+  WATTLAB_PREPARE(q, "SELECT lifecycle_stage FROM runs WHERE run_id = ?1");
+  q.text(1, run_id);
+  auto row = q.step();
+  if (!row.ok()) return error(q.rc_of_last_step(), "cannot look up run " + run_id);
+  if (!*row) return Status::not_found("no run with id " + run_id);
+  if (q.text(0) != kLifecycleActive) {
+    return Status::invalid_argument("run " + run_id + " is deleted; restore it before changing it");
+  }
+  return Status();
+}
+
+Result<RunInfo> SqliteStore::read_run_info(const std::string& run_id) {
+  auto data = read_run(run_id, /*with_extras=*/false);
+  if (!data.ok()) return data.status();
+  return std::move(data).value().info;
+}
+
+Result<RunInfo> SqliteStore::update_run_info(const std::string& run_id, const RunUpdate& update) {
+  if (update.run_name) WATTLAB_RETURN_IF_ERROR(validate_tag_value("mlflow.runName", *update.run_name));
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  WATTLAB_RETURN_IF_ERROR(require_active_run(run_id));
+  if (update.status) {
+    WATTLAB_PREPARE(q, "UPDATE runs SET status = ?2 WHERE run_id = ?1");
+    q.text(1, run_id).text(2, run_status_name(*update.status));
+    WATTLAB_STEP(q, "cannot update the status of run " + run_id);
+  }
+  if (update.end_time_ms) {
+    WATTLAB_PREPARE(q, "UPDATE runs SET end_time_ms = ?2 WHERE run_id = ?1");
+    q.text(1, run_id).int64(2, *update.end_time_ms);
+    WATTLAB_STEP(q, "cannot update the end time of run " + run_id);
+  }
+  if (update.run_name) {
+    {
+      WATTLAB_PREPARE(q, "UPDATE runs SET run_name = ?2 WHERE run_id = ?1");
+      q.text(1, run_id).text(2, *update.run_name);
+      WATTLAB_STEP(q, "cannot rename run " + run_id);
+    }
+    WATTLAB_PREPARE(q,
+                    "INSERT INTO tags (run_id, key, value) VALUES (?1, 'mlflow.runName', ?2) "
+                    "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value");
+    q.text(1, run_id).text(2, *update.run_name);
+    WATTLAB_STEP(q, "cannot set the mlflow.runName tag of run " + run_id);
+  }
+  auto info = read_run_info(run_id);
+  if (!info.ok()) return info.status();
+  WATTLAB_RETURN_IF_ERROR(touch_experiment(info->experiment_id));
+  WATTLAB_RETURN_IF_ERROR(txn.commit());
+  return info;
+}
+
+Status SqliteStore::set_run_stage(const std::string& run_id, const char* to) {
+  std::lock_guard<std::mutex> lock(mu_);
+  WATTLAB_RETURN_IF_ERROR(require_run(run_id));
+  WATTLAB_PREPARE(q, "UPDATE runs SET lifecycle_stage = ?2 WHERE run_id = ?1");
+  q.text(1, run_id).text(2, to);
+  WATTLAB_STEP(q, "cannot change the lifecycle stage of run " + run_id);
+  return Status();
+}
+
+Status SqliteStore::delete_run(const std::string& run_id) { return set_run_stage(run_id, kLifecycleDeleted); }
+
+Status SqliteStore::restore_run(const std::string& run_id) { return set_run_stage(run_id, kLifecycleActive); }
+
+Status SqliteStore::delete_tag(const std::string& run_id, const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  WATTLAB_RETURN_IF_ERROR(require_active_run(run_id));
+  WATTLAB_PREPARE(q, "DELETE FROM tags WHERE run_id = ?1 AND key = ?2");
+  q.text(1, run_id).text(2, key);
+  WATTLAB_STEP(q, "cannot delete tag '" + key + "' of run " + run_id);
+  if (sqlite3_changes(db_) == 0) return Status::not_found("run " + run_id + " has no tag '" + key + "'");
+  return Status();
+}
+
+Result<MetricHistoryPage> SqliteStore::get_metric_history_page(const std::string& run_id, const std::string& key,
+                                                               int max_results, const std::string& page_token) {
+  WATTLAB_RETURN_IF_ERROR(check_max_results(max_results, kMetricHistoryPageDefault));
+  auto offset = decode_page_token(page_token);
+  if (!offset.ok()) return offset.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  WATTLAB_RETURN_IF_ERROR(require_run(run_id));
+  WATTLAB_PREPARE(q,
+                  "SELECT value, timestamp_ms, step FROM metrics WHERE run_id = ?1 AND key = ?2 "
+                  "ORDER BY step, timestamp_ms, rowid LIMIT ?3 OFFSET ?4");
+  q.text(1, run_id).text(2, key).int64(3, max_results).int64(4, *offset);
+  MetricHistoryPage page;
+  for (;;) {
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metric '" + key + "' of run " + run_id);
+    if (!*row) break;
+    page.metrics.push_back({key, q.real(0), q.int64(1), q.int64(2)});
+  }
+  if (static_cast<int>(page.metrics.size()) == max_results) page.next_page_token = encode_page_token(*offset + max_results);
+  return page;
+}
+
+Result<RunsPage> SqliteStore::search_runs(const SearchRunsOptions& options) {
+  WATTLAB_RETURN_IF_ERROR(check_max_results(options.max_results, kSearchMaxResultsLimit));
+  auto offset = decode_page_token(options.page_token);
+  if (!offset.ok()) return offset.status();
+  auto filter = parse_filter(options.filter);
+  if (!filter.ok()) return filter.status();
+  auto where = compile_run_filter(*filter);
+  if (!where.ok()) return where.status();
+  std::vector<OrderByTerm> terms;
+  for (const auto& text : options.order_by) {
+    auto t = parse_order_by(text);
+    if (!t.ok()) return t.status();
+    terms.push_back(*t);
+  }
+  auto order = compile_run_order_by(terms);
+  if (!order.ok()) return order.status();
+
+  // Every value is a bound parameter, and SQLite allows 32766 per statement.
+  constexpr size_t kMaxBoundValues = 30000;
+  if (where->params.size() + order->params.size() > kMaxBoundValues / 2 ||
+      (options.experiment_ids && options.experiment_ids->size() > kMaxBoundValues / 2)) {
+    return Status::invalid_argument("search is too large: at most " + std::to_string(kMaxBoundValues / 2) +
+                                    " experiment ids and " + std::to_string(kMaxBoundValues / 2) +
+                                    " filter values — split it into several searches");
+  }
+  RunsPage page;
+  std::vector<SqlValue> values;
+  std::string sql = "SELECT r.run_id FROM runs r WHERE ";
+  if (options.experiment_ids) {
+    std::vector<int64_t> ids;
+    for (const auto& id : *options.experiment_ids)
+      if (is_decimal_id(id)) ids.push_back(std::stoll(id));  // other ids name no experiment
+    if (ids.empty()) return page;
+    sql += "r.experiment_id IN (";
+    for (size_t i = 0; i < ids.size(); ++i) {
+      sql += i ? ", ?" : "?";
+      values.emplace_back(ids[i]);
+    }
+    sql += ") AND ";
+  }
+  if (const char* stage = lifecycle_condition(options.view_type)) sql += std::string("r.lifecycle_stage = ") + stage + " AND ";
+  sql += "(" + where->sql + ") ORDER BY " + order->sql + " LIMIT ? OFFSET ?";
+  values.insert(values.end(), where->params.begin(), where->params.end());
+  values.insert(values.end(), order->params.begin(), order->params.end());
+  values.emplace_back(int64_t{options.max_results});
+  values.emplace_back(*offset);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction snapshot(this);
+  WATTLAB_RETURN_IF_ERROR(snapshot.begin(/*write=*/false));
+  std::vector<std::string> run_ids;
+  {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr);
+    OwnedStatement stmt(raw);
+    if (rc != SQLITE_OK) return error(rc, "cannot prepare the run search");
+    bind_values(stmt.get(), values, 1);
+    for (;;) {
+      rc = sqlite3_step(stmt.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return error(rc, "cannot search runs");
+      const unsigned char* p = sqlite3_column_text(stmt.get(), 0);
+      run_ids.emplace_back(p ? reinterpret_cast<const char*>(p) : "");
+    }
+  }
+  for (const auto& id : run_ids) {
+    auto run = read_run(id, /*with_extras=*/false);
+    if (!run.ok()) return run.status();
+    page.runs.push_back(std::move(run).value());
+  }
+  WATTLAB_RETURN_IF_ERROR(snapshot.commit());
+  if (static_cast<int>(run_ids.size()) == options.max_results) page.next_page_token = encode_page_token(*offset + options.max_results);
+  return page;
 }
 
 }  // namespace wattlab

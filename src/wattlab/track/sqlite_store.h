@@ -46,6 +46,20 @@ class SqliteStore final : public Store {
   Result<std::vector<Experiment>> list_experiments() override;
   Status set_experiment_tag(const std::string& experiment_id, const std::string& key,
                             const std::string& value) override;
+  Result<std::string> create_experiment(const std::string& name, const std::string& artifact_location,
+                                        const std::map<std::string, std::string>& tags) override;
+  Result<Experiment> get_experiment_by_name(const std::string& name) override;
+  Result<ExperimentsPage> search_experiments(const SearchExperimentsOptions& options) override;
+  Status rename_experiment(const std::string& experiment_id, const std::string& new_name) override;
+  Status delete_experiment(const std::string& experiment_id) override;
+  Status restore_experiment(const std::string& experiment_id) override;
+  Result<RunInfo> update_run_info(const std::string& run_id, const RunUpdate& update) override;
+  Status delete_run(const std::string& run_id) override;
+  Status restore_run(const std::string& run_id) override;
+  Status delete_tag(const std::string& run_id, const std::string& key) override;
+  Result<MetricHistoryPage> get_metric_history_page(const std::string& run_id, const std::string& key,
+                                                    int max_results, const std::string& page_token) override;
+  Result<RunsPage> search_runs(const SearchRunsOptions& options) override;
   Result<RunInfo> create_run(const std::string& experiment_id, const std::string& run_name,
                              int64_t start_time_ms) override;
   Status update_run(const std::string& run_id, RunStatus status, std::optional<int64_t> end_time_ms) override;
@@ -72,6 +86,14 @@ class SqliteStore final : public Store {
   Status migrate();
   Status ensure_default_experiment();
   Status require_run(const std::string& run_id);
+  // NotFound for an unknown run, InvalidArgument for a deleted one.
+  Status require_active_run(const std::string& run_id);
+  // Everything get_run() returns; energy windows and environment only when
+  // `with_extras`.
+  Result<RunData> read_run(const std::string& run_id, bool with_extras);
+  Result<RunInfo> read_run_info(const std::string& run_id);
+  Status set_experiment_stage(const std::string& experiment_id, const char* from, const char* to);
+  Status set_run_stage(const std::string& run_id, const char* to);
   Result<std::string> resolve_run_id(const std::string& run_id_or_prefix);
   Result<Experiment> read_experiment(const std::string& experiment_id);
   Status touch_experiment(const std::string& experiment_id);

@@ -12,6 +12,13 @@ std::string sqlite_tracking_uri(const std::string& path) {
   return "sqlite:///" + (ec ? path : abs.lexically_normal().string());
 }
 
+Result<ViewType> parse_view_type(const std::string& text) {
+  if (text == "ACTIVE_ONLY") return ViewType::kActiveOnly;
+  if (text == "DELETED_ONLY") return ViewType::kDeletedOnly;
+  if (text == "ALL") return ViewType::kAll;
+  return Status::invalid_argument("view type '" + text + "' is not one of ACTIVE_ONLY, DELETED_ONLY, ALL");
+}
+
 Result<std::unique_ptr<Store>> Store::open(const std::string& location, Clock* clock) {
   auto path = sqlite_path_from_location(location);
   if (!path.ok()) return path.status();

@@ -19,6 +19,58 @@
 
 namespace wattlab {
 
+// Which runs or experiments a search sees (MLflow's ViewType).
+enum class ViewType { kActiveOnly, kDeletedOnly, kAll };
+// "ACTIVE_ONLY", "DELETED_ONLY", "ALL"; InvalidArgument otherwise.
+Result<ViewType> parse_view_type(const std::string& text);
+
+// MLflow's limits on search page sizes.
+inline constexpr int kSearchMaxResultsDefault = 1000;
+inline constexpr int kSearchMaxResultsLimit = 50000;
+// Default and largest page of metrics/get-history.
+inline constexpr int kMetricHistoryPageDefault = 25000;
+
+struct SearchRunsOptions {
+  // Only runs of these experiments; nullopt means every experiment (an empty
+  // list matches nothing, as in MLflow).
+  std::optional<std::vector<std::string>> experiment_ids;
+  std::string filter;                 // MLflow search syntax (track/filter.h); empty: all
+  std::vector<std::string> order_by;  // "metrics.f1 DESC", "attributes.start_time"...
+  ViewType view_type = ViewType::kActiveOnly;
+  int max_results = kSearchMaxResultsDefault;  // 1..kSearchMaxResultsLimit
+  std::string page_token;                      // from an earlier RunsPage; empty: first page
+};
+
+struct RunsPage {
+  std::vector<RunData> runs;    // without energy windows and environment
+  std::string next_page_token;  // empty when this is the last page
+};
+
+struct SearchExperimentsOptions {
+  std::string filter;  // name, creation_time, last_update_time, tags.<key>
+  std::vector<std::string> order_by;
+  ViewType view_type = ViewType::kActiveOnly;
+  int max_results = kSearchMaxResultsDefault;
+  std::string page_token;
+};
+
+struct ExperimentsPage {
+  std::vector<Experiment> experiments;
+  std::string next_page_token;
+};
+
+struct MetricHistoryPage {
+  std::vector<Metric> metrics;
+  std::string next_page_token;
+};
+
+// Fields of a run to change; unset fields stay as they are.
+struct RunUpdate {
+  std::optional<RunStatus> status;
+  std::optional<int64_t> end_time_ms;
+  std::optional<std::string> run_name;  // also sets the mlflow.runName tag, as MLflow does
+};
+
 struct ListRunsOptions {
   std::optional<std::string> experiment_name;  // all experiments when empty
   int limit = 1000;                            // at most this many runs; <= 0 means no limit
@@ -49,6 +101,24 @@ class Store {
   virtual Status set_experiment_tag(const std::string& experiment_id, const std::string& key,
                                     const std::string& value) = 0;
 
+  // A new active experiment; `artifact_location` empty means the store's
+  // default. InvalidArgument for an empty name or an invalid tag,
+  // AlreadyExists when the name is taken (by an active or deleted experiment).
+  virtual Result<std::string> create_experiment(const std::string& name, const std::string& artifact_location,
+                                                const std::map<std::string, std::string>& tags) = 0;
+  // Experiment by exact name (active or deleted); NotFound otherwise.
+  virtual Result<Experiment> get_experiment_by_name(const std::string& name) = 0;
+  // One page of experiments matching `options`. InvalidArgument for a bad
+  // filter, order_by, page token or max_results.
+  virtual Result<ExperimentsPage> search_experiments(const SearchExperimentsOptions& options) = 0;
+  // Renames an active experiment. NotFound, AlreadyExists when the name is
+  // taken, InvalidArgument for an empty name or a deleted experiment.
+  virtual Status rename_experiment(const std::string& experiment_id, const std::string& new_name) = 0;
+  // Marks an active experiment and its runs deleted / a deleted one and its
+  // runs active again. NotFound; InvalidArgument when already in that stage.
+  virtual Status delete_experiment(const std::string& experiment_id) = 0;
+  virtual Status restore_experiment(const std::string& experiment_id) = 0;
+
   // A new RUNNING run with a fresh 32-hex id in the given experiment
   // (NotFound if it does not exist).
   virtual Result<RunInfo> create_run(const std::string& experiment_id, const std::string& run_name,
@@ -58,11 +128,22 @@ class Store {
   virtual Status update_run(const std::string& run_id, RunStatus status,
                             std::optional<int64_t> end_time_ms) = 0;
 
+  // Applies `update` to an active run and returns the run's info after it.
+  // NotFound for an unknown run; InvalidArgument for a deleted run.
+  virtual Result<RunInfo> update_run_info(const std::string& run_id, const RunUpdate& update) = 0;
+  // Marks a run deleted / active again (its data is kept). NotFound.
+  virtual Status delete_run(const std::string& run_id) = 0;
+  virtual Status restore_run(const std::string& run_id) = 0;
+  // Removes a tag of an active run. NotFound for an unknown run or tag.
+  virtual Status delete_tag(const std::string& run_id, const std::string& key) = 0;
+
   // Writes metrics (appended to their histories), params and tags of one run
   // in one transaction. Params are write-once: logging a key again with the
   // same value is accepted, with another value is InvalidArgument naming the
   // key, and then nothing of the batch is written. Keys must be 1-250
-  // characters of letters, digits, '_', '-', '.', ' ', '/' or ':'.
+  // characters of letters, digits, '_', '-', '.', ' ', '/' or ':'; param
+  // values at most kMaxParamValueLength and tag values kMaxTagValueLength
+  // bytes. InvalidArgument for a deleted run.
   virtual Status log_batch(const std::string& run_id, const std::vector<Metric>& metrics,
                            const std::vector<Param>& params, const std::vector<RunTag>& tags) = 0;
   // Appends energy windows to a run, in one transaction.
@@ -88,6 +169,14 @@ class Store {
   // Every logged point of one metric, in step order (then timestamp, then
   // logging order). Empty when the key was never logged.
   virtual Result<std::vector<Metric>> get_metric_history(const std::string& run_id, const std::string& key) = 0;
+  // One page of a metric's history in the same order; `max_results` in
+  // 1..kMetricHistoryPageDefault (InvalidArgument otherwise, or for a bad token).
+  virtual Result<MetricHistoryPage> get_metric_history_page(const std::string& run_id, const std::string& key,
+                                                            int max_results, const std::string& page_token) = 0;
+  // One page of runs matching `options`, in MLflow's order (see
+  // compile_run_order_by). InvalidArgument for a bad filter, order_by, page
+  // token or max_results.
+  virtual Result<RunsPage> search_runs(const SearchRunsOptions& options) = 0;
   // The run's power samples (see PowerTimeline).
   virtual Result<PowerTimeline> get_power_samples(const std::string& run_id) = 0;
 };

@@ -1,0 +1,93 @@
+// MLflow's search language: a filter ("metrics.f1 > 0.9 AND params.model =
+// 'cnn'") and order_by terms ("metrics.accuracy DESC"), parsed to an AST and
+// compiled to parameterised SQL. Values from the user only ever travel as
+// bound parameters; keys too. The SQL text depends only on the filter's
+// structure, never on its values.
+//
+// Grammar (keywords case-insensitive):
+//   filter     := comparison { AND comparison }
+//   comparison := identifier op value | identifier [NOT] IN '(' value {',' value} ')'
+//   identifier := entity '.' key | attribute-name
+//   entity     := metric(s) | param(s) | parameter(s) | tag(s) | attribute(s) | attr | run
+//   key        := unquoted (letters, digits, _ - . : /) | `backticked` | "double-quoted"
+//   op         := = | != | > | >= | < | <= | LIKE | ILIKE
+//   value      := number | 'single-quoted' | "double-quoted"   ('' or "" escape the quote)
+// OR is not supported (as in MLflow).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "wattlab/core/status.h"
+
+namespace wattlab {
+
+enum class FilterEntity { kMetric, kParam, kTag, kAttribute };
+enum class FilterOp { kEq, kNe, kGt, kGe, kLt, kLe, kLike, kILike, kIn, kNotIn };
+
+// "metrics", "params", "tags", "attributes"; "=", "LIKE", "NOT IN" ...
+const char* filter_entity_name(FilterEntity entity);
+const char* filter_op_name(FilterOp op);
+
+struct FilterValue {
+  bool is_number = false;
+  double number = 0;  // when is_number
+  std::string text;   // when !is_number (the unquoted string)
+};
+
+// One `identifier op value` term. `values` has one element unless op is IN / NOT IN.
+struct FilterComparison {
+  FilterEntity entity = FilterEntity::kAttribute;
+  std::string key;
+  FilterOp op = FilterOp::kEq;
+  std::vector<FilterValue> values;
+};
+
+// The AND of its comparisons; empty matches everything.
+struct Filter {
+  std::vector<FilterComparison> comparisons;
+};
+
+struct OrderByTerm {
+  FilterEntity entity = FilterEntity::kAttribute;
+  std::string key;
+  bool ascending = true;
+};
+
+// Syntax only: InvalidArgument naming the position and the token at fault.
+// Which keys and operators an entity accepts is checked when compiling.
+Result<Filter> parse_filter(const std::string& text);
+// "metrics.accuracy DESC", "attributes.start_time", "start_time ASC".
+Result<OrderByTerm> parse_order_by(const std::string& text);
+
+// A bound parameter of compiled SQL.
+using SqlValue = std::variant<int64_t, double, std::string>;
+
+// SQL text with positional '?' placeholders and their values, in order.
+struct SqlFragment {
+  std::string sql;
+  std::vector<SqlValue> params;
+};
+
+// A boolean SQL expression over the runs table aliased `r` (columns of the
+// SQLite schema: run_id, run_name, status, start_time_ms, ...; metrics are
+// compared against latest_metrics). "1" for an empty filter. InvalidArgument
+// for an unknown attribute, an operator the entity does not take (metrics:
+// = != > >= < <=; params, tags, string attributes: = != LIKE ILIKE IN NOT IN),
+// or a value of the wrong kind (a string for a metric, a number for a param).
+Result<SqlFragment> compile_run_filter(const Filter& filter);
+// ORDER BY expressions (without the keywords) for runs aliased `r`: the terms,
+// missing and NaN values last whatever the direction, then start_time DESC
+// unless ordered by it, then run_id — MLflow's order. InvalidArgument for an
+// unknown attribute or a field given twice.
+Result<SqlFragment> compile_run_order_by(const std::vector<OrderByTerm>& terms);
+
+// The same for experiments aliased `e`: attributes name, experiment_id,
+// creation_time, last_update_time; tags. Default order: creation_time DESC,
+// then experiment_id ASC.
+Result<SqlFragment> compile_experiment_filter(const Filter& filter);
+Result<SqlFragment> compile_experiment_order_by(const std::vector<OrderByTerm>& terms);
+
+}  // namespace wattlab

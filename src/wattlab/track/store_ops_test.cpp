@@ -1,0 +1,228 @@
+// The store operations behind MLflow's REST API: experiment and run
+// lifecycles, renames, tags, write-once params, value limits, paged history,
+// and the schema migration that added search indexes.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "wattlab/track/sqlite_store.h"
+
+namespace wattlab {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int64_t kT0 = 1'700'000'000'000;
+
+class StoreOpsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = SqliteStore::open(":memory:", &clock_);
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    store_ = std::move(store).value();
+  }
+  std::string new_run(const std::string& experiment_id = "0") {
+    auto run = store_->create_run(experiment_id, "r", kT0);
+    EXPECT_TRUE(run.ok()) << run.status().to_string();
+    return run.ok() ? run->run_id : "";
+  }
+  FakeClock clock_{0, kT0};
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST_F(StoreOpsTest, ExperimentsAreCreatedOnceAndFoundByName) {
+  auto id = store_->create_experiment("green", "/data/green", {{"team", "vision"}});
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  auto again = store_->create_experiment("green", "", {});
+  EXPECT_EQ(again.status().code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(store_->create_experiment("", "", {}).status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->create_experiment("x", "", {{"bad;key", "v"}}).status().code(), Status::Code::kInvalidArgument);
+  auto e = store_->get_experiment_by_name("green");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->experiment_id, *id);
+  EXPECT_EQ(e->artifact_location, "/data/green");
+  EXPECT_EQ(e->tags.at("team"), "vision");
+  EXPECT_EQ(store_->get_experiment_by_name("nope").status().code(), Status::Code::kNotFound);
+}
+
+TEST_F(StoreOpsTest, RenameKeepsNamesUnique) {
+  auto a = store_->create_experiment("a", "", {});
+  auto b = store_->create_experiment("b", "", {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(store_->rename_experiment(*a, "b").code(), Status::Code::kAlreadyExists);
+  EXPECT_TRUE(store_->rename_experiment(*a, "a2").ok());
+  EXPECT_EQ(store_->get_experiment(*a)->name, "a2");
+  EXPECT_EQ(store_->rename_experiment("999", "z").code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->rename_experiment(*a, "").code(), Status::Code::kInvalidArgument);
+}
+
+TEST_F(StoreOpsTest, DeletingAnExperimentDeletesItsRunsAndRestoringRestoresThem) {
+  auto exp = store_->create_experiment("doomed", "", {});
+  ASSERT_TRUE(exp.ok());
+  std::string run = new_run(*exp);
+  ASSERT_TRUE(store_->delete_experiment(*exp).ok());
+  EXPECT_EQ(store_->get_experiment(*exp)->lifecycle_stage, "deleted");
+  EXPECT_EQ(store_->get_run(run)->info.lifecycle_stage, "deleted");
+  EXPECT_EQ(store_->delete_experiment(*exp).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->create_run(*exp, "x", kT0).status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->rename_experiment(*exp, "y").code(), Status::Code::kInvalidArgument);
+  ASSERT_TRUE(store_->restore_experiment(*exp).ok());
+  EXPECT_EQ(store_->get_run(run)->info.lifecycle_stage, "active");
+  EXPECT_EQ(store_->restore_experiment(*exp).code(), Status::Code::kInvalidArgument);
+}
+
+TEST_F(StoreOpsTest, ADeletedRunKeepsItsDataButTakesNoWrites) {
+  std::string run = new_run();
+  ASSERT_TRUE(store_->log_batch(run, {{"loss", 1.0, kT0, 0}}, {}, {}).ok());
+  ASSERT_TRUE(store_->delete_run(run).ok());
+  EXPECT_EQ(store_->log_batch(run, {{"loss", 0.5, kT0, 1}}, {}, {}).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->update_run_info(run, {}).status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->get_run(run)->latest_metrics.at("loss").value, 1.0);
+  ASSERT_TRUE(store_->restore_run(run).ok());
+  EXPECT_TRUE(store_->log_batch(run, {{"loss", 0.5, kT0, 1}}, {}, {}).ok());
+  EXPECT_EQ(store_->delete_run("0123456789abcdef0123456789abcdef").code(), Status::Code::kNotFound);
+}
+
+TEST_F(StoreOpsTest, UpdateChangesOnlyWhatIsGivenAndRenamesTheTag) {
+  std::string run = new_run();
+  RunUpdate u;
+  u.status = RunStatus::kFinished;
+  u.end_time_ms = kT0 + 500;
+  auto info = store_->update_run_info(run, u);
+  ASSERT_TRUE(info.ok()) << info.status().to_string();
+  EXPECT_EQ(info->status, RunStatus::kFinished);
+  EXPECT_EQ(info->end_time_ms, kT0 + 500);
+  EXPECT_EQ(info->run_name, "r");
+  RunUpdate rename;
+  rename.run_name = "renamed";
+  info = store_->update_run_info(run, rename);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->status, RunStatus::kFinished);
+  EXPECT_EQ(info->end_time_ms, kT0 + 500);
+  EXPECT_EQ(info->run_name, "renamed");
+  EXPECT_EQ(store_->get_run(run)->tags.at("mlflow.runName"), "renamed");
+  EXPECT_EQ(store_->update_run_info("ffffffffffffffffffffffffffffffff", u).status().code(), Status::Code::kNotFound);
+}
+
+TEST_F(StoreOpsTest, ParamsAreWriteOnceAndValuesAreBounded) {
+  std::string run = new_run();
+  ASSERT_TRUE(store_->log_batch(run, {}, {{"lr", "0.1"}}, {}).ok());
+  EXPECT_TRUE(store_->log_batch(run, {}, {{"lr", "0.1"}}, {}).ok());
+  Status changed = store_->log_batch(run, {{"m", 1, kT0, 0}}, {{"lr", "0.2"}}, {});
+  EXPECT_EQ(changed.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(changed.message().find("write-once"), std::string::npos) << changed.message();
+  EXPECT_EQ(store_->get_run(run)->latest_metrics.count("m"), 0u) << "a failed batch writes nothing";
+  EXPECT_TRUE(store_->log_batch(run, {}, {{"p", std::string(6000, 'v')}}, {}).ok());
+  EXPECT_EQ(store_->log_batch(run, {}, {{"q", std::string(6001, 'v')}}, {}).code(), Status::Code::kInvalidArgument);
+  EXPECT_TRUE(store_->log_batch(run, {}, {}, {{"t", std::string(5000, 'v')}}).ok());
+  EXPECT_EQ(store_->log_batch(run, {}, {}, {{"u", std::string(5001, 'v')}}).code(), Status::Code::kInvalidArgument);
+}
+
+TEST_F(StoreOpsTest, BatchSizeLimitsAreMlflows) {
+  EXPECT_TRUE(validate_batch_size(1000, 0, 0).ok());
+  EXPECT_FALSE(validate_batch_size(1001, 0, 0).ok());
+  EXPECT_TRUE(validate_batch_size(0, 100, 100).ok());
+  EXPECT_FALSE(validate_batch_size(0, 101, 0).ok());
+  EXPECT_FALSE(validate_batch_size(0, 0, 101).ok());
+  EXPECT_TRUE(validate_batch_size(800, 100, 100).ok());
+  EXPECT_FALSE(validate_batch_size(801, 100, 100).ok());
+}
+
+TEST_F(StoreOpsTest, DeleteTagRemovesOnlyThatTag) {
+  std::string run = new_run();
+  ASSERT_TRUE(store_->log_batch(run, {}, {}, {{"a", "1"}, {"b", "2"}}).ok());
+  ASSERT_TRUE(store_->delete_tag(run, "a").ok());
+  auto data = store_->get_run(run);
+  EXPECT_EQ(data->tags.count("a"), 0u);
+  EXPECT_EQ(data->tags.at("b"), "2");
+  EXPECT_EQ(store_->delete_tag(run, "a").code(), Status::Code::kNotFound);
+}
+
+TEST_F(StoreOpsTest, MetricHistoryPagesInStepOrder) {
+  std::string run = new_run();
+  std::vector<Metric> points;
+  for (int i = 9; i >= 0; --i) points.push_back({"loss", static_cast<double>(i), kT0 + i, i});
+  ASSERT_TRUE(store_->log_batch(run, points, {}, {}).ok());
+  std::vector<int64_t> steps;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = store_->get_metric_history_page(run, "loss", 4, token);
+    ASSERT_TRUE(page.ok()) << page.status().to_string();
+    for (const auto& m : page->metrics) steps.push_back(m.step);
+    token = page->next_page_token;
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(steps, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(store_->get_metric_history_page(run, "loss", 0, "").status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->get_metric_history_page(run, "loss", 4, "garbage").status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST_F(StoreOpsTest, SearchExperimentsFiltersOrdersAndPages) {
+  for (const char* name : {"b-exp", "a-exp", "c-other"}) {
+    clock_.advance_ms(10);
+    ASSERT_TRUE(store_->create_experiment(name, "", {}).ok());
+  }
+  SearchExperimentsOptions o;
+  o.filter = "name LIKE '%-exp'";
+  auto page = store_->search_experiments(o);
+  ASSERT_TRUE(page.ok()) << page.status().to_string();
+  ASSERT_EQ(page->experiments.size(), 2u);
+  EXPECT_EQ(page->experiments[0].name, "a-exp");  // newest first
+  o.filter = "";
+  o.order_by = {"name ASC"};
+  o.max_results = 2;
+  page = store_->search_experiments(o);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->experiments[0].name, "Default");
+  EXPECT_EQ(page->experiments[1].name, "a-exp");
+  ASSERT_FALSE(page->next_page_token.empty());
+  o.page_token = page->next_page_token;
+  page = store_->search_experiments(o);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->experiments[0].name, "b-exp");
+  o.order_by = {"metrics.x"};
+  EXPECT_EQ(store_->search_experiments(o).status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST(StoreMigration, AVersionOneStoreGainsTheSearchIndexes) {
+  const fs::path dir = fs::temp_directory_path() / ("wattlab_migration_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "old.db").string();
+  {
+    auto store = SqliteStore::open(path);
+    ASSERT_TRUE(store.ok());
+  }
+  // Turn the file back into a version-1 store.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP INDEX latest_metrics_by_key_value; DROP INDEX runs_by_lifecycle; "
+                         "UPDATE schema_version SET version = 1",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  {
+    auto store = SqliteStore::open(path);
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    EXPECT_EQ(*(*store)->schema_version(), SqliteStore::latest_schema_version());
+    EXPECT_GE(SqliteStore::latest_schema_version(), 2);
+  }
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                                   "('latest_metrics_by_key_value', 'runs_by_lifecycle')",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace wattlab
