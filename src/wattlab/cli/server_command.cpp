@@ -1,0 +1,69 @@
+// `wattlab server`: the MLflow-compatible tracking server over the store.
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "wattlab/cli/commands.h"
+#include "wattlab/cli/signals.h"
+#include "wattlab/server/tracking_server.h"
+#include "wattlab/track/store.h"
+
+namespace wattlab::cli {
+
+namespace {
+
+struct ServerCommandOptions {
+  std::string host = "127.0.0.1";
+  int port = 5000;
+  std::string token;  // --token / WATTLAB_TOKEN
+  int max_body_mib = 16;
+};
+
+int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
+  auto store = Store::open(global.store_path);
+  if (!store.ok()) return report_error(store.status().message());
+  ServerOptions options;
+  options.host = o.host;
+  options.port = o.port;
+  options.token = o.token;
+  options.max_body_bytes = static_cast<size_t>(o.max_body_mib) * 1024 * 1024;
+  auto server = TrackingServer::bind(store->get(), options);
+  if (!server.ok()) return report_error(server.status().message());
+
+  install_stop_signal_handlers();
+  std::atomic<bool> served{false};
+  // stop() is a no-op until the listener runs, so keep asking until serve() returns.
+  std::thread watcher([&] {
+    while (!served.load()) {
+      if (stop_requested()) (*server)->stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  std::cout << "wattlab server listening on http://" << o.host << ":" << (*server)->port() << " (store "
+            << global.store_path << (o.token.empty() ? "" : ", bearer token required")
+            << "); MLflow clients: MLFLOW_TRACKING_URI=http://" << o.host << ":" << (*server)->port() << std::endl;
+  Status status = (*server)->serve();
+  served = true;
+  watcher.join();
+  if (!status.ok()) return report_error(status.message());
+  std::cout << "wattlab server stopped; every acknowledged write is in " << global.store_path << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
+  auto o = std::make_shared<ServerCommandOptions>();
+  auto* cmd = app.add_subcommand("server", "Serve the store over MLflow's tracking REST API (and wattlab's own endpoints)");
+  cmd->add_option("--host", o->host, "Address to listen on; anything but loopback requires --token")
+      ->capture_default_str();
+  cmd->add_option("--port", o->port, "TCP port (0: any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
+  cmd->add_option("--token", o->token, "Bearer token every request must carry")->envname("WATTLAB_TOKEN");
+  cmd->add_option("--max-body-mib", o->max_body_mib, "Largest request body accepted, in MiB")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  cmd->callback([&global, o, exit_code] { *exit_code = run_server(global, *o); });
+}
+
+}  // namespace wattlab::cli

@@ -1,0 +1,221 @@
+// Data-driven conformance tests of the REST API: every testdata/*.json file is
+// a sequence of HTTP requests and expected responses, replayed against a live
+// server on an ephemeral loopback port (a fresh in-memory store per file).
+//
+// File format:
+//   {"server": {"token": "..."},                      optional
+//    "headers": {"Authorization": "Bearer ..."},       optional, sent with every case
+//    "cases": [
+//      {"name": "what this checks",
+//       "request": {"method": "POST", "path": "/api/2.0/mlflow/runs/create",
+//                   "body": {...}            JSON body, or
+//                   "body_raw": "text"       sent as is, or
+//                   "body_bytes": 17000000   that many 'x' bytes,
+//                   "headers": {...}},
+//       "expect": {"status": 200,
+//                  "json": {...},            subset match: objects need the keys given,
+//                                            arrays match element by element (same length);
+//                                            "$any" matches any present value
+//                  "absent": ["run.data.params"]},
+//       "capture": {"run_id": "run.info.run_id"},   save a value for later cases
+//       "repeat": 3}                         send the request this many times
+//   ]}
+// "${name}" inside any string of a request or an expectation is replaced by a
+// captured value; a string that is exactly "${name}" becomes the captured JSON
+// value itself (a number stays a number).
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "wattlab/server/tracking_server.h"
+#include "wattlab/track/sqlite_store.h"
+
+namespace wattlab {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::vector<std::string> conformance_files() {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(WATTLAB_SERVER_TESTDATA))
+    if (entry.path().extension() == ".json") files.push_back(entry.path().filename().string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// The value at a dotted path ("runs.0.info.run_id"); nullptr when absent.
+const json* at_path(const json& root, const std::string& path) {
+  const json* node = &root;
+  std::stringstream in(path);
+  std::string part;
+  while (std::getline(in, part, '.')) {
+    if (node->is_object()) {
+      auto it = node->find(part);
+      if (it == node->end()) return nullptr;
+      node = &*it;
+    } else if (node->is_array()) {
+      char* end = nullptr;
+      unsigned long i = std::strtoul(part.c_str(), &end, 10);
+      if (part.empty() || *end != '\0' || i >= node->size()) return nullptr;
+      node = &(*node)[i];
+    } else {
+      return nullptr;
+    }
+  }
+  return node;
+}
+
+json substitute(const json& j, const std::map<std::string, json>& vars) {
+  if (j.is_string()) {
+    std::string s = j.get<std::string>();
+    if (s.size() > 3 && s.rfind("${", 0) == 0 && s.back() == '}' && s.find('}') == s.size() - 1) {
+      auto it = vars.find(s.substr(2, s.size() - 3));
+      if (it != vars.end()) return it->second;
+    }
+    for (const auto& [name, value] : vars) {
+      const std::string token = "${" + name + "}";
+      const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+      for (size_t pos; (pos = s.find(token)) != std::string::npos;) s.replace(pos, token.size(), text);
+    }
+    return s;
+  }
+  if (j.is_object() || j.is_array()) {
+    json out = j;
+    for (auto it = out.begin(); it != out.end(); ++it) *it = substitute(*it, vars);
+    return out;
+  }
+  return j;
+}
+
+// Empty when `actual` matches `expected` (see the file format); otherwise
+// where and why it does not.
+std::string json_mismatch(const json& expected, const json& actual, const std::string& where) {
+  if (expected.is_string() && expected.get<std::string>() == "$any") return "";
+  if (expected.is_object()) {
+    if (!actual.is_object()) return where + ": expected an object, got " + actual.dump();
+    for (const auto& [key, value] : expected.items()) {
+      auto it = actual.find(key);
+      if (it == actual.end()) return where + "." + key + ": missing";
+      std::string m = json_mismatch(value, *it, where + "." + key);
+      if (!m.empty()) return m;
+    }
+    return "";
+  }
+  if (expected.is_array()) {
+    if (!actual.is_array() || actual.size() != expected.size())
+      return where + ": expected " + std::to_string(expected.size()) + " elements, got " + actual.dump().substr(0, 400);
+    for (size_t i = 0; i < expected.size(); ++i) {
+      std::string m = json_mismatch(expected[i], actual[i], where + "." + std::to_string(i));
+      if (!m.empty()) return m;
+    }
+    return "";
+  }
+  if (expected.is_number() && actual.is_number()) {
+    return expected.get<double>() == actual.get<double>() ? "" : where + ": expected " + expected.dump() + ", got " + actual.dump();
+  }
+  return expected == actual ? "" : where + ": expected " + expected.dump() + ", got " + actual.dump().substr(0, 400);
+}
+
+class ConformanceTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ConformanceTest, File) {
+  const fs::path path = fs::path(WATTLAB_SERVER_TESTDATA) / GetParam();
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "cannot read " << path;
+  json spec = json::parse(in, nullptr, false);
+  ASSERT_FALSE(spec.is_discarded()) << path << " is not valid JSON";
+
+  FakeClock clock(0, 1'700'000'000'000);
+  auto store = SqliteStore::open(":memory:", &clock);
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  ServerOptions options;
+  options.port = 0;
+  if (spec.contains("server")) options.token = spec["server"].value("token", "");
+  auto server = TrackingServer::bind(store->get(), options, &clock);
+  ASSERT_TRUE(server.ok()) << server.status().to_string();
+  (*server)->start_background();
+
+  httplib::Client client("127.0.0.1", (*server)->port());
+  client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);
+  client.set_read_timeout(30, 0);
+  client.set_write_timeout(30, 0);
+
+  std::map<std::string, json> vars;
+  int index = 0;
+  for (const json& raw_case : spec.at("cases")) {
+    ++index;
+    const json c = substitute(raw_case, vars);
+    const std::string label = GetParam() + " case " + std::to_string(index) + " (" + c.value("name", "") + ")";
+    const json& req = c.at("request");
+    // Case headers override file headers; an empty value sends no header.
+    std::map<std::string, std::string> header_map;
+    const json* file_headers = spec.contains("headers") ? &spec["headers"] : nullptr;
+    const json* case_headers = req.contains("headers") ? &req["headers"] : nullptr;
+    for (const json* h : {file_headers, case_headers}) {
+      if (h)
+        for (const auto& [k, v] : h->items()) header_map[k] = v.get<std::string>();
+    }
+    httplib::Headers headers;
+    for (const auto& [k, v] : header_map)
+      if (!v.empty()) headers.emplace(k, v);
+    std::string body;
+    if (req.contains("body")) body = req["body"].dump();
+    else if (req.contains("body_raw")) body = req["body_raw"].get<std::string>();
+    else if (req.contains("body_bytes")) body.assign(req["body_bytes"].get<size_t>(), 'x');
+    const std::string method = req.value("method", "GET");
+    const std::string target = req.at("path").get<std::string>();
+
+    const int repeat = c.value("repeat", 1);
+    httplib::Result result{nullptr, httplib::Error::Unknown};
+    for (int r = 0; r < repeat; ++r) {
+      if (method == "GET") result = client.Get(target, headers);
+      else if (method == "POST") result = client.Post(target, headers, body, "application/json");
+      else if (method == "PUT") result = client.Put(target, headers, body, "application/json");
+      else if (method == "DELETE") result = client.Delete(target, headers, body, "application/json");
+      else FAIL() << label << ": unsupported method " << method;
+    }
+    ASSERT_TRUE(result) << label << ": no response (" << httplib::to_string(result.error()) << ")";
+    const json& expect = c.at("expect");
+    EXPECT_EQ(result->status, expect.value("status", 200)) << label << "\n  body: " << result->body.substr(0, 500);
+    json actual = json::parse(result->body, nullptr, false);
+    ASSERT_FALSE(actual.is_discarded()) << label << ": response is not JSON: " << result->body.substr(0, 200);
+    if (expect.contains("json")) {
+      std::string m = json_mismatch(expect["json"], actual, "$");
+      EXPECT_TRUE(m.empty()) << label << ": " << m << "\n  body: " << result->body.substr(0, 800);
+    }
+    if (expect.contains("absent")) {
+      for (const auto& p : expect["absent"]) {
+        EXPECT_EQ(at_path(actual, p.get<std::string>()), nullptr) << label << ": " << p << " should be absent";
+      }
+    }
+    if (c.contains("capture")) {
+      for (const auto& [name, p] : c["capture"].items()) {
+        const json* v = at_path(actual, p.get<std::string>());
+        ASSERT_NE(v, nullptr) << label << ": cannot capture " << p << " from " << result->body.substr(0, 300);
+        vars[name] = *v;
+      }
+    }
+  }
+  EXPECT_GT(index, 0) << path << " has no cases";
+  // Whatever came before, the server still answers.
+  auto health = client.Get("/health", spec.contains("headers") ? httplib::Headers{{"Authorization", spec["headers"].value("Authorization", "")}} : httplib::Headers{});
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(Testdata, ConformanceTest, ::testing::ValuesIn(conformance_files()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param.substr(0, info.param.size() - 5);
+                           for (char& ch : name)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace wattlab

@@ -1,0 +1,209 @@
+// Server behaviour the conformance files cannot express: binding rules, the
+// wattlab endpoints over data only the store can write, graceful stop, and
+// concurrent clients.
+#include "wattlab/server/tracking_server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "wattlab/server/mlflow_api.h"
+#include "wattlab/track/sqlite_store.h"
+
+namespace wattlab {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kT0 = 1'700'000'000'000;
+
+class TrackingServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = SqliteStore::open(":memory:", &clock_);
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    store_ = std::move(store).value();
+  }
+
+  std::unique_ptr<TrackingServer> start(ServerOptions options = {}) {
+    options.port = 0;
+    auto server = TrackingServer::bind(store_.get(), options, &clock_);
+    EXPECT_TRUE(server.ok()) << server.status().to_string();
+    if (!server.ok()) return nullptr;
+    (*server)->start_background();
+    return std::move(server).value();
+  }
+
+  FakeClock clock_{0, kT0};
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST(LoopbackHost, RecognisesLoopbackOnly) {
+  EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_host("127.1.2.3"));
+  EXPECT_TRUE(is_loopback_host("localhost"));
+  EXPECT_TRUE(is_loopback_host("::1"));
+  EXPECT_FALSE(is_loopback_host("0.0.0.0"));
+  EXPECT_FALSE(is_loopback_host("192.168.1.10"));
+  EXPECT_FALSE(is_loopback_host("::"));
+  EXPECT_FALSE(is_loopback_host("127example.com"));
+}
+
+TEST_F(TrackingServerTest, RefusesToListenBeyondLoopbackWithoutAToken) {
+  ServerOptions options;
+  options.host = "0.0.0.0";
+  options.port = 0;
+  auto server = TrackingServer::bind(store_.get(), options, &clock_);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(server.status().message().find("WATTLAB_TOKEN"), std::string::npos) << server.status().message();
+
+  options.token = "t0ken";
+  auto with_token = TrackingServer::bind(store_.get(), options, &clock_);
+  EXPECT_TRUE(with_token.ok()) << with_token.status().to_string();
+}
+
+TEST_F(TrackingServerTest, ABusyPortIsReportedNotThrown) {
+  auto first = start();
+  ASSERT_TRUE(first);
+  ServerOptions options;
+  options.port = first->port();
+  auto second = TrackingServer::bind(store_.get(), options, &clock_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Status::Code::kUnavailable);
+}
+
+TEST_F(TrackingServerTest, WattlabEndpointsServeWindowsEnvironmentAndDownsampledPower) {
+  auto run = store_->create_run("0", "metered", kT0);
+  ASSERT_TRUE(run.ok());
+  const std::string id = run->run_id;
+  ASSERT_TRUE(store_
+                  ->log_energy_windows(id, {{"epoch 1", kT0, kT0 + 60'000, 60.0, {{"package-0", 1200.0, false}, {"gpu-0", 3000.0, false}}},
+                                            {"eval", kT0 + 60'000, kT0 + 65'000, 5.0, {{"cpu-estimated", 40.0, true}}}})
+                  .ok());
+  ASSERT_TRUE(store_->set_environment(id, {{"gpu", "RTX 3090"}, {"seed", "42"}}).ok());
+  std::vector<PowerSample> samples;
+  for (int i = 0; i < 10; ++i) samples.push_back({kT0 + i * 100, {10.0 + i, 100.0}});
+  ASSERT_TRUE(store_->log_power_samples(id, {"package-0", "gpu-0"}, samples).ok());
+
+  auto server = start();
+  ASSERT_TRUE(server);
+  httplib::Client client("127.0.0.1", server->port());
+
+  auto windows = client.Get("/api/2.0/wattlab/runs/energy-windows?run_id=" + id);
+  ASSERT_TRUE(windows);
+  ASSERT_EQ(windows->status, 200) << windows->body;
+  json w = json::parse(windows->body);
+  ASSERT_EQ(w["energy_windows"].size(), 2u);
+  EXPECT_EQ(w["energy_windows"][0]["name"], "epoch 1");
+  EXPECT_DOUBLE_EQ(w["energy_windows"][0]["energy_j"].get<double>(), 4200.0);
+  EXPECT_EQ(w["energy_windows"][0]["estimated"], false);
+  EXPECT_EQ(w["energy_windows"][1]["estimated"], true);
+  EXPECT_EQ(w["energy_windows"][1]["domains"][0]["name"], "cpu-estimated");
+
+  auto env = client.Get("/api/2.0/wattlab/runs/environment?run_id=" + id);
+  ASSERT_TRUE(env);
+  EXPECT_EQ(json::parse(env->body)["environment"], (json{{"gpu", "RTX 3090"}, {"seed", "42"}}));
+
+  auto power = client.Get("/api/2.0/wattlab/runs/power?run_id=" + id + "&max_points=5");
+  ASSERT_TRUE(power);
+  ASSERT_EQ(power->status, 200) << power->body;
+  json p = json::parse(power->body);
+  EXPECT_EQ(p["domains"], (json{"package-0", "gpu-0"}));
+  EXPECT_EQ(p["total_samples"], 10);
+  ASSERT_EQ(p["samples"].size(), 5u);
+  // Buckets of two: means of 10,11 / 12,13 / ... and the first timestamp.
+  EXPECT_EQ(p["samples"][0]["timestamp_ms"], kT0);
+  EXPECT_DOUBLE_EQ(p["samples"][0]["power_w"][0].get<double>(), 10.5);
+  EXPECT_EQ(p["samples"][4]["timestamp_ms"], kT0 + 800);
+  EXPECT_DOUBLE_EQ(p["samples"][4]["power_w"][0].get<double>(), 18.5);
+  EXPECT_DOUBLE_EQ(p["samples"][4]["power_w"][1].get<double>(), 100.0);
+
+  auto all = client.Get("/api/2.0/wattlab/runs/power?run_id=" + id + "&max_points=1000");
+  ASSERT_TRUE(all);
+  EXPECT_EQ(json::parse(all->body)["samples"].size(), 10u);
+}
+
+TEST_F(TrackingServerTest, ConcurrentClientsLoseNoPoint) {
+  auto run = store_->create_run("0", "shared", kT0);
+  ASSERT_TRUE(run.ok());
+  auto server = start();
+  ASSERT_TRUE(server);
+  constexpr int kClients = 8;
+  constexpr int kBatches = 20;
+  constexpr int kPointsPerBatch = 50;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", server->port());
+      client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
+      for (int b = 0; b < kBatches; ++b) {
+        json metrics = json::array();
+        for (int i = 0; i < kPointsPerBatch; ++i)
+          metrics.push_back({{"key", "client" + std::to_string(c)}, {"value", i}, {"timestamp", kT0 + i}, {"step", b * kPointsPerBatch + i}});
+        auto res = client.Post("/api/2.0/mlflow/runs/log-batch", json{{"run_id", run->run_id}, {"metrics", metrics}}.dump(),
+                               "application/json");
+        if (!res || res->status != 200) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int c = 0; c < kClients; ++c) {
+    auto history = store_->get_metric_history(run->run_id, "client" + std::to_string(c));
+    ASSERT_TRUE(history.ok());
+    EXPECT_EQ(history->size(), static_cast<size_t>(kBatches * kPointsPerBatch));
+  }
+}
+
+TEST_F(TrackingServerTest, StopEndsServeAndAcknowledgedWritesAreStored) {
+  ServerOptions options;
+  options.port = 0;
+  auto bound = TrackingServer::bind(store_.get(), options, &clock_);
+  ASSERT_TRUE(bound.ok());
+  TrackingServer* server = bound->get();
+  std::atomic<bool> returned{false};
+  std::thread serving([&] {
+    EXPECT_TRUE(server->serve().ok());
+    returned = true;
+  });
+  httplib::Client client("127.0.0.1", server->port());
+  std::string run_id;
+  for (int attempt = 0; attempt < 200 && run_id.empty(); ++attempt) {
+    auto res = client.Post("/api/2.0/mlflow/runs/create", "{}", "application/json");
+    if (res && res->status == 200) run_id = json::parse(res->body)["run"]["info"]["run_id"];
+    else std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_FALSE(run_id.empty());
+  auto logged = client.Post("/api/2.0/mlflow/runs/log-metric",
+                            json{{"run_id", run_id}, {"key", "loss"}, {"value", 0.25}, {"timestamp", kT0}}.dump(),
+                            "application/json");
+  ASSERT_TRUE(logged);
+  ASSERT_EQ(logged->status, 200);
+  server->stop();
+  serving.join();
+  EXPECT_TRUE(returned);
+  auto run = store_->get_run(run_id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_DOUBLE_EQ(run->latest_metrics.at("loss").value, 0.25);
+}
+
+TEST(MlflowApiErrors, StatusCodesFollowMlflow) {
+  EXPECT_EQ(http_status_of("INVALID_PARAMETER_VALUE"), 400);
+  EXPECT_EQ(http_status_of("RESOURCE_ALREADY_EXISTS"), 400);
+  EXPECT_EQ(http_status_of("BAD_REQUEST"), 400);
+  EXPECT_EQ(http_status_of("RESOURCE_DOES_NOT_EXIST"), 404);
+  EXPECT_EQ(http_status_of("ENDPOINT_NOT_FOUND"), 404);
+  EXPECT_EQ(http_status_of("INTERNAL_ERROR"), 500);
+  EXPECT_EQ(api_error(Status::not_found("x")).body["error_code"], "RESOURCE_DOES_NOT_EXIST");
+  EXPECT_EQ(api_error(Status::already_exists("x")).http_status, 400);
+  EXPECT_EQ(api_error(Status::io_error("disk")).http_status, 500);
+}
+
+}  // namespace
+}  // namespace wattlab
