@@ -18,6 +18,8 @@ void add_quickstart_command(CLI::App& app, const GlobalOptions& global, int* exi
 void add_measure_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_runs_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_devices_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 
 // "wattlab 0.1.0 (LibTorch 1.13.1)" or "... (built without LibTorch)".
 std::string version_string();

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   add_measure_command(app, global, &exit_code);
   add_runs_command(app, global, &exit_code);
   add_devices_command(app, global, &exit_code);
+  add_server_command(app, global, &exit_code);
+  add_models_command(app, global, &exit_code);
 
   try {
     app.parse(argc, argv);

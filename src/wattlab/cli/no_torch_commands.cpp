@@ -24,4 +24,8 @@ void add_quickstart_command(CLI::App& app, const GlobalOptions&, int* exit_code)
   add_unavailable(app, "quickstart", "The built-in study on Fashion-MNIST", exit_code);
 }
 
+void add_models_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
+  add_unavailable(app, "models", "The model zoo: architectures, parameters and MACs", exit_code);
+}
+
 }  // namespace wattlab::cli

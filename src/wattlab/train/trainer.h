@@ -1,6 +1,6 @@
 // Trains a model of the zoo on an IDX data set (Fashion-MNIST by default) and
 // reports per-epoch metrics. The API is free of LibTorch; only trainer.cpp
-// and models.cpp include it.
+// and the model zoo (models.cpp, models/) include it.
 #pragma once
 
 #include <cstdint>

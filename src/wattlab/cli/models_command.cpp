@@ -1,0 +1,136 @@
+// `wattlab models`: the model zoo, with parameter and MAC counts.
+#include <charconv>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "wattlab/cli/commands.h"
+#include "wattlab/cli/table.h"
+#include "wattlab/train/models.h"
+
+namespace wattlab::cli {
+
+namespace {
+
+struct ModelsOptions {
+  std::string name;                  // info: the model
+  std::string input = "3x224x224";   // CxHxW
+  int64_t classes = 1000;
+  double width_multiplier = 1.0;
+  std::string format = "table";
+};
+
+// "3x224x224" → channels, height, width; InvalidArgument naming --input otherwise.
+Status parse_input(const std::string& text, ModelShape& shape) {
+  int64_t parts[3] = {0, 0, 0};
+  const char* p = text.data();
+  const char* end = text.data() + text.size();
+  for (int i = 0; i < 3; ++i) {
+    auto [next, ec] = std::from_chars(p, end, parts[i]);
+    const bool last = i == 2;
+    if (ec != std::errc() || parts[i] < 1 || (last ? next != end : (next == end || *next != 'x'))) {
+      return Status::invalid_argument("--input must be CHANNELSxHEIGHTxWIDTH, e.g. 3x224x224 or 1x28x28 (got \"" +
+                                      text + "\")");
+    }
+    p = next + 1;
+  }
+  shape.in_channels = parts[0];
+  shape.height = parts[1];
+  shape.width = parts[2];
+  return Status();
+}
+
+const ModelSpec* find_spec(const std::string& name) {
+  for (const ModelSpec& spec : model_zoo()) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+std::string millions(int64_t count) { return format_number(static_cast<double>(count) / 1e6, 2) + " M"; }
+std::string giga(int64_t count) { return format_number(static_cast<double>(count) / 1e9, 3); }
+
+int run_ls(const ModelsOptions& o) {
+  ModelShape shape;
+  shape.in_channels = 3;
+  shape.height = shape.width = 224;
+  shape.num_classes = 1000;
+  auto out = nlohmann::json::array();
+  TextTable table({"model", "family", "params", "GMACs", "description"}, {false, false, true, true, false});
+  for (const ModelSpec& spec : model_zoo()) {
+    Result<ModelCost> cost = model_cost(spec.name, shape);
+    if (!cost.ok()) return report_error(cost.status().message());
+    if (o.format == "json") {
+      out.push_back({{"name", spec.name}, {"family", spec.family}, {"summary", spec.summary},
+                     {"params", cost->parameters}, {"macs", cost->macs_per_image}});
+    } else {
+      table.add_row({spec.name, spec.family, millions(cost->parameters), giga(cost->macs_per_image), spec.summary});
+    }
+  }
+  if (o.format == "json") {
+    std::cout << out.dump(2) << "\n";
+  } else {
+    table.print(std::cout);
+    std::cout << "Counted at 3x224x224 and 1000 classes; MACs per image (convolutions and fully connected "
+                 "layers). `wattlab models info NAME --input 1x28x28 --classes 10` for other shapes.\n";
+  }
+  return 0;
+}
+
+int run_info(const ModelsOptions& o) {
+  const ModelSpec* spec = find_spec(o.name);
+  if (spec == nullptr) return report_error(check_model_name(o.name).message());
+  ModelShape shape;
+  if (Status s = parse_input(o.input, shape); !s.ok()) return report_error(s.message());
+  shape.num_classes = o.classes;
+  shape.width_multiplier = o.width_multiplier;
+  if (o.classes < 1) return report_error("--classes must be at least 1 (got " + std::to_string(o.classes) + ")");
+  Result<ModelCost> cost = model_cost(o.name, shape);
+  if (!cost.ok()) return report_error(cost.status().message());
+  if (o.format == "json") {
+    nlohmann::json out = {{"name", spec->name},     {"family", spec->family},
+                          {"summary", spec->summary}, {"input", o.input},
+                          {"classes", o.classes},   {"width_multiplier", o.width_multiplier},
+                          {"params", cost->parameters}, {"macs", cost->macs_per_image}};
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  TextTable table({"key", "value"});
+  table.add_row({"model", spec->name});
+  table.add_row({"family", spec->family});
+  table.add_row({"description", spec->summary});
+  table.add_row({"input", o.input});
+  table.add_row({"classes", std::to_string(o.classes)});
+  table.add_row({"width multiplier", format_number(o.width_multiplier, 2)});
+  table.add_row({"parameters", std::to_string(cost->parameters) + " (" + millions(cost->parameters) + ")"});
+  table.add_row({"MACs per image", std::to_string(cost->macs_per_image) + " (" + giga(cost->macs_per_image) + " G)"});
+  table.print(std::cout);
+  return 0;
+}
+
+}  // namespace
+
+void add_models_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
+  auto* models = app.add_subcommand("models", "The model zoo: architectures, parameters and MACs");
+  models->require_subcommand(1);
+  auto o = std::make_shared<ModelsOptions>();
+
+  auto* ls = models->add_subcommand("ls", "Every model with its parameters and GMACs at 3x224x224, 1000 classes");
+  ls->add_option("--format", o->format, "table or json (keys: name, family, summary, params, macs)")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  ls->callback([o, exit_code] { *exit_code = run_ls(*o); });
+
+  auto* info = models->add_subcommand("info", "Parameters and MACs per image of one model for an input shape");
+  info->add_option("NAME", o->name, "Model, as `wattlab models ls` lists it")->required();
+  info->add_option("--input", o->input, "Image shape CHANNELSxHEIGHTxWIDTH")->capture_default_str();
+  info->add_option("--classes", o->classes, "Number of classes")->capture_default_str();
+  info->add_option("--width-multiplier", o->width_multiplier, "Scales every layer's channels")->capture_default_str();
+  info->add_option("--format", o->format, "table or json (keys: params, macs, ...)")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  info->callback([o, exit_code] { *exit_code = run_info(*o); });
+  info->footer("Example: wattlab models info resnet18 --input 1x28x28 --classes 10");
+}
+
+}  // namespace wattlab::cli

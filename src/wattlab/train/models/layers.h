@@ -1,0 +1,202 @@
+// Building blocks shared by the zoo's families (models/<family>.cpp), and the
+// families' factories that models.cpp dispatches to. Internal to train/.
+//
+// MACs are counted while a model is built: every convolution and linear layer
+// is created through traced_conv / traced_linear, which take the same kernel,
+// stride and padding as the module they return, move a ShapeTrace through that
+// window and add the layer's MACs. A model's trace therefore follows exactly
+// the shapes its forward() will see, without running it.
+#pragma once
+
+#include <torch/nn/functional/pooling.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "wattlab/train/models.h"
+#include "wattlab/train/models_torch.h"
+
+namespace wattlab::zoo {
+
+namespace nn = torch::nn;
+namespace F = torch::nn::functional;
+
+// The feature-map size at one point of a model being built, and the MACs of
+// the layers built so far. Copies share the MAC counter, so a branch (a
+// residual shortcut, a squeeze-excitation) traces its own size into the same total.
+class ShapeTrace {
+ public:
+  ShapeTrace(int64_t height, int64_t width, int64_t* macs) : height_(height), width_(width), macs_(macs) {}
+
+  int64_t height() const { return height_; }
+  int64_t width() const { return width_; }
+
+  // Moves through a convolution or pooling window (PyTorch's output-size
+  // formula, ceil_mode included). Throws std::invalid_argument when the map
+  // would fall below 1x1: the input is too small for the model.
+  void window(int64_t kernel, int64_t stride, int64_t padding, bool ceil_mode = false) {
+    height_ = window_output(height_, kernel, stride, padding, ceil_mode);
+    width_ = window_output(width_, kernel, stride, padding, ceil_mode);
+  }
+  // Adaptive pooling: the map becomes side x side, whatever its size.
+  void adaptive_pool(int64_t side) {
+    height_ = side;
+    width_ = side;
+  }
+  void add_macs(int64_t macs) { *macs_ += macs; }
+
+ private:
+  static int64_t window_output(int64_t size, int64_t kernel, int64_t stride, int64_t padding, bool ceil_mode) {
+    const int64_t span = size + 2 * padding - kernel;
+    if (span < 0) {
+      throw std::invalid_argument("a feature map of " + std::to_string(size) + " pixels is smaller than a " +
+                                  std::to_string(kernel) + "x" + std::to_string(kernel) + " window");
+    }
+    int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+    if (ceil_mode && (out - 1) * stride >= size + padding) --out;  // the last window must start inside
+    return out;
+  }
+
+  int64_t height_;  // of the feature map at this point
+  int64_t width_;
+  int64_t* macs_;   // the model's running total, owned by the model's constructor
+};
+
+// Which of a family's stride-2 steps run at stride 2 for a given input (the
+// rule in models.h): of `steps` steps, the last n are kept, n the largest with
+// floor(min(height, width) / 2^n) >= 3. Ask next_stride() once per step, in
+// order from the input.
+class DownsamplePlan {
+ public:
+  DownsamplePlan(const ModelShape& shape, int steps) {
+    const int64_t side = std::min(shape.height, shape.width);
+    int kept = 0;
+    while (kept < steps && (side >> (kept + 1)) >= 3) ++kept;
+    dropped_ = steps - kept;
+  }
+  // 1 for the first dropped steps, 2 afterwards.
+  int64_t next_stride() { return taken_++ < dropped_ ? 1 : 2; }
+
+ private:
+  int dropped_ = 0;  // leading steps that run at stride 1
+  int taken_ = 0;    // steps asked for so far
+};
+
+// max(1, round(channels * multiplier)): width scaling for the families that
+// torchvision does not round to multiples of 8.
+inline int64_t scaled(int64_t channels, double multiplier) {
+  return std::max<int64_t>(1, std::llround(static_cast<double>(channels) * multiplier));
+}
+
+// Channel counts rounded to a multiple of 8, never more than 10 % below the
+// request (torchvision's _make_divisible).
+inline int64_t make_divisible(double value, int64_t divisor = 8) {
+  int64_t rounded = std::max<int64_t>(divisor, static_cast<int64_t>(value + divisor / 2.0) / divisor * divisor);
+  if (static_cast<double>(rounded) < 0.9 * value) rounded += divisor;
+  return rounded;
+}
+
+// A convolution whose MACs (out_h*out_w*out*(in/groups)*k*k) are added to the
+// trace, which moves to the output size. padding -1 means (kernel-1)/2 ("same" at stride 1).
+inline nn::Conv2d traced_conv(ShapeTrace& trace, int64_t in, int64_t out, int64_t kernel, int64_t stride = 1,
+                              int64_t groups = 1, bool bias = false, int64_t padding = -1) {
+  if (padding < 0) padding = (kernel - 1) / 2;
+  trace.window(kernel, stride, padding);
+  trace.add_macs(trace.height() * trace.width() * out * (in / groups) * kernel * kernel);
+  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).groups(groups).bias(bias));
+}
+
+// A fully connected layer on a flattened input; adds in*out MACs.
+inline nn::Linear traced_linear(ShapeTrace& trace, int64_t in, int64_t out) {
+  trace.add_macs(in * out);
+  return nn::Linear(in, out);
+}
+
+enum class Activation { kNone, kRelu, kRelu6, kHardswish, kSilu, kSigmoid, kHardsigmoid };
+
+inline torch::Tensor activate(const torch::Tensor& x, Activation activation) {
+  switch (activation) {
+    case Activation::kNone: return x;
+    case Activation::kRelu: return torch::relu(x);
+    case Activation::kRelu6: return torch::clamp(x, 0, 6);
+    case Activation::kHardswish: return torch::hardswish(x);
+    case Activation::kSilu: return torch::silu(x);
+    case Activation::kSigmoid: return torch::sigmoid(x);
+    case Activation::kHardsigmoid: return torch::hardsigmoid(x);
+  }
+  return x;
+}
+
+// conv (no bias) → batch norm → activation, padding (kernel-1)/2. A module of
+// its own, not an nn::Sequential, because a Sequential cannot hold another Sequential.
+class ConvBnActImpl : public nn::Module {
+ public:
+  ConvBnActImpl(ShapeTrace& trace, int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups,
+                Activation activation)
+      : conv_(register_module("conv", traced_conv(trace, in, out, kernel, stride, groups))),
+        bn_(register_module("bn", nn::BatchNorm2d(out))),
+        activation_(activation) {}
+
+  torch::Tensor forward(torch::Tensor x) { return activate(bn_->forward(conv_->forward(x)), activation_); }
+
+ private:
+  nn::Conv2d conv_;
+  nn::BatchNorm2d bn_;
+  Activation activation_;
+};
+TORCH_MODULE(ConvBnAct);
+
+// Squeeze-and-excitation (Hu et al. 2018; torchvision's SqueezeExcitation):
+// global average pool → 1x1 conv to `squeeze` → activation → 1x1 conv back →
+// gate → scales the input's channels. Its convs run on a 1x1 map.
+class SqueezeExcitationImpl : public nn::Module {
+ public:
+  SqueezeExcitationImpl(const ShapeTrace& trace, int64_t channels, int64_t squeeze, Activation activation,
+                        Activation gate)
+      : activation_(activation), gate_(gate) {
+    ShapeTrace pooled = trace;
+    pooled.adaptive_pool(1);
+    fc1_ = register_module("fc1", traced_conv(pooled, channels, squeeze, 1, 1, 1, /*bias=*/true));
+    fc2_ = register_module("fc2", traced_conv(pooled, squeeze, channels, 1, 1, 1, /*bias=*/true));
+  }
+
+  torch::Tensor forward(torch::Tensor x) {
+    torch::Tensor scale = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1));
+    scale = activate(fc2_->forward(activate(fc1_->forward(scale), activation_)), gate_);
+    return x * scale;
+  }
+
+ private:
+  nn::Conv2d fc1_{nullptr};
+  nn::Conv2d fc2_{nullptr};
+  Activation activation_;  // after the squeeze
+  Activation gate_;        // makes the channel scales
+};
+TORCH_MODULE(SqueezeExcitation);
+
+// Global average pool to [N, C].
+inline torch::Tensor global_average_pool(const torch::Tensor& x) {
+  return F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
+}
+
+// The families, one file each. Each throws std::invalid_argument (too small
+// an input) or c10::Error; make_model turns both into a Status.
+std::shared_ptr<ClassifierImpl> make_small_cnn(const ModelShape& shape);                    // lenet.cpp
+std::shared_ptr<ClassifierImpl> make_lenet5(const ModelShape& shape);                       // lenet.cpp
+std::shared_ptr<ClassifierImpl> make_resnet(int depth, const ModelShape& shape);            // resnet.cpp: 18, 34, 50
+std::shared_ptr<ClassifierImpl> make_mobilenet_v2(const ModelShape& shape);                 // mobilenet.cpp
+std::shared_ptr<ClassifierImpl> make_mobilenet_v3(bool large, const ModelShape& shape);     // mobilenet.cpp
+std::shared_ptr<ClassifierImpl> make_vgg(int depth, bool batch_norm, const ModelShape& shape);  // vgg.cpp: 11, 16
+std::shared_ptr<ClassifierImpl> make_efficientnet_b0(const ModelShape& shape);              // efficientnet.cpp
+std::shared_ptr<ClassifierImpl> make_densenet121(const ModelShape& shape);                  // densenet.cpp
+std::shared_ptr<ClassifierImpl> make_squeezenet1_1(const ModelShape& shape);                // squeezenet.cpp
+
+}  // namespace wattlab::zoo
