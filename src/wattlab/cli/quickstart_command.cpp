@@ -20,8 +20,8 @@ namespace {
 struct QuickstartOptions {
   std::string experiment = "quickstart";
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
-  int64_t subset = 4000;
-  int64_t test_subset = 1000;
+  int64_t subset = 2000;
+  int64_t test_subset = 500;
   int epochs = 2;
   int repetitions = 2;
   std::string meter = "auto";
