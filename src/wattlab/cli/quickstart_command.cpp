@@ -152,7 +152,7 @@ void add_quickstart_command(CLI::App& app, const GlobalOptions& global, int* exi
   cmd->add_option("--repetitions", o->repetitions, "Repetitions of each configuration")->capture_default_str();
   cmd->add_option("--experiment", o->experiment, "Experiment the runs are stored under")->capture_default_str();
   cmd->add_option("--data-dir", o->data_dir, "Fashion-MNIST IDX folder")->capture_default_str();
-  cmd->add_option("--meter", o->meter, "Energy source: auto or estimate")->capture_default_str();
+  cmd->add_option("--meter", o->meter, "Energy source: auto, rapl, nvml or estimate")->capture_default_str();
   cmd->add_option("--cpu-tdp-w", o->cpu_tdp_w, "CPU TDP in watts for the estimator");
   cmd->callback([&global, o, exit_code] { *exit_code = run_quickstart(global, *o); });
 }

@@ -67,11 +67,11 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
   cmd->add_option("--optimizer", c.optimizer, "sgd or adam")->capture_default_str();
   cmd->add_option("--lr", c.learning_rate, "Learning rate")->capture_default_str();
   cmd->add_option("--momentum", c.momentum, "Momentum (sgd)")->capture_default_str();
-  cmd->add_option("--width-multiplier", c.width_multiplier, "Scales every layer's channels (mobilenet_v2)")
+  cmd->add_option("--width-multiplier", c.width_multiplier, "Scales every layer's channels")
       ->capture_default_str();
   cmd->add_option("--experiment", o->run.experiment, "Experiment the run belongs to")->capture_default_str();
   cmd->add_option("--run-name", o->run.run_name, "Run name (default: MODEL-tTHREADS-bBATCH)");
-  cmd->add_option("--meter", o->run.meter.kind, "Energy source: auto or estimate")->capture_default_str();
+  cmd->add_option("--meter", o->run.meter.kind, "Energy source: auto, rapl, nvml or estimate")->capture_default_str();
   cmd->add_option("--cpu-tdp-w", o->run.meter.estimator.cpu_tdp_w,
                   "CPU TDP in watts for the estimator (default: looked up from the CPU model)");
   cmd->add_option("--sample-interval-ms", o->run.sample_interval_ms, "Power sampling interval")
