@@ -199,7 +199,10 @@ TEST_F(MeasureTest, GpuEnergyFromNvmlBesideRapl) {
   // 20 W for the command's duration, integrated from power samples.
   double duration_s = summary["duration_s"].get<double>();
   EXPECT_NEAR(domains["gpu-1"]["energy_j"].get<double>(), 20.0 * duration_s, 20.0 * duration_s * 0.005);
-  EXPECT_NEAR(domains["gpu-1"]["peak_power_w"].get<double>(), 20.0, 0.1);
+  // The peak comes from the power timeline, whose intervals the monitor times
+  // around each read while NVML's integration times the read itself: a few
+  // percent of jitter (more under sanitizers), never another power level.
+  EXPECT_NEAR(domains["gpu-1"]["peak_power_w"].get<double>(), 20.0, 1.0);
 }
 
 TEST_F(MeasureTest, CarbonOfAGivenCountry) {
