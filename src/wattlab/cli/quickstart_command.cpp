@@ -53,7 +53,7 @@ struct Cell {
 
 int run_quickstart(const GlobalOptions& global, const QuickstartOptions& o) {
   const std::vector<Model> models = {{"cnn", "cnn", 1.0}, {"mobilenet_v2 x0.35", "mobilenet_v2", 0.35}};
-  const std::vector<Environment> environments = {{"1 thread, batch 64", 1, 64}, {"2 threads, batch 128", 2, 128}};
+  const std::vector<Environment> environments = {{"1 thread, batch 64", 1, 64}, {"2 threads, batch 64", 2, 64}};
 
   TrainConfig base;
   base.data_dir = o.data_dir;
