@@ -20,6 +20,7 @@
 
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/phase_protocol.h"
+#include "wattlab/cli/power_timeline.h"
 #include "wattlab/cli/signals.h"
 #include "wattlab/cli/table.h"
 #include "wattlab/core/env.h"
@@ -168,6 +169,7 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   for (const auto& d : monitor.domains()) estimated |= d.estimated;
   client.log_param("command", command_text.substr(0, 6000));
   client.log_param("meter", o.meter.kind);
+  if (o.meter.nvml.integrate_power) client.log_param("gpu_energy", "integrated power");
   client.log_param("sample_interval_ms", format_number(o.interval_ms, 1));
   client.log_param("carbon_intensity_g_per_kwh", format_number(intensity->g_per_kwh, 3));
   client.log_param("carbon_source", intensity->source);
@@ -235,15 +237,7 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   forward_stop_signals_to(child);
 
   PhaseRecorder phases(monitor, client);
-  std::vector<std::string> domain_names;
-  for (const auto& d : monitor.domains()) domain_names.push_back(d.name);
-  std::vector<double> peak_w(domain_names.size(), 0.0);
-  auto drain_samples = [&] {
-    auto samples = monitor.take_samples();
-    for (const auto& s : samples)
-      for (size_t i = 0; i < peak_w.size() && i < s.power_w.size(); ++i) peak_w[i] = std::max(peak_w[i], s.power_w[i]);
-    if (!samples.empty()) client.log_power_samples(domain_names, std::move(samples));
-  };
+  PowerTimelineRecorder timeline(monitor, client);
   std::ifstream phase_file;
   auto read_phase_file = [&] {
     if (o.phase_file.empty()) return;
@@ -273,7 +267,7 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
     }
     read_phase_file();
     if (env.clock().monotonic_ms() - last_drain_ms > 1000) {
-      drain_samples();
+      timeline.drain();
       last_drain_ms = env.clock().monotonic_ms();
     }
     pid_t done = waitpid(child, &wait_status, WNOHANG);
@@ -286,7 +280,7 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   auto window = monitor.end_window(*run_window);
   auto cpu_after = read_process_tree_cpu_times(env, getpid());
   monitor.stop();
-  drain_samples();
+  timeline.finish();
   int exit_code = exit_code_of(wait_status);
 
   if (!window.ok()) {
@@ -299,7 +293,7 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   for (size_t i = 0; i < window->domains.size(); ++i) {
     const auto& d = window->domains[i];
     double avg_w = window->duration_s > 0 ? d.energy_j / window->duration_s : 0;
-    domains.push_back({d.name, d.energy_j, avg_w, std::max(peak_w[i], avg_w), d.estimated, d.counts_in_total});
+    domains.push_back({d.name, d.energy_j, avg_w, std::max(timeline.peak_w()[i], avg_w), d.estimated, d.counts_in_total});
     client.log_metric("energy_" + d.name + "_j", d.energy_j);
     client.log_metric("avg_power_" + d.name + "_w", avg_w);
     client.log_metric("peak_power_" + d.name + "_w", domains.back().peak_power_w);
@@ -406,6 +400,8 @@ void add_measure_command(CLI::App& app, const GlobalOptions& global, int* exit_c
   cmd->add_option("--run-name", o->run_name, "Run name (default: the command's name)");
   cmd->add_option("--meter", o->meter.kind, "Energy source: auto, rapl, nvml or estimate")->capture_default_str();
   cmd->add_option("--cpu-tdp-w", o->meter.estimator.cpu_tdp_w, "CPU TDP in watts for the estimator");
+  cmd->add_flag("--gpu-integrate-power", o->meter.nvml.integrate_power,
+                "Integrate each GPU's sampled power even where it has an energy counter (to compare the two)");
   cmd->add_option("--interval-ms", o->interval_ms, "Power sampling interval, 1 ms or more")->capture_default_str();
   cmd->add_option("--carbon", o->carbon,
                   "Grid carbon intensity: ISO alpha-3 country (FRA), provider:region (gcp:europe-west1) or "

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "wattlab/cli/power_timeline.h"
 #include "wattlab/cli/progress_bar.h"
 #include "wattlab/cli/signals.h"
 #include "wattlab/cli/table.h"
@@ -30,9 +31,8 @@ class TrackingObserver final : public TrainObserver {
         client_(client),
         options_(options),
         summary_(summary),
-        progress_("img", options.show_progress) {
-    for (const auto& d : monitor_.domains()) domain_names_.push_back(d.name);
-  }
+        progress_("img", options.show_progress),
+        timeline_(monitor, client) {}
 
   void on_phase_begin(const std::string& phase) override {
     auto id = monitor_.begin_window(phase);
@@ -50,7 +50,7 @@ class TrackingObserver final : public TrainObserver {
     (is_train ? epoch_train_energy_j_ : epoch_eval_energy_j_) = window->energy_j();
     if (is_train) summary_.train_energy_j += window->energy_j();
     keep_error(client_.log_energy_window(*window));
-    store_power_samples();
+    keep_error(timeline_.drain());
   }
 
   void on_progress(int epoch, int64_t images_done, int64_t images_total) override {
@@ -83,12 +83,8 @@ class TrackingObserver final : public TrainObserver {
 
   bool should_stop() override { return stop_requested(); }
 
-  // Moves the monitor's buffered power samples into the run's timeline.
-  void store_power_samples() {
-    auto samples = monitor_.take_samples();
-    if (samples.empty()) return;
-    keep_error(client_.log_power_samples(domain_names_, std::move(samples)));
-  }
+  // Stores the rest of the power timeline; once, after the monitor stopped.
+  void finish_timeline() { keep_error(timeline_.finish()); }
 
   void clear_progress() { progress_.clear(); }
   // The first metering or logging failure during training, or OK.
@@ -104,7 +100,7 @@ class TrackingObserver final : public TrainObserver {
   const TrackedTrainingOptions& options_;
   TrackedTrainingSummary& summary_;
   ProgressBar progress_;
-  std::vector<std::string> domain_names_;
+  PowerTimelineRecorder timeline_;
   std::map<std::string, WindowId> open_windows_;  // by phase name
   double epoch_train_energy_j_ = NAN;             // of the current epoch
   double epoch_eval_energy_j_ = NAN;
@@ -196,7 +192,7 @@ Result<TrackedTrainingSummary> run_tracked_training(Store& store, const TrackedT
   observer.clear_progress();
   auto whole = meter.end_window(*run_window);
   meter.stop();
-  observer.store_power_samples();
+  observer.finish_timeline();
 
   Status outcome = trained.ok() ? observer.error() : trained.status();
   if (outcome.ok() && !whole.ok()) outcome = whole.status();

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <utility>
+
 namespace wattlab {
 
 Env::Env(std::filesystem::path sysfs_root, std::filesystem::path proc_root, Clock* clock)
@@ -54,6 +56,45 @@ Result<std::string> Env::read_file(const std::filesystem::path& path) {
   }
   close(fd);
   return text;
+}
+
+Result<RereadableFile> RereadableFile::open(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_status(path, errno, "read");
+  return RereadableFile(path, fd);
+}
+
+RereadableFile::RereadableFile(RereadableFile&& other) noexcept
+    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)) {}
+
+RereadableFile& RereadableFile::operator=(RereadableFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    path_ = std::move(other.path_);
+    fd_ = std::exchange(other.fd_, -1);
+    buffer_ = std::move(other.buffer_);
+  }
+  return *this;
+}
+
+RereadableFile::~RereadableFile() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Result<std::string_view> RereadableFile::read() {
+  if (buffer_.size() < 4096) buffer_.resize(4096);
+  size_t size = 0;
+  for (;;) {
+    if (size == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    ssize_t n = pread(fd_, buffer_.data() + size, buffer_.size() - size, static_cast<off_t>(size));
+    if (n > 0) {
+      size += static_cast<size_t>(n);
+    } else if (n == 0) {
+      return std::string_view(buffer_.data(), size);
+    } else if (errno != EINTR) {
+      return errno_status(path_, errno, "read");
+    }
+  }
 }
 
 Result<std::vector<std::string>> Env::list_dir(const std::filesystem::path& path) {

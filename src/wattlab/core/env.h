@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "wattlab/core/clock.h"
@@ -43,6 +44,31 @@ class Env {
   std::filesystem::path sysfs_root_;
   std::filesystem::path proc_root_;
   Clock* clock_;
+};
+
+// A file read again and again from its start, such as /proc/stat read by the
+// sampler: opened once, each read() is pread() calls into a reused buffer, so
+// a sample costs no path lookup, no open/close and no allocation.
+class RereadableFile {
+ public:
+  // NotFound, PermissionDenied or IoError name the path.
+  static Result<RereadableFile> open(const std::filesystem::path& path);
+  RereadableFile(RereadableFile&& other) noexcept;
+  RereadableFile& operator=(RereadableFile&& other) noexcept;
+  RereadableFile(const RereadableFile&) = delete;
+  RereadableFile& operator=(const RereadableFile&) = delete;
+  ~RereadableFile();
+
+  // The whole contents now; valid until the next read() or destruction.
+  // IoError names the path.
+  Result<std::string_view> read();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  RereadableFile(std::filesystem::path path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::string buffer_;  // grows to the largest contents seen
 };
 
 }  // namespace wattlab

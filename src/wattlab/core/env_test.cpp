@@ -51,6 +51,37 @@ TEST_F(EnvTest, UnreadableFileIsPermissionDenied) {
   EXPECT_EQ(Env::read_file(path).status().code(), Status::Code::kPermissionDenied);
 }
 
+TEST_F(EnvTest, RereadableFileSeesEachNewContentWhole) {
+  auto path = root_ / "counter";
+  std::ofstream(path) << "123\n";
+  auto file = RereadableFile::open(path);
+  ASSERT_TRUE(file.ok()) << file.status().to_string();
+  auto first = file->read();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, "123\n");
+  // Rewritten in place, longer than the first buffer: read again whole.
+  const std::string big(10'000, 'x');
+  std::ofstream(path, std::ios::trunc) << big;
+  auto second = file->read();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, big);
+  RereadableFile moved = std::move(*file);
+  std::ofstream(path, std::ios::trunc) << "7";
+  EXPECT_EQ(*moved.read(), "7");
+  EXPECT_EQ(RereadableFile::open(root_ / "nope").status().code(), Status::Code::kNotFound);
+}
+
+TEST_F(EnvTest, RereadableFileReadsProcStat) {
+  auto file = RereadableFile::open("/proc/stat");
+  if (!file.ok()) GTEST_SKIP() << "no /proc/stat here";
+  auto a = file->read();
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->substr(0, 4), "cpu ");
+  auto b = file->read();
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->substr(0, 4), "cpu ");  // read again from the start, not from where the last read ended
+}
+
 TEST(EnvSystemTest, HonoursWattlabSysfsRoot) {
   // Env::system() is built once per process; this test binary sets nothing,
   // so it sees the real roots unless the runner exported the variables.

@@ -72,11 +72,20 @@ CpuInfo parse_cpuinfo(std::string_view text) {
 
 }  // namespace
 
-Result<CpuRamEstimatorMeter::StatTimes> CpuRamEstimatorMeter::read_stat() const {
+Result<CpuRamEstimatorMeter::StatTimes> CpuRamEstimatorMeter::read_stat() {
   const auto path = env_.proc_path("stat");
-  auto text = Env::read_file(path);
+  if (!stat_file_) {
+    auto opened = RereadableFile::open(path);
+    if (!opened.ok()) return opened.status();
+    stat_file_ = std::move(opened).value();
+  }
+  auto text = stat_file_->read();
   if (!text.ok()) return text.status();
-  for (std::string_view line : split_lines(*text)) {
+  // Line by line without allocating: the sampler calls this every tick.
+  for (std::string_view rest_of_file = *text; !rest_of_file.empty();) {
+    const size_t eol = std::min(rest_of_file.find('\n'), rest_of_file.size());
+    std::string_view line = rest_of_file.substr(0, eol);
+    rest_of_file.remove_prefix(std::min(eol + 1, rest_of_file.size()));
     if (line.substr(0, 4) != "cpu ") continue;
     // user nice system idle iowait irq softirq steal guest guest_nice; older
     // kernels stop after idle. guest and guest_nice are inside user and nice.
@@ -207,19 +216,24 @@ CpuRamEstimatorMeter::CpuRamEstimatorMeter(Env& env, CpuRamModel model, StatTime
 
 Status CpuRamEstimatorMeter::read_energy_j(std::vector<double>* energy_j) {
   const double now_ms = env_.clock().monotonic_ms();
-  auto times = read_stat();
-  if (!times.ok()) return times.status().with_context("estimator");
-  // Counters that went backwards (CPU hot-unplug, a replaced fixture) say
-  // nothing about this interval: keep the previous utilisation.
-  if (times->total > last_times_.total && times->busy >= last_times_.busy) {
-    const double busy = static_cast<double>(times->busy - last_times_.busy);
-    const double total = static_cast<double>(times->total - last_times_.total);
-    utilisation_ = std::clamp(busy / total, 0.0, 1.0);
+  if (include_cpu_) {  // RAM alone needs no utilisation: spare the sampler the read
+    auto times = read_stat();
+    if (!times.ok()) {
+      stat_file_.reset();  // opened afresh next time, should the file have been replaced
+      return times.status().with_context("estimator");
+    }
+    // Counters that went backwards (CPU hot-unplug, a replaced fixture) say
+    // nothing about this interval: keep the previous utilisation.
+    if (times->total > last_times_.total && times->busy >= last_times_.busy) {
+      const double busy = static_cast<double>(times->busy - last_times_.busy);
+      const double total = static_cast<double>(times->total - last_times_.total);
+      utilisation_ = std::clamp(busy / total, 0.0, 1.0);
+    }
+    last_times_ = *times;
   }
   const double elapsed_s = std::max(0.0, now_ms - last_read_ms_) / 1000.0;
   cpu_energy_j_ += model_.cpu_power_w(utilisation_) * elapsed_s;
   ram_energy_j_ += model_.ram_power_w() * elapsed_s;
-  last_times_ = *times;
   last_read_ms_ = std::max(last_read_ms_, now_ms);
   energy_j->clear();
   if (include_cpu_) energy_j->push_back(cpu_energy_j_);

@@ -115,11 +115,14 @@ class CpuRamEstimatorMeter final : public Meter {
   };
   CpuRamEstimatorMeter(Env& env, CpuRamModel model, StatTimes first, double now_ms, bool include_cpu,
                        bool include_ram);
-  Result<StatTimes> read_stat() const;
+  // The aggregate "cpu" line of /proc/stat, through stat_file_ (opened on
+  // first use).
+  Result<StatTimes> read_stat();
 
   Env& env_;
   CpuRamModel model_;
   std::vector<EnergyDomain> domains_;
+  std::optional<RereadableFile> stat_file_;  // /proc/stat, kept open for the sampler
   StatTimes last_times_;     // /proc/stat at the previous read
   double last_read_ms_;      // monotonic time of the previous read
   double utilisation_ = 0;   // over the interval ending at the previous read

@@ -146,10 +146,11 @@ Result<std::unique_ptr<NvmlMeter>> NvmlMeter::create(Env& env, const NvmlOptions
     }
     unsigned long long counter_mj = 0;
     nvmlReturn_t energy_rc = l.get_energy ? l.get_energy(state.handle, &counter_mj) : -1;
-    if (energy_rc == NVML_SUCCESS) {
+    if (energy_rc == NVML_SUCCESS && !options.integrate_power) {
       gpu.has_energy_counter = true;
       state.last_counter_mj = counter_mj;
     } else {
+      gpu.counter_ignored = energy_rc == NVML_SUCCESS;
       unsigned mw = 0;
       if (nvmlReturn_t rc = l.get_power(state.handle, &mw); rc != NVML_SUCCESS) {
         return Status::unavailable("gpu-" + std::to_string(i) + " (" + gpu.name +
@@ -286,7 +287,9 @@ std::string NvmlMeter::describe() const {
   for (const Gpu& gpu : gpus_) {
     if (!out.empty()) out += "; ";
     out += "gpu-" + std::to_string(gpu.index) + ": " + gpu.name +
-           (gpu.has_energy_counter ? " (energy counter)" : " (no energy counter: power sampled and integrated)");
+           (gpu.has_energy_counter ? " (energy counter)"
+            : gpu.counter_ignored  ? " (energy counter ignored as asked: power sampled and integrated)"
+                                   : " (no energy counter: power sampled and integrated)");
   }
   return out;
 }

@@ -35,6 +35,9 @@ inline constexpr double kPowerSampledReadIntervalMs = 100.0;
 
 struct NvmlOptions {
   std::string library;  // dlopen() name or path; empty: default_nvml_library()
+  // Integrate sampled power even where the GPU has an energy counter: for
+  // comparing the two, or for GPUs whose counter is known to misbehave.
+  bool integrate_power = false;
 };
 
 // $WATTLAB_NVML_LIBRARY when set and not empty, else "libnvidia-ml.so.1".
@@ -66,6 +69,7 @@ class NvmlMeter final : public Meter {
     int index = 0;
     std::string name;
     bool has_energy_counter = false;  // false: power sampled and integrated
+    bool counter_ignored = false;     // it has one, but NvmlOptions::integrate_power was asked
   };
 
   // Loads the library, initialises NVML, finds every GPU and takes a first
@@ -73,6 +77,7 @@ class NvmlMeter final : public Meter {
   // it), lacks a required function, nvmlInit fails (with NVML's message), or
   // there is no GPU; the error of a failing first read otherwise. `env` (its
   // clock integrates power) must outlive the meter.
+  // With options.integrate_power every GPU is power-sampled.
   static Result<std::unique_ptr<NvmlMeter>> create(Env& env, const NvmlOptions& options = {});
   // Shuts NVML down and unloads the library.
   ~NvmlMeter() override;

@@ -107,6 +107,27 @@ TEST_F(NvmlTest, PowerOnlyGpuIsIntegratedByTrapezoid) {
   EXPECT_NEAR(energy_j[0], truth_j, truth_j * 0.005) << "truth " << truth_j;
 }
 
+TEST_F(NvmlTest, IntegratePowerIgnoresTheCounterWhenAsked) {
+  // The counter says 500 W, the power reading 200 W: asked to integrate
+  // power, the meter follows the power reading and says why.
+  options_.integrate_power = true;
+  configure("gpu name=H100 energy_mj=1000000 power_mw=200000\n");
+  auto meter = make();
+  ASSERT_NE(meter, nullptr);
+  EXPECT_FALSE(meter->gpus()[0].has_energy_counter);
+  EXPECT_TRUE(meter->gpus()[0].counter_ignored);
+  EXPECT_EQ(meter->describe(), "gpu-0: H100 (energy counter ignored as asked: power sampled and integrated)");
+  std::vector<double> energy_j;
+  uint64_t mj = 1'000'000;
+  for (int step = 0; step < 20; ++step) {
+    mj += 50'000;
+    configure("gpu name=H100 energy_mj=" + std::to_string(mj) + " power_mw=200000\n");
+    clock_.advance_ms(100);
+    ASSERT_TRUE(meter->read_energy_j(&energy_j).ok());
+  }
+  EXPECT_DOUBLE_EQ(energy_j[0], 400.0);  // 2 s at 200 W, not the counter's 1000 J
+}
+
 TEST_F(NvmlTest, TwoGpusAreMeteredApart) {
   configure("gpu name=GPU_A energy_mj=1000\ngpu name=GPU_B has_energy_counter=0 power_mw=100000\n");
   auto meter = make();
