@@ -1,10 +1,13 @@
 // End-to-end tests of the `wattlab` binary: what a user types, what ends up
 // in the store.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <fcntl.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -164,6 +167,93 @@ TEST_F(MeasureTest, MetersTheFixtureCountersAndRecordsPhasesAndExitCode) {
   EXPECT_GE(share, 0.0);
   EXPECT_LE(share, 1.0);
   EXPECT_NEAR(summary["cpu_energy_attributed_j"].get<double>(), 14.0 * share, 1e-9);
+}
+
+// `wattlab server` on a free port, stopped (SIGTERM) at the end of the test.
+class ServerProcess {
+ public:
+  ServerProcess(const fs::path& dir, const std::string& store) : log_(dir / "server.out") {
+    std::string bin = WATTLAB_BINARY;
+    std::vector<std::string> args = {bin, "--store", store, "server", "--port", "0"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    // "wattlab server listening on http://127.0.0.1:PORT (store ...)"
+    for (int i = 0; i < 100 && uri_.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::string out = slurp(log_);
+      size_t at = out.find("http://");
+      if (at != std::string::npos && out.find(' ', at) != std::string::npos) uri_ = out.substr(at, out.find(' ', at) - at);
+    }
+  }
+  ~ServerProcess() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  const std::string& uri() const { return uri_; }
+
+ private:
+  fs::path log_;
+  pid_t pid_ = 0;
+  std::string uri_;
+};
+
+TEST_F(MeasureTest, LogsThroughATrackingServerAndHandsItsRunToTheCommand) {
+  const std::string server_store = (dir_ / "server.db").string();
+  std::string run_id;
+  {
+    ServerProcess server(dir_, server_store);
+    ASSERT_FALSE(server.uri().empty()) << slurp(dir_ / "server.out");
+    // The command logs its own metric into the run with nothing but MLflow's
+    // variables and MLflow's REST API, as mlflow.log_metric() would.
+    std::ofstream(dir_ / "child.py") << R"(import json, os, urllib.request
+body = {"run_id": os.environ["MLFLOW_RUN_ID"], "key": "child_loss", "value": 0.25, "timestamp": 1, "step": 7}
+request = urllib.request.Request(os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/runs/log-metric",
+                                 data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+urllib.request.urlopen(request).read()
+assert os.environ["WATTLAB_RUN_ID"] == os.environ["MLFLOW_RUN_ID"]
+)";
+    auto r = wattlab("measure --format json --tracking-uri " + server.uri() + " -- /usr/bin/python3 " +
+                         (dir_ / "child.py").string(),
+                     "WATTLAB_SYSFS_ROOT=" + (dir_ / "sys").string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    run_id = nlohmann::json::parse(r.out)["run_id"];
+  }
+  // Everything went to the server's store, nothing to --store.
+  EXPECT_FALSE(fs::exists(store_));
+  auto store = Store::open(server_store);
+  ASSERT_TRUE(store.ok());
+  auto run = (*store)->get_run(run_id);
+  ASSERT_TRUE(run.ok()) << run.status().to_string();
+  EXPECT_EQ(run->info.status, RunStatus::kFinished);
+  EXPECT_EQ(run->latest_metrics.at("child_loss").value, 0.25);
+  EXPECT_EQ(run->latest_metrics.at("child_loss").step, 7);
+  EXPECT_EQ(run->latest_metrics.at("exit_code").value, 0);
+  EXPECT_TRUE(run->params.count("command"));
+  ASSERT_EQ(run->energy_windows.size(), 1u);
+  EXPECT_EQ(run->energy_windows[0].name, "run");
+  EXPECT_EQ(run->energy_windows[0].domains[0].name, "package-0");
+  EXPECT_FALSE(run->environment.empty());
+  auto timeline = (*store)->get_power_samples(run_id);
+  ASSERT_TRUE(timeline.ok());
+  EXPECT_EQ(timeline->domains.front(), "package-0");
+}
+
+TEST_F(MeasureTest, UnreachableTrackingServerIsOneClearError) {
+  auto r = measure("--tracking-uri http://127.0.0.1:1 -- true");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot reach the tracking server at http://127.0.0.1:1"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(store_));
+  auto bad = measure("--tracking-uri ftp://x -- true");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("ftp://x"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("http://host:port"), std::string::npos) << bad.err;
 }
 
 TEST_F(MeasureTest, GpuEnergyFromNvmlBesideRapl) {

@@ -2,9 +2,13 @@
 // callback on `app`; the callback stores the process exit code in *exit_code.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
+
+#include "wattlab/core/status.h"
+#include "wattlab/track/run_logger.h"
 
 namespace wattlab::cli {
 
@@ -12,6 +16,21 @@ namespace wattlab::cli {
 struct GlobalOptions {
   std::string store_path = "wattlab.db";  // --store / WATTLAB_STORE
 };
+
+// Where a command that records a run (train, measure) sends it.
+struct RunDestination {
+  std::unique_ptr<RunLogger> logger;
+  std::string description;  // "wattlab.db", "http://host:5000"
+  std::string server_uri;   // the tracking server's URI when logging through one; empty otherwise
+};
+
+// `tracking_uri` (--tracking-uri / MLFLOW_TRACKING_URI) when given: an
+// http:// wattlab server (checked reachable; WATTLAB_TOKEN sent as its
+// bearer token) or a store location; else the --store file. The error names
+// the URI or path and the fix.
+Result<RunDestination> open_run_destination(const GlobalOptions& global, const std::string& tracking_uri);
+// Adds --tracking-uri (also read from MLFLOW_TRACKING_URI) to `cmd`.
+void add_tracking_uri_option(CLI::App* cmd, std::string* tracking_uri);
 
 void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_quickstart_command(CLI::App& app, const GlobalOptions& global, int* exit_code);

@@ -50,6 +50,7 @@ struct MeasureOptions {
   double idle_baseline_s = 0;
   std::string phase_file;
   std::string format = "table";
+  std::string tracking_uri;  // empty: --store
 };
 
 // Where argv[0] would be found by posix_spawnp, or NotFound.
@@ -156,13 +157,14 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   auto created = Monitor::create(env, std::move(*meters), monitor_options);
   if (!created.ok()) return report_error(created.status().message());
   Monitor& monitor = **created;
-  auto store = Store::open(global.store_path);
-  if (!store.ok()) return report_error(store.status().message());
+  // Opened once every input is known good, so bad input leaves no store file behind.
+  auto destination = open_run_destination(global, o.tracking_uri);
+  if (!destination.ok()) return report_error(destination.status().message());
 
   std::string command_text;
   for (const auto& a : o.command) command_text += (command_text.empty() ? "" : " ") + a;
   std::string run_name = o.run_name.empty() ? std::filesystem::path(o.command[0]).filename().string() : o.run_name;
-  auto started = TrackingClient::start_run(store->get(), o.experiment, run_name);
+  auto started = TrackingClient::start_run(destination->logger.get(), o.experiment, run_name);
   if (!started.ok()) return report_error(started.status().message());
   TrackingClient& client = **started;
   bool estimated = false;
@@ -209,13 +211,21 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   int phase_pipe[2];
   if (pipe2(phase_pipe, O_CLOEXEC) != 0) return report_error(std::string("pipe: ") + std::strerror(errno));
   fcntl(phase_pipe[1], F_SETFD, 0);  // inherited by the child
+  // The child's environment: ours, with the run's coordinates. Through a
+  // tracking server, MLflow's own variables too, so the child's
+  // mlflow.log_metric() calls land in this run.
+  std::map<std::string, std::string> run_env = {{"WATTLAB_PHASE_FD", std::to_string(phase_pipe[1])},
+                                                {"WATTLAB_RUN_ID", client.run_id()}};
+  if (!destination->server_uri.empty()) {
+    run_env["MLFLOW_TRACKING_URI"] = destination->server_uri;
+    run_env["MLFLOW_RUN_ID"] = client.run_id();
+  }
   std::vector<std::string> child_env;
   for (char** e = environ; *e; ++e) {
     std::string entry = *e;
-    if (entry.rfind("WATTLAB_PHASE_FD=", 0) != 0 && entry.rfind("WATTLAB_RUN_ID=", 0) != 0) child_env.push_back(entry);
+    if (!run_env.contains(entry.substr(0, entry.find('=')))) child_env.push_back(entry);
   }
-  child_env.push_back("WATTLAB_PHASE_FD=" + std::to_string(phase_pipe[1]));
-  child_env.push_back("WATTLAB_RUN_ID=" + client.run_id());
+  for (const auto& [name, value] : run_env) child_env.push_back(name + "=" + value);
   std::vector<char*> envp, argv;
   for (auto& e : child_env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -415,8 +425,11 @@ void add_measure_command(CLI::App& app, const GlobalOptions& global, int* exit_c
   cmd->add_option("--format", o->format, "table (on stderr) or json (one object on stdout)")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
-  cmd->footer("The command gets WATTLAB_RUN_ID and WATTLAB_PHASE_FD in its environment. wattlab exits with the\n"
-              "command's exit code; SIGTERM, SIGHUP and SIGQUIT sent to wattlab are passed on to the command.\n"
+  add_tracking_uri_option(cmd, &o->tracking_uri);
+  cmd->footer("The command gets WATTLAB_RUN_ID and WATTLAB_PHASE_FD in its environment (and, with a tracking\n"
+              "server, MLFLOW_TRACKING_URI and MLFLOW_RUN_ID, so its own MLflow calls land in the same run).\n"
+              "wattlab exits with the command's exit code; SIGTERM, SIGHUP and SIGQUIT sent to wattlab are\n"
+              "passed on to the command.\n"
               "Example: wattlab measure --carbon FRA -- python3 train.py --epochs 3");
   cmd->callback([&global, o, idle, exit_code] {
     if (!idle->empty() && !parse_duration_s(*idle, &o->idle_baseline_s)) {

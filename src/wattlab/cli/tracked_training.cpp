@@ -139,7 +139,7 @@ std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& d
 
 }  // namespace
 
-Result<TrackedTrainingSummary> run_tracked_training(Store& store, const TrackedTrainingOptions& options,
+Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const TrackedTrainingOptions& options,
                                                     const TrainData& data) {
   Env& env = Env::system();
   auto meters = make_meters(env, options.meter);
@@ -150,7 +150,7 @@ Result<TrackedTrainingSummary> run_tracked_training(Store& store, const TrackedT
   if (!monitor.ok()) return monitor.status();
 
   std::string run_name = options.run_name.empty() ? default_run_name(options.train) : options.run_name;
-  auto client = TrackingClient::start_run(&store, options.experiment, run_name);
+  auto client = TrackingClient::start_run(&logger, options.experiment, run_name);
   if (!client.ok()) return client.status();
 
   TrackedTrainingSummary summary;

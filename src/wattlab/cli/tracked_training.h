@@ -10,7 +10,7 @@
 #include "wattlab/core/status.h"
 #include "wattlab/energy/meters.h"
 #include "wattlab/track/entities.h"
-#include "wattlab/track/store.h"
+#include "wattlab/track/run_logger.h"
 #include "wattlab/train/trainer.h"
 
 namespace wattlab::cli {
@@ -39,11 +39,12 @@ struct TrackedTrainingSummary {
 };
 
 // Trains `options.train` on `data`, metering it with the meters of
-// `options.meter` and recording everything in `store`. A stop signal
+// `options.meter` and recording everything through `logger` (a store or a
+// tracking server). A stop signal
 // (cli/signals.h) ends the run KILLED with what was logged so far flushed;
 // that is a summary with status KILLED, not an error. A training or metering
 // failure marks the run FAILED and returns the failure.
-Result<TrackedTrainingSummary> run_tracked_training(Store& store, const TrackedTrainingOptions& options,
+Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const TrackedTrainingOptions& options,
                                                     const TrainData& data);
 
 }  // namespace wattlab::cli

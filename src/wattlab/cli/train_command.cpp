@@ -15,6 +15,7 @@ namespace {
 
 struct TrainCommandOptions {
   TrackedTrainingOptions run;
+  std::string tracking_uri;  // empty: --store
   bool quiet = false;
 };
 
@@ -26,12 +27,12 @@ int run_train(const GlobalOptions& global, TrainCommandOptions& o) {
   if (Status s = validate(c); !s.ok()) return report_error(s.message());
   auto data = load_train_data(c);
   if (!data.ok()) return report_error(data.status().message());
-  auto store = Store::open(global.store_path);
-  if (!store.ok()) return report_error(store.status().message());
+  auto destination = open_run_destination(global, o.tracking_uri);
+  if (!destination.ok()) return report_error(destination.status().message());
 
   install_stop_signal_handlers();
   o.run.show_progress = !o.quiet;
-  auto summary = run_tracked_training(**store, o.run, *data);
+  auto summary = run_tracked_training(*destination->logger, o.run, *data);
   if (!summary.ok()) return report_error(summary.status().message());
 
   const auto& s = *summary;
@@ -42,7 +43,7 @@ int run_train(const GlobalOptions& global, TrainCommandOptions& o) {
   }
   std::printf("%s, %s%s (%.4f J/image) — stored in %s\n", format_duration_s(s.duration_s).c_str(),
               format_energy_j(s.energy_j).c_str(), s.energy_estimated ? " estimated" : " measured",
-              s.energy_per_image_j(), global.store_path.c_str());
+              s.energy_per_image_j(), destination->description.c_str());
   return s.status == RunStatus::kKilled ? killed_exit_code() : 0;
 }
 
@@ -70,6 +71,7 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
   cmd->add_option("--width-multiplier", c.width_multiplier, "Scales every layer's channels")
       ->capture_default_str();
   cmd->add_option("--experiment", o->run.experiment, "Experiment the run belongs to")->capture_default_str();
+  add_tracking_uri_option(cmd, &o->tracking_uri);
   cmd->add_option("--run-name", o->run.run_name, "Run name (default: MODEL-tTHREADS-bBATCH)");
   cmd->add_option("--meter", o->run.meter.kind, "Energy source: auto, rapl, nvml or estimate")->capture_default_str();
   cmd->add_option("--cpu-tdp-w", o->run.meter.estimator.cpu_tdp_w,

@@ -11,6 +11,7 @@
 
 #include "wattlab/core/env.h"
 #include "wattlab/core/ids.h"
+#include "wattlab/server/wire.h"
 
 namespace wattlab {
 
@@ -147,14 +148,8 @@ std::vector<std::pair<std::string, std::string>> key_values(const json& request,
   return out;
 }
 
-json metric_value_json(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  return v;
-}
-
 json metric_json(const Metric& m) {
-  return {{"key", m.key}, {"value", metric_value_json(m.value)}, {"timestamp", m.timestamp_ms}, {"step", m.step}};
+  return {{"key", m.key}, {"value", metric_value_to_json(m.value)}, {"timestamp", m.timestamp_ms}, {"step", m.step}};
 }
 
 json key_value_list(const std::map<std::string, std::string>& map) {
@@ -200,24 +195,6 @@ json run_json(const RunData& run) {
   if (!run.params.empty()) data["params"] = key_value_list(run.params);
   if (!run.tags.empty()) data["tags"] = key_value_list(run.tags);
   return {{"info", run_info_json(run.info, &run.tags)}, {"data", data}, {"inputs", json::object()}};
-}
-
-json window_json(const EnergyWindow& w) {
-  json domains = json::array();
-  for (const auto& d : w.domains) {
-    domains.push_back({{"name", d.name},
-                       {"energy_j", std::isfinite(d.energy_j) ? json(d.energy_j) : json()},
-                       {"estimated", d.estimated},
-                       {"counts_in_total", d.counts_in_total}});
-  }
-  double total = w.energy_j();
-  return {{"name", w.name},
-          {"start_ms", w.start_ms},
-          {"end_ms", w.end_ms},
-          {"duration_s", std::isfinite(w.duration_s) ? json(w.duration_s) : json()},
-          {"energy_j", std::isfinite(total) ? json(total) : json()},
-          {"estimated", w.estimated()},
-          {"domains", domains}};
 }
 
 // MLflow's run ids are 32 hex digits; anything else names no run (and is not
@@ -542,7 +519,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           auto run = store->get_run(run_id);
           if (!run.ok()) return run.status().code() == Status::Code::kNotFound ? run_not_found(run_id) : api_error(run.status());
           json windows = json::array();
-          for (const auto& w : run->energy_windows) windows.push_back(window_json(w));
+          for (const auto& w : run->energy_windows) windows.push_back(energy_window_to_json(w));
           return ok({{"run_id", run->info.run_id}, {"energy_windows", windows}});
         }}},
       {"runs/environment",
@@ -553,6 +530,43 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           auto run = store->get_run(run_id);
           if (!run.ok()) return run.status().code() == Status::Code::kNotFound ? run_not_found(run_id) : api_error(run.status());
           return ok({{"run_id", run->info.run_id}, {"environment", run->environment}});
+        }}},
+      {"runs/log-energy-windows",
+       {"POST",
+        [&](const json& r) {
+          std::vector<EnergyWindow> windows;
+          for (const auto& item : object_list(r, "energy_windows")) {
+            auto w = energy_window_from_json(item);
+            if (!w.ok()) return api_error(w.status());
+            windows.push_back(std::move(*w));
+          }
+          return with_run(r, [&](const std::string& id) { return store->log_energy_windows(id, windows); });
+        }}},
+      {"runs/log-power-samples",
+       {"POST",
+        [&](const json& r) {
+          std::vector<std::string> domains = string_list(r, "domains");
+          std::vector<PowerSample> samples;
+          for (const auto& item : object_list(r, "samples")) {
+            auto sample = power_sample_from_json(item);
+            if (!sample.ok()) return api_error(sample.status());
+            samples.push_back(std::move(*sample));
+          }
+          return with_run(r, [&](const std::string& id) { return store->log_power_samples(id, domains, samples); });
+        }}},
+      {"runs/set-environment",
+       {"POST",
+        [&](const json& r) {
+          std::map<std::string, std::string> environment;
+          if (r.contains("environment")) {
+            const json& e = r["environment"];
+            if (!e.is_object()) throw BadParameter{"'environment' must be an object of strings"};
+            for (const auto& [k, v] : e.items()) {
+              if (!v.is_string()) throw BadParameter{"environment value of '" + k + "' must be a string"};
+              environment[k] = v.get<std::string>();
+            }
+          }
+          return with_run(r, [&](const std::string& id) { return store->set_environment(id, environment); });
         }}},
       {"runs/power",
        {"GET",

@@ -7,7 +7,7 @@
 
 namespace wattlab {
 
-Result<std::unique_ptr<TrackingClient>> TrackingClient::start_run(Store* store, const std::string& experiment_name,
+Result<std::unique_ptr<TrackingClient>> TrackingClient::start_run(RunLogger* store, const std::string& experiment_name,
                                                                   const std::string& run_name,
                                                                   TrackingClientOptions options) {
   Clock* clock = options.clock ? options.clock : &Env::system().clock();
@@ -18,7 +18,7 @@ Result<std::unique_ptr<TrackingClient>> TrackingClient::start_run(Store* store, 
   return std::make_unique<TrackingClient>(store, run->run_id, options);
 }
 
-TrackingClient::TrackingClient(Store* store, std::string run_id, TrackingClientOptions options)
+TrackingClient::TrackingClient(RunLogger* store, std::string run_id, TrackingClientOptions options)
     : store_(store),
       run_id_(std::move(run_id)),
       options_(options),

@@ -16,7 +16,7 @@
 #include "wattlab/core/clock.h"
 #include "wattlab/core/status.h"
 #include "wattlab/track/entities.h"
-#include "wattlab/track/store.h"
+#include "wattlab/track/run_logger.h"
 
 namespace wattlab {
 
@@ -31,13 +31,13 @@ class TrackingClient {
   // Creates experiment `experiment_name` if needed and a RUNNING run in it
   // started now, and returns a client logging to that run. `store` must
   // outlive the client.
-  static Result<std::unique_ptr<TrackingClient>> start_run(Store* store, const std::string& experiment_name,
+  static Result<std::unique_ptr<TrackingClient>> start_run(RunLogger* store, const std::string& experiment_name,
                                                            const std::string& run_name,
                                                            TrackingClientOptions options = {});
 
   // A client logging to the existing run `run_id` (a full id). `store` must
   // outlive the client.
-  TrackingClient(Store* store, std::string run_id, TrackingClientOptions options = {});
+  TrackingClient(RunLogger* store, std::string run_id, TrackingClientOptions options = {});
   // Flushes what is queued (it does not end the run). Errors nobody collected
   // with flush()/end_run() are printed to stderr, one line each.
   ~TrackingClient();
@@ -90,7 +90,7 @@ class TrackingClient {
   std::vector<Status> write(Pending& batch);
   Status take_errors_locked();
 
-  Store* store_;  // not owned
+  RunLogger* store_;  // not owned
   const std::string run_id_;
   const TrackingClientOptions options_;
   Clock* clock_;  // not owned

@@ -1,4 +1,5 @@
 #include "wattlab/track/client.h"
+#include "wattlab/track/store.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -16,6 +16,7 @@
 #include "wattlab/core/clock.h"
 #include "wattlab/core/status.h"
 #include "wattlab/track/entities.h"
+#include "wattlab/track/run_logger.h"
 
 namespace wattlab {
 
@@ -76,10 +77,11 @@ struct ListRunsOptions {
   int limit = 1000;                            // at most this many runs; <= 0 means no limit
 };
 
-class Store {
+// The write path every back end shares with a remote server (get_or_create_
+// experiment, create_run, update_run, log_batch, log_energy_windows,
+// log_power_samples, set_environment) is declared in RunLogger.
+class Store : public RunLogger {
  public:
-  virtual ~Store() = default;
-
   // Opens (creating if needed) the store named by `location`: a file path
   // ("wattlab.db", "/data/runs.db"), an MLflow/SQLAlchemy SQLite URI
   // ("sqlite:///rel/path.db" is relative to the working directory,
@@ -90,9 +92,6 @@ class Store {
   // must outlive the store.
   static Result<std::unique_ptr<Store>> open(const std::string& location, Clock* clock = nullptr);
 
-  // Id of the active experiment called `name`, created (with a default
-  // artifact location) if there is none. InvalidArgument for an empty name.
-  virtual Result<std::string> get_or_create_experiment(const std::string& name) = 0;
   // Experiment by id; NotFound otherwise.
   virtual Result<Experiment> get_experiment(const std::string& experiment_id) = 0;
   // All experiments, in id order ("Default", id "0", first).
@@ -119,15 +118,6 @@ class Store {
   virtual Status delete_experiment(const std::string& experiment_id) = 0;
   virtual Status restore_experiment(const std::string& experiment_id) = 0;
 
-  // A new RUNNING run with a fresh 32-hex id in the given experiment
-  // (NotFound if it does not exist).
-  virtual Result<RunInfo> create_run(const std::string& experiment_id, const std::string& run_name,
-                                     int64_t start_time_ms) = 0;
-  // Sets a run's status and, when given, its end time. NotFound for an
-  // unknown run id (full ids only).
-  virtual Status update_run(const std::string& run_id, RunStatus status,
-                            std::optional<int64_t> end_time_ms) = 0;
-
   // Applies `update` to an active run and returns the run's info after it.
   // NotFound for an unknown run; InvalidArgument for a deleted run.
   virtual Result<RunInfo> update_run_info(const std::string& run_id, const RunUpdate& update) = 0;
@@ -136,27 +126,6 @@ class Store {
   virtual Status restore_run(const std::string& run_id) = 0;
   // Removes a tag of an active run. NotFound for an unknown run or tag.
   virtual Status delete_tag(const std::string& run_id, const std::string& key) = 0;
-
-  // Writes metrics (appended to their histories), params and tags of one run
-  // in one transaction. Params are write-once: logging a key again with the
-  // same value is accepted, with another value is InvalidArgument naming the
-  // key, and then nothing of the batch is written. Keys must be 1-250
-  // characters of letters, digits, '_', '-', '.', ' ', '/' or ':'; param
-  // values at most kMaxParamValueLength and tag values kMaxTagValueLength
-  // bytes. InvalidArgument for a deleted run.
-  virtual Status log_batch(const std::string& run_id, const std::vector<Metric>& metrics,
-                           const std::vector<Param>& params, const std::vector<RunTag>& tags) = 0;
-  // Appends energy windows to a run, in one transaction.
-  virtual Status log_energy_windows(const std::string& run_id,
-                                    const std::vector<EnergyWindow>& windows) = 0;
-  // Appends power samples; `samples[k].power_w[i]` is the power of
-  // `domain_names[i]` (InvalidArgument if the sizes differ).
-  virtual Status log_power_samples(const std::string& run_id, const std::vector<std::string>& domain_names,
-                                   const std::vector<PowerSample>& samples) = 0;
-  // Merges `environment` into the run's environment snapshot (keys given
-  // overwrite earlier values).
-  virtual Status set_environment(const std::string& run_id,
-                                 const std::map<std::string, std::string>& environment) = 0;
 
   // The run whose id is `run_id_or_prefix`, or starts with it when it has at
   // least 6 hex digits (like git; case-insensitive). NotFound when nothing
