@@ -245,6 +245,28 @@ assert os.environ["WATTLAB_RUN_ID"] == os.environ["MLFLOW_RUN_ID"]
   EXPECT_EQ(timeline->domains.front(), "package-0");
 }
 
+TEST_F(MeasureTest, RunsLsFiltersAndOrdersWithMlflowSyntax) {
+  for (int code : {0, 3, 5}) {
+    auto r = measure("--run-name exit" + std::to_string(code) + " -- sh -c 'exit " + std::to_string(code) + "'");
+    ASSERT_EQ(r.exit_code, code) << r.err;
+  }
+  auto failed = wattlab("runs ls --format json --store " + store_ +
+                        " --filter \"metrics.exit_code > 0 AND attributes.status = 'FAILED'\" --order-by "
+                        "\"metrics.exit_code DESC\"");
+  ASSERT_EQ(failed.exit_code, 0) << failed.err;
+  auto runs = nlohmann::json::parse(failed.out);
+  ASSERT_EQ(runs.size(), 2u) << failed.out;
+  EXPECT_EQ(runs[0]["run_name"], "exit5");
+  EXPECT_EQ(runs[1]["run_name"], "exit3");
+  auto none = wattlab("runs ls --store " + store_ + " --filter \"params.meter = 'rapl'\"");
+  EXPECT_EQ(none.exit_code, 0);
+  EXPECT_NE(none.out.find("No runs match"), std::string::npos) << none.out;
+  auto bad = wattlab("runs ls --store " + store_ + " --filter \"metrics.exit_code >> 1\"");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
+  EXPECT_NE(bad.err.find("character"), std::string::npos) << bad.err;
+}
+
 TEST_F(MeasureTest, UnreachableTrackingServerIsOneClearError) {
   auto r = measure("--tracking-uri http://127.0.0.1:1 -- true");
   EXPECT_EQ(r.exit_code, 1);

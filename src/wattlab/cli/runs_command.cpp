@@ -1,11 +1,15 @@
 // `wattlab runs ls` and `wattlab runs show RUN`: reading runs back.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <iostream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/table.h"
+#include "wattlab/server/wire.h"
 #include "wattlab/track/store.h"
 
 namespace wattlab::cli {
@@ -14,8 +18,10 @@ namespace {
 
 struct RunsOptions {
   std::string format = "table";
-  std::string experiment;  // ls: only this experiment
-  int limit = 50;          // ls
+  std::string experiment;             // ls: only this experiment
+  std::string filter;                 // ls: MLflow search syntax
+  std::vector<std::string> order_by;  // ls: "metrics.energy_j ASC" ...
+  int limit = 50;                     // ls
   std::string run;         // show
 };
 
@@ -44,18 +50,25 @@ bool energy_estimated(const RunData& run) {
 int run_ls(const GlobalOptions& global, const RunsOptions& o) {
   auto store = Store::open(global.store_path);
   if (!store.ok()) return report_error(store.status().message());
-  ListRunsOptions list;
-  if (!o.experiment.empty()) list.experiment_name = o.experiment;
-  list.limit = o.limit;
-  auto infos = (*store)->list_runs(list);
-  if (!infos.ok()) return report_error(infos.status().message());
-
-  std::vector<RunData> runs;
-  for (const auto& info : *infos) {
-    auto run = (*store)->get_run(info.run_id);
-    if (!run.ok()) return report_error(run.status().message());
-    runs.push_back(std::move(*run));
+  SearchRunsOptions search;
+  search.filter = o.filter;
+  search.order_by = o.order_by;
+  if (!o.experiment.empty()) {
+    auto experiment = (*store)->get_experiment_by_name(o.experiment);
+    if (!experiment.ok()) return report_error("no experiment named \"" + o.experiment + "\" in " + global.store_path);
+    search.experiment_ids = std::vector<std::string>{experiment->experiment_id};
   }
+  // Pages until `limit` runs (all when it is 0).
+  const size_t wanted = o.limit > 0 ? static_cast<size_t>(o.limit) : SIZE_MAX;
+  std::vector<RunData> runs;
+  do {
+    search.max_results = static_cast<int>(std::min<size_t>(wanted - runs.size(), kSearchMaxResultsLimit));
+    auto page = (*store)->search_runs(search);
+    if (!page.ok()) return report_error(page.status().message());
+    for (auto& run : page->runs) runs.push_back(std::move(run));
+    search.page_token = page->next_page_token;
+  } while (!search.page_token.empty() && runs.size() < wanted);
+
   if (o.format == "json") {
     auto out = nlohmann::json::array();
     for (const auto& r : runs) {
@@ -86,20 +99,15 @@ int run_ls(const GlobalOptions& global, const RunsOptions& o) {
                    energy_estimated(r) ? "estimated" : "measured"});
   }
   if (table.row_count() == 0) {
-    std::cout << "No runs in " << global.store_path << " yet. Start one with `wattlab train` or `wattlab quickstart`.\n";
+    if (o.filter.empty() && o.experiment.empty()) {
+      std::cout << "No runs in " << global.store_path << " yet. Start one with `wattlab train` or `wattlab quickstart`.\n";
+    } else {
+      std::cout << "No runs match.\n";
+    }
     return 0;
   }
   table.print(std::cout);
   return 0;
-}
-
-nlohmann::json window_json(const EnergyWindow& w) {
-  auto domains = nlohmann::json::array();
-  for (const auto& d : w.domains)
-    domains.push_back({{"name", d.name}, {"energy_j", d.energy_j}, {"estimated", d.estimated}});
-  return {{"name", w.name},           {"start_ms", w.start_ms},       {"end_ms", w.end_ms},
-          {"duration_s", w.duration_s}, {"energy_j", w.energy_j()}, {"estimated", w.estimated()},
-          {"domains", domains}};
 }
 
 int run_show(const GlobalOptions& global, const RunsOptions& o) {
@@ -113,7 +121,7 @@ int run_show(const GlobalOptions& global, const RunsOptions& o) {
     for (const auto& [key, m] : r.latest_metrics)
       metrics[key] = {{"value", number_or_null(m.value)}, {"step", m.step}, {"timestamp_ms", m.timestamp_ms}};
     auto windows = nlohmann::json::array();
-    for (const auto& w : r.energy_windows) windows.push_back(window_json(w));
+    for (const auto& w : r.energy_windows) windows.push_back(energy_window_to_json(w));
     nlohmann::json out = {{"run_id", r.info.run_id},
                           {"run_name", r.info.run_name},
                           {"experiment_id", r.info.experiment_id},
@@ -176,8 +184,12 @@ void add_runs_command(CLI::App& app, const GlobalOptions& global, int* exit_code
   runs->require_subcommand(1);
   auto o = std::make_shared<RunsOptions>();
 
-  auto* ls = runs->add_subcommand("ls", "List runs, newest first: accuracy, F1, time, energy, J/image");
+  auto* ls = runs->add_subcommand("ls", "List runs (newest first, or as --order-by says): accuracy, F1, time, energy, J/image");
   ls->add_option("--experiment", o->experiment, "Only runs of this experiment");
+  ls->add_option("--filter", o->filter,
+                 "MLflow search filter, e.g. \"metrics.accuracy > 0.85 AND params.model = 'cnn'\" "
+                 "(metrics., params., tags., attributes.; = != > >= < <= LIKE ILIKE IN; AND)");
+  ls->add_option("--order-by", o->order_by, "Sort key, repeatable: \"metrics.energy_j ASC\" (default: newest first)");
   ls->add_option("--limit", o->limit, "At most N runs (0: all)")->capture_default_str();
   ls->add_option("--format", o->format, "table or json (keys carry units: energy_j, duration_s)")
       ->check(CLI::IsMember({"table", "json"}))
