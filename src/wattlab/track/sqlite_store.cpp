@@ -223,6 +223,8 @@ class SqliteStore::Query {
     return Status::internal(std::to_string(rc));  // replaced by the caller's error()
   }
   int rc_of_last_step() const { return sqlite3_errcode(sqlite3_db_handle(stmt_)); }
+  // Ready to step again from the first row; the bindings stay.
+  void reset() { sqlite3_reset(stmt_); }
 
   std::string text(int col) const {
     const unsigned char* p = sqlite3_column_text(stmt_, col);
@@ -1284,6 +1286,52 @@ Result<MetricHistoryPage> SqliteStore::get_metric_history_page(const std::string
   }
   if (static_cast<int>(page.metrics.size()) == max_results) page.next_page_token = encode_page_token(*offset + max_results);
   return page;
+}
+
+Result<std::vector<Metric>> SqliteStore::get_metric_history_sampled(const std::string& run_id, const std::string& key,
+                                                                    int max_points) {
+  if (max_points < 1 || max_points > kSampledHistoryMaxPoints) {
+    return Status::invalid_argument("max_points must be 1.." + std::to_string(kSampledHistoryMaxPoints) + ", got " +
+                                    std::to_string(max_points));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  WATTLAB_RETURN_IF_ERROR(require_run(run_id));
+  Transaction txn(this);  // one snapshot for every seek
+  WATTLAB_RETURN_IF_ERROR(txn.begin(false));
+  // Each of these is one seek in metrics_by_key (run_id, key, step, timestamp_ms).
+  WATTLAB_PREPARE(first, "SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY step LIMIT 1");
+  first.text(1, run_id).text(2, key);
+  auto has_first = first.step();
+  if (!has_first.ok()) return error(first.rc_of_last_step(), "cannot read metric '" + key + "' of run " + run_id);
+  std::vector<Metric> points;
+  if (!*has_first) return points;
+  const int64_t first_step = first.int64(0);
+  first.reset();
+  WATTLAB_PREPARE(last, "SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY step DESC LIMIT 1");
+  last.text(1, run_id).text(2, key);
+  WATTLAB_STEP(last, "cannot read metric '" + key + "' of run " + run_id);
+  const int64_t last_step = last.int64(0);
+  last.reset();
+  WATTLAB_PREPARE(seek,
+                  "SELECT value, timestamp_ms, step FROM metrics WHERE run_id = ?1 AND key = ?2 AND step >= ?3 "
+                  "ORDER BY step, timestamp_ms, rowid LIMIT 1");
+  // Range r covers steps [first + ceil(r * span / n), first + ceil((r + 1) * span / n)):
+  // seek the first point at or after `from`, keep it as the first of its
+  // range, and go on from the start of the next range.
+  const double span = static_cast<double>(last_step - first_step) + 1;
+  const double n = max_points;
+  for (int64_t from = first_step; from <= last_step;) {
+    seek.text(1, run_id).text(2, key).int64(3, from);
+    auto row = seek.step();
+    if (!row.ok()) return error(seek.rc_of_last_step(), "cannot read metric '" + key + "' of run " + run_id);
+    if (!*row) break;
+    Metric point{key, seek.real(0), seek.int64(1), seek.int64(2)};
+    seek.reset();
+    const double range = std::floor(static_cast<double>(point.step - first_step) * n / span);
+    points.push_back(std::move(point));
+    from = first_step + static_cast<int64_t>(std::ceil(span * (range + 1) / n));
+  }
+  return points;
 }
 
 Result<RunsPage> SqliteStore::search_runs(const SearchRunsOptions& options) {

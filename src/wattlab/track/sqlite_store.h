@@ -57,6 +57,8 @@ class SqliteStore final : public Store {
   Status delete_run(const std::string& run_id) override;
   Status restore_run(const std::string& run_id) override;
   Status delete_tag(const std::string& run_id, const std::string& key) override;
+  Result<std::vector<Metric>> get_metric_history_sampled(const std::string& run_id, const std::string& key,
+                                                         int max_points) override;
   Result<MetricHistoryPage> get_metric_history_page(const std::string& run_id, const std::string& key,
                                                     int max_results, const std::string& page_token) override;
   Result<RunsPage> search_runs(const SearchRunsOptions& options) override;

@@ -30,6 +30,8 @@ inline constexpr int kSearchMaxResultsDefault = 1000;
 inline constexpr int kSearchMaxResultsLimit = 50000;
 // Default and largest page of metrics/get-history.
 inline constexpr int kMetricHistoryPageDefault = 25000;
+// Largest max_points of get_metric_history_sampled.
+inline constexpr int kSampledHistoryMaxPoints = 100000;
 
 struct SearchRunsOptions {
   // Only runs of these experiments; nullopt means every experiment (an empty
@@ -142,6 +144,14 @@ class Store : public RunLogger {
   // 1..kMetricHistoryPageDefault (InvalidArgument otherwise, or for a bad token).
   virtual Result<MetricHistoryPage> get_metric_history_page(const std::string& run_id, const std::string& key,
                                                             int max_results, const std::string& page_token) = 0;
+  // At most `max_points` (1..kSampledHistoryMaxPoints, InvalidArgument
+  // otherwise) points of a metric's history for a chart, in step order: the
+  // steps from the first to the last are cut into max_points equal ranges and
+  // each range that holds points gives its first (in step, timestamp, logging
+  // order). Costs one index seek per point returned, so a 10M-point history
+  // is as cheap as a short one. Empty when the key was never logged.
+  virtual Result<std::vector<Metric>> get_metric_history_sampled(const std::string& run_id, const std::string& key,
+                                                                 int max_points) = 0;
   // One page of runs matching `options`, in MLflow's order (see
   // compile_run_order_by). InvalidArgument for a bad filter, order_by, page
   // token or max_results.

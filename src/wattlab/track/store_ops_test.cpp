@@ -160,6 +160,38 @@ TEST_F(StoreOpsTest, MetricHistoryPagesInStepOrder) {
   EXPECT_EQ(store_->get_metric_history_page(run, "loss", 4, "garbage").status().code(), Status::Code::kInvalidArgument);
 }
 
+TEST_F(StoreOpsTest, SampledHistoryTakesTheFirstPointOfEachStepRange) {
+  std::string run = new_run();
+  std::vector<Metric> points;
+  for (int step = 0; step < 100'000; ++step) points.push_back({"loss", 1.0 / (step + 1), kT0 + step, step});
+  points.push_back({"loss", 42.0, kT0 + 50'000, 50'000});  // a second point at one step: the first logged is taken
+  ASSERT_TRUE(store_->log_batch(run, points, {}, {}).ok());
+  auto sampled = store_->get_metric_history_sampled(run, "loss", 100);
+  ASSERT_TRUE(sampled.ok()) << sampled.status().to_string();
+  ASSERT_EQ(sampled->size(), 100u);
+  for (size_t r = 0; r < sampled->size(); ++r) {
+    EXPECT_EQ((*sampled)[r].step, static_cast<int64_t>(r) * 1000);
+    EXPECT_DOUBLE_EQ((*sampled)[r].value, 1.0 / ((*sampled)[r].step + 1));
+    EXPECT_EQ((*sampled)[r].key, "loss");
+  }
+  // Empty ranges are skipped; steps 0 and 7 share the first of 1000 ranges.
+  ASSERT_TRUE(store_->log_batch(run, {{"sparse", 1, kT0, 0}, {"sparse", 2, kT0, 7}, {"sparse", 3, kT0, 1'000'000}},
+                                {}, {}).ok());
+  auto sparse = store_->get_metric_history_sampled(run, "sparse", 1000);
+  ASSERT_TRUE(sparse.ok());
+  ASSERT_EQ(sparse->size(), 2u);
+  EXPECT_EQ((*sparse)[0].step, 0);
+  EXPECT_EQ((*sparse)[1].step, 1'000'000);
+  // One point per step: max_points as large as the history returns all of it.
+  auto all = store_->get_metric_history_sampled(run, "loss", 100'000);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 100'000u);
+  EXPECT_TRUE(store_->get_metric_history_sampled(run, "never", 10)->empty());
+  EXPECT_EQ(store_->get_metric_history_sampled(run, "loss", 0).status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->get_metric_history_sampled("0123456789abcdef0123456789abcdef", "loss", 10).status().code(),
+            Status::Code::kNotFound);
+}
+
 TEST_F(StoreOpsTest, SearchExperimentsFiltersOrdersAndPages) {
   for (const char* name : {"b-exp", "a-exp", "c-other"}) {
     clock_.advance_ms(10);
