@@ -36,9 +36,10 @@ std::string temp_name() {
          std::to_string(rng() & 0xffffffffu);
 }
 
-// Why `name` in `dir_fd` could not be opened as a folder (or file): a symlink,
-// something else than expected, or missing.
-Status refused_component(int dir_fd, const std::string& name, const std::string& path, int err) {
+// Why `name` in `dir_fd` could not be opened (openat failed with `err`): a
+// symlink, a file where a folder should be (*not_a_folder set), or missing.
+Status refused_component(int dir_fd, const std::string& name, const std::string& path, int err,
+                         bool* not_a_folder = nullptr) {
   struct stat st {};
   if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
     return Status::invalid_argument("artifact path '" + path + "' goes through the symlink '" + name +
@@ -46,6 +47,7 @@ Status refused_component(int dir_fd, const std::string& name, const std::string&
   }
   if (err == ENOENT) return Status::not_found("no artifact at '" + path + "'");
   if (err == ENOTDIR) {
+    if (not_a_folder) *not_a_folder = true;
     return Status::invalid_argument("artifact path '" + path + "' goes through '" + name + "', which is a file");
   }
   return io_status("cannot open artifact path '" + path + "'", err);
@@ -174,7 +176,7 @@ Result<std::vector<std::string>> ArtifactRoot::split_path(const std::string& pat
 }
 
 int ArtifactRoot::open_dir(const std::vector<std::string>& components, size_t count, bool create,
-                           const std::string& path, Status* status) const {
+                           const std::string& path, Status* status, bool* not_a_folder) const {
   // A fresh descriptor rather than dup(): a dup shares the directory offset,
   // so listing it would leave the root's offset at its end.
   int fd = openat(root_fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -185,13 +187,13 @@ int ArtifactRoot::open_dir(const std::vector<std::string>& components, size_t co
   for (size_t i = 0; i < count; ++i) {
     const std::string& name = components[i];
     if (create && mkdirat(fd, name.c_str(), 0755) != 0 && errno != EEXIST) {
-      *status = refused_component(fd, name, path, errno);
+      *status = refused_component(fd, name, path, errno, not_a_folder);
       close(fd);
       return -1;
     }
     int next = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0) {
-      *status = refused_component(fd, name, path, errno);
+      *status = refused_component(fd, name, path, errno, not_a_folder);
       close(fd);
       return -1;
     }
@@ -205,14 +207,11 @@ Result<std::vector<ArtifactEntry>> ArtifactRoot::list(const std::string& path) c
   auto parts = split_path(path, /*allow_empty=*/true);
   if (!parts.ok()) return parts.status();
   Status status;
-  int fd = open_dir(*parts, parts->size(), /*create=*/false, path, &status);
+  bool not_a_folder = false;
+  int fd = open_dir(*parts, parts->size(), /*create=*/false, path, &status, &not_a_folder);
   if (fd < 0) {
     // A missing folder, or a file where the folder would be, lists as empty.
-    if (status.code() == Status::Code::kNotFound) return std::vector<ArtifactEntry>{};
-    if (status.code() == Status::Code::kInvalidArgument && status.message().find("which is a file") != std::string::npos &&
-        !parts->empty()) {
-      return std::vector<ArtifactEntry>{};
-    }
+    if (status.code() == Status::Code::kNotFound || not_a_folder) return std::vector<ArtifactEntry>{};
     return status;
   }
   DIR* d = fdopendir(fd);

@@ -109,9 +109,10 @@ class ArtifactRoot {
   ArtifactRoot(int root_fd, std::string dir) : root_fd_(root_fd), dir_(std::move(dir)) {}
   // A descriptor of the folder `components` name below the root (walked with
   // O_NOFOLLOW), creating missing ones when `create`; -1 and `*status` set
-  // otherwise (NotFound for a missing folder).
+  // otherwise (NotFound for a missing folder; `*not_a_folder` set when a
+  // component is a file).
   int open_dir(const std::vector<std::string>& components, size_t count, bool create, const std::string& path,
-               Status* status) const;
+               Status* status, bool* not_a_folder = nullptr) const;
 
   int root_fd_;      // owned, O_DIRECTORY
   std::string dir_;  // as given to open()

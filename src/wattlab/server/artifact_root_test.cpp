@@ -82,7 +82,9 @@ TEST(ArtifactPath, AcceptsRelativePathsAndRefusesEverythingElse) {
   for (const auto& c : cases) {
     auto parts = ArtifactRoot::split_path(c.path, c.allow_empty);
     EXPECT_EQ(parts.ok(), c.ok) << "'" << c.path.substr(0, 40) << "'";
-    if (parts.ok() && c.ok) EXPECT_EQ(*parts, c.parts) << c.path;
+    if (parts.ok() && c.ok) {
+      EXPECT_EQ(*parts, c.parts) << c.path;
+    }
     if (!parts.ok()) {
       EXPECT_EQ(parts.status().code(), Status::Code::kInvalidArgument);
       EXPECT_NE(parts.status().message().find("Invalid artifact path"), std::string::npos);

@@ -320,7 +320,9 @@ TEST_P(ConformanceTest, File) {
       }
     }
     if (expect.contains("body") || expect.contains("body_contains")) {
-      if (expect.contains("body")) EXPECT_EQ(result->body, expect["body"].get<std::string>()) << label;
+      if (expect.contains("body")) {
+        EXPECT_EQ(result->body, expect["body"].get<std::string>()) << label;
+      }
       for (const auto& part : expect.value("body_contains", json::array())) {
         EXPECT_NE(result->body.find(part.get<std::string>()), std::string::npos)
             << label << ": body lacks " << part << "\n  body: " << result->body.substr(0, 800);
@@ -351,7 +353,9 @@ TEST_P(ConformanceTest, File) {
   auto health = client.Get("/health", spec.contains("headers") ? httplib::Headers{{"Authorization", spec["headers"].value("Authorization", "")}} : httplib::Headers{});
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
-  if (sandbox) EXPECT_EQ(sandbox->violations(), "");
+  if (sandbox) {
+    EXPECT_EQ(sandbox->violations(), "");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Testdata, ConformanceTest, ::testing::ValuesIn(conformance_files()),

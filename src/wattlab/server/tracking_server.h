@@ -15,8 +15,10 @@
 //   paths are confined to the root (see ArtifactRoot);
 // - /metrics serves the server's metrics in Prometheus text format (see
 //   ServerMetrics), under the same authentication as everything else;
-// - every response is JSON; every write is committed to the store before its
-//   response is sent, so stop() loses nothing that was acknowledged.
+// - every response is JSON but artifact downloads and /metrics (errors are
+//   JSON there too); every write (an artifact: its rename into place) is
+//   committed before its response is sent, so stop() loses nothing that was
+//   acknowledged.
 #pragma once
 
 #include <atomic>

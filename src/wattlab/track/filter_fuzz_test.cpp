@@ -346,7 +346,9 @@ TEST_F(FilterFuzzTest, RandomAndMutatedFiltersNeverCrashAndNeverReachSqlAsText) 
     auto page = store_->search_runs(options);
     ASSERT_TRUE(page.ok() || page.status().code() == Status::Code::kInvalidArgument)
         << shown << ": " << page.status().to_string();
-    if (page.ok()) ASSERT_EQ(static_cast<int>(page->runs.size()), rows) << shown;
+    if (page.ok()) {
+      ASSERT_EQ(static_cast<int>(page->runs.size()), rows) << shown;
+    }
   }
 
   // order_by alone: random bytes, soup and mutations of the seeds' terms,
