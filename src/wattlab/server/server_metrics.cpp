@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -22,16 +23,14 @@ std::string escape_label(const std::string& value) {
   return out;
 }
 
-// The shortest decimal that reads back as `v` ("0.0005", not "0.00050000000000000001").
+// The shortest decimal that reads back as `v` ("0.0005", "10", not
+// "0.00050000000000000001" or "1e+01").
 std::string number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   if (std::isnan(v)) return "NaN";
   char buf[64];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  return buf;
+  auto result = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, result.ptr);
 }
 
 void header(std::string& out, const char* name, const char* type, const char* help) {

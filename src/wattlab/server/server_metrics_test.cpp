@@ -272,6 +272,8 @@ TEST(ServerMetrics, ConcurrentRecordingLosesNothing) {
   EXPECT_EQ(e.value(R"(wattlab_http_requests_total{endpoint="a",status="200"})"), kThreads / 2 * kPerThread);
   EXPECT_EQ(e.value(R"(wattlab_http_request_duration_seconds_bucket{endpoint="a",le="0.0025"})"), 0);
   EXPECT_EQ(e.value(R"(wattlab_http_request_duration_seconds_bucket{endpoint="a",le="0.005"})"), kThreads / 2 * kPerThread);
+  // Bounds print as written in kLatencyBucketsS ("10", not "1e+01").
+  EXPECT_EQ(e.value(R"(wattlab_http_request_duration_seconds_bucket{endpoint="a",le="10"})"), kThreads / 2 * kPerThread);
   EXPECT_EQ(e.value("wattlab_ingested_tags_total"), 2.0 * kThreads * kPerThread);
   EXPECT_EQ(e.value("process_start_time_seconds"), 1.7e9);
 }
