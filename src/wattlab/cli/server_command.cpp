@@ -18,6 +18,8 @@ struct ServerCommandOptions {
   int port = 5000;
   std::string token;  // --token / WATTLAB_TOKEN
   int max_body_mib = 16;
+  std::string artifacts_dir = "./wattlab-artifacts";
+  int max_artifact_mb = 1024;
 };
 
 int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
@@ -28,6 +30,8 @@ int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
   options.port = o.port;
   options.token = o.token;
   options.max_body_bytes = static_cast<size_t>(o.max_body_mib) * 1024 * 1024;
+  options.artifacts_dir = o.artifacts_dir;
+  options.max_artifact_bytes = static_cast<size_t>(o.max_artifact_mb) * 1024 * 1024;
   auto server = TrackingServer::bind(store->get(), options);
   if (!server.ok()) return report_error(server.status().message());
 
@@ -41,7 +45,8 @@ int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
     }
   });
   std::cout << "wattlab server listening on http://" << o.host << ":" << (*server)->port() << " (store "
-            << global.store_path << (o.token.empty() ? "" : ", bearer token required")
+            << global.store_path << ", artifacts " << o.artifacts_dir
+            << (o.token.empty() ? "" : ", bearer token required")
             << "); MLflow clients: MLFLOW_TRACKING_URI=http://" << o.host << ":" << (*server)->port() << std::endl;
   Status status = (*server)->serve();
   served = true;
@@ -62,6 +67,13 @@ void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_co
   cmd->add_option("--token", o->token, "Bearer token every request must carry")->envname("WATTLAB_TOKEN");
   cmd->add_option("--max-body-mib", o->max_body_mib, "Largest request body accepted, in MiB")
       ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  cmd->add_option("--artifacts", o->artifacts_dir,
+                  "Folder where uploaded artifacts are kept (created if missing); runs' artifacts live in "
+                  "<experiment_id>/<run_id>/artifacts/ below it")
+      ->capture_default_str();
+  cmd->add_option("--max-artifact-mb", o->max_artifact_mb, "Largest artifact upload accepted, in MiB")
+      ->check(CLI::Range(1, 1024 * 1024))
       ->capture_default_str();
   cmd->callback([&global, o, exit_code] { *exit_code = run_server(global, *o); });
 }

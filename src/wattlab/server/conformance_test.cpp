@@ -3,11 +3,16 @@
 // server on an ephemeral loopback port (a fresh in-memory store per file).
 //
 // File format:
-//   {"server": {"token": "..."},                      optional
+//   {"server": {"token": "...",                       optional
+//               "artifacts": true,                    serve artifacts from a fresh root
+//               "max_artifact_bytes": 1000, "max_body_bytes": 500},
 //    "headers": {"Authorization": "Bearer ..."},       optional, sent with every case
 //    "cases": [
 //      {"name": "what this checks",
-//       "request": {"method": "POST", "path": "/api/2.0/mlflow/runs/create",
+//       "fs": [{"mkdir": "a/b"}, {"write": "a/f.txt", "content": "x"},      optional, done before
+//              {"symlink": "a/l", "to": "${outside}"}, {"fifo": "a/p"}],   the request; paths are
+//                                                     relative to the artifact root
+//       "request": {"method": "POST", "path": "/api/2.0/mlflow/runs/create",   optional
 //                   "body": {...}            JSON body, or
 //                   "body_raw": "text"       sent as is, or
 //                   "body_bytes": 17000000   that many 'x' bytes,
@@ -16,15 +21,27 @@
 //                  "json": {...},            subset match: objects need the keys given,
 //                                            arrays match element by element (same length);
 //                                            "$any" matches any present value
-//                  "absent": ["run.data.params"]},
+//                  "absent": ["run.data.params"],
+//                  "body": "raw text",       the exact body (then it need not be JSON)
+//                  "body_contains": ["..."], substrings of a non-JSON body
+//                  "headers": {"Content-Type": "text/plain"},
+//                  "files": {"a/f.txt": "x", "a/g": null}},  artifact root contents afterwards
+//                                                            (null: nothing there)
 //       "capture": {"run_id": "run.info.run_id"},   save a value for later cases
 //       "repeat": 3}                         send the request this many times
 //   ]}
 // "${name}" inside any string of a request or an expectation is replaced by a
 // captured value; a string that is exactly "${name}" becomes the captured JSON
-// value itself (a number stays a number).
+// value itself (a number stays a number). With artifacts, "${artifacts}" is the
+// artifact root and "${outside}" a folder beside it holding secret.txt; after
+// the last case the runner checks that the outside folder is exactly as it
+// was, that nothing else appeared beside the root, and that no unfinished
+// upload is left in the root.
 #include <gtest/gtest.h>
 #include <httplib.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -121,6 +138,85 @@ std::string json_mismatch(const json& expected, const json& actual, const std::s
   return expected == actual ? "" : where + ": expected " + expected.dump() + ", got " + actual.dump().substr(0, 400);
 }
 
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Files and folders below `dir` (not following symlinks), relative, sorted,
+// folders with a trailing '/', symlinks with " -> target".
+std::vector<std::string> tree(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::string rel = fs::relative(it->path(), dir).string();
+    if (it->is_symlink()) rel += " -> " + fs::read_symlink(it->path()).string();
+    else if (it->is_directory()) rel += "/";
+    out.push_back(rel);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class ArtifactSandbox {
+ public:
+  ArtifactSandbox() {
+    base_ = fs::temp_directory_path() / ("wattlab-conformance-" + std::to_string(::getpid()) + "-" +
+                                         std::to_string(counter_++));
+    fs::remove_all(base_);
+    fs::create_directories(outside());
+    std::ofstream(outside() / "secret.txt") << kSecret;
+  }
+  ~ArtifactSandbox() { fs::remove_all(base_); }
+  fs::path root() const { return base_ / "artifacts"; }
+  fs::path outside() const { return base_ / "outside"; }
+  static constexpr const char* kSecret = "do not touch\n";
+
+  // Runs one "fs" action.
+  void apply(const json& action) {
+    if (action.contains("mkdir")) {
+      fs::create_directories(root() / action["mkdir"].get<std::string>());
+    } else if (action.contains("write")) {
+      fs::path p = root() / action["write"].get<std::string>();
+      fs::create_directories(p.parent_path());
+      std::ofstream(p, std::ios::binary) << action.value("content", "");
+    } else if (action.contains("symlink")) {
+      fs::path p = root() / action["symlink"].get<std::string>();
+      fs::create_directories(p.parent_path());
+      fs::create_symlink(action.at("to").get<std::string>(), p);
+    } else if (action.contains("fifo")) {
+      fs::path p = root() / action["fifo"].get<std::string>();
+      fs::create_directories(p.parent_path());
+      ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0) << p;
+    } else {
+      FAIL() << "unknown fs action " << action.dump();
+    }
+  }
+
+  // Empty when nothing outside the root changed and no upload is left half-done.
+  std::string violations() const {
+    std::string out;
+    std::vector<std::string> beside = tree(base_);
+    std::vector<std::string> expected_outside = {"secret.txt"};
+    if (tree(outside()) != expected_outside) out += "the outside folder changed; ";
+    if (read_file(outside() / "secret.txt") != kSecret) out += "outside/secret.txt changed; ";
+    for (const auto& entry : fs::directory_iterator(base_)) {
+      std::string name = entry.path().filename().string();
+      if (name != "artifacts" && name != "outside") out += "unexpected " + name + " beside the root; ";
+    }
+    for (const auto& entry : tree(root()))
+      if (entry.find(".wattlab-upload-") != std::string::npos) out += "unfinished upload " + entry + "; ";
+    return out;
+  }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path base_;
+};
+
 class ConformanceTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ConformanceTest, File) {
@@ -135,7 +231,20 @@ TEST_P(ConformanceTest, File) {
   ASSERT_TRUE(store.ok()) << store.status().to_string();
   ServerOptions options;
   options.port = 0;
-  if (spec.contains("server")) options.token = spec["server"].value("token", "");
+  std::map<std::string, json> vars;
+  std::unique_ptr<ArtifactSandbox> sandbox;
+  if (spec.contains("server")) {
+    const json& server_spec = spec["server"];
+    options.token = server_spec.value("token", "");
+    options.max_body_bytes = server_spec.value("max_body_bytes", options.max_body_bytes);
+    options.max_artifact_bytes = server_spec.value("max_artifact_bytes", options.max_artifact_bytes);
+    if (server_spec.value("artifacts", false)) {
+      sandbox = std::make_unique<ArtifactSandbox>();
+      options.artifacts_dir = sandbox->root().string();
+      vars["artifacts"] = sandbox->root().string();
+      vars["outside"] = sandbox->outside().string();
+    }
+  }
   auto server = TrackingServer::bind(store->get(), options, &clock);
   ASSERT_TRUE(server.ok()) << server.status().to_string();
   (*server)->start_background();
@@ -146,12 +255,19 @@ TEST_P(ConformanceTest, File) {
   client.set_read_timeout(30, 0);
   client.set_write_timeout(30, 0);
 
-  std::map<std::string, json> vars;
   int index = 0;
   for (const json& raw_case : spec.at("cases")) {
     ++index;
     const json c = substitute(raw_case, vars);
     const std::string label = GetParam() + " case " + std::to_string(index) + " (" + c.value("name", "") + ")";
+    if (c.contains("fs")) {
+      ASSERT_TRUE(sandbox) << label << ": fs actions need \"artifacts\": true";
+      for (const auto& action : c["fs"]) {
+        sandbox->apply(action);
+        if (HasFatalFailure()) return;
+      }
+    }
+    if (!c.contains("request")) continue;
     const json& req = c.at("request");
     // Case headers override file headers; an empty value sends no header.
     std::map<std::string, std::string> header_map;
@@ -183,6 +299,36 @@ TEST_P(ConformanceTest, File) {
     ASSERT_TRUE(result) << label << ": no response (" << httplib::to_string(result.error()) << ")";
     const json& expect = c.at("expect");
     EXPECT_EQ(result->status, expect.value("status", 200)) << label << "\n  body: " << result->body.substr(0, 500);
+    if (expect.contains("headers")) {
+      for (const auto& [k, v] : expect["headers"].items()) {
+        EXPECT_EQ(result->get_header_value(k), v.get<std::string>()) << label << ": header " << k;
+      }
+    }
+    if (expect.contains("files")) {
+      ASSERT_TRUE(sandbox) << label << ": \"files\" needs \"artifacts\": true";
+      for (const auto& [raw_rel, content] : expect["files"].items()) {
+        const std::string rel = substitute(raw_rel, vars).get<std::string>();  // keys are not substituted above
+        const fs::path p = sandbox->root() / rel;
+        struct stat st {};
+        const bool exists = ::lstat(p.c_str(), &st) == 0;
+        if (content.is_null()) {
+          EXPECT_FALSE(exists) << label << ": " << rel << " should not exist";
+        } else {
+          EXPECT_TRUE(exists && S_ISREG(st.st_mode)) << label << ": " << rel << " should be a file";
+          EXPECT_EQ(read_file(p), content.get<std::string>()) << label << ": content of " << rel;
+        }
+      }
+    }
+    if (expect.contains("body") || expect.contains("body_contains")) {
+      if (expect.contains("body")) {
+        EXPECT_EQ(result->body, expect["body"].get<std::string>()) << label;
+      }
+      for (const auto& part : expect.value("body_contains", json::array())) {
+        EXPECT_NE(result->body.find(part.get<std::string>()), std::string::npos)
+            << label << ": body lacks " << part << "\n  body: " << result->body.substr(0, 800);
+      }
+      continue;
+    }
     json actual = json::parse(result->body, nullptr, false);
     ASSERT_FALSE(actual.is_discarded()) << label << ": response is not JSON: " << result->body.substr(0, 200);
     if (expect.contains("json")) {
@@ -207,6 +353,9 @@ TEST_P(ConformanceTest, File) {
   auto health = client.Get("/health", spec.contains("headers") ? httplib::Headers{{"Authorization", spec["headers"].value("Authorization", "")}} : httplib::Headers{});
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+  if (sandbox) {
+    EXPECT_EQ(sandbox->violations(), "");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Testdata, ConformanceTest, ::testing::ValuesIn(conformance_files()),

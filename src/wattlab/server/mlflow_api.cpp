@@ -11,6 +11,8 @@
 
 #include "wattlab/core/env.h"
 #include "wattlab/core/ids.h"
+#include "wattlab/server/artifact_root.h"
+#include "wattlab/server/server_metrics.h"
 #include "wattlab/server/wire.h"
 
 namespace wattlab {
@@ -158,22 +160,38 @@ json key_value_list(const std::map<std::string, std::string>& map) {
   return out;
 }
 
-json experiment_json(const Experiment& e) {
+// MLflow's proxied artifact URIs for locations the store made by default
+// under `default_root` (see MlflowApi); other locations unchanged.
+std::string experiment_location(const Experiment& e, const std::string& default_root) {
+  if (!default_root.empty() && e.artifact_location == default_root + "/" + e.experiment_id) {
+    return "mlflow-artifacts:/" + e.experiment_id;
+  }
+  return e.artifact_location;
+}
+
+std::string run_artifact_uri(const RunInfo& info, const std::string& default_root) {
+  const std::string relative = info.experiment_id + "/" + info.run_id + "/artifacts";
+  if (!default_root.empty() && info.artifact_uri == default_root + "/" + relative) return "mlflow-artifacts:/" + relative;
+  return info.artifact_uri;
+}
+
+json experiment_json(const Experiment& e, const std::string& default_root) {
   json out = {{"experiment_id", e.experiment_id},       {"name", e.name},
-              {"artifact_location", e.artifact_location}, {"lifecycle_stage", e.lifecycle_stage},
+              {"artifact_location", experiment_location(e, default_root)}, {"lifecycle_stage", e.lifecycle_stage},
               {"last_update_time", e.last_update_time_ms}, {"creation_time", e.creation_time_ms}};
   if (!e.tags.empty()) out["tags"] = key_value_list(e.tags);
   return out;
 }
 
-json run_info_json(const RunInfo& info, const std::map<std::string, std::string>* tags = nullptr) {
+json run_info_json(const RunInfo& info, const std::string& default_root,
+                   const std::map<std::string, std::string>* tags = nullptr) {
   json out = {{"run_id", info.run_id},
               {"run_uuid", info.run_id},
               {"experiment_id", info.experiment_id},
               {"run_name", info.run_name},
               {"status", run_status_name(info.status)},
               {"start_time", info.start_time_ms},
-              {"artifact_uri", info.artifact_uri},
+              {"artifact_uri", run_artifact_uri(info, default_root)},
               {"lifecycle_stage", info.lifecycle_stage}};
   std::string user;
   if (tags) {
@@ -185,7 +203,7 @@ json run_info_json(const RunInfo& info, const std::map<std::string, std::string>
   return out;
 }
 
-json run_json(const RunData& run) {
+json run_json(const RunData& run, const std::string& default_root) {
   json data = json::object();
   if (!run.latest_metrics.empty()) {
     json metrics = json::array();
@@ -194,7 +212,7 @@ json run_json(const RunData& run) {
   }
   if (!run.params.empty()) data["params"] = key_value_list(run.params);
   if (!run.tags.empty()) data["tags"] = key_value_list(run.tags);
-  return {{"info", run_info_json(run.info, &run.tags)}, {"data", data}, {"inputs", json::object()}};
+  return {{"info", run_info_json(run.info, default_root, &run.tags)}, {"data", data}, {"inputs", json::object()}};
 }
 
 // MLflow's run ids are 32 hex digits; anything else names no run (and is not
@@ -237,8 +255,23 @@ ApiResponse api_error(const Status& status) {
   }
 }
 
-MlflowApi::MlflowApi(Store* store, Clock* clock)
-    : store_(store), clock_(clock ? clock : &Env::system().clock()) {}
+MlflowApi::MlflowApi(Store* store, Clock* clock, const ArtifactRoot* artifacts, ServerMetrics* metrics)
+    : store_(store), clock_(clock ? clock : &Env::system().clock()), artifacts_(artifacts), metrics_(metrics) {}
+
+std::string MlflowApi::default_artifact_root() {
+  std::lock_guard<std::mutex> lock(default_root_mu_);
+  if (!default_root_known_) {
+    // The Default experiment always has the store's default location.
+    auto e = store_->get_experiment("0");
+    if (!e.ok()) return "";  // try again next time
+    const std::string& location = e->artifact_location;
+    if (location.size() > 2 && location.compare(location.size() - 2, 2, "/0") == 0) {
+      default_root_ = location.substr(0, location.size() - 2);
+    }
+    default_root_known_ = true;
+  }
+  return default_root_;
+}
 
 ApiResponse MlflowApi::handle(const std::string& method, const std::string& api, const std::string& endpoint,
                               const json& request) {
@@ -249,6 +282,14 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
   };
   Store* store = store_;
   Clock* clock = clock_;
+  const ArtifactRoot* artifacts = artifacts_;
+  ServerMetrics* metrics = metrics_;
+  // Proxied artifact URIs only when this server serves artifacts.
+  const std::string default_root = artifacts ? default_artifact_root() : "";
+  auto count_ingested = [metrics](const ApiResponse& r, size_t metric_points, size_t params, size_t tags) {
+    if (metrics && r.http_status == 200) metrics->add_ingested(metric_points, params, tags);
+    return r;
+  };
 
   // Runs `fn` on a run id that may exist: NotFound becomes MLflow's message.
   auto with_run = [&](const json& r, const std::function<Status(const std::string&)>& fn) -> ApiResponse {
@@ -281,7 +322,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
               return api_error("RESOURCE_DOES_NOT_EXIST", "No Experiment with id=" + id + " exists");
             return api_error(e.status());
           }
-          return ok({{"experiment", experiment_json(*e)}});
+          return ok({{"experiment", experiment_json(*e, default_root)}});
         }}},
       {"experiments/get-by-name",
        {"GET",
@@ -293,7 +334,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
               return api_error("RESOURCE_DOES_NOT_EXIST", "Could not find experiment with name '" + name + "'");
             return api_error(e.status());
           }
-          return ok({{"experiment", experiment_json(*e)}});
+          return ok({{"experiment", experiment_json(*e, default_root)}});
         }}},
       {"experiments/search",
        {"GET POST",
@@ -313,7 +354,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           json out = json::object();
           if (!page->experiments.empty()) {
             out["experiments"] = json::array();
-            for (const auto& e : page->experiments) out["experiments"].push_back(experiment_json(e));
+            for (const auto& e : page->experiments) out["experiments"].push_back(experiment_json(e, default_root));
           }
           if (!page->next_page_token.empty()) out["next_page_token"] = page->next_page_token;
           return ok(out);
@@ -377,9 +418,10 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           }
           Status s = store->log_batch(info->run_id, {}, {}, tags);
           if (!s.ok()) return api_error(s);
+          if (metrics) metrics->add_ingested(0, 0, tags.size());
           auto run = store->get_run(info->run_id);
           if (!run.ok()) return api_error(run.status());
-          return ok({{"run", run_json(*run)}});
+          return ok({{"run", run_json(*run, default_root)}});
         }}},
       {"runs/get",
        {"GET",
@@ -388,7 +430,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           if (!plausible_run_id(run_id)) return run_not_found(run_id);
           auto run = store->get_run(run_id);
           if (!run.ok()) return run.status().code() == Status::Code::kNotFound ? run_not_found(run_id) : api_error(run.status());
-          return ok({{"run", run_json(*run)}});
+          return ok({{"run", run_json(*run, default_root)}});
         }}},
       {"runs/update",
        {"POST",
@@ -406,7 +448,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           if (update.run_name && update.run_name->empty()) update.run_name.reset();
           auto info = store->update_run_info(run_id, update);
           if (!info.ok()) return info.status().code() == Status::Code::kNotFound ? run_not_found(run_id) : api_error(info.status());
-          return ok({{"run_info", run_info_json(*info)}});
+          return ok({{"run_info", run_info_json(*info, default_root)}});
         }}},
       {"runs/delete",
        {"POST", [&](const json& r) { return with_run(r, [&](const std::string& id) { return store->delete_run(id); }); }}},
@@ -420,19 +462,21 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           m.value = required_double(r, "value");
           m.timestamp_ms = required_int64(r, "timestamp");
           m.step = optional_int64(r, "step").value_or(0);
-          return with_run(r, [&](const std::string& id) { return store->log_batch(id, {m}, {}, {}); });
+          return count_ingested(with_run(r, [&](const std::string& id) { return store->log_batch(id, {m}, {}, {}); }),
+                                1, 0, 0);
         }}},
       {"runs/log-parameter",
        {"POST",
         [&](const json& r) {
           Param p{required_string(r, "key"), optional_string(r, "value").value_or("")};
-          return with_run(r, [&](const std::string& id) { return store->log_batch(id, {}, {p}, {}); });
+          return count_ingested(with_run(r, [&](const std::string& id) { return store->log_batch(id, {}, {p}, {}); }),
+                                0, 1, 0);
         }}},
       {"runs/set-tag",
        {"POST",
         [&](const json& r) {
           RunTag t{required_string(r, "key"), optional_string(r, "value").value_or("")};
-          return with_run(r, [&](const std::string& id) {
+          return count_ingested(with_run(r, [&](const std::string& id) {
             Status s = store->log_batch(id, {}, {}, {t});
             // Keep run_name in step with its tag, as MLflow does.
             if (s.ok() && t.key == "mlflow.runName" && !t.value.empty()) {
@@ -442,7 +486,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
               if (!info.ok()) s = info.status();
             }
             return s;
-          });
+          }), 0, 0, 1);
         }}},
       {"runs/delete-tag",
        {"POST",
@@ -464,7 +508,9 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           for (auto& [k, v] : key_values(r, "tags")) tags.push_back({k, v});
           Status limits = validate_batch_size(metrics.size(), params.size(), tags.size());
           if (!limits.ok()) return api_error(limits);
-          return with_run(r, [&](const std::string& id) { return store->log_batch(id, metrics, params, tags); });
+          return count_ingested(
+              with_run(r, [&](const std::string& id) { return store->log_batch(id, metrics, params, tags); }),
+              metrics.size(), params.size(), tags.size());
         }}},
       {"runs/search",
        {"POST",
@@ -485,9 +531,40 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           json out = json::object();
           if (!page->runs.empty()) {
             out["runs"] = json::array();
-            for (const auto& run : page->runs) out["runs"].push_back(run_json(run));
+            for (const auto& run : page->runs) out["runs"].push_back(run_json(run, default_root));
           }
           if (!page->next_page_token.empty()) out["next_page_token"] = page->next_page_token;
+          return ok(out);
+        }}},
+      {"artifacts/list",
+       {"GET",
+        [&](const json& r) {
+          std::string run_id = run_id_of(r);
+          std::string path = optional_string(r, "path").value_or("");
+          if (!artifacts) return api_error("ENDPOINT_NOT_FOUND", "this server does not serve artifacts");
+          auto parts = ArtifactRoot::split_path(path, /*allow_empty=*/true);
+          if (!parts.ok()) return api_error(parts.status());
+          if (!plausible_run_id(run_id)) return run_not_found(run_id);
+          auto run = store->get_run(run_id);
+          if (!run.ok()) return run.status().code() == Status::Code::kNotFound ? run_not_found(run_id) : api_error(run.status());
+          const std::string root_uri = run_artifact_uri(run->info, default_root);
+          json out = {{"root_uri", root_uri}};
+          // A run stored elsewhere (an explicit artifact_location) is not
+          // this server's to read: its root_uri tells the client where to look.
+          const std::string kProxied = "mlflow-artifacts:/";
+          if (root_uri.rfind(kProxied, 0) != 0) return ok(out);
+          std::string relative;
+          for (const auto& part : *parts) relative += (relative.empty() ? "" : "/") + part;
+          auto entries = artifacts->list(root_uri.substr(kProxied.size()) + (relative.empty() ? "" : "/" + relative));
+          if (!entries.ok()) return api_error(entries.status());
+          if (!entries->empty()) {
+            out["files"] = json::array();
+            for (const auto& e : *entries) {
+              json file = {{"path", relative.empty() ? e.name : relative + "/" + e.name}, {"is_dir", e.is_dir}};
+              if (!e.is_dir) file["file_size"] = e.size_bytes;
+              out["files"].push_back(file);
+            }
+          }
           return ok(out);
         }}},
       {"metrics/get-history",

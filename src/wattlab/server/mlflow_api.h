@@ -11,6 +11,7 @@
 // "NaN", "Infinity", "-Infinity".
 #pragma once
 
+#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +21,9 @@
 #include "wattlab/track/store.h"
 
 namespace wattlab {
+
+class ArtifactRoot;
+class ServerMetrics;
 
 struct ApiResponse {
   int http_status = 200;
@@ -40,7 +44,18 @@ class MlflowApi {
  public:
   // `store` and `clock` (default: the system clock; stamps runs created
   // without a start_time) must outlive the api. Thread-safe as the store is.
-  explicit MlflowApi(Store* store, Clock* clock = nullptr);
+  //
+  // With `artifacts` (the server proxies artifacts, as `mlflow server
+  // --serve-artifacts` does) artifact locations the store made by default are
+  // reported as MLflow's proxied URIs: an experiment's as
+  // "mlflow-artifacts:/<experiment_id>", a run's as
+  // "mlflow-artifacts:/<experiment_id>/<run_id>/artifacts", i.e. the folder
+  // <experiment_id>/<run_id>/artifacts of the artifact root; locations given
+  // explicitly (experiments/create's artifact_location) are reported as
+  // stored. artifacts/list then lists a proxied run's folder. `metrics`, when
+  // given, counts the metric points, params and tags written.
+  explicit MlflowApi(Store* store, Clock* clock = nullptr, const ArtifactRoot* artifacts = nullptr,
+                     ServerMetrics* metrics = nullptr);
 
   // Handles one call. `api` is "mlflow" or "wattlab", `endpoint` the path
   // after "/api/2.0/<api>/" ("runs/get"), `method` "GET" or "POST", and
@@ -50,8 +65,17 @@ class MlflowApi {
                      const nlohmann::json& request);
 
  private:
-  Store* store_;  // not owned
-  Clock* clock_;  // not owned
+  // The store's default artifact folder for experiments (its Default
+  // experiment's location less "/0"); empty when it cannot be told.
+  std::string default_artifact_root();
+
+  Store* store_;                     // not owned
+  Clock* clock_;                     // not owned
+  const ArtifactRoot* artifacts_;    // not owned; null: artifacts are not served
+  ServerMetrics* metrics_;           // not owned; may be null
+  std::mutex default_root_mu_;       // guards the two below
+  bool default_root_known_ = false;  // default_root_ has been looked up
+  std::string default_root_;         // see default_artifact_root()
 };
 
 }  // namespace wattlab

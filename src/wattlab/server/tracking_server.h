@@ -6,10 +6,19 @@
 //   address without a bearer token;
 // - when a token is set, every request must carry `Authorization: Bearer T`
 //   (401 UNAUTHENTICATED otherwise);
-// - request bodies larger than max_body_bytes are refused with 413 and
-//   INVALID_PARAMETER_VALUE before they are read;
-// - every response is JSON; every write is committed to the store before its
-//   response is sent, so stop() loses nothing that was acknowledged.
+// - request bodies larger than max_body_bytes (artifact uploads: larger than
+//   max_artifact_bytes) are refused with 413 and INVALID_PARAMETER_VALUE; at
+//   most that much of a body is ever held (the rest is read and dropped);
+// - with an artifact root, serves MLflow's artifact proxy
+//   (/api/2.0/mlflow-artifacts/artifacts/<path>: PUT uploads, GET downloads,
+//   GET ...artifacts?path=<dir> lists) and /api/2.0/mlflow/artifacts/list;
+//   paths are confined to the root (see ArtifactRoot);
+// - /metrics serves the server's metrics in Prometheus text format (see
+//   ServerMetrics), under the same authentication as everything else;
+// - every response is JSON but artifact downloads and /metrics (errors are
+//   JSON there too); every write (an artifact: its rename into place) is
+//   committed before its response is sent, so stop() loses nothing that was
+//   acknowledged.
 #pragma once
 
 #include <atomic>
@@ -20,6 +29,8 @@
 
 #include "wattlab/core/clock.h"
 #include "wattlab/core/status.h"
+#include "wattlab/server/artifact_root.h"
+#include "wattlab/server/server_metrics.h"
 #include "wattlab/track/store.h"
 
 namespace httplib {
@@ -35,6 +46,8 @@ struct ServerOptions {
   int port = 5000;                         // 0 picks a free port (see TrackingServer::port)
   std::string token;                       // bearer token; empty: no authentication (loopback only)
   size_t max_body_bytes = 16 * 1024 * 1024;  // larger request bodies get 413
+  std::string artifacts_dir;               // artifact root (created if missing); empty: artifacts not served
+  size_t max_artifact_bytes = size_t{1024} * 1024 * 1024;  // larger artifact uploads get 413
 };
 
 // True for 127.0.0.0/8, ::1 and "localhost".
@@ -42,9 +55,11 @@ bool is_loopback_host(const std::string& host);
 
 class TrackingServer {
  public:
-  // Checks `options` and binds the listening socket. InvalidArgument for a
-  // non-loopback host without a token; Unavailable when the address cannot be
-  // bound (in use, not local). `store` and `clock` must outlive the server.
+  // Checks `options`, opens the artifact root and binds the listening socket.
+  // InvalidArgument for a non-loopback host without a token; IoError or
+  // PermissionDenied when the artifact root cannot be created; Unavailable
+  // when the address cannot be bound (in use, not local). `store` and `clock`
+  // must outlive the server.
   static Result<std::unique_ptr<TrackingServer>> bind(Store* store, const ServerOptions& options,
                                                       Clock* clock = nullptr);
   ~TrackingServer();  // stops and joins
@@ -62,12 +77,17 @@ class TrackingServer {
   // Stops accepting, finishes requests in flight, and makes serve() return.
   // Thread-safe; idempotent.
   void stop();
+  // The counters behind /metrics.
+  const ServerMetrics& metrics() const { return *metrics_; }
 
  private:
-  TrackingServer(Store* store, const ServerOptions& options, Clock* clock);
+  TrackingServer(Store* store, const ServerOptions& options, Clock* clock, std::unique_ptr<ArtifactRoot> artifacts);
   void install_routes();
+  void install_artifact_routes();
 
   ServerOptions options_;
+  std::unique_ptr<ArtifactRoot> artifacts_;  // null when artifacts are not served
+  std::unique_ptr<ServerMetrics> metrics_;
   std::unique_ptr<MlflowApi> api_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;

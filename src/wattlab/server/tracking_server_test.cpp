@@ -6,8 +6,15 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "wattlab/server/mlflow_api.h"
@@ -17,6 +24,7 @@ namespace wattlab {
 namespace {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 constexpr int64_t kT0 = 1'700'000'000'000;
 
@@ -191,6 +199,72 @@ TEST_F(TrackingServerTest, StopEndsServeAndAcknowledgedWritesAreStored) {
   auto run = store_->get_run(run_id);
   ASSERT_TRUE(run.ok());
   EXPECT_DOUBLE_EQ(run->latest_metrics.at("loss").value, 0.25);
+}
+
+// A client that sends part of an upload and hangs up: nothing of it may
+// remain, and the server goes on serving.
+TEST_F(TrackingServerTest, AnInterruptedUploadLeavesNothingBehind) {
+  const fs::path root = fs::temp_directory_path() / ("wattlab-interrupted-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  ServerOptions options;
+  options.artifacts_dir = root.string();
+  auto server = start(options);
+  ASSERT_TRUE(server);
+
+  int sock = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string head =
+      "PUT /api/2.0/mlflow-artifacts/artifacts/0/abc/artifacts/model.bin HTTP/1.1\r\n"
+      "Host: 127.0.0.1\r\nContent-Length: 1000000\r\nContent-Type: application/octet-stream\r\n\r\n";
+  const std::string part(300000, 'w');
+  ASSERT_EQ(send(sock, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  ASSERT_EQ(send(sock, part.data(), part.size(), 0), static_cast<ssize_t>(part.size()));
+  // Wait until the server has started writing, then hang up.
+  const fs::path folder = root / "0" / "abc" / "artifacts";
+  for (int i = 0; i < 500 && !fs::exists(folder); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  close(sock);
+
+  httplib::Client client("127.0.0.1", server->port());
+  bool empty = false;
+  for (int i = 0; i < 500 && !empty; ++i) {
+    empty = fs::exists(folder) && fs::is_empty(folder);
+    if (!empty) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_TRUE(empty) << "a partial upload was left in " << folder;
+  auto get = client.Get("/api/2.0/mlflow-artifacts/artifacts/0/abc/artifacts/model.bin");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 404);
+  fs::remove_all(root);
+}
+
+// Large artifacts stream both ways byte for byte.
+TEST_F(TrackingServerTest, ALargeArtifactRoundTrips) {
+  const fs::path root = fs::temp_directory_path() / ("wattlab-large-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  ServerOptions options;
+  options.artifacts_dir = root.string();
+  options.max_body_bytes = 1024;  // the JSON limit does not apply to artifacts
+  auto server = start(options);
+  ASSERT_TRUE(server);
+  std::string data(3 * 1024 * 1024 + 17, '\0');
+  std::mt19937 rng(7);
+  for (char& c : data) c = static_cast<char>(rng() & 0xff);
+  httplib::Client client("127.0.0.1", server->port());
+  auto put = client.Put("/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/big.bin", data, "application/octet-stream");
+  ASSERT_TRUE(put);
+  ASSERT_EQ(put->status, 200) << put->body;
+  auto get = client.Get("/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/big.bin");
+  ASSERT_TRUE(get);
+  ASSERT_EQ(get->status, 200);
+  EXPECT_EQ(get->get_header_value("Content-Type"), "application/octet-stream");
+  EXPECT_EQ(get->body.size(), data.size());
+  EXPECT_TRUE(get->body == data);
+  fs::remove_all(root);
 }
 
 TEST(MlflowApiErrors, StatusCodesFollowMlflow) {
