@@ -483,12 +483,10 @@ Result<SqlFragment> compile_run_order_by(const std::vector<OrderByTerm>& terms, 
       continue;
     }
     std::string value = keyed_value_sql(t.entity, "r");
-    if (dialect == SqlDialect::kPostgres && t.entity == FilterEntity::kMetric) {
-      // NaN last with the missing values (PostgreSQL sorts NaN above every number).
-      out.sql += "COALESCE(" + value + " = 'NaN'::float8, TRUE), " + value + dir + ", ";
-    } else {
-      out.sql += value + " IS NULL, " + value + dir + ", ";
-    }
+    // PostgreSQL sorts NaN above every number; as NULL it sorts like SQLite's
+    // stored NaN: last, and tied with the missing values.
+    if (dialect == SqlDialect::kPostgres && t.entity == FilterEntity::kMetric) value = "NULLIF(" + value + ", 'NaN'::float8)";
+    out.sql += value + " IS NULL, " + value + dir + ", ";
     out.params.emplace_back(t.key);
     out.params.emplace_back(t.key);
   }

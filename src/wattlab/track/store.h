@@ -1,6 +1,6 @@
 // The experiment store: where runs, their metrics, energy and environment
-// live. One interface, several back ends (SQLite now, PostgreSQL later); the
-// same test suite is meant to run against each.
+// live. One interface, several back ends (SQLite, PostgreSQL); the
+// same test suite runs against each.
 //
 // Every method is thread-safe. Methods that write several records do so in
 // one transaction: all of them land, or none does.
@@ -83,7 +83,9 @@ class Store {
   // Opens (creating if needed) the store named by `location`: a file path
   // ("wattlab.db", "/data/runs.db"), an MLflow/SQLAlchemy SQLite URI
   // ("sqlite:///rel/path.db" is relative to the working directory,
-  // "sqlite:////abs/path.db" is absolute, as in MLflow), or ":memory:". The parent folder
+  // "sqlite:////abs/path.db" is absolute, as in MLflow), ":memory:", or a
+  // PostgreSQL connection URI ("postgresql://user@host:5432/db" or
+  // "postgres://...", libpq's syntax; see postgres_store.h). The parent folder
   // must already exist. On failure nothing is created and the one-line message
   // names the path and the fix; unwritable locations give PermissionDenied or
   // IoError. `clock` (default: the system clock) stamps experiment times and
