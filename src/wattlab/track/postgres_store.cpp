@@ -225,6 +225,12 @@ class Params {
   }
 
   int size() const { return static_cast<int>(values_.size()); }
+  // True when a value holds a NUL byte, which PostgreSQL text cannot store
+  // (libpq would silently cut the value there).
+  bool has_nul() const {
+    return std::any_of(values_.begin(), values_.end(),
+                       [](const std::string& v) { return v.find('\0') != std::string::npos; });
+  }
   const Oid* types() const { return types_.data(); }
   // Pointers into this object; valid while it lives unchanged.
   std::vector<const char*> pointers() const {
@@ -308,6 +314,12 @@ const char* lifecycle_condition(ViewType view) {
   return nullptr;
 }
 
+// Session settings of every connection: quiet notices ("relation already
+// exists, skipping"), and floats printed so that they read back exactly.
+void configure_connection(PGconn* conn) {
+  PQclear(PQexec(conn, "SET client_min_messages = warning; SET extra_float_digits = 3"));
+}
+
 RunInfo run_info_from(const Rows& rows, int row, Status* status) {
   RunInfo info;
   info.run_id = rows.text(row, 0);
@@ -377,9 +389,17 @@ class PostgresStore::Session {
   }
 
   // Runs `sql` ($1..$n placeholders) with `params`; `what` says what failed.
+  // Outside a transaction, a connection found dead (the server restarted
+  // since it was pooled) is reconnected once and the statement sent again.
   Result<Rows> query(const std::string& sql, const Params& params, const std::string& what) {
+    if (params.has_nul()) {
+      return Status::invalid_argument(what + ": a value contains a NUL byte, which a PostgreSQL store cannot hold "
+                                             "— remove it from the name, key or value");
+    }
     auto values = params.pointers();
-    PGresult* r = PQexecParams(conn_, sql.c_str(), params.size(), params.types(), values.data(), nullptr, nullptr, 0);
+    PGresult* r = send([&] {
+      return PQexecParams(conn_, sql.c_str(), params.size(), params.types(), values.data(), nullptr, nullptr, 0);
+    });
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
       Status s = statement_error(conn_, r, what, store_->redacted_uri_);
@@ -394,7 +414,7 @@ class PostgresStore::Session {
   }
   // Several statements, no parameters (schema scripts).
   Status script(const char* sql, const std::string& what) {
-    PGresult* r = PQexec(conn_, sql);
+    PGresult* r = send([&] { return PQexec(conn_, sql); });
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     Status s;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) s = statement_error(conn_, r, what, store_->redacted_uri_);
@@ -417,6 +437,17 @@ class PostgresStore::Session {
   }
 
  private:
+  template <class Send>
+  PGresult* send(Send send_once) {
+    PGresult* r = send_once();
+    if (PQstatus(conn_) != CONNECTION_BAD || in_txn_) return r;
+    PQclear(r);
+    PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_OK) return nullptr;
+    configure_connection(conn_);
+    return send_once();
+  }
+
   PostgresStore* store_;
   PGconn* conn_;
   bool in_txn_ = false;
@@ -456,8 +487,7 @@ Result<PGconn*> PostgresStore::connect() {
     }
     return Status::unavailable(msg + " — is the server running, and do the URI's host and port name it?");
   }
-  // Quiet notices ("relation already exists, skipping"), and read floats back exactly.
-  PQclear(PQexec(conn, "SET client_min_messages = warning; SET extra_float_digits = 3"));
+  configure_connection(conn);
   return conn;
 }
 

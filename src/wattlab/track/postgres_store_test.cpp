@@ -93,5 +93,38 @@ TEST_F(PostgresStoreTest, OpenersRacingOnANewDatabaseAllSucceed) {
   EXPECT_EQ((*experiments)[0].name, "Default");
 }
 
+// PostgreSQL text cannot hold NUL; the store refuses such a value instead of
+// letting libpq cut it short.
+TEST_F(PostgresStoreTest, ANulByteIsRefusedNotTruncated) {
+  auto store = Store::open(location_->location());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  auto run = (*store)->create_run("0", "r", 1);
+  ASSERT_TRUE(run.ok());
+  Status s = (*store)->log_batch(run->run_id, {}, {{"note", std::string("a\0b", 3)}}, {});
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.to_string();
+  EXPECT_NE(s.message().find("NUL"), std::string::npos) << s.message();
+  auto data = (*store)->get_run(run->run_id);
+  ASSERT_TRUE(data.ok());
+  EXPECT_TRUE(data->params.empty());
+}
+
+// A server restart (here: the server ending every session of the database)
+// costs the pooled connections; the next calls reconnect instead of failing.
+TEST_F(PostgresStoreTest, PooledConnectionsEndedByTheServerAreReplaced) {
+  auto store = Store::open(location_->location());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  auto run = (*store)->create_run("0", "r", 1);
+  ASSERT_TRUE(run.ok());
+  const std::string error = location_->raw_sql(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+      "AND pid <> pg_backend_pid()");
+  ASSERT_EQ(error, "");
+  Status s = (*store)->log_batch(run->run_id, {{"loss", 0.5, 2, 0}}, {}, {});
+  EXPECT_TRUE(s.ok()) << s.to_string();
+  auto data = (*store)->get_run(run->run_id);
+  ASSERT_TRUE(data.ok()) << data.status().to_string();
+  EXPECT_EQ(data->latest_metrics.at("loss").value, 0.5);
+}
+
 }  // namespace
 }  // namespace wattlab

@@ -35,6 +35,8 @@ std::string run_postgres(const std::string& uri, const std::string& sql) {
 
 }  // namespace
 
+void PrintTo(StoreBackend backend, std::ostream* os) { *os << (backend == StoreBackend::kSqlite ? "Sqlite" : "Postgres"); }
+
 std::string store_backend_name(const ::testing::TestParamInfo<StoreBackend>& info) {
   return info.param == StoreBackend::kSqlite ? "Sqlite" : "Postgres";
 }

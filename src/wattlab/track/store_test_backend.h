@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "wattlab/core/clock.h"
@@ -22,6 +23,8 @@ namespace wattlab {
 
 enum class StoreBackend { kSqlite, kPostgres };
 
+// "Sqlite" / "Postgres", for test names and gtest's messages.
+void PrintTo(StoreBackend backend, std::ostream* os);
 // "Sqlite" / "Postgres", for test names.
 std::string store_backend_name(const ::testing::TestParamInfo<StoreBackend>& info);
 
