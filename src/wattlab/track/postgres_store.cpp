@@ -474,7 +474,10 @@ PostgresStore::~PostgresStore() {
 }
 
 Result<PGconn*> PostgresStore::connect() {
-  PGconn* conn = PQconnectdb(uri_.c_str());
+  // Defaults first; the URI's own settings (e.g. ?connect_timeout=3) override them.
+  const char* const keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* const values[] = {"10", "wattlab", uri_.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) return Status::internal("cannot connect to " + redacted_uri_ + ": out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string reason = one_line(PQerrorMessage(conn));

@@ -38,9 +38,11 @@ class PostgresStore final : public Store {
   // database must exist), creates or migrates the schema and the "Default"
   // experiment. Unavailable when the server cannot be reached (the message
   // names the URI, without its password, and libpq's reason),
-  // PermissionDenied when it refuses the user. Experiments created without an
-  // artifact location get one under ./artifacts of the working directory at
-  // open time. `clock` (default: the system clock) must outlive the store.
+  // PermissionDenied when it refuses the user, NotFound when the database does
+  // not exist. Connecting gives up after 10 s unless the URI sets
+  // connect_timeout. Experiments created without an artifact location get one
+  // under ./artifacts of the working directory at open time. `clock`
+  // (default: the system clock) must outlive the store.
   static Result<std::unique_ptr<PostgresStore>> open(const std::string& uri, Clock* clock = nullptr);
   ~PostgresStore() override;
   PostgresStore(const PostgresStore&) = delete;
