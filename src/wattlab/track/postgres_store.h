@@ -86,9 +86,9 @@ class PostgresStore final : public Store {
   Result<std::vector<Metric>> get_metric_history(const std::string& run_id, const std::string& key) override;
   Result<PowerTimeline> get_power_samples(const std::string& run_id) override;
 
-  class Session;  // one pooled connection in use (postgres_store.cpp)
-
  private:
+  class Session;  // one pooled connection in use for one call (postgres_store.cpp)
+
   PostgresStore(std::string uri, std::string redacted_uri, std::string artifact_root, Clock* clock);
 
   // A connection from the pool, or a new one. Unavailable when the server

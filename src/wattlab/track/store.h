@@ -1,6 +1,6 @@
 // The experiment store: where runs, their metrics, energy and environment
-// live. One interface, several back ends (SQLite, PostgreSQL); the
-// same test suite runs against each.
+// live. One interface, several back ends (SQLite, PostgreSQL); the same test
+// suite runs against each.
 //
 // Every method is thread-safe. Methods that write several records do so in
 // one transaction: all of them land, or none does.
