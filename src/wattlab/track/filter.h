@@ -91,9 +91,10 @@ std::string number_placeholders(const std::string& sql);
 // A boolean SQL expression over the runs table aliased `r` (columns of the
 // store schema, the same in both dialects: run_id, run_name, status,
 // start_time_ms, ...; metrics are compared against latest_metrics). "1"
-// (TRUE) for an empty filter. InvalidArgument for an unknown attribute, an operator the entity does not take (metrics:
-// = != > >= < <=; params, tags, string attributes: = != LIKE ILIKE IN NOT IN),
-// or a value of the wrong kind (a string for a metric, a number for a param).
+// (TRUE) for an empty filter. InvalidArgument for an unknown attribute, an
+// operator the entity does not take (metrics: = != > >= < <=; params, tags,
+// string attributes: = != LIKE ILIKE IN NOT IN), or a value of the wrong kind
+// (a string for a metric, a number for a param).
 Result<SqlFragment> compile_run_filter(const Filter& filter, SqlDialect dialect = SqlDialect::kSqlite);
 // ORDER BY expressions (without the keywords) for runs aliased `r`: the terms,
 // missing and NaN values last whatever the direction, then start_time DESC
