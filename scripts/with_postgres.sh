@@ -38,16 +38,20 @@ if [[ $(id -u) -eq 0 ]]; then
   as_server_user=(runuser -u postgres --)
 fi
 
-PG_TMP="$(mktemp -d /tmp/wattlab-pg.XXXXXX)"
+PG_TMP="$(mktemp -d "${TMPDIR:-/tmp}/wattlab-pg.XXXXXX")"
 chmod 755 "$PG_TMP"
 if [[ ${#as_server_user[@]} -gt 0 ]]; then chown postgres: "$PG_TMP"; fi
 PG_DATA="$PG_TMP/data"
 PG_LOG="$PG_TMP/server.log"
 started=0
 
+# Runs a server command as the server's user, from the temporary folder (the
+# postgres user may not be allowed into the current one).
+as_server() { (cd "$PG_TMP" && "${as_server_user[@]}" "$@"); }
+
 cleanup() {
   if [[ $started -eq 1 ]]; then
-    "${as_server_user[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
+    as_server "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
   fi
   rm -rf "$PG_TMP"
 }
@@ -60,7 +64,7 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-if ! "${as_server_user[@]}" "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --no-locale -E UTF8 \
+if ! as_server "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --no-locale -E UTF8 \
     >"$PG_TMP/initdb.log" 2>&1; then
   echo "$0: initdb failed:" >&2
   cat "$PG_TMP/initdb.log" >&2
@@ -71,7 +75,7 @@ fi
 # try a few ports.
 for attempt in 1 2 3 4 5; do
   PG_PORT="$(free_port)"
-  if "${as_server_user[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 \
+  if as_server "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 \
       -o "-p $PG_PORT -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
       start >/dev/null 2>&1; then
     started=1
