@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-echo "==> tests (build/)"
-ctest --test-dir build --output-on-failure -j2 --timeout 600
+echo "==> tests (build/), with a throw-away PostgreSQL server for the store tests"
+scripts/with_postgres.sh ctest --test-dir build --output-on-failure -j2 --timeout 600
 
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 echo "==> tests under ASan/UBSan, without LibTorch (build-asan/)"
@@ -14,4 +14,4 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DWATTLAB_WITH_TORCH=
   -DWATTLAB_SANITIZE=ON -DWATTLAB_BUILD_BENCH=OFF >/dev/null
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -j2 --timeout 600
+  scripts/with_postgres.sh ctest --test-dir build-asan --output-on-failure -j2 --timeout 600

@@ -271,7 +271,8 @@ std::string describe(const FilterComparison& c) {
 }
 
 // `column op value(s)` for string comparisons.
-Status string_comparison(const FilterComparison& c, const std::string& column, SqlFragment* out) {
+Status string_comparison(const FilterComparison& c, const std::string& column, SqlDialect dialect,
+                         SqlFragment* out) {
   if (!is_string_op(c.op)) {
     return Status::invalid_argument(std::string("operator ") + filter_op_name(c.op) + " does not apply to " +
                                     describe(c) + "; use = != LIKE ILIKE IN");
@@ -284,11 +285,16 @@ Status string_comparison(const FilterComparison& c, const std::string& column, S
   }
   switch (c.op) {
     case FilterOp::kLike:
-      out->sql += column + " GLOB ?";
-      out->params.emplace_back(like_to_glob(c.values[0].text));
+      if (dialect == SqlDialect::kPostgres) {
+        out->sql += column + " LIKE ? ESCAPE ''";
+        out->params.emplace_back(c.values[0].text);
+      } else {
+        out->sql += column + " GLOB ?";
+        out->params.emplace_back(like_to_glob(c.values[0].text));
+      }
       break;
     case FilterOp::kILike:
-      out->sql += column + " LIKE ?";
+      out->sql += column + (dialect == SqlDialect::kPostgres ? " ILIKE ? ESCAPE ''" : " LIKE ?");
       out->params.emplace_back(c.values[0].text);
       break;
     case FilterOp::kIn:
@@ -353,9 +359,12 @@ Result<AttributeColumn> find_attribute(const AttributeColumn (&table)[N], const 
   return Status::invalid_argument("unknown attribute '" + key + "'; valid attributes are " + names);
 }
 
-Status compile_attribute(const AttributeColumn& a, const FilterComparison& c, SqlFragment* out) {
-  return a.numeric ? numeric_comparison(c, a.column, true, out) : string_comparison(c, a.column, out);
+Status compile_attribute(const AttributeColumn& a, const FilterComparison& c, SqlDialect dialect, SqlFragment* out) {
+  return a.numeric ? numeric_comparison(c, a.column, true, out) : string_comparison(c, a.column, dialect, out);
 }
+
+// The SQL of an empty filter.
+const char* match_all(SqlDialect dialect) { return dialect == SqlDialect::kPostgres ? "TRUE" : "1"; }
 
 // The value of one metric/param/tag of the row, as a scalar subquery.
 std::string keyed_value_sql(FilterEntity entity, const char* owner) {
@@ -406,10 +415,21 @@ Result<Filter> parse_filter(const std::string& text) { return Parser(text).filte
 
 Result<OrderByTerm> parse_order_by(const std::string& text) { return Parser(text).order_by(); }
 
-Result<SqlFragment> compile_run_filter(const Filter& filter) {
+std::string number_placeholders(const std::string& sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int n = 0;
+  for (char c : sql) {
+    if (c == '?') out += "$" + std::to_string(++n);
+    else out += c;
+  }
+  return out;
+}
+
+Result<SqlFragment> compile_run_filter(const Filter& filter, SqlDialect dialect) {
   SqlFragment out;
   if (filter.comparisons.empty()) {
-    out.sql = "1";
+    out.sql = match_all(dialect);
     return out;
   }
   for (size_t i = 0; i < filter.comparisons.size(); ++i) {
@@ -420,6 +440,9 @@ Result<SqlFragment> compile_run_filter(const Filter& filter) {
       case FilterEntity::kMetric:
         out.sql += "EXISTS (SELECT 1 FROM latest_metrics lm WHERE lm.run_id = r.run_id AND lm.key = ? AND ";
         out.params.emplace_back(c.key);
+        // PostgreSQL keeps NaN, which compares greater than every number;
+        // SQLite's NULL matches no comparison, and neither may NaN.
+        if (dialect == SqlDialect::kPostgres) out.sql += "lm.value <> 'NaN'::float8 AND ";
         WATTLAB_RETURN_IF_ERROR(numeric_comparison(c, "lm.value", false, &out));
         out.sql += ")";
         break;
@@ -429,14 +452,14 @@ Result<SqlFragment> compile_run_filter(const Filter& filter) {
         out.sql += param ? "EXISTS (SELECT 1 FROM params p WHERE p.run_id = r.run_id AND p.key = ? AND "
                          : "EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.run_id AND t.key = ? AND ";
         out.params.emplace_back(c.key);
-        WATTLAB_RETURN_IF_ERROR(string_comparison(c, param ? "p.value" : "t.value", &out));
+        WATTLAB_RETURN_IF_ERROR(string_comparison(c, param ? "p.value" : "t.value", dialect, &out));
         out.sql += ")";
         break;
       }
       case FilterEntity::kAttribute: {
         auto a = find_attribute(kRunAttributes, c.key);
         if (!a.ok()) return a.status();
-        WATTLAB_RETURN_IF_ERROR(compile_attribute(*a, c, &out));
+        WATTLAB_RETURN_IF_ERROR(compile_attribute(*a, c, dialect, &out));
         break;
       }
     }
@@ -445,7 +468,7 @@ Result<SqlFragment> compile_run_filter(const Filter& filter) {
   return out;
 }
 
-Result<SqlFragment> compile_run_order_by(const std::vector<OrderByTerm>& terms) {
+Result<SqlFragment> compile_run_order_by(const std::vector<OrderByTerm>& terms, SqlDialect dialect) {
   SqlFragment out;
   std::set<std::pair<int, std::string>> seen;
   bool has_start_time = false;
@@ -460,6 +483,9 @@ Result<SqlFragment> compile_run_order_by(const std::vector<OrderByTerm>& terms) 
       continue;
     }
     std::string value = keyed_value_sql(t.entity, "r");
+    // PostgreSQL sorts NaN above every number; as NULL it sorts like SQLite's
+    // stored NaN: last, and tied with the missing values.
+    if (dialect == SqlDialect::kPostgres && t.entity == FilterEntity::kMetric) value = "NULLIF(" + value + ", 'NaN'::float8)";
     out.sql += value + " IS NULL, " + value + dir + ", ";
     out.params.emplace_back(t.key);
     out.params.emplace_back(t.key);
@@ -469,10 +495,10 @@ Result<SqlFragment> compile_run_order_by(const std::vector<OrderByTerm>& terms) 
   return out;
 }
 
-Result<SqlFragment> compile_experiment_filter(const Filter& filter) {
+Result<SqlFragment> compile_experiment_filter(const Filter& filter, SqlDialect dialect) {
   SqlFragment out;
   if (filter.comparisons.empty()) {
-    out.sql = "1";
+    out.sql = match_all(dialect);
     return out;
   }
   for (size_t i = 0; i < filter.comparisons.size(); ++i) {
@@ -482,12 +508,12 @@ Result<SqlFragment> compile_experiment_filter(const Filter& filter) {
     if (c.entity == FilterEntity::kTag) {
       out.sql += "EXISTS (SELECT 1 FROM experiment_tags et WHERE et.experiment_id = e.experiment_id AND et.key = ? AND ";
       out.params.emplace_back(c.key);
-      WATTLAB_RETURN_IF_ERROR(string_comparison(c, "et.value", &out));
+      WATTLAB_RETURN_IF_ERROR(string_comparison(c, "et.value", dialect, &out));
       out.sql += ")";
     } else if (c.entity == FilterEntity::kAttribute) {
       auto a = find_attribute(kExperimentAttributes, c.key);
       if (!a.ok()) return a.status();
-      WATTLAB_RETURN_IF_ERROR(compile_attribute(*a, c, &out));
+      WATTLAB_RETURN_IF_ERROR(compile_attribute(*a, c, dialect, &out));
     } else {
       return Status::invalid_argument(std::string("experiments cannot be filtered by ") + describe(c) +
                                       "; use name, creation_time, last_update_time or tags.");
@@ -497,7 +523,7 @@ Result<SqlFragment> compile_experiment_filter(const Filter& filter) {
   return out;
 }
 
-Result<SqlFragment> compile_experiment_order_by(const std::vector<OrderByTerm>& terms) {
+Result<SqlFragment> compile_experiment_order_by(const std::vector<OrderByTerm>& terms, SqlDialect dialect) {
   SqlFragment out;
   std::set<std::pair<int, std::string>> seen;
   bool has_id = false;

@@ -71,23 +71,43 @@ struct SqlFragment {
   std::vector<SqlValue> params;
 };
 
+// Which database the compiled SQL is for. Both use '?' placeholders in a
+// fragment (fragments are concatenated, so numbers are only known at the
+// end); a PostgreSQL caller turns the assembled statement's placeholders
+// into $1..$n with number_placeholders().
+//   kSqlite    the SQLite schema: NaN metric values are stored as NULL;
+//              LIKE is case-sensitive GLOB, ILIKE is SQLite's LIKE.
+//   kPostgres  the PostgreSQL schema: NaN is stored as NaN and excluded from
+//              comparisons and sorted with the missing values, as SQLite's
+//              NULL is; LIKE / ILIKE with no escape character (a backslash
+//              is literal, as in SQLite's GLOB); an empty filter is TRUE.
+enum class SqlDialect { kSqlite, kPostgres };
+
+// `sql` with its n-th '?' replaced by "$n" (1-based), for PostgreSQL. Only
+// compiled SQL may be passed: user values never appear in it, so every '?'
+// is a placeholder.
+std::string number_placeholders(const std::string& sql);
+
 // A boolean SQL expression over the runs table aliased `r` (columns of the
-// SQLite schema: run_id, run_name, status, start_time_ms, ...; metrics are
-// compared against latest_metrics). "1" for an empty filter. InvalidArgument
-// for an unknown attribute, an operator the entity does not take (metrics:
-// = != > >= < <=; params, tags, string attributes: = != LIKE ILIKE IN NOT IN),
-// or a value of the wrong kind (a string for a metric, a number for a param).
-Result<SqlFragment> compile_run_filter(const Filter& filter);
+// store schema, the same in both dialects: run_id, run_name, status,
+// start_time_ms, ...; metrics are compared against latest_metrics). "1"
+// (TRUE) for an empty filter. InvalidArgument for an unknown attribute, an
+// operator the entity does not take (metrics: = != > >= < <=; params, tags,
+// string attributes: = != LIKE ILIKE IN NOT IN), or a value of the wrong kind
+// (a string for a metric, a number for a param).
+Result<SqlFragment> compile_run_filter(const Filter& filter, SqlDialect dialect = SqlDialect::kSqlite);
 // ORDER BY expressions (without the keywords) for runs aliased `r`: the terms,
 // missing and NaN values last whatever the direction, then start_time DESC
 // unless ordered by it, then run_id — MLflow's order. InvalidArgument for an
 // unknown attribute or a field given twice.
-Result<SqlFragment> compile_run_order_by(const std::vector<OrderByTerm>& terms);
+Result<SqlFragment> compile_run_order_by(const std::vector<OrderByTerm>& terms,
+                                         SqlDialect dialect = SqlDialect::kSqlite);
 
 // The same for experiments aliased `e`: attributes name, experiment_id,
 // creation_time, last_update_time; tags. Default order: creation_time DESC,
 // then experiment_id ASC.
-Result<SqlFragment> compile_experiment_filter(const Filter& filter);
-Result<SqlFragment> compile_experiment_order_by(const std::vector<OrderByTerm>& terms);
+Result<SqlFragment> compile_experiment_filter(const Filter& filter, SqlDialect dialect = SqlDialect::kSqlite);
+Result<SqlFragment> compile_experiment_order_by(const std::vector<OrderByTerm>& terms,
+                                                SqlDialect dialect = SqlDialect::kSqlite);
 
 }  // namespace wattlab

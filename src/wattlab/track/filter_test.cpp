@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "wattlab/track/page_token.h"
-#include "wattlab/track/sqlite_store.h"
+#include "wattlab/track/store_test_backend.h"
 
 namespace wattlab {
 namespace {
@@ -34,12 +34,15 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
-class FilterCasesTest : public ::testing::Test {
+// Runs on every back end (store_test_backend.h), so SQLite's and
+// PostgreSQL's SQL dialects must give the same answers.
+class FilterCasesTest : public StoreBackendTest {
  protected:
   void SetUp() override {
-    auto store = SqliteStore::open(":memory:", &clock_);
-    ASSERT_TRUE(store.ok()) << store.status().to_string();
-    store_ = std::move(store).value();
+    StoreBackendTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    store_ = open_store();
+    ASSERT_TRUE(store_);
     auto exp = store_->create_experiment("filters", "", {});
     ASSERT_TRUE(exp.ok()) << exp.status().to_string();
     experiment_id_ = *exp;
@@ -69,12 +72,13 @@ class FilterCasesTest : public ::testing::Test {
     ASSERT_TRUE(store_->update_run_info(run->run_id, update).ok());
   }
 
-  FakeClock clock_{0, 1'700'000'000'000};
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   std::string experiment_id_;
 };
+INSTANTIATE_TEST_SUITE_P(Backends, FilterCasesTest,
+                         ::testing::Values(StoreBackend::kSqlite, StoreBackend::kPostgres), store_backend_name);
 
-TEST_F(FilterCasesTest, EveryCaseInTheFile) {
+TEST_P(FilterCasesTest, EveryCaseInTheFile) {
   const std::string path = std::string(WATTLAB_TRACK_TESTDATA) + "/filter_cases.txt";
   std::ifstream in(path);
   ASSERT_TRUE(in) << "cannot read " << path;
@@ -119,7 +123,7 @@ TEST_F(FilterCasesTest, EveryCaseInTheFile) {
   EXPECT_EQ(page->runs.size(), 5u);
 }
 
-TEST_F(FilterCasesTest, PagesCoverEveryRunOnceInOrder) {
+TEST_P(FilterCasesTest, PagesCoverEveryRunOnceInOrder) {
   SearchRunsOptions options;
   options.max_results = 2;
   std::vector<std::string> names;
@@ -137,7 +141,7 @@ TEST_F(FilterCasesTest, PagesCoverEveryRunOnceInOrder) {
   EXPECT_EQ(pages, 3);
 }
 
-TEST_F(FilterCasesTest, DeletedRunsFollowTheViewType) {
+TEST_P(FilterCasesTest, DeletedRunsFollowTheViewType) {
   SearchRunsOptions options;
   options.filter = "params.model = 'cnn'";
   auto page = store_->search_runs(options);
@@ -154,7 +158,7 @@ TEST_F(FilterCasesTest, DeletedRunsFollowTheViewType) {
 
 // Random token soup: the parser and compiler never crash, and whatever they
 // accept runs as SQL without a database error (ASan/UBSan builds run this too).
-TEST_F(FilterCasesTest, RandomFiltersNeverCrashOrReachSqlAsText) {
+TEST_P(FilterCasesTest, RandomFiltersNeverCrashOrReachSqlAsText) {
   const std::vector<std::string> pieces = {
       "metrics.", "params.", "tags.", "attributes.", "accuracy", "model", "status", "start_time", "run_name",
       "`", "\"", "'", "''", " ", " AND ", " and ", " OR ", "=", "!=", ">", ">=", "<", "<=", " LIKE ", " ILIKE ",
@@ -221,6 +225,26 @@ TEST(FilterParse, BuildsTheAst) {
   EXPECT_EQ(f->comparisons[1].op, FilterOp::kNotIn);
   ASSERT_EQ(f->comparisons[1].values.size(), 2u);
   EXPECT_EQ(f->comparisons[1].values[1].text, "y");
+}
+
+TEST(FilterCompile, PostgresDialectNumbersPlaceholdersAndKeepsNanOutOfComparisons) {
+  auto f = parse_filter("metrics.acc > 0.5 AND params.model LIKE 'c%' AND tags.team ILIKE 'v%'");
+  ASSERT_TRUE(f.ok());
+  auto sqlite = compile_run_filter(*f);
+  auto postgres = compile_run_filter(*f, SqlDialect::kPostgres);
+  ASSERT_TRUE(sqlite.ok() && postgres.ok());
+  EXPECT_NE(sqlite->sql.find("GLOB ?"), std::string::npos) << sqlite->sql;
+  EXPECT_EQ(sqlite->sql.find("NaN"), std::string::npos) << sqlite->sql;
+  EXPECT_NE(postgres->sql.find("lm.value <> 'NaN'::float8"), std::string::npos) << postgres->sql;
+  EXPECT_NE(postgres->sql.find("LIKE ? ESCAPE ''"), std::string::npos) << postgres->sql;
+  EXPECT_NE(postgres->sql.find("ILIKE ? ESCAPE ''"), std::string::npos) << postgres->sql;
+  EXPECT_EQ(std::get<std::string>(postgres->params[3]), "c%") << "PostgreSQL takes the LIKE pattern as is";
+  EXPECT_EQ(compile_run_filter(Filter{})->sql, "1");
+  EXPECT_EQ(compile_run_filter(Filter{}, SqlDialect::kPostgres)->sql, "TRUE");
+  EXPECT_EQ(number_placeholders("a = ? AND b IN (?, ?) LIMIT ?"), "a = $1 AND b IN ($2, $3) LIMIT $4");
+  auto order = compile_run_order_by({{FilterEntity::kMetric, "acc", false}}, SqlDialect::kPostgres);
+  ASSERT_TRUE(order.ok());
+  EXPECT_NE(order->sql.find("NULLIF("), std::string::npos) << "NaN sorts with the missing values: " << order->sql;
 }
 
 TEST(FilterCompile, ValuesAreBoundNeverPasted) {

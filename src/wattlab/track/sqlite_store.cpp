@@ -163,8 +163,8 @@ void remove_store_files(const std::string& path) {
 Result<std::string> sqlite_path_from_location(const std::string& location) {
   if (location.empty()) return Status::invalid_argument("store location is empty — give a path such as ./wattlab.db");
   if (starts_with(location, "postgresql://") || starts_with(location, "postgres://")) {
-    return Status::unavailable("cannot open store " + location +
-                               ": PostgreSQL stores are not built into this wattlab yet — use a SQLite path");
+    return Status::invalid_argument("store URI " + location +
+                                    " names a PostgreSQL database, not a SQLite file — open it with Store::open");
   }
   if (starts_with(location, "sqlite:")) {
     std::string rest = location.substr(std::strlen("sqlite:"));

@@ -20,8 +20,8 @@ namespace wattlab {
 // The file path a store location names: a plain path is returned as is;
 // "sqlite:///rel.db" gives "rel.db", "sqlite:////abs.db" gives "/abs.db"
 // (SQLAlchemy's rule, which MLflow follows) and "sqlite://" gives ":memory:";
-// a "?query" suffix is ignored. InvalidArgument for other URIs, Unavailable
-// for postgresql:// (not built yet).
+// a "?query" suffix is ignored. InvalidArgument for other URIs, including
+// postgresql:// ones (Store::open gives those to PostgresStore).
 Result<std::string> sqlite_path_from_location(const std::string& location);
 
 class SqliteStore final : public Store {

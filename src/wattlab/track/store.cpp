@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "wattlab/track/postgres_store.h"
 #include "wattlab/track/sqlite_store.h"
 
 namespace wattlab {
@@ -20,6 +21,11 @@ Result<ViewType> parse_view_type(const std::string& text) {
 }
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& location, Clock* clock) {
+  if (is_postgres_uri(location)) {
+    auto store = PostgresStore::open(location, clock);
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<Store>(std::move(store).value());
+  }
   auto path = sqlite_path_from_location(location);
   if (!path.ok()) return path.status();
   auto store = SqliteStore::open(*path, clock);

@@ -1,6 +1,6 @@
 // The experiment store: where runs, their metrics, energy and environment
-// live. One interface, several back ends (SQLite now, PostgreSQL later); the
-// same test suite is meant to run against each.
+// live. One interface, several back ends (SQLite, PostgreSQL); the same test
+// suite runs against each.
 //
 // Every method is thread-safe. Methods that write several records do so in
 // one transaction: all of them land, or none does.
@@ -87,7 +87,9 @@ class Store : public RunLogger {
   // Opens (creating if needed) the store named by `location`: a file path
   // ("wattlab.db", "/data/runs.db"), an MLflow/SQLAlchemy SQLite URI
   // ("sqlite:///rel/path.db" is relative to the working directory,
-  // "sqlite:////abs/path.db" is absolute, as in MLflow), or ":memory:". The parent folder
+  // "sqlite:////abs/path.db" is absolute, as in MLflow), ":memory:", or a
+  // PostgreSQL connection URI ("postgresql://user@host:5432/db" or
+  // "postgres://...", libpq's syntax; see postgres_store.h). The parent folder
   // must already exist. On failure nothing is created and the one-line message
   // names the path and the fix; unwritable locations give PermissionDenied or
   // IoError. `clock` (default: the system clock) stamps experiment times and
@@ -148,8 +150,9 @@ class Store : public RunLogger {
   // otherwise) points of a metric's history for a chart, in step order: the
   // steps from the first to the last are cut into max_points equal ranges and
   // each range that holds points gives its first (in step, timestamp, logging
-  // order). Costs one index seek per point returned, so a 10M-point history
-  // is as cheap as a short one. Empty when the key was never logged.
+  // order). SQLite: one index seek per point returned, so a 10M-point
+  // history is as cheap as a short one; PostgreSQL: one scan of the series.
+  // Empty when the key was never logged.
   virtual Result<std::vector<Metric>> get_metric_history_sampled(const std::string& run_id, const std::string& key,
                                                                  int max_points) = 0;
   // One page of runs matching `options`, in MLflow's order (see

@@ -1,6 +1,7 @@
 // The store operations behind MLflow's REST API: experiment and run
 // lifecycles, renames, tags, write-once params, value limits, paged history,
-// and the schema migration that added search indexes.
+// and SQLite's schema migration that added search indexes. Every test but the
+// migration runs against each back end (store_test_backend.h).
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -8,30 +9,32 @@
 #include <filesystem>
 
 #include "wattlab/track/sqlite_store.h"
+#include "wattlab/track/store_test_backend.h"
 
 namespace wattlab {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr int64_t kT0 = 1'700'000'000'000;
 
-class StoreOpsTest : public ::testing::Test {
+class StoreOpsTest : public StoreBackendTest {
  protected:
   void SetUp() override {
-    auto store = SqliteStore::open(":memory:", &clock_);
-    ASSERT_TRUE(store.ok()) << store.status().to_string();
-    store_ = std::move(store).value();
+    StoreBackendTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    store_ = open_store();
+    ASSERT_TRUE(store_);
   }
   std::string new_run(const std::string& experiment_id = "0") {
     auto run = store_->create_run(experiment_id, "r", kT0);
     EXPECT_TRUE(run.ok()) << run.status().to_string();
     return run.ok() ? run->run_id : "";
   }
-  FakeClock clock_{0, kT0};
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
 };
+INSTANTIATE_TEST_SUITE_P(Backends, StoreOpsTest, ::testing::Values(StoreBackend::kSqlite, StoreBackend::kPostgres),
+                         store_backend_name);
 
-TEST_F(StoreOpsTest, ExperimentsAreCreatedOnceAndFoundByName) {
+TEST_P(StoreOpsTest, ExperimentsAreCreatedOnceAndFoundByName) {
   auto id = store_->create_experiment("green", "/data/green", {{"team", "vision"}});
   ASSERT_TRUE(id.ok()) << id.status().to_string();
   auto again = store_->create_experiment("green", "", {});
@@ -46,7 +49,7 @@ TEST_F(StoreOpsTest, ExperimentsAreCreatedOnceAndFoundByName) {
   EXPECT_EQ(store_->get_experiment_by_name("nope").status().code(), Status::Code::kNotFound);
 }
 
-TEST_F(StoreOpsTest, RenameKeepsNamesUnique) {
+TEST_P(StoreOpsTest, RenameKeepsNamesUnique) {
   auto a = store_->create_experiment("a", "", {});
   auto b = store_->create_experiment("b", "", {});
   ASSERT_TRUE(a.ok() && b.ok());
@@ -57,7 +60,7 @@ TEST_F(StoreOpsTest, RenameKeepsNamesUnique) {
   EXPECT_EQ(store_->rename_experiment(*a, "").code(), Status::Code::kInvalidArgument);
 }
 
-TEST_F(StoreOpsTest, DeletingAnExperimentDeletesItsRunsAndRestoringRestoresThem) {
+TEST_P(StoreOpsTest, DeletingAnExperimentDeletesItsRunsAndRestoringRestoresThem) {
   auto exp = store_->create_experiment("doomed", "", {});
   ASSERT_TRUE(exp.ok());
   std::string run = new_run(*exp);
@@ -72,7 +75,7 @@ TEST_F(StoreOpsTest, DeletingAnExperimentDeletesItsRunsAndRestoringRestoresThem)
   EXPECT_EQ(store_->restore_experiment(*exp).code(), Status::Code::kInvalidArgument);
 }
 
-TEST_F(StoreOpsTest, ADeletedRunKeepsItsDataButTakesNoWrites) {
+TEST_P(StoreOpsTest, ADeletedRunKeepsItsDataButTakesNoWrites) {
   std::string run = new_run();
   ASSERT_TRUE(store_->log_batch(run, {{"loss", 1.0, kT0, 0}}, {}, {}).ok());
   ASSERT_TRUE(store_->delete_run(run).ok());
@@ -84,7 +87,7 @@ TEST_F(StoreOpsTest, ADeletedRunKeepsItsDataButTakesNoWrites) {
   EXPECT_EQ(store_->delete_run("0123456789abcdef0123456789abcdef").code(), Status::Code::kNotFound);
 }
 
-TEST_F(StoreOpsTest, UpdateChangesOnlyWhatIsGivenAndRenamesTheTag) {
+TEST_P(StoreOpsTest, UpdateChangesOnlyWhatIsGivenAndRenamesTheTag) {
   std::string run = new_run();
   RunUpdate u;
   u.status = RunStatus::kFinished;
@@ -105,7 +108,7 @@ TEST_F(StoreOpsTest, UpdateChangesOnlyWhatIsGivenAndRenamesTheTag) {
   EXPECT_EQ(store_->update_run_info("ffffffffffffffffffffffffffffffff", u).status().code(), Status::Code::kNotFound);
 }
 
-TEST_F(StoreOpsTest, ParamsAreWriteOnceAndValuesAreBounded) {
+TEST_P(StoreOpsTest, ParamsAreWriteOnceAndValuesAreBounded) {
   std::string run = new_run();
   ASSERT_TRUE(store_->log_batch(run, {}, {{"lr", "0.1"}}, {}).ok());
   EXPECT_TRUE(store_->log_batch(run, {}, {{"lr", "0.1"}}, {}).ok());
@@ -119,7 +122,7 @@ TEST_F(StoreOpsTest, ParamsAreWriteOnceAndValuesAreBounded) {
   EXPECT_EQ(store_->log_batch(run, {}, {}, {{"u", std::string(5001, 'v')}}).code(), Status::Code::kInvalidArgument);
 }
 
-TEST_F(StoreOpsTest, BatchSizeLimitsAreMlflows) {
+TEST(StoreLimits, BatchSizeLimitsAreMlflows) {
   EXPECT_TRUE(validate_batch_size(1000, 0, 0).ok());
   EXPECT_FALSE(validate_batch_size(1001, 0, 0).ok());
   EXPECT_TRUE(validate_batch_size(0, 100, 100).ok());
@@ -129,7 +132,7 @@ TEST_F(StoreOpsTest, BatchSizeLimitsAreMlflows) {
   EXPECT_FALSE(validate_batch_size(801, 100, 100).ok());
 }
 
-TEST_F(StoreOpsTest, DeleteTagRemovesOnlyThatTag) {
+TEST_P(StoreOpsTest, DeleteTagRemovesOnlyThatTag) {
   std::string run = new_run();
   ASSERT_TRUE(store_->log_batch(run, {}, {}, {{"a", "1"}, {"b", "2"}}).ok());
   ASSERT_TRUE(store_->delete_tag(run, "a").ok());
@@ -139,7 +142,7 @@ TEST_F(StoreOpsTest, DeleteTagRemovesOnlyThatTag) {
   EXPECT_EQ(store_->delete_tag(run, "a").code(), Status::Code::kNotFound);
 }
 
-TEST_F(StoreOpsTest, MetricHistoryPagesInStepOrder) {
+TEST_P(StoreOpsTest, MetricHistoryPagesInStepOrder) {
   std::string run = new_run();
   std::vector<Metric> points;
   for (int i = 9; i >= 0; --i) points.push_back({"loss", static_cast<double>(i), kT0 + i, i});
@@ -160,7 +163,7 @@ TEST_F(StoreOpsTest, MetricHistoryPagesInStepOrder) {
   EXPECT_EQ(store_->get_metric_history_page(run, "loss", 4, "garbage").status().code(), Status::Code::kInvalidArgument);
 }
 
-TEST_F(StoreOpsTest, SampledHistoryTakesTheFirstPointOfEachStepRange) {
+TEST_P(StoreOpsTest, SampledHistoryTakesTheFirstPointOfEachStepRange) {
   std::string run = new_run();
   std::vector<Metric> points;
   for (int step = 0; step < 100'000; ++step) points.push_back({"loss", 1.0 / (step + 1), kT0 + step, step});
@@ -192,7 +195,7 @@ TEST_F(StoreOpsTest, SampledHistoryTakesTheFirstPointOfEachStepRange) {
             Status::Code::kNotFound);
 }
 
-TEST_F(StoreOpsTest, SearchExperimentsFiltersOrdersAndPages) {
+TEST_P(StoreOpsTest, SearchExperimentsFiltersOrdersAndPages) {
   for (const char* name : {"b-exp", "a-exp", "c-other"}) {
     clock_.advance_ms(10);
     ASSERT_TRUE(store_->create_experiment(name, "", {}).ok());
