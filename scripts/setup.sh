@@ -10,6 +10,7 @@ PACKAGES=(
   libtorch-dev python3-torch          # LibTorch for train/, the same build for the PyTorch bench
   libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev zlib1g-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libstb-dev                          # stb_image: PNG/JPEG image folders in train/
   dataset-fashion-mnist               # /usr/share/datasets/fashion-mnist
 )
 
