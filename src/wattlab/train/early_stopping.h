@@ -12,7 +12,7 @@ struct EarlyStoppingOptions {
   int patience = 0;          // --early-stopping: stop after this many epochs without improvement; 0 = off
   double min_delta = 0;      // --min-delta: an improvement must beat the best by more than this
   int start_from_epoch = 0;  // --start-from-epoch: the first this many epochs are not monitored (warm-up)
-  bool maximize = false;     // true for accuracy, false for a loss
+  bool maximize = false;     // true for accuracy, false for a loss (the trainer sets it from --monitor)
 };
 
 // OK or InvalidArgument naming the flag at fault.

@@ -13,9 +13,11 @@ struct TrainValidationSplit {
   ImageDataset validation;
 };
 
-// Moves round(fraction * n_c) images of every class c (n_c of them in `all`)
-// to the validation part and keeps the rest for training: a *stratified*
-// split, so both parts keep the class proportions. Which images go is drawn
+// Moves round(fraction * n) of the n images of `all` to the validation part
+// and keeps the rest for training. The split is *stratified*: class c (n_c
+// images) gives floor(fraction * n_c) images, and the remaining ones go to the
+// classes with the largest remainders (ties: the lower label), so both parts
+// keep the class proportions. Which images go is drawn
 // with std::mt19937_64(seed) and a Fisher-Yates shuffle per class (the same
 // seed and data give the same split on every platform); both parts keep the
 // original order of their images.

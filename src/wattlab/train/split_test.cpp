@@ -42,6 +42,18 @@ TEST(SplitTest, StratifiedKeepsClassProportions) {
   EXPECT_EQ(seen.size(), 160u);
 }
 
+TEST(SplitTest, SmallClassesShareTheRoundedTotal) {
+  // 0.1 of 30 is 3, although 0.1 of each class of 3 rounds to 0: the first three classes give one each.
+  Result<TrainValidationSplit> s = split_train_validation(classes({3, 3, 3, 3, 3, 3, 3, 3, 3, 3}), 0.1, 42);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->validation.labels, (std::vector<int64_t>{0, 1, 2}));
+  // Remainders decide: 0.25 of 6 = 1.5 and 0.25 of 2 = 0.5; total round(2) = 2: floors 1 + 0, then class 0 (tie, lower label).
+  s = split_train_validation(classes({6, 2}), 0.25, 42);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(count_of(s->validation, 0), 2);
+  EXPECT_EQ(count_of(s->validation, 1), 0);
+}
+
 TEST(SplitTest, SameSeedSameSplitOtherSeedOther) {
   const ImageDataset d = classes({200});
   auto a = split_train_validation(d, 0.25, 1);
@@ -57,7 +69,7 @@ TEST(SplitTest, RejectsFractionsOutsideTheOpenInterval) {
   EXPECT_EQ(split_train_validation(classes({10}), 0, 1).status().message(),
             "--val-split must be in (0, 1), a fraction of the training images (got 0.000000)");
   EXPECT_FALSE(split_train_validation(classes({10}), 1, 1).ok());
-  auto tiny = split_train_validation(classes({3}), 0.1, 1);
+  auto tiny = split_train_validation(classes({4}), 0.1, 1);
   ASSERT_FALSE(tiny.ok());
   EXPECT_NE(tiny.status().message().find("leaves no validation images"), std::string::npos);
 }
