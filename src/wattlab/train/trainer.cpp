@@ -244,8 +244,8 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     m.train_images = train_data.count;
     m.val_images = val_data.count;
     m.test_images = test_data.count;
-    m.learning_rate = schedule.lr(epoch);
-    for (auto& group : optimizer->param_groups()) group.options().set_lr(m.learning_rate);
+    for (auto& group : optimizer->param_groups()) group.options().set_lr(schedule.lr(epoch));
+    m.learning_rate = optimizer->param_groups().front().options().get_lr();  // what the optimizer uses
 
     shuffle(order, shuffle_rng);
     {
