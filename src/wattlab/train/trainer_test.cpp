@@ -50,59 +50,60 @@ TrainConfig small_config() {
 }
 
 TEST(TrainerTest, ValidateNamesTheFlag) {
-  EXPECT_TRUE(validate(TrainConfig{}).ok());
+  const TrainConfig defaults;
+  EXPECT_TRUE(validate(defaults).ok());
   TrainConfig c;
   c.threads = 0;
   EXPECT_EQ(validate(c).message(), "--threads must be at least 1 (got 0)");
-  c = TrainConfig{};
+  c = defaults;
   c.batch_size = 0;
   EXPECT_EQ(validate(c).message(), "--batch-size must be at least 1 (got 0)");
-  c = TrainConfig{};
+  c = defaults;
   c.epochs = -2;
   EXPECT_EQ(validate(c).message(), "--epochs must be at least 1 (got -2)");
-  c = TrainConfig{};
+  c = defaults;
   c.optimizer = "rmsprop";
   EXPECT_EQ(validate(c).message(), "--optimizer must be sgd, adam or adamw (got \"rmsprop\")");
-  c = TrainConfig{};
+  c = defaults;
   c.nesterov = true;  // with adam
   EXPECT_EQ(validate(c).message(),
             "--nesterov must be used with --optimizer sgd and --momentum above 0 (got optimizer adam, momentum 0.900000)");
-  c = TrainConfig{};
+  c = defaults;
   c.dataset = "imagenet";
   EXPECT_EQ(validate(c).message(), "--dataset must be auto, idx, cifar10, cifar100 or folder (got \"imagenet\")");
-  c = TrainConfig{};
+  c = defaults;
   c.val_split = 1.5;
   EXPECT_EQ(validate(c).message(), "--val-split must be 0 (none) or a fraction in (0, 1) (got 1.500000)");
-  c = TrainConfig{};
+  c = defaults;
   c.augment = "crop,rotate";
   EXPECT_EQ(validate(c).code(), Status::Code::kInvalidArgument);
-  c = TrainConfig{};
+  c = defaults;
   c.schedule.kind = "exp";
   EXPECT_EQ(validate(c).message(), "--schedule must be none, step, cosine or plateau (got \"exp\")");
-  c = TrainConfig{};
+  c = defaults;
   c.monitor = "f1";
   EXPECT_EQ(validate(c).message(), "--monitor must be loss or accuracy (got \"f1\")");
-  c = TrainConfig{};
+  c = defaults;
   c.weight_decay = -0.5;
   EXPECT_EQ(validate(c).code(), Status::Code::kInvalidArgument);
-  c = TrainConfig{};
+  c = defaults;
   c.optimizer = "adamw";
   EXPECT_DOUBLE_EQ(effective_weight_decay(c), 0.01);
   c.weight_decay = 0;
   EXPECT_DOUBLE_EQ(effective_weight_decay(c), 0.0);
-  c = TrainConfig{};
+  c = defaults;
   c.model = "resnet";
   EXPECT_EQ(validate(c).code(), Status::Code::kInvalidArgument);
   EXPECT_NE(validate(c).message().find("cnn, lenet5, resnet18"), std::string::npos);
-  c = TrainConfig{};
+  c = defaults;
   c.learning_rate = 0;
   EXPECT_EQ(validate(c).code(), Status::Code::kInvalidArgument);
-  c = TrainConfig{};
+  c = defaults;
   c.subset = -1;
   EXPECT_EQ(validate(c).message(), "--subset must be 0 (all images) or positive (got -1)");
 
   RecordingObserver observer;
-  c = TrainConfig{};
+  c = defaults;
   c.threads = 0;
   EXPECT_EQ(train_model(c, observer).status().code(), Status::Code::kInvalidArgument);
   EXPECT_TRUE(observer.events.empty());
