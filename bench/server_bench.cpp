@@ -4,7 +4,9 @@
 //   2. runs/log-batch ingest, 1000 metrics per request: points/s
 //   3. store log_batch in process (no HTTP): points/s
 //   4. runs/search with a metric filter over --runs runs: median ms
-// Usage: server_bench [--calls N] [--batches N] [--runs N]
+//   5. wattlab/metrics/get-history-sampled (1000 points) of a metric of
+//      --history-points points: median ms (and the ingest rate of that history)
+// Usage: server_bench [--calls N] [--batches N] [--runs N] [--history-points N]
 #include <httplib.h>
 #include <unistd.h>
 
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
   const int calls = arg(argc, argv, "--calls", 5000);
   const int batches = arg(argc, argv, "--batches", 100);
   const int runs = arg(argc, argv, "--runs", 20000);
+  const int history_points = arg(argc, argv, "--history-points", 1'000'000);
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("wattlab_server_bench_" + std::to_string(getpid()));
   fs::create_directories(dir);
@@ -138,6 +141,32 @@ int main(int argc, char** argv) {
   }
   std::printf("runs/search metrics.accuracy > 0.998 over %d runs (%zu matches, page of 100): median %.1f ms\n", runs,
               found, percentile(search_ms, 0.5));
+
+  // 5. A chart of a very long metric history.
+  auto long_run = (*store)->create_run("0", "long-history", 1'700'000'000'000);
+  if (!long_run.ok()) return 1;
+  t0 = Clock::now();
+  for (int start = 0; start < history_points; start += 10'000) {
+    std::vector<wattlab::Metric> chunk;
+    for (int step = start; step < std::min(history_points, start + 10'000); ++step)
+      chunk.push_back({"loss", 1.0 / (step + 1), 1'700'000'000'000 + step, step});
+    if (!(*store)->log_batch(long_run->run_id, chunk, {}, {}).ok()) return 1;
+  }
+  const double ingest_s = ms_since(t0) / 1000.0;
+  const std::string sampled_path = "/api/2.0/wattlab/metrics/get-history-sampled?run_id=" + long_run->run_id +
+                                   "&metric_key=loss&max_points=1000";
+  std::vector<double> sampled_ms;
+  size_t sampled = 0;
+  for (int i = 0; i < 9; ++i) {
+    t0 = Clock::now();
+    auto res = client.Get(sampled_path.c_str());
+    sampled_ms.push_back(ms_since(t0));
+    if (!res || res->status != 200) return 1;
+    sampled = json::parse(res->body)["metrics"].size();
+  }
+  std::printf("get-history-sampled of a %d-point metric (%zu points back): median %.1f ms "
+              "(history ingested at %.0f points/s in batches of 10,000)\n",
+              history_points, sampled, percentile(sampled_ms, 0.5), history_points / ingest_s);
 
   (*server)->stop();
   server->reset();

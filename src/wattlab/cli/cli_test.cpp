@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "wattlab/cli/server_process_testing.h"
 #include "wattlab/track/store.h"
 
 extern char** environ;
@@ -169,47 +170,12 @@ TEST_F(MeasureTest, MetersTheFixtureCountersAndRecordsPhasesAndExitCode) {
   EXPECT_NEAR(summary["cpu_energy_attributed_j"].get<double>(), 14.0 * share, 1e-9);
 }
 
-// `wattlab server` on a free port, stopped (SIGTERM) at the end of the test.
-class ServerProcess {
- public:
-  ServerProcess(const fs::path& dir, const std::string& store) : log_(dir / "server.out") {
-    std::string bin = WATTLAB_BINARY;
-    std::vector<std::string> args = {bin, "--store", store, "server", "--port", "0"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    // "wattlab server listening on http://127.0.0.1:PORT (store ...)"
-    for (int i = 0; i < 100 && uri_.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::string out = slurp(log_);
-      size_t at = out.find("http://");
-      if (at != std::string::npos && out.find(' ', at) != std::string::npos) uri_ = out.substr(at, out.find(' ', at) - at);
-    }
-  }
-  ~ServerProcess() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-  }
-  const std::string& uri() const { return uri_; }
-
- private:
-  fs::path log_;
-  pid_t pid_ = 0;
-  std::string uri_;
-};
-
 TEST_F(MeasureTest, LogsThroughATrackingServerAndHandsItsRunToTheCommand) {
   const std::string server_store = (dir_ / "server.db").string();
   std::string run_id;
   {
-    ServerProcess server(dir_, server_store);
-    ASSERT_FALSE(server.uri().empty()) << slurp(dir_ / "server.out");
+    testing::ServerProcess server(dir_, server_store);
+    ASSERT_FALSE(server.uri().empty()) << server.output();
     // The command logs its own metric into the run with nothing but MLflow's
     // variables and MLflow's REST API, as mlflow.log_metric() would.
     std::ofstream(dir_ / "child.py") << R"(import json, os, urllib.request
@@ -439,6 +405,80 @@ TEST_F(CliTest, OneEpochOnTwoThousandImagesLeavesAFinishedRun) {
   EXPECT_NE(show.out.find("epoch-1/train"), std::string::npos);
 }
 
+// A tiny image folder: ROOT/{train,test}/{dark,light}/N.ppm, 12x12 RGB
+// (stb_image reads binary PPM as it reads PNG or JPEG).
+void write_image_folder(const fs::path& root, int per_class_train, int per_class_test) {
+  auto ppm = [](const fs::path& path, int value) {
+    fs::create_directories(path.parent_path());
+    std::ofstream out(path, std::ios::binary);
+    out << "P6\n12 12\n255\n";
+    for (int i = 0; i < 12 * 12 * 3; ++i) out.put(static_cast<char>((value + i % 7) & 0xff));
+  };
+  for (const auto& [split, count] : {std::pair{"train", per_class_train}, std::pair{"test", per_class_test}}) {
+    for (int i = 0; i < count; ++i) {
+      ppm(root / split / "dark" / (std::to_string(i) + ".ppm"), 20 + i);
+      ppm(root / split / "light" / (std::to_string(i) + ".ppm"), 200 + i);
+    }
+  }
+}
+
+TEST_F(CliTest, ImageFolderWithValidationSplitLeavesAFinishedRun) {
+  const fs::path data = dir_ / "images";
+  write_image_folder(data, 16, 4);
+  auto r = wattlab("train --dataset folder --data " + data.string() +
+                   " --resize 16 --val-split 0.25 --augment crop,flip --optimizer adamw --schedule cosine"
+                   " --early-stopping 3 --epochs 1 --batch-size 8 --quiet --store " + store_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("FINISHED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("completed 1 epochs"), std::string::npos) << r.out;
+
+  auto store = Store::open(store_);
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  auto runs = (*store)->list_runs({});
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  auto run = (*store)->get_run((*runs)[0].run_id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->info.status, RunStatus::kFinished);
+  EXPECT_EQ(run->params.at("dataset"), "folder");
+  EXPECT_EQ(run->params.at("train_images"), "24");
+  EXPECT_EQ(run->params.at("val_images"), "8");
+  EXPECT_EQ(run->params.at("test_images"), "8");
+  EXPECT_EQ(run->params.at("num_classes"), "2");
+  EXPECT_EQ(run->params.at("channels"), "3");
+  EXPECT_EQ(run->params.at("image_size"), "16x16");
+  EXPECT_EQ(run->params.at("augment"), "crop,flip");
+  EXPECT_EQ(run->params.at("optimizer"), "adamw");
+  EXPECT_EQ(run->params.at("weight_decay"), "0.01");
+  EXPECT_EQ(run->params.at("schedule"), "cosine");
+  EXPECT_EQ(run->tags.at("wattlab.stop_reason"), "completed 1 epochs");
+  for (const char* key : {"val_loss", "val_accuracy", "accuracy", "learning_rate"})
+    EXPECT_TRUE(run->latest_metrics.count(key)) << key;
+  EXPECT_FALSE(run->latest_metrics.count("top5_accuracy")) << "2 classes: no top-5";
+  bool has_validate_window = false;
+  for (const auto& w : run->energy_windows) has_validate_window |= w.name == "epoch-1/validate";
+  EXPECT_TRUE(has_validate_window);
+}
+
+TEST_F(CliTest, EarlyStoppingEndsTheRunAndSaysWhy) {
+  const fs::path data = dir_ / "images";
+  write_image_folder(data, 8, 2);
+  // No improvement can beat a min_delta of 100: the second epoch stops the run.
+  auto r = wattlab("train --data " + data.string() +
+                   " --early-stopping 1 --min-delta 100 --epochs 5 --batch-size 8 --quiet --store " + store_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto store = Store::open(store_);
+  ASSERT_TRUE(store.ok());
+  auto runs = (*store)->list_runs({});
+  ASSERT_TRUE(runs.ok() && runs->size() == 1u);
+  auto run = (*store)->get_run((*runs)[0].run_id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->info.status, RunStatus::kFinished);
+  EXPECT_EQ(run->tags.at("wattlab.stop_reason").rfind("early_stopping at epoch 2 (test_loss best ", 0), 0u)
+      << run->tags.at("wattlab.stop_reason");
+  EXPECT_EQ(run->latest_metrics.at("accuracy").step, 2);
+}
+
 TEST_F(CliTest, InterruptedRunEndsKilledWithItsMetricsFlushed) {
   std::string binary = WATTLAB_BINARY;
   std::vector<std::string> args = {binary,  "train",         "--model", "cnn",   "--subset", "1000", "--test-subset",
@@ -523,6 +563,21 @@ TEST_F(BadInputTest, WrongMagicNumber) {
   fs::remove(data / "train-labels-idx1-ubyte.gz");
   std::ofstream(data / "train-labels-idx1-ubyte", std::ios::binary) << std::string("\x00\x00\x08\x03\x00\x00\x00\x01\x05", 9);
   expect_rejected("train --data-dir " + data.string(), "train-labels-idx1-ubyte");
+}
+
+TEST_F(BadInputTest, NonImageFileInAnImageFolder) {
+  const fs::path data = dir_ / "images";
+  write_image_folder(data, 2, 1);
+  std::ofstream(data / "train" / "dark" / "notes.txt") << "not an image";
+  expect_rejected("train --data " + data.string(), (data / "train" / "dark" / "notes.txt").string());
+}
+
+TEST_F(BadInputTest, BadTrainingRecipe) {
+  expect_rejected("train --optimizer rmsprop", "--optimizer");
+  expect_rejected("train --schedule exponential", "--schedule");
+  expect_rejected("train --val-split 2", "--val-split");
+  expect_rejected("train --augment rotate", "--augment");
+  expect_rejected("train --subset 100 --mean 0.1,0.2,0.3", "--mean");
 }
 
 TEST_F(BadInputTest, UnwritableStore) {

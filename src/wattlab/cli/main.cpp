@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
              "Run `wattlab COMMAND --help` for a command's options.");
 
   GlobalOptions global;
-  app.add_option("--store", global.store_path, "SQLite file holding the runs (created if missing)")
+  app.add_option("--store", global.store_path, "Where runs are kept: a SQLite file (created if missing), sqlite:///path or postgresql://user@host/db")
       ->envname("WATTLAB_STORE")
       ->capture_default_str();
 

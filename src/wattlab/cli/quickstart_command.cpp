@@ -12,6 +12,7 @@
 #include "wattlab/cli/signals.h"
 #include "wattlab/cli/table.h"
 #include "wattlab/cli/tracked_training.h"
+#include "wattlab/track/store.h"
 
 namespace wattlab::cli {
 

@@ -16,14 +16,11 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "wattlab/cli/server_process_testing.h"
 #include "wattlab/server/rest_run_logger.h"
 #include "wattlab/track/store.h"
-
-extern char** environ;
 
 namespace wattlab {
 namespace {
@@ -33,50 +30,6 @@ namespace fs = std::filesystem;
 constexpr int kProcesses = 16;
 constexpr int kPointsPerProcess = 10'000;
 constexpr int kPointsPerBatch = 500;
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// `wattlab --store STORE server --port 0`, its URI read from its first line.
-class ServerProcess {
- public:
-  ServerProcess(const fs::path& dir, const std::string& store) : log_(dir / "server.out") {
-    std::string bin = WATTLAB_BINARY;
-    std::vector<std::string> args = {bin, "--store", store, "server", "--port", "0"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 200 && uri_.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::string out = slurp(log_);
-      size_t at = out.find("http://");
-      if (at != std::string::npos && out.find(' ', at) != std::string::npos) uri_ = out.substr(at, out.find(' ', at) - at);
-    }
-  }
-  ~ServerProcess() { stop(SIGTERM); }
-  void stop(int signal) {
-    if (pid_ <= 0) return;
-    kill(pid_, signal);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = 0;
-  }
-  const std::string& uri() const { return uri_; }
-
- private:
-  fs::path log_;
-  pid_t pid_ = 0;
-  std::string uri_;
-};
 
 // Logs kPointsPerProcess points of metric "loss" into a new run of
 // experiment "load" in batches; returns 0 on success, 1 on the first error
@@ -144,8 +97,8 @@ class ReliabilityTest : public ::testing::Test {
 };
 
 TEST_F(ReliabilityTest, SixteenProcessesLogThroughOneServer) {
-  ServerProcess server(dir_, store_path_);
-  ASSERT_FALSE(server.uri().empty()) << slurp(dir_ / "server.out");
+  testing::ServerProcess server(dir_, store_path_);
+  ASSERT_FALSE(server.uri().empty()) << server.output();
   auto codes = in_processes([&] {
     auto logger = RestRunLogger::connect(server.uri());
     return logger.ok() ? log_points(**logger) : 1;
@@ -169,8 +122,8 @@ TEST_F(ReliabilityTest, KillNineDuringIngestKeepsEveryAcknowledgedBatch) {
   std::string run_id;
   std::atomic<int> acknowledged{0};
   {
-    ServerProcess server(dir_, store_path_);
-    ASSERT_FALSE(server.uri().empty()) << slurp(dir_ / "server.out");
+    testing::ServerProcess server(dir_, store_path_);
+    ASSERT_FALSE(server.uri().empty()) << server.output();
     auto logger = RestRunLogger::connect(server.uri());
     ASSERT_TRUE(logger.ok());
     auto experiment = (*logger)->get_or_create_experiment("crash");

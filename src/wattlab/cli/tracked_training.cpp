@@ -1,5 +1,6 @@
 #include "wattlab/cli/tracked_training.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -47,7 +48,11 @@ class TrackingObserver final : public TrainObserver {
     open_windows_.erase(it);
     if (!window.ok()) return keep_error(window.status());
     bool is_train = phase.size() > 6 && phase.ends_with("/train");
-    (is_train ? epoch_train_energy_j_ : epoch_eval_energy_j_) = window->energy_j();
+    if (phase.ends_with("/validate")) {
+      epoch_val_energy_j_ = window->energy_j();
+    } else {
+      (is_train ? epoch_train_energy_j_ : epoch_eval_energy_j_) = window->energy_j();
+    }
     if (is_train) summary_.train_energy_j += window->energy_j();
     keep_error(client_.log_energy_window(*window));
     keep_error(timeline_.drain());
@@ -71,13 +76,29 @@ class TrackingObserver final : public TrainObserver {
          m.train_images > 0 ? epoch_train_energy_j_ / static_cast<double>(m.train_images) : NAN},
     };
     for (const auto& [key, value] : metrics) keep_error(client_.log_metric(key, value, epoch));
+    // Metrics that exist only for some runs (a validation split, more than 5 classes).
+    const std::pair<const char*, double> optional_metrics[] = {
+        {"learning_rate", m.learning_rate},       {"top5_accuracy", m.top5_accuracy},
+        {"val_loss", m.val_loss},                 {"val_accuracy", m.val_accuracy},
+        {"val_top5_accuracy", m.val_top5_accuracy}, {"val_time_s", m.val_images > 0 ? m.val_time_s : NAN},
+        {"val_energy_j", m.val_images > 0 ? epoch_val_energy_j_ : NAN},
+    };
+    for (const auto& [key, value] : optional_metrics) {
+      if (std::isfinite(value)) keep_error(client_.log_metric(key, value, epoch));
+    }
     if (options_.show_progress) {
       progress_.clear();
-      std::fprintf(stderr, "epoch %d/%d  loss %.4f  accuracy %.4f  F1 %.4f  %s  %s%s\n", epoch,
-                   options_.train.epochs, m.train_loss, m.accuracy, m.f1_macro,
-                   format_duration_s(m.train_time_s + m.eval_time_s).c_str(),
-                   format_energy_j(epoch_train_energy_j_ + epoch_eval_energy_j_).c_str(),
-                   summary_.energy_estimated ? " (estimated)" : "");
+      std::string validation;
+      if (m.val_images > 0) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "  val_loss %.4f  val_accuracy %.4f", m.val_loss, m.val_accuracy);
+        validation = buf;
+      }
+      const double energy_j = epoch_train_energy_j_ + epoch_eval_energy_j_ + (m.val_images > 0 ? epoch_val_energy_j_ : 0);
+      std::fprintf(stderr, "epoch %d/%d  loss %.4f%s  accuracy %.4f  F1 %.4f  lr %.3g  %s  %s%s\n", epoch,
+                   options_.train.epochs, m.train_loss, validation.c_str(), m.accuracy, m.f1_macro, m.learning_rate,
+                   format_duration_s(m.train_time_s + m.val_time_s + m.eval_time_s).c_str(),
+                   format_energy_j(energy_j).c_str(), summary_.energy_estimated ? " (estimated)" : "");
     }
   }
 
@@ -104,6 +125,7 @@ class TrackingObserver final : public TrainObserver {
   std::map<std::string, WindowId> open_windows_;  // by phase name
   double epoch_train_energy_j_ = NAN;             // of the current epoch
   double epoch_eval_energy_j_ = NAN;
+  double epoch_val_energy_j_ = NAN;
   Status error_;
 };
 
@@ -118,12 +140,25 @@ std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& d
     std::snprintf(buf, sizeof buf, "%g", v);
     return std::string(buf);
   };
-  return {
+  auto list = [&](const std::vector<double>& values) {
+    std::string text;
+    for (double v : values) text += (text.empty() ? "" : ",") + num(v);
+    return text;
+  };
+  std::vector<Param> params = {
       {"model", c.model},
-      {"dataset", c.data_dir},
+      {"dataset", data.dataset},
+      {"data_path", c.data_dir},
       {"train_images", std::to_string(data.train.count)},
+      {"val_images", std::to_string(data.validation.count)},
       {"test_images", std::to_string(data.test.count)},
-      {"image_size", std::to_string(data.train.rows) + "x" + std::to_string(data.train.cols)},
+      {"num_classes", std::to_string(std::max(data.train.num_classes, data.test.num_classes))},
+      {"image_size", std::to_string(data.train.height) + "x" + std::to_string(data.train.width)},
+      {"channels", std::to_string(data.train.channels)},
+      {"resize", std::to_string(c.resize)},
+      {"val_split", num(c.val_split)},
+      {"augment", c.augment},
+      {"prefetch", std::to_string(c.prefetch)},
       {"threads", std::to_string(c.threads)},
       {"batch_size", std::to_string(c.batch_size)},
       {"epochs", std::to_string(c.epochs)},
@@ -131,10 +166,35 @@ std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& d
       {"optimizer", c.optimizer},
       {"learning_rate", num(c.learning_rate)},
       {"momentum", num(c.momentum)},
+      {"nesterov", c.nesterov ? "true" : "false"},
+      {"weight_decay", num(effective_weight_decay(c))},
+      {"schedule", c.schedule.kind},
+      {"early_stopping_patience", std::to_string(c.early_stopping.patience)},
       {"width_multiplier", num(c.width_multiplier)},
       {"meter", o.meter.kind},
       {"sample_interval_ms", num(o.sample_interval_ms)},
   };
+  if (c.augment != "none" && c.augment.find("crop") != std::string::npos) {
+    params.push_back({"crop_padding", std::to_string(c.crop_padding)});
+  }
+  if (!c.mean.empty()) params.push_back({"mean", list(c.mean)});
+  if (!c.std.empty()) params.push_back({"std", list(c.std)});
+  if (c.schedule.kind == "step") {
+    params.push_back({"lr_step", std::to_string(c.schedule.step_epochs)});
+    params.push_back({"lr_gamma", num(c.schedule.gamma)});
+  } else if (c.schedule.kind == "cosine") {
+    params.push_back({"warmup_epochs", std::to_string(c.schedule.warmup_epochs)});
+  } else if (c.schedule.kind == "plateau") {
+    params.push_back({"plateau_factor", num(c.schedule.plateau_factor)});
+    params.push_back({"plateau_patience", std::to_string(c.schedule.plateau_patience)});
+    params.push_back({"min_lr", num(c.schedule.min_lr)});
+  }
+  if (c.early_stopping.patience > 0) {
+    params.push_back({"min_delta", num(c.early_stopping.min_delta)});
+    params.push_back({"start_from_epoch", std::to_string(c.early_stopping.start_from_epoch)});
+    params.push_back({"monitor", c.monitor});
+  }
+  return params;
 }
 
 }  // namespace
@@ -205,7 +265,29 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
     tracking.log_metric("duration_s", summary.duration_s);
     tracking.log_metric("energy_per_image_j", summary.energy_per_image_j());
   }
-  if (trained.ok()) tracking.log_metric("parameter_count", static_cast<double>(trained->parameter_count));
+  if (trained.ok()) {
+    tracking.log_metric("parameter_count", static_cast<double>(trained->parameter_count));
+    // The normalisation used, computed from the training part unless given.
+    std::string mean, std;
+    for (size_t i = 0; i < trained->mean.size(); ++i) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%s%.4f", i ? "," : "", trained->mean[i]);
+      mean += buf;
+      std::snprintf(buf, sizeof buf, "%s%.4f", i ? "," : "", trained->std[i]);
+      std += buf;
+    }
+    tracking.set_tag("wattlab.normalize_mean", mean);
+    tracking.set_tag("wattlab.normalize_std", std);
+  }
+  // Why the run ended: completed, early stopping, a stop signal or a failure.
+  if (trained.ok()) {
+    summary.stop_reason = trained->stop_reason;
+  } else if (trained.status().code() == Status::Code::kCancelled) {
+    summary.stop_reason = "stopped by a signal";
+  } else {
+    summary.stop_reason = "failed";
+  }
+  tracking.set_tag("wattlab.stop_reason", summary.stop_reason);
 
   if (outcome.code() == Status::Code::kCancelled) {
     summary.status = RunStatus::kKilled;

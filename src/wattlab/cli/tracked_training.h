@@ -33,6 +33,7 @@ struct TrackedTrainingSummary {
   double train_energy_j = 0;  // training passes only
   int64_t train_images = 0;   // images trained on, all epochs
   bool energy_estimated = false;
+  std::string stop_reason;    // as TrainResult::stop_reason; also the run's wattlab.stop_reason tag
 
   // Training energy per trained image, joules (NaN before any image).
   double energy_per_image_j() const;

@@ -27,6 +27,7 @@ int run_train(const GlobalOptions& global, TrainCommandOptions& o) {
   if (Status s = validate(c); !s.ok()) return report_error(s.message());
   auto data = load_train_data(c);
   if (!data.ok()) return report_error(data.status().message());
+  if (Status s = validate(c, *data); !s.ok()) return report_error(s.message());
   auto destination = open_run_destination(global, o.tracking_uri);
   if (!destination.ok()) return report_error(destination.status().message());
 
@@ -41,6 +42,7 @@ int run_train(const GlobalOptions& global, TrainCommandOptions& o) {
     const auto& last = s.epochs.back();
     std::printf("accuracy %.4f, F1 %.4f, ", last.accuracy, last.f1_macro);
   }
+  if (!s.stop_reason.empty()) std::printf("%s, ", s.stop_reason.c_str());
   std::printf("%s, %s%s (%.4f J/image) — stored in %s\n", format_duration_s(s.duration_s).c_str(),
               format_energy_j(s.energy_j).c_str(), s.energy_estimated ? " estimated" : " measured",
               s.energy_per_image_j(), destination->description.c_str());
@@ -50,26 +52,103 @@ int run_train(const GlobalOptions& global, TrainCommandOptions& o) {
 }  // namespace
 
 void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
-  auto* cmd = app.add_subcommand("train", "Train a model on Fashion-MNIST (or another IDX data set), metered and tracked");
+  auto* cmd = app.add_subcommand(
+      "train", "Train a model on Fashion-MNIST, CIFAR-10/100 or an image folder, metered and tracked");
   auto o = std::make_shared<TrainCommandOptions>();
   TrainConfig& c = o->run.train;
   std::string models;
   for (const auto& m : model_names()) models += (models.empty() ? "" : ", ") + m;
-  cmd->add_option("--model", c.model, "Architecture: " + models)->capture_default_str();
-  cmd->add_option("--data-dir", c.data_dir, "Folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]")
-      ->capture_default_str();
-  cmd->add_option("--subset", c.subset, "Train on the first N training images (0: all)")->capture_default_str();
-  cmd->add_option("--test-subset", c.test_subset, "Evaluate on the first N test images (0: all)")->capture_default_str();
-  cmd->add_option("--epochs", c.epochs, "Passes over the training images")->capture_default_str();
-  cmd->add_option("--batch-size", c.batch_size, "Images per step")->capture_default_str();
-  cmd->add_option("--threads", c.threads, "LibTorch intra-op threads")->capture_default_str();
-  cmd->add_option("--seed", c.seed, "Seed for weights and shuffling (same seed + threads: same metrics)")
-      ->capture_default_str();
-  cmd->add_option("--optimizer", c.optimizer, "sgd or adam")->capture_default_str();
-  cmd->add_option("--lr", c.learning_rate, "Learning rate")->capture_default_str();
-  cmd->add_option("--momentum", c.momentum, "Momentum (sgd)")->capture_default_str();
+  cmd->add_option("--model", c.model, "Architecture: " + models)->capture_default_str()->group("Model");
   cmd->add_option("--width-multiplier", c.width_multiplier, "Scales every layer's channels")
-      ->capture_default_str();
+      ->capture_default_str()->group("Model");
+
+  const char* data = "Data";
+  cmd->add_option("--dataset", c.dataset,
+                  "Format of --data: auto (detected), idx ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]), "
+                  "cifar10 (data_batch_{1..5}.bin, test_batch.bin), cifar100 (train.bin, test.bin; fine labels), "
+                  "folder (train/CLASS/*.png|jpg and test/CLASS/ or val/CLASS/)")
+      ->capture_default_str()->group(data);
+  cmd->add_option("--data,--data-dir", c.data_dir, "The data set's folder")->capture_default_str()->group(data);
+  cmd->add_option("--subset", c.subset, "Train on the first N training images, before the validation split (0: all)")
+      ->capture_default_str()->group(data);
+  cmd->add_option("--test-subset", c.test_subset, "Evaluate on the first N test images (0: all)")
+      ->capture_default_str()->group(data);
+  cmd->add_option("--resize", c.resize,
+                  "Resize every image to SIDE x SIDE pixels, bilinear (0: keep; e.g. 32 runs 28x28 data through "
+                  "32x32 models)")
+      ->capture_default_str()->group(data);
+  cmd->add_option("--channels", c.channels, "Image folders: 1 (grey) or 3 (RGB); 0: from the first image")
+      ->capture_default_str()->group(data);
+  cmd->add_option("--val-split", c.val_split,
+                  "Fraction of the training images held out for validation, stratified by class and seeded by "
+                  "--seed (0: none; early stopping and plateau then watch the test split)")
+      ->capture_default_str()->group(data);
+  cmd->add_option("--augment", c.augment,
+                  "Training-time augmentation: none, or a comma-separated list of crop (random crop with zero "
+                  "padding) and flip (horizontal, p=0.5); evaluation never augments")
+      ->capture_default_str()->group(data);
+  cmd->add_option("--crop-padding", c.crop_padding, "Padding of --augment crop, pixels (-1: 4 for >= 32-pixel images, else 2)")
+      ->capture_default_str()->group(data);
+  cmd->add_option("--mean", c.mean, "Per-channel mean of pixels in [0, 1], comma-separated (default: computed on the training part)")
+      ->delimiter(',')->group(data);
+  cmd->add_option("--std", c.std, "Per-channel standard deviation, comma-separated (default: computed on the training part)")
+      ->delimiter(',')->group(data);
+  cmd->add_option("--prefetch", c.prefetch,
+                  "Batches prepared ahead on a worker thread, 0-16 (0: prepared on demand; same batches either way)")
+      ->capture_default_str()->group(data);
+
+  const char* compute = "Compute";
+  cmd->add_option("--epochs", c.epochs, "Passes over the training images (at most, with early stopping)")
+      ->capture_default_str()->group(compute);
+  cmd->add_option("--batch-size", c.batch_size, "Images per step")->capture_default_str()->group(compute);
+  cmd->add_option("--threads", c.threads, "LibTorch intra-op threads")->capture_default_str()->group(compute);
+  cmd->add_option("--seed", c.seed,
+                  "Seed for weights, split, shuffling and augmentation (same seed + threads: same metrics)")
+      ->capture_default_str()->group(compute);
+
+  const char* optimisation = "Optimisation";
+  cmd->add_option("--optimizer", c.optimizer, "sgd, adam or adamw (decoupled weight decay)")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--lr", c.learning_rate, "Base learning rate")->capture_default_str()->group(optimisation);
+  cmd->add_option("--momentum", c.momentum, "Momentum (sgd)")->capture_default_str()->group(optimisation);
+  cmd->add_flag("--nesterov", c.nesterov, "Nesterov momentum (sgd, momentum > 0)")->group(optimisation);
+  cmd->add_option("--weight-decay", c.weight_decay,
+                  "L2 penalty (sgd, adam) or decoupled weight decay (adamw); -1: 0, or 0.01 for adamw")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--schedule", c.schedule.kind,
+                  "LR schedule, set once per epoch: none, step (x gamma every --lr-step epochs), cosine (from --lr "
+                  "towards 0 over --epochs, after --warmup-epochs), plateau (x --plateau-factor when the monitored "
+                  "loss has not improved for more than --plateau-patience epochs)")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--lr-step", c.schedule.step_epochs, "step: epochs between reductions")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--lr-gamma", c.schedule.gamma, "step: factor per reduction, (0, 1]")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--warmup-epochs", c.schedule.warmup_epochs, "cosine: epochs of linear warm-up")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--plateau-factor", c.schedule.plateau_factor, "plateau: factor per reduction, (0, 1)")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--plateau-patience", c.schedule.plateau_patience, "plateau: epochs without improvement tolerated")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--plateau-min-delta", c.schedule.plateau_min_delta,
+                  "plateau: an improvement must beat the best loss by more than this")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--min-lr", c.schedule.min_lr, "plateau: lower bound of the rate")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--early-stopping", c.early_stopping.patience,
+                  "Stop after this many epochs without improvement of the monitored metric (0: off)")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--min-delta", c.early_stopping.min_delta,
+                  "Early stopping: an improvement must beat the best by more than this")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--start-from-epoch", c.early_stopping.start_from_epoch,
+                  "Early stopping: epochs not monitored at the start (warm-up)")
+      ->capture_default_str()->group(optimisation);
+  cmd->add_option("--monitor", c.monitor,
+                  "Early stopping watches loss or accuracy of the validation part (of the test split without "
+                  "--val-split)")
+      ->capture_default_str()->group(optimisation);
+
   cmd->add_option("--experiment", o->run.experiment, "Experiment the run belongs to")->capture_default_str();
   add_tracking_uri_option(cmd, &o->tracking_uri);
   cmd->add_option("--run-name", o->run.run_name, "Run name (default: MODEL-tTHREADS-bBATCH)");
@@ -79,7 +158,16 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
   cmd->add_option("--sample-interval-ms", o->run.sample_interval_ms, "Power sampling interval")
       ->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "No progress bar or per-epoch lines");
-  cmd->footer("Example: wattlab train --model cnn --epochs 3");
+  for (const char* name :
+       {"--experiment", "--tracking-uri", "--run-name", "--meter", "--cpu-tdp-w", "--sample-interval-ms", "--quiet"}) {
+    cmd->get_option(name)->group("Tracking");
+  }
+  cmd->footer(
+      "Examples:\n"
+      "  wattlab train --model cnn --epochs 3\n"
+      "  wattlab train --data ~/cifar-10-batches-bin --model resnet18 --augment crop,flip --val-split 0.1 \\\n"
+      "      --optimizer sgd --lr 0.1 --nesterov --weight-decay 5e-4 --schedule cosine --epochs 30 --early-stopping 5\n"
+      "  wattlab train --dataset folder --data ~/flowers --resize 64 --channels 3");
   cmd->callback([&global, o, exit_code] { *exit_code = run_train(global, *o); });
 }
 

@@ -588,6 +588,26 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
   };
 
   std::map<std::string, Route> wattlab_routes = {
+      {"metrics/get-history-sampled",
+       {"GET",
+        [&](const json& r) {
+          std::string run_id = run_id_of(r);
+          std::string key = required_string(r, "metric_key");
+          auto max_points = optional_int64(r, "max_points").value_or(1000);
+          if (max_points < 1 || max_points > kSampledHistoryMaxPoints) {
+            return api_error("INVALID_PARAMETER_VALUE", "max_points must be 1.." +
+                                                            std::to_string(kSampledHistoryMaxPoints) + ", got " +
+                                                            std::to_string(max_points));
+          }
+          if (!plausible_run_id(run_id)) return run_not_found(run_id);
+          auto points = store->get_metric_history_sampled(run_id, key, static_cast<int>(max_points));
+          if (!points.ok()) {
+            return points.status().code() == Status::Code::kNotFound ? run_not_found(run_id) : api_error(points.status());
+          }
+          json metrics = json::array();
+          for (const auto& m : *points) metrics.push_back(metric_json(m));
+          return ok({{"run_id", run_id}, {"metric_key", key}, {"metrics", metrics}});
+        }}},
       {"runs/energy-windows",
        {"GET",
         [&](const json& r) {

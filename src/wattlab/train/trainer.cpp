@@ -3,17 +3,20 @@
 #include <ATen/Parallel.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 #include <torch/utils.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <random>
 
-#include "wattlab/train/idx.h"
+#include "wattlab/train/batch_loader.h"
 #include "wattlab/train/models.h"
 #include "wattlab/train/models_torch.h"
 
@@ -27,41 +30,6 @@ constexpr int64_t kMinEvalBatch = 512;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// A split in memory: images as normalised floats [N, 1, H, W], labels as int64 [N].
-struct TensorSplit {
-  torch::Tensor images;
-  torch::Tensor labels;
-  int64_t count = 0;
-};
-
-// `mean` and `std` come from the training split so that both splits share them.
-TensorSplit to_tensors(const IdxDataset& data, double mean, double std) {
-  TensorSplit split;
-  split.count = data.count;
-  auto pixels = torch::from_blob(const_cast<uint8_t*>(data.pixels.data()), {data.count, 1, data.rows, data.cols},
-                                 torch::kUInt8);
-  split.images = pixels.to(torch::kFloat32).div_(255.0).sub_(mean).div_(std).contiguous();
-  split.labels = torch::from_blob(const_cast<uint8_t*>(data.labels.data()), {data.count}, torch::kUInt8)
-                     .to(torch::kInt64);
-  return split;
-}
-
-// Mean and standard deviation of the pixels scaled to [0, 1], computed in a
-// fixed order so that they are reproducible.
-void pixel_stats(const std::vector<uint8_t>& pixels, double& mean, double& std) {
-  uint64_t histogram[256] = {};
-  for (uint8_t p : pixels) ++histogram[p];
-  double sum = 0, sum_sq = 0;
-  for (int v = 0; v < 256; ++v) {
-    const double x = v / 255.0;
-    sum += x * static_cast<double>(histogram[v]);
-    sum_sq += x * x * static_cast<double>(histogram[v]);
-  }
-  const double n = static_cast<double>(std::max<size_t>(pixels.size(), 1));
-  mean = sum / n;
-  std = std::sqrt(std::max(sum_sq / n - mean * mean, 1e-12));
 }
 
 // Ends a begun phase on scope exit, on every path.
@@ -147,129 +115,212 @@ void shuffle(std::vector<int64_t>& order, std::mt19937_64& rng) {
   }
 }
 
-Result<TrainResult> train(const TrainConfig& config, const TrainData& data, TrainObserver& observer) {
-  const IdxDataset* train_data = &data.train;
-  const IdxDataset* test_data = &data.test;
-  if (train_data->count == 0 || test_data->count == 0 || train_data->rows != test_data->rows ||
-      train_data->cols != test_data->cols) {
-    return Status::invalid_argument("training data: the splits must both hold images of one size (train: " +
-                                    std::to_string(train_data->count) + " images, test: " +
-                                    std::to_string(test_data->count) + ")");
+// Loss, confusion matrix and top-5 hits of the model on one split, in order,
+// never augmented.
+struct Evaluation {
+  double loss = 0;                 // mean cross-entropy
+  std::vector<int64_t> confusion;  // num_classes x num_classes
+  double accuracy = 0;
+  double top5_accuracy = NAN;      // NaN for <= 5 classes
+};
+
+Status evaluate(ClassifierImpl& model, const ImageDataset& data, const LoaderOptions& options, int64_t num_classes,
+                int epoch, const char* what, TrainObserver& observer, Evaluation& out) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  std::vector<int64_t> order(static_cast<size_t>(data.count));
+  for (int64_t i = 0; i < data.count; ++i) order[i] = i;
+  BatchLoader loader(data, std::move(order), options);
+  double loss_sum = 0;
+  int64_t top5_hits = 0;
+  torch::Tensor confusion = torch::zeros({num_classes * num_classes}, torch::kInt64);
+  Batch batch;
+  for (int64_t done = 0; loader.next(batch); done += batch.count) {
+    if (observer.should_stop()) return cancelled(epoch, what, done, data.count);
+    const torch::Tensor images =
+        torch::from_blob(batch.images.data(), {batch.count, data.channels, data.height, data.width}, torch::kFloat32);
+    const torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.count}, torch::kInt64);
+    const torch::Tensor logits = model.forward(images);
+    loss_sum += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+    confusion += torch::bincount(labels * num_classes + logits.argmax(1), {}, num_classes * num_classes);
+    if (num_classes > 5) {
+      const torch::Tensor top5 = std::get<1>(logits.topk(5, 1));
+      top5_hits += top5.eq(labels.unsqueeze(1)).any(1).sum().item<int64_t>();
+    }
   }
+  out.loss = loss_sum / static_cast<double>(data.count);
+  out.confusion.assign(confusion.data_ptr<int64_t>(), confusion.data_ptr<int64_t>() + confusion.numel());
+  int64_t correct = 0;
+  for (int64_t c = 0; c < num_classes; ++c) correct += out.confusion[c * num_classes + c];
+  out.accuracy = static_cast<double>(correct) / static_cast<double>(data.count);
+  if (num_classes > 5) out.top5_accuracy = static_cast<double>(top5_hits) / static_cast<double>(data.count);
+  return Status();
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, ClassifierImpl& model) {
+  const double decay = effective_weight_decay(c);
+  if (c.optimizer == "sgd") {
+    return std::make_unique<torch::optim::SGD>(
+        model.parameters(),
+        torch::optim::SGDOptions(c.learning_rate).momentum(c.momentum).nesterov(c.nesterov).weight_decay(decay));
+  }
+  if (c.optimizer == "adamw") {
+    return std::make_unique<torch::optim::AdamW>(model.parameters(),
+                                                 torch::optim::AdamWOptions(c.learning_rate).weight_decay(decay));
+  }
+  return std::make_unique<torch::optim::Adam>(model.parameters(),
+                                              torch::optim::AdamOptions(c.learning_rate).weight_decay(decay));
+}
+
+std::string format_value(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+Result<TrainResult> train(const TrainConfig& config, const TrainData& data, TrainObserver& observer) {
+  const ImageDataset& train_data = data.train;
+  const ImageDataset& val_data = data.validation;
+  const ImageDataset& test_data = data.test;
+  if (train_data.count == 0 || test_data.count == 0 || train_data.height != test_data.height ||
+      train_data.width != test_data.width || train_data.channels != test_data.channels) {
+    return Status::invalid_argument("training data: the splits must both hold images of one size (train: " +
+                                    std::to_string(train_data.count) + " images, test: " +
+                                    std::to_string(test_data.count) + ")");
+  }
+  WATTLAB_RETURN_IF_ERROR(validate(config, data));
+  const int64_t side = std::min(train_data.height, train_data.width);
+  Result<AugmentOptions> augment = parse_augment(config.augment, config.crop_padding, side);
+  if (!augment.ok()) return augment.status();
 
   ThreadCountScope threads(config.threads);
   torch::manual_seed(config.seed);
   std::mt19937_64 shuffle_rng(config.seed);
 
-  double mean = 0, std = 1;
-  pixel_stats(train_data->pixels, mean, std);
-  const TensorSplit train_split = to_tensors(*train_data, mean, std);
-  const TensorSplit test_split = to_tensors(*test_data, mean, std);
-
   TrainResult result;
-  result.num_classes = std::max(train_data->num_classes, test_data->num_classes);
+  const ChannelStats stats = channel_stats(train_data);
+  result.mean = config.mean.empty() ? stats.mean : config.mean;
+  result.std = config.std.empty() ? stats.std : config.std;
+  result.num_classes = std::max({train_data.num_classes, test_data.num_classes, val_data.num_classes});
   result.threads = config.threads;
   ModelShape shape;
-  shape.height = train_data->rows;
-  shape.width = train_data->cols;
+  shape.in_channels = train_data.channels;
+  shape.height = train_data.height;
+  shape.width = train_data.width;
   shape.num_classes = result.num_classes;
   shape.width_multiplier = config.width_multiplier;
   Result<std::shared_ptr<ClassifierImpl>> made = make_model(config.model, shape);
   if (!made.ok()) return made.status();
   std::shared_ptr<ClassifierImpl> model = *made;
   result.parameter_count = parameter_count(*model);
+  std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(config, *model);
 
-  std::unique_ptr<torch::optim::Optimizer> optimizer;
-  if (config.optimizer == "sgd") {
-    optimizer = std::make_unique<torch::optim::SGD>(
-        model->parameters(), torch::optim::SGDOptions(config.learning_rate).momentum(config.momentum));
-  } else {
-    optimizer = std::make_unique<torch::optim::Adam>(model->parameters(),
-                                                     torch::optim::AdamOptions(config.learning_rate));
-  }
+  LrSchedule schedule(config.schedule, config.learning_rate, config.epochs);
+  EarlyStoppingOptions stopping = config.early_stopping;
+  stopping.maximize = config.monitor == "accuracy";
+  EarlyStopping early_stopping(stopping);
+  const bool has_validation = val_data.count > 0;
+  const std::string monitored = std::string(has_validation ? "val_" : "test_") +
+                                (config.monitor == "accuracy" ? "accuracy" : "loss");
+
+  LoaderOptions train_loading;
+  train_loading.batch_size = config.batch_size;
+  train_loading.augment = *augment;
+  train_loading.mean = result.mean;
+  train_loading.std = result.std;
+  train_loading.prefetch_depth = config.prefetch;
+  LoaderOptions eval_loading = train_loading;
+  eval_loading.augment = AugmentOptions{};
+  eval_loading.batch_size = std::max(config.batch_size, kMinEvalBatch);
 
   const int64_t num_classes = result.num_classes;
-  const int64_t eval_batch = std::max(config.batch_size, kMinEvalBatch);
-  std::vector<int64_t> order(train_split.count);
-  for (int64_t i = 0; i < train_split.count; ++i) order[i] = i;
+  std::vector<int64_t> order(train_data.count);
+  for (int64_t i = 0; i < train_data.count; ++i) order[i] = i;
 
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
     const std::string prefix = "epoch-" + std::to_string(epoch);
     EpochMetrics m;
     m.epoch = epoch;
-    m.train_images = train_split.count;
-    m.test_images = test_split.count;
+    m.train_images = train_data.count;
+    m.val_images = val_data.count;
+    m.test_images = test_data.count;
+    for (auto& group : optimizer->param_groups()) group.options().set_lr(schedule.lr(epoch));
+    m.learning_rate = optimizer->param_groups().front().options().get_lr();  // what the optimizer uses
 
     shuffle(order, shuffle_rng);
-    const torch::Tensor permutation = torch::from_blob(order.data(), {train_split.count}, torch::kInt64);
     {
       PhaseScope phase(observer, prefix + "/train");
       const auto start = std::chrono::steady_clock::now();
       model->train();
+      train_loading.seed = config.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(epoch);
+      BatchLoader loader(train_data, order, train_loading);
       double loss_sum = 0;
-      for (int64_t begin = 0; begin < train_split.count; begin += config.batch_size) {
-        if (observer.should_stop()) return cancelled(epoch, "training", begin, train_split.count);
-        const int64_t end = std::min(begin + config.batch_size, train_split.count);
-        const torch::Tensor index = permutation.slice(0, begin, end);
-        const torch::Tensor images = train_split.images.index_select(0, index);
-        const torch::Tensor labels = train_split.labels.index_select(0, index);
+      Batch batch;
+      for (int64_t done = 0; loader.next(batch); done += batch.count) {
+        if (observer.should_stop()) return cancelled(epoch, "training", done, train_data.count);
+        const torch::Tensor images = torch::from_blob(
+            batch.images.data(), {batch.count, train_data.channels, train_data.height, train_data.width},
+            torch::kFloat32);
+        const torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.count}, torch::kInt64);
         optimizer->zero_grad();
         torch::Tensor loss = F::cross_entropy(model->forward(images), labels);
         loss.backward();
         optimizer->step();
-        loss_sum += loss.item<double>() * static_cast<double>(end - begin);
-        observer.on_progress(epoch, end, train_split.count);
+        loss_sum += loss.item<double>() * static_cast<double>(batch.count);
+        observer.on_progress(epoch, done + batch.count, train_data.count);
       }
-      m.train_loss = loss_sum / static_cast<double>(train_split.count);
+      m.train_loss = loss_sum / static_cast<double>(train_data.count);
       m.train_time_s = seconds_since(start);
+    }
+    m.val_loss = m.val_accuracy = m.val_top5_accuracy = NAN;
+    if (has_validation) {
+      PhaseScope phase(observer, prefix + "/validate");
+      const auto start = std::chrono::steady_clock::now();
+      Evaluation e;
+      WATTLAB_RETURN_IF_ERROR(
+          evaluate(*model, val_data, eval_loading, num_classes, epoch, "validation", observer, e));
+      m.val_loss = e.loss;
+      m.val_accuracy = e.accuracy;
+      m.val_top5_accuracy = e.top5_accuracy;
+      m.val_time_s = seconds_since(start);
     }
     {
       PhaseScope phase(observer, prefix + "/eval");
       const auto start = std::chrono::steady_clock::now();
-      torch::NoGradGuard no_grad;
-      model->eval();
-      double loss_sum = 0;
-      torch::Tensor confusion = torch::zeros({num_classes * num_classes}, torch::kInt64);
-      for (int64_t begin = 0; begin < test_split.count; begin += eval_batch) {
-        if (observer.should_stop()) return cancelled(epoch, "evaluation", begin, test_split.count);
-        const int64_t end = std::min(begin + eval_batch, test_split.count);
-        const torch::Tensor images = test_split.images.slice(0, begin, end);
-        const torch::Tensor labels = test_split.labels.slice(0, begin, end);
-        const torch::Tensor logits = model->forward(images);
-        loss_sum += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum))
-                        .item<double>();
-        confusion += torch::bincount(labels * num_classes + logits.argmax(1), {}, num_classes * num_classes);
-      }
-      m.test_loss = loss_sum / static_cast<double>(test_split.count);
-      m.confusion.assign(confusion.data_ptr<int64_t>(), confusion.data_ptr<int64_t>() + confusion.numel());
+      Evaluation e;
+      WATTLAB_RETURN_IF_ERROR(evaluate(*model, test_data, eval_loading, num_classes, epoch, "evaluation", observer, e));
+      m.test_loss = e.loss;
+      m.top5_accuracy = e.top5_accuracy;
+      m.confusion = std::move(e.confusion);
       macro_scores(m.confusion, num_classes, m);
       m.eval_time_s = seconds_since(start);
     }
+    const double monitored_loss = has_validation ? m.val_loss : m.test_loss;
+    const double monitored_value =
+        config.monitor == "accuracy" ? (has_validation ? m.val_accuracy : m.accuracy) : monitored_loss;
+    schedule.observe(monitored_loss);
+    const bool stop = early_stopping.observe(epoch, monitored_value);
     observer.on_epoch_end(epoch, m);
     result.epochs.push_back(std::move(m));
+    if (stop && epoch < config.epochs) {
+      result.stopped_early = true;
+      result.stop_reason = "early_stopping at epoch " + std::to_string(epoch) + " (" + monitored + " best " +
+                           format_value(early_stopping.best_value()) + " at epoch " +
+                           std::to_string(early_stopping.best_epoch()) + ", no improvement > " +
+                           format_value(config.early_stopping.min_delta) + " for " +
+                           std::to_string(early_stopping.epochs_without_improvement()) + " epochs)";
+      break;
+    }
   }
+  if (!result.stopped_early) result.stop_reason = "completed " + std::to_string(config.epochs) + " epochs";
   return result;
 }
 
 }  // namespace
 
-Result<TrainData> load_train_data(const TrainConfig& config) {
-  TrainData data;
-  Result<IdxDataset> train = load_idx_dataset(config.data_dir, "train", config.subset);
-  if (!train.ok()) return train.status();
-  Result<IdxDataset> test = load_idx_dataset(config.data_dir, "t10k", config.test_subset);
-  if (!test.ok()) return test.status();
-  if (train->rows != test->rows || train->cols != test->cols) {
-    return Status::corrupt(config.data_dir + ": training images are " + std::to_string(train->rows) + "x" +
-                           std::to_string(train->cols) + " but test images " + std::to_string(test->rows) + "x" +
-                           std::to_string(test->cols) + " — pass a --data-dir holding one data set");
-  }
-  if (train->count == 0 || test->count == 0) {
-    return Status::corrupt(config.data_dir + ": the training or the test split holds no images — pass --data-dir");
-  }
-  data.train = std::move(*train);
-  data.test = std::move(*test);
-  return data;
+double effective_weight_decay(const TrainConfig& config) {
+  if (config.weight_decay >= 0) return config.weight_decay;
+  return config.optimizer == "adamw" ? 0.01 : 0.0;
 }
 
 Status validate(const TrainConfig& c) {
@@ -277,13 +328,49 @@ Status validate(const TrainConfig& c) {
     return Status::invalid_argument(flag + " must be " + rule + " (got " + got + ")");
   };
   WATTLAB_RETURN_IF_ERROR(check_model_name(c.model));
-  if (c.data_dir.empty()) return bad("--data-dir", "a folder holding the IDX files", "an empty path");
+  if (c.data_dir.empty()) return bad("--data", "a folder holding a data set", "an empty path");
   if (c.subset < 0) return bad("--subset", "0 (all images) or positive", std::to_string(c.subset));
   if (c.test_subset < 0) return bad("--test-subset", "0 (all images) or positive", std::to_string(c.test_subset));
   if (c.threads < 1) return bad("--threads", "at least 1", std::to_string(c.threads));
   if (c.batch_size < 1) return bad("--batch-size", "at least 1", std::to_string(c.batch_size));
   if (c.epochs < 1) return bad("--epochs", "at least 1", std::to_string(c.epochs));
-  if (c.optimizer != "sgd" && c.optimizer != "adam") return bad("--optimizer", "sgd or adam", "\"" + c.optimizer + "\"");
+  if (c.dataset != "auto" && c.dataset != "idx" && c.dataset != "cifar10" && c.dataset != "cifar100" &&
+      c.dataset != "folder") {
+    return bad("--dataset", "auto, idx, cifar10, cifar100 or folder", "\"" + c.dataset + "\"");
+  }
+  if (c.resize < 0) return bad("--resize", "0 (keep) or a side in pixels", std::to_string(c.resize));
+  if (c.resize > 0 && c.resize < 4) return bad("--resize", "at least 4 pixels", std::to_string(c.resize));
+  if (c.channels != 0 && c.channels != 1 && c.channels != 3) {
+    return bad("--channels", "0 (from the images), 1 or 3", std::to_string(c.channels));
+  }
+  if (c.channels != 0 && c.dataset != "folder" && c.dataset != "auto") {
+    return bad("--channels", "left at 0 except for --dataset folder", std::to_string(c.channels));
+  }
+  if (c.val_split != 0 && !(c.val_split > 0 && c.val_split < 1)) {
+    return bad("--val-split", "0 (none) or a fraction in (0, 1)", std::to_string(c.val_split));
+  }
+  if (Result<AugmentOptions> a = parse_augment(c.augment, c.crop_padding, 1 << 20); !a.ok()) return a.status();
+  if (c.crop_padding < -1) return bad("--crop-padding", "-1 (automatic) or a number of pixels", std::to_string(c.crop_padding));
+  for (double s : c.std) {
+    if (!(s > 0) || !std::isfinite(s)) return bad("--std", "positive numbers", std::to_string(s));
+  }
+  for (double m : c.mean) {
+    if (!std::isfinite(m)) return bad("--mean", "finite numbers", std::to_string(m));
+  }
+  if (c.prefetch < 0 || c.prefetch > 16) return bad("--prefetch", "in [0, 16] batches", std::to_string(c.prefetch));
+  if (c.optimizer != "sgd" && c.optimizer != "adam" && c.optimizer != "adamw") {
+    return bad("--optimizer", "sgd, adam or adamw", "\"" + c.optimizer + "\"");
+  }
+  if (c.nesterov && (c.optimizer != "sgd" || !(c.momentum > 0))) {
+    return bad("--nesterov", "used with --optimizer sgd and --momentum above 0",
+               "optimizer " + c.optimizer + ", momentum " + std::to_string(c.momentum));
+  }
+  if (c.weight_decay != -1 && (!(c.weight_decay >= 0) || !std::isfinite(c.weight_decay))) {
+    return bad("--weight-decay", "0 or more (-1: the optimizer's default)", std::to_string(c.weight_decay));
+  }
+  WATTLAB_RETURN_IF_ERROR(validate(c.schedule));
+  WATTLAB_RETURN_IF_ERROR(validate(c.early_stopping));
+  if (c.monitor != "loss" && c.monitor != "accuracy") return bad("--monitor", "loss or accuracy", "\"" + c.monitor + "\"");
   if (!(c.learning_rate > 0) || !std::isfinite(c.learning_rate)) {
     return bad("--lr", "a positive number", std::to_string(c.learning_rate));
   }

@@ -1,6 +1,7 @@
-// Trains a model of the zoo on an IDX data set (Fashion-MNIST by default) and
-// reports per-epoch metrics. The API is free of LibTorch; only trainer.cpp
-// and the model zoo (models.cpp, models/) include it.
+// Trains a model of the zoo on an image data set (Fashion-MNIST IDX by
+// default; CIFAR-10/100 binary and image folders too) and reports per-epoch
+// metrics. The API is free of LibTorch; only trainer.cpp and the model zoo
+// (models.cpp, models/) include it.
 #pragma once
 
 #include <cstdint>
@@ -8,45 +9,77 @@
 #include <vector>
 
 #include "wattlab/core/status.h"
-#include "wattlab/train/idx.h"
+#include "wattlab/train/early_stopping.h"
+#include "wattlab/train/image_dataset.h"
+#include "wattlab/train/lr_schedule.h"
 
 namespace wattlab {
 
 // One training run. Flag names in comments are those validate() names.
 struct TrainConfig {
   std::string model = "cnn";                                  // --model: see model_names()
-  std::string data_dir = "/usr/share/datasets/fashion-mnist";  // --data-dir: IDX files, .gz or plain
-  int64_t subset = 0;       // --subset: train on the first N training images; 0 = all
+  // Data.
+  std::string dataset = "auto";  // --dataset: auto, idx, cifar10, cifar100 or folder (see load_train_data)
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";  // --data: the data set's folder
+  int64_t subset = 0;       // --subset: train on the first N training images (before the split); 0 = all
   int64_t test_subset = 0;  // --test-subset: evaluate on the first N test images; 0 = all
+  int64_t resize = 0;       // --resize: every image (all splits) resized to this side, pixels; 0 = keep
+  int64_t channels = 0;     // --channels: image folders only, 1 or 3; 0 = from the first image
+  double val_split = 0;     // --val-split: fraction of the training images held out for validation; 0 = none
+  std::string augment = "none";  // --augment: none, or a comma-separated list of crop and flip
+  int64_t crop_padding = -1;     // --crop-padding: pixels; -1 = 4 for images >= 32 pixels, else 2
+  std::vector<double> mean;      // --mean: per-channel mean of pixels in [0, 1]; empty = from the training part
+  std::vector<double> std;       // --std: per-channel std; empty = from the training part
+  int prefetch = 2;              // --prefetch: batches prepared ahead on a worker thread; 0 = none
+  // Compute.
   int threads = 1;          // --threads: LibTorch intra-op threads
   int64_t batch_size = 64;  // --batch-size
-  int epochs = 1;           // --epochs
-  uint64_t seed = 42;       // --seed: weights, shuffling and dropout
-  std::string optimizer = "adam";  // --optimizer: "sgd" or "adam"
-  double learning_rate = 1e-3;     // --lr
+  int epochs = 1;           // --epochs: at most this many (early stopping may end sooner)
+  uint64_t seed = 42;       // --seed: weights, split, shuffling, augmentation and dropout
+  // Optimisation.
+  std::string optimizer = "adam";  // --optimizer: "sgd", "adam" or "adamw"
+  double learning_rate = 1e-3;     // --lr: the base rate the schedule starts from
   double momentum = 0.9;           // --momentum (sgd only)
+  bool nesterov = false;           // --nesterov (sgd only, needs momentum > 0)
+  double weight_decay = -1;        // --weight-decay: L2 penalty (sgd, adam) or decoupled decay (adamw);
+                                   // -1 = the optimizer's default: 0, or 0.01 for adamw
+  LrScheduleOptions schedule;      // --schedule, --lr-step, --lr-gamma, --warmup-epochs, --plateau-*
+  EarlyStoppingOptions early_stopping;  // --early-stopping (patience), --min-delta, --start-from-epoch
+  std::string monitor = "loss";    // --monitor: loss or accuracy, of the validation part (the test split
+                                   // without --val-split); drives early stopping (plateau always uses loss)
   double width_multiplier = 1.0;   // --width-multiplier: scales every layer's channels
 };
+
+// The weight decay the run uses: config.weight_decay, or the optimizer's default when it is -1.
+double effective_weight_decay(const TrainConfig& config);
 
 // OK if `config` can be trained; otherwise InvalidArgument whose message names
 // the flag, the rule and the value given ("--threads must be at least 1 (got 0)").
 // Does not touch the file system: a missing data set is reported by train_model.
 Status validate(const TrainConfig& config);
 
-// Metrics of one epoch: a training pass then an evaluation on the test split.
+// Metrics of one epoch: a training pass, an evaluation on the validation part
+// (with --val-split), then an evaluation on the test split.
 struct EpochMetrics {
   int epoch = 0;             // 1-based
-  double train_loss = 0;     // mean cross-entropy over the epoch's training images
+  double learning_rate = 0;  // the rate of this epoch
+  double train_loss = 0;     // mean cross-entropy over the epoch's training images (augmented)
   double test_loss = 0;      // mean cross-entropy over the test images
   double accuracy = 0;       // on the test images, in [0, 1]
+  double top5_accuracy = 0;  // share of test images whose class is among the 5 highest scores; NaN for <= 5 classes
   double precision_macro = 0;  // unweighted means over the classes present in the
   double recall_macro = 0;     // labels or the predictions; a class never predicted
   double f1_macro = 0;         // has precision 0 (sklearn's zero_division=0)
+  double val_loss = 0;       // as test_loss, accuracy and top5_accuracy, on the validation
+  double val_accuracy = 0;   // part; NaN without --val-split
+  double val_top5_accuracy = 0;
   int64_t train_images = 0;  // images trained on in this epoch
+  int64_t val_images = 0;    // images validated (0 without a split)
   int64_t test_images = 0;   // images evaluated
   double train_time_s = 0;   // wall time of the training pass (data already in memory)
-  double eval_time_s = 0;    // wall time of the evaluation
-  std::vector<int64_t> confusion;  // num_classes x num_classes, row = true class, column = predicted
+  double val_time_s = 0;     // wall time of the validation
+  double eval_time_s = 0;    // wall time of the test evaluation
+  std::vector<int64_t> confusion;  // num_classes x num_classes, row = true class, column = predicted (test)
 };
 
 // Receives the trainer's progress. Every method is called on the thread that
@@ -54,7 +87,7 @@ struct EpochMetrics {
 class TrainObserver {
  public:
   virtual ~TrainObserver() = default;
-  // A phase ("epoch-1/train", "epoch-1/eval", ...) starts or ends; every begun
+  // A phase ("epoch-1/train", "epoch-1/validate" with a split, "epoch-1/eval", ...) starts or ends; every begun
   // phase is ended, also when training fails or is cancelled. Meant for energy windows.
   virtual void on_phase_begin(const std::string& phase) {}
   virtual void on_phase_end(const std::string& phase) {}
@@ -72,33 +105,64 @@ struct TrainResult {
   int64_t parameter_count = 0;  // trainable scalars of the model
   int64_t num_classes = 0;
   int threads = 0;              // intra-op threads used
+  std::vector<double> mean;     // per-channel normalisation used (given or computed)
+  std::vector<double> std;
+  bool stopped_early = false;   // early stopping ended the run before config.epochs
+  // Why training ended: "completed 10 epochs", or "early_stopping at epoch 7
+  // (val_loss best 0.3123 at epoch 4, no improvement > 0 for 3 epochs)".
+  std::string stop_reason;
 };
 
-// Both splits of a data set in memory, as train_model uses them.
+// The splits of a data set in memory, as train_model uses them.
 struct TrainData {
-  IdxDataset train;  // the first config.subset images of the "train" split (all if 0)
-  IdxDataset test;   // the first config.test_subset images of the "t10k" split (all if 0)
+  std::string dataset;      // the format read: "idx", "cifar10", "cifar100" or "folder"
+  ImageDataset train;       // training images (config.subset of them, less the validation part)
+  ImageDataset validation;  // held out with --val-split (stratified, seeded); count 0 without
+  ImageDataset test;        // the first config.test_subset test images (all if 0)
 };
 
-// Loads config.data_dir's splits, so that several trainings can share one load.
-// Errors: those of load_idx_dataset (missing or corrupt files, negative subsets),
-// and Corrupt when the splits' image sizes differ or one holds no images.
+// The format of the data set in `dir` for --dataset auto: "idx" when it holds
+// train-images-idx3-ubyte[.gz], "cifar10" for data_batch_1.bin (or a
+// cifar-10-batches-bin/ folder), "cifar100" for train.bin (or
+// cifar-100-binary/), "folder" for a train/ sub-folder. NotFound naming the
+// folder and the accepted layouts otherwise.
+Result<std::string> detect_dataset(const std::string& dir);
+
+// Loads config.data_dir as config.dataset (auto: detect_dataset):
+//   idx:      {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+//   cifar10:  data_batch_{1..5}.bin and test_batch.bin
+//   cifar100: train.bin and test.bin (fine labels)
+//   folder:   train/CLASS/IMAGE and test/CLASS/IMAGE (or val/CLASS/IMAGE) image
+//             folders; test images take the training images' size, channels
+//             and class ids
+// then resizes every split to config.resize (if set) and holds out
+// config.val_split of the training images. Several trainings can share one load.
+// Errors: those of the readers (missing or corrupt files, negative subsets),
+// Corrupt when the splits' image sizes differ or one holds no images,
+// InvalidArgument for a bad --dataset or --val-split.
 Result<TrainData> load_train_data(const TrainConfig& config);
 
-// Builds the model and trains it on `data` (config.data_dir, subset and
-// test_subset are not used) for config.epochs epochs, evaluating after each.
+// OK if `config` fits `data`; otherwise InvalidArgument naming the flag:
+// --mean or --std with a length other than the channel count, --augment crop
+// with a padding not below the image side. Checked by train_model too.
+Status validate(const TrainConfig& config, const TrainData& data);
+
+// Builds the model and trains it on `data` (config.data_dir, dataset, subset,
+// test_subset, resize, channels and val_split are not used: they shaped
+// `data`) for up to config.epochs epochs, evaluating after each. The
+// evaluation path never augments.
 // Otherwise as the overload below, which loads the data first.
 Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data, TrainObserver& observer);
 
-// Loads the data set into memory, builds the model, and trains it for
+// Loads the data set into memory, builds the model, and trains it for up to
 // config.epochs epochs, evaluating after each. Deterministic: the same config
 // (seed and threads included) on the same machine and LibTorch build gives
 // bit-identical metrics (times aside). Sets LibTorch's intra-op thread count for
 // the duration of the call and its inter-op thread count to 1 once per process;
 // reseeds LibTorch's global generator, so do not run two trainings concurrently
 // in one process if you need reproducibility.
-// Errors: InvalidArgument (see validate), those of load_idx_dataset (missing or
-// corrupt data), Cancelled when the observer asked to stop, Internal for a
+// Errors: InvalidArgument (see validate, and --mean/--std whose length is not
+// the data's channel count), those of load_train_data (missing or corrupt data), Cancelled when the observer asked to stop, Internal for a
 // LibTorch failure (its message included).
 Result<TrainResult> train_model(const TrainConfig& config, TrainObserver& observer);
 

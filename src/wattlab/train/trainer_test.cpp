@@ -50,32 +50,60 @@ TrainConfig small_config() {
 }
 
 TEST(TrainerTest, ValidateNamesTheFlag) {
-  EXPECT_TRUE(validate(TrainConfig{}).ok());
+  const TrainConfig defaults;
+  EXPECT_TRUE(validate(defaults).ok());
   TrainConfig c;
   c.threads = 0;
   EXPECT_EQ(validate(c).message(), "--threads must be at least 1 (got 0)");
-  c = TrainConfig{};
+  c = defaults;
   c.batch_size = 0;
   EXPECT_EQ(validate(c).message(), "--batch-size must be at least 1 (got 0)");
-  c = TrainConfig{};
+  c = defaults;
   c.epochs = -2;
   EXPECT_EQ(validate(c).message(), "--epochs must be at least 1 (got -2)");
-  c = TrainConfig{};
+  c = defaults;
   c.optimizer = "rmsprop";
-  EXPECT_EQ(validate(c).message(), "--optimizer must be sgd or adam (got \"rmsprop\")");
-  c = TrainConfig{};
+  EXPECT_EQ(validate(c).message(), "--optimizer must be sgd, adam or adamw (got \"rmsprop\")");
+  c = defaults;
+  c.nesterov = true;  // with adam
+  EXPECT_EQ(validate(c).message(),
+            "--nesterov must be used with --optimizer sgd and --momentum above 0 (got optimizer adam, momentum 0.900000)");
+  c = defaults;
+  c.dataset = "imagenet";
+  EXPECT_EQ(validate(c).message(), "--dataset must be auto, idx, cifar10, cifar100 or folder (got \"imagenet\")");
+  c = defaults;
+  c.val_split = 1.5;
+  EXPECT_EQ(validate(c).message(), "--val-split must be 0 (none) or a fraction in (0, 1) (got 1.500000)");
+  c = defaults;
+  c.augment = "crop,rotate";
+  EXPECT_EQ(validate(c).code(), Status::Code::kInvalidArgument);
+  c = defaults;
+  c.schedule.kind = "exp";
+  EXPECT_EQ(validate(c).message(), "--schedule must be none, step, cosine or plateau (got \"exp\")");
+  c = defaults;
+  c.monitor = "f1";
+  EXPECT_EQ(validate(c).message(), "--monitor must be loss or accuracy (got \"f1\")");
+  c = defaults;
+  c.weight_decay = -0.5;
+  EXPECT_EQ(validate(c).code(), Status::Code::kInvalidArgument);
+  c = defaults;
+  c.optimizer = "adamw";
+  EXPECT_DOUBLE_EQ(effective_weight_decay(c), 0.01);
+  c.weight_decay = 0;
+  EXPECT_DOUBLE_EQ(effective_weight_decay(c), 0.0);
+  c = defaults;
   c.model = "resnet";
   EXPECT_EQ(validate(c).code(), Status::Code::kInvalidArgument);
   EXPECT_NE(validate(c).message().find("cnn, lenet5, resnet18"), std::string::npos);
-  c = TrainConfig{};
+  c = defaults;
   c.learning_rate = 0;
   EXPECT_EQ(validate(c).code(), Status::Code::kInvalidArgument);
-  c = TrainConfig{};
+  c = defaults;
   c.subset = -1;
   EXPECT_EQ(validate(c).message(), "--subset must be 0 (all images) or positive (got -1)");
 
   RecordingObserver observer;
-  c = TrainConfig{};
+  c = defaults;
   c.threads = 0;
   EXPECT_EQ(train_model(c, observer).status().code(), Status::Code::kInvalidArgument);
   EXPECT_TRUE(observer.events.empty());
@@ -86,6 +114,10 @@ TEST(TrainerTest, MissingDataIsNotFound) {
   c.data_dir = "/nonexistent/fashion";
   RecordingObserver observer;
   Result<TrainResult> r = train_model(c, observer);
+  EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(r.status().message().rfind("/nonexistent/fashion: no such folder", 0), 0u) << r.status().message();
+  c.dataset = "idx";
+  r = train_model(c, observer);
   EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
   EXPECT_NE(r.status().message().find("/nonexistent/fashion/train-labels-idx1-ubyte.gz"), std::string::npos);
 }
@@ -204,6 +236,105 @@ TEST(TrainerTest, EveryZooModelTrainsOnFashionMnist) {
     EXPECT_TRUE(std::isfinite(r->epochs[0].train_loss));
     EXPECT_EQ(r->epochs[0].confusion.size(), 100u);
   }
+}
+
+// A small synthetic 3-channel 32x32 data set of 10 classes whose class is
+// readable from the pixels (a bright square at a class-dependent place).
+TrainData synthetic_rgb(int64_t train_count, int64_t val_count, int64_t test_count) {
+  auto make = [](int64_t count, int64_t offset) {
+    ImageDataset d;
+    d.count = count;
+    d.channels = 3;
+    d.height = d.width = 32;
+    d.num_classes = 10;
+    d.pixels.assign(static_cast<size_t>(count * 3 * 32 * 32), 20);
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t label = (i + offset) % 10;
+      d.labels.push_back(label);
+      for (int64_t c = 0; c < 3; ++c)
+        for (int64_t y = 0; y < 8; ++y)
+          for (int64_t x = 0; x < 8; ++x)
+            d.pixels[static_cast<size_t>(((i * 3 + c) * 32 + 4 + (label / 5) * 16 + y) * 32 + (label % 5) * 6 + x)] =
+                static_cast<uint8_t>(200 + 5 * c + (i % 7));
+    }
+    return d;
+  };
+  TrainData data;
+  data.dataset = "synthetic";
+  data.train = make(train_count, 0);
+  data.validation = make(val_count, 3);
+  data.test = make(test_count, 7);
+  return data;
+}
+
+TEST(TrainerTest, ValidationAugmentationScheduleAndEarlyStopping) {
+  TrainData data = synthetic_rgb(320, 80, 100);
+  TrainConfig c = small_config();
+  c.epochs = 12;
+  c.batch_size = 32;
+  c.augment = "crop,flip";
+  c.optimizer = "sgd";
+  c.learning_rate = 0.05;
+  c.nesterov = true;
+  c.weight_decay = 5e-4;
+  c.schedule.kind = "step";
+  c.schedule.step_epochs = 1;
+  c.schedule.gamma = 0.5;
+  c.early_stopping.patience = 1;
+  c.early_stopping.min_delta = 10;  // nothing improves by 10: stops after the first epoch with no improvement
+  RecordingObserver observer;
+  Result<TrainResult> r = train_model(c, data, observer);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_EQ(r->epochs.size(), 2u);
+  EXPECT_TRUE(r->stopped_early);
+  EXPECT_EQ(r->stop_reason.rfind("early_stopping at epoch 2 (val_loss best ", 0), 0u) << r->stop_reason;
+  EXPECT_NE(r->stop_reason.find("at epoch 1, no improvement > 10 for 1 epochs)"), std::string::npos) << r->stop_reason;
+  EXPECT_DOUBLE_EQ(r->epochs[0].learning_rate, 0.05);
+  EXPECT_DOUBLE_EQ(r->epochs[1].learning_rate, 0.025);
+  const EpochMetrics& m = r->epochs[1];
+  EXPECT_EQ(m.val_images, 80);
+  EXPECT_TRUE(std::isfinite(m.val_loss));
+  EXPECT_GE(m.val_accuracy, 0.0);
+  EXPECT_GE(m.top5_accuracy, m.accuracy);
+  EXPECT_GE(m.val_top5_accuracy, m.val_accuracy);
+  EXPECT_EQ(r->mean.size(), 3u);
+  EXPECT_EQ(observer.events[2], "begin epoch-1/validate");
+  EXPECT_EQ(observer.events[4], "begin epoch-1/eval");
+}
+
+TEST(TrainerTest, PrefetchDoesNotChangeTheResult) {
+  TrainData data = synthetic_rgb(200, 0, 50);
+  TrainConfig c = small_config();
+  c.epochs = 2;
+  c.batch_size = 16;
+  c.augment = "crop,flip";
+  c.optimizer = "adamw";
+  c.schedule.kind = "cosine";
+  RecordingObserver a_observer, b_observer;
+  c.prefetch = 0;
+  Result<TrainResult> a = train_model(c, data, a_observer);
+  c.prefetch = 3;
+  Result<TrainResult> b = train_model(c, data, b_observer);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (size_t e = 0; e < 2; ++e) {
+    EXPECT_EQ(a->epochs[e].train_loss, b->epochs[e].train_loss);
+    EXPECT_EQ(a->epochs[e].test_loss, b->epochs[e].test_loss);
+    EXPECT_EQ(a->epochs[e].confusion, b->epochs[e].confusion);
+  }
+  EXPECT_TRUE(std::isnan(a->epochs[0].val_loss));
+  EXPECT_EQ(a->stop_reason, "completed 2 epochs");
+  // It learns (chance is 0.1), though flips blur the classes, which differ by the square's column.
+  EXPECT_GT(a->epochs[1].accuracy, 0.25);
+}
+
+TEST(TrainerTest, MeanAndStdMustMatchTheChannels) {
+  TrainData data = synthetic_rgb(20, 0, 10);
+  TrainConfig c = small_config();
+  c.mean = {0.5};
+  RecordingObserver observer;
+  Result<TrainResult> r = train_model(c, data, observer);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "--mean needs one value per channel: 3 for these images (got 1)");
 }
 
 TEST(TrainerTest, LibTorchVersion) { EXPECT_EQ(libtorch_version(), TORCH_VERSION); }
