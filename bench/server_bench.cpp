@@ -113,11 +113,13 @@ int main(int argc, char** argv) {
               batches * 1000.0 / (batch_ms / 1000.0), batch_ms / batches);
 
   // 3. The same through the store directly.
-  std::vector<wattlab::Metric> points;
-  for (int i = 0; i < 1000; ++i) points.push_back({"direct" + std::to_string(i % 10), i * 0.5, 1'700'000'000'000 + i, i});
+  std::vector<std::vector<wattlab::Metric>> direct_batches(batches);
+  for (int b = 0; b < batches; ++b)
+    for (int i = 0; i < 1000; ++i)
+      direct_batches[b].push_back({"direct" + std::to_string(i % 10), i * 0.5, 1'700'000'000'000 + i, b * 1000 + i});
   t0 = Clock::now();
-  for (int b = 0; b < batches; ++b) {
-    if (!(*store)->log_batch(run_id, points, {}, {}).ok()) return 1;
+  for (const auto& batch : direct_batches) {
+    if (!(*store)->log_batch(run_id, batch, {}, {}).ok()) return 1;
   }
   double direct_ms = ms_since(t0);
   std::printf("store log_batch in process (%d x 1000 points): %.0f points/s\n", batches,
