@@ -438,7 +438,9 @@ Result<SqlFragment> compile_run_filter(const Filter& filter, SqlDialect dialect)
     out.sql += "(";
     switch (c.entity) {
       case FilterEntity::kMetric:
-        out.sql += "EXISTS (SELECT 1 FROM latest_metrics lm WHERE lm.run_id = r.run_id AND lm.key = ? AND ";
+        // An uncorrelated IN: the matching runs come from one range of
+        // latest_metrics_by_key_value (key, value) instead of one probe per run.
+        out.sql += "r.run_id IN (SELECT lm.run_id FROM latest_metrics lm WHERE lm.key = ? AND ";
         out.params.emplace_back(c.key);
         // PostgreSQL keeps NaN, which compares greater than every number;
         // SQLite's NULL matches no comparison, and neither may NaN.
