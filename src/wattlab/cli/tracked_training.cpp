@@ -33,7 +33,8 @@ class TrackingObserver final : public TrainObserver {
         options_(options),
         summary_(summary),
         progress_("img", options.show_progress),
-        timeline_(monitor, client) {}
+        timeline_(monitor, client),
+        budget_(options.budget) {}
 
   void on_phase_begin(const std::string& phase) override {
     auto id = monitor_.begin_window(phase);
@@ -54,6 +55,7 @@ class TrackingObserver final : public TrainObserver {
       (is_train ? epoch_train_energy_j_ : epoch_eval_energy_j_) = window->energy_j();
     }
     if (is_train) summary_.train_energy_j += window->energy_j();
+    epochs_energy_j_ += window->energy_j();
     keep_error(client_.log_energy_window(*window));
     keep_error(timeline_.drain());
   }
@@ -103,6 +105,7 @@ class TrackingObserver final : public TrainObserver {
   }
 
   bool should_stop() override { return stop_requested(); }
+  std::string stop_after_epoch(int epoch) override { return budget_.after_epoch(epoch, epochs_energy_j_); }
 
   // Stores the rest of the power timeline; once, after the monitor stopped.
   void finish_timeline() { keep_error(timeline_.finish()); }
@@ -122,6 +125,8 @@ class TrackingObserver final : public TrainObserver {
   TrackedTrainingSummary& summary_;
   ProgressBar progress_;
   PowerTimelineRecorder timeline_;
+  EnergyBudget budget_;
+  double epochs_energy_j_ = 0;  // every epoch phase so far (training, validation, evaluation)
   std::map<std::string, WindowId> open_windows_;  // by phase name
   double epoch_train_energy_j_ = NAN;             // of the current epoch
   double epoch_eval_energy_j_ = NAN;
@@ -194,6 +199,11 @@ std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& d
     params.push_back({"start_from_epoch", std::to_string(c.early_stopping.start_from_epoch)});
     params.push_back({"monitor", c.monitor});
   }
+  if (o.budget.energy_j) params.push_back({"energy_budget_j", num(*o.budget.energy_j)});
+  if (o.budget.carbon_g) params.push_back({"carbon_budget_g", num(*o.budget.carbon_g)});
+  params.push_back({"carbon_intensity_g_per_kwh", num(o.budget.intensity.g_per_kwh)});
+  params.push_back({"carbon_source", o.budget.intensity.source});
+  params.push_back({"pue", num(o.budget.pue)});
   return params;
 }
 
@@ -264,6 +274,9 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
     tracking.log_metric("energy_j", summary.energy_j);
     tracking.log_metric("duration_s", summary.duration_s);
     tracking.log_metric("energy_per_image_j", summary.energy_per_image_j());
+    if (auto carbon = estimate_carbon(summary.energy_j, options.budget.intensity, options.budget.pue); carbon.ok()) {
+      tracking.log_metric("co2e_g", carbon->co2e_g);
+    }
   }
   if (trained.ok()) {
     tracking.log_metric("parameter_count", static_cast<double>(trained->parameter_count));

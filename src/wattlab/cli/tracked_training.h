@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "wattlab/core/status.h"
+#include "wattlab/energy/energy_budget.h"
 #include "wattlab/energy/meters.h"
 #include "wattlab/track/entities.h"
 #include "wattlab/track/run_logger.h"
@@ -22,6 +23,7 @@ struct TrackedTrainingOptions {
   MeterOptions meter;
   double sample_interval_ms = 100;        // power timeline resolution
   bool show_progress = true;              // progress bar and one line per epoch on stderr
+  EnergyBudgetOptions budget;             // --energy-budget / --carbon-budget; its intensity and PUE give co2e_g
 };
 
 struct TrackedTrainingSummary {

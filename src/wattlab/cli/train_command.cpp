@@ -7,6 +7,8 @@
 #include "wattlab/cli/signals.h"
 #include "wattlab/cli/table.h"
 #include "wattlab/cli/tracked_training.h"
+#include "wattlab/energy/carbon.h"
+#include "wattlab/energy/energy_budget.h"
 #include "wattlab/train/models.h"
 
 namespace wattlab::cli {
@@ -15,9 +17,36 @@ namespace {
 
 struct TrainCommandOptions {
   TrackedTrainingOptions run;
-  std::string tracking_uri;  // empty: --store
+  std::string tracking_uri;   // empty: --store
+  std::string energy_budget;  // "50kJ"; empty: none
+  std::string carbon_budget;  // "10g"; empty: none
+  std::string carbon;         // country, provider:region or g/kWh; empty: world average
   bool quiet = false;
 };
+
+// --energy-budget, --carbon-budget, --carbon and --pue into o.run.budget.
+Status resolve_budget(TrainCommandOptions& o) {
+  EnergyBudgetOptions& b = o.run.budget;
+  if (!o.energy_budget.empty()) {
+    auto j = parse_energy_j(o.energy_budget);
+    if (!j.ok()) return Status::invalid_argument("--energy-budget: " + j.status().message());
+    b.energy_j = *j;
+  }
+  if (!o.carbon_budget.empty()) {
+    auto g = parse_carbon_g(o.carbon_budget);
+    if (!g.ok()) return Status::invalid_argument("--carbon-budget: " + g.status().message());
+    b.carbon_g = *g;
+  }
+  if (!o.carbon.empty()) {
+    auto intensity = resolve_carbon_intensity(o.carbon);
+    if (!intensity.ok()) return Status::invalid_argument("--carbon: " + intensity.status().message());
+    b.intensity = *intensity;
+  }
+  if (auto check = estimate_carbon(0, b.intensity, b.pue); !check.ok()) {
+    return Status::invalid_argument("--pue: " + check.status().message());
+  }
+  return Status();
+}
 
 // Exit code of a run that a signal stopped: 128 + the signal, as a shell reports it.
 int killed_exit_code() { return 128 + (stop_signal() ? stop_signal() : SIGINT); }
@@ -25,6 +54,7 @@ int killed_exit_code() { return 128 + (stop_signal() ? stop_signal() : SIGINT); 
 int run_train(const GlobalOptions& global, TrainCommandOptions& o) {
   TrainConfig& c = o.run.train;
   if (Status s = validate(c); !s.ok()) return report_error(s.message());
+  if (Status s = resolve_budget(o); !s.ok()) return report_error(s.message());
   auto data = load_train_data(c);
   if (!data.ok()) return report_error(data.status().message());
   if (Status s = validate(c, *data); !s.ok()) return report_error(s.message());
@@ -155,6 +185,19 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
   cmd->add_option("--meter", o->run.meter.kind, "Energy source: auto, rapl, nvml or estimate")->capture_default_str();
   cmd->add_option("--cpu-tdp-w", o->run.meter.estimator.cpu_tdp_w,
                   "CPU TDP in watts for the estimator (default: looked up from the CPU model)");
+  cmd->add_option("--energy-budget", o->energy_budget,
+                  "Stop before an epoch that would take the run's epochs past this energy (50kJ, 0.1kWh); "
+                  "the run's wattlab.stop_reason says so")
+      ->group("Energy");
+  cmd->add_option("--carbon-budget", o->carbon_budget, "The same in CO2e (10g, 1.5kg) at --carbon and --pue")
+      ->group("Energy");
+  cmd->add_option("--carbon", o->carbon,
+                  "Grid carbon intensity: ISO alpha-3 country (FRA), provider:region (gcp:europe-west1) or "
+                  "gCO2e/kWh (default: world average); gives the run's co2e_g")
+      ->group("Energy");
+  cmd->add_option("--pue", o->run.budget.pue, "Data-centre power usage effectiveness, 1.0 or more")
+      ->capture_default_str()
+      ->group("Energy");
   cmd->add_option("--sample-interval-ms", o->run.sample_interval_ms, "Power sampling interval")
       ->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "No progress bar or per-epoch lines");

@@ -311,6 +311,13 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
                            std::to_string(early_stopping.epochs_without_improvement()) + " epochs)";
       break;
     }
+    if (epoch < config.epochs) {
+      if (std::string reason = observer.stop_after_epoch(epoch); !reason.empty()) {
+        result.stopped_early = true;
+        result.stop_reason = std::move(reason);
+        break;
+      }
+    }
   }
   if (!result.stopped_early) result.stop_reason = "completed " + std::to_string(config.epochs) + " epochs";
   return result;

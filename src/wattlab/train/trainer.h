@@ -98,6 +98,10 @@ class TrainObserver {
   // Polled before every batch (training and evaluation); true makes
   // train_model return a Cancelled status.
   virtual bool should_stop() { return false; }
+  // Asked after on_epoch_end when more epochs would follow: a non-empty
+  // reason ends training there, as a finished run whose stop_reason it
+  // becomes (an energy budget, say).
+  virtual std::string stop_after_epoch(int epoch) { return ""; }
 };
 
 struct TrainResult {
@@ -107,7 +111,7 @@ struct TrainResult {
   int threads = 0;              // intra-op threads used
   std::vector<double> mean;     // per-channel normalisation used (given or computed)
   std::vector<double> std;
-  bool stopped_early = false;   // early stopping ended the run before config.epochs
+  bool stopped_early = false;   // early stopping or the observer ended the run before config.epochs
   // Why training ended: "completed 10 epochs", or "early_stopping at epoch 7
   // (val_loss best 0.3123 at epoch 4, no improvement > 0 for 3 epochs)".
   std::string stop_reason;

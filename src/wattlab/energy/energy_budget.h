@@ -1,0 +1,50 @@
+// Energy and carbon budgets for a training run: `wattlab train
+// --energy-budget 50kJ` / `--carbon-budget 10g`. After each epoch the budget
+// projects the next epoch's energy (the mean of the epochs so far) and says
+// stop when the energy used plus that projection would exceed the budget, so
+// training never starts an epoch it cannot afford. A carbon budget is turned
+// into joules by the grid intensity and PUE the run uses.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "wattlab/core/status.h"
+#include "wattlab/energy/carbon.h"
+
+namespace wattlab {
+
+// "50kJ", "50 kJ", "2.5MJ", "0.1kWh", "750Wh", "1200J", "1200" (joules).
+// InvalidArgument quoting the text and the accepted units otherwise, or for a
+// value that is not positive.
+Result<double> parse_energy_j(const std::string& text);
+// "10g", "1.5kg", "10" (grams of CO2e). InvalidArgument as parse_energy_j.
+Result<double> parse_carbon_g(const std::string& text);
+
+struct EnergyBudgetOptions {
+  std::optional<double> energy_j;  // at most this much energy
+  std::optional<double> carbon_g;  // at most this much CO2e...
+  CarbonIntensity intensity = world_average_carbon_intensity();  // ...at this grid intensity
+  double pue = 1.0;                                              // ...and PUE
+};
+
+class EnergyBudget {
+ public:
+  explicit EnergyBudget(const EnergyBudgetOptions& options);
+
+  // True when a budget is set.
+  bool enabled() const { return limit_j_.has_value(); }
+  // The budget in joules (the tighter of the two when both are set).
+  std::optional<double> limit_j() const { return limit_j_; }
+
+  // After epoch `epoch` (1-based) with `used_j` joules used by all epochs so
+  // far: empty to go on, or why to stop ("energy budget: 41.2 kJ used by 7
+  // epochs, the next would take about 6.1 kJ, over the 50 kJ budget").
+  std::string after_epoch(int epoch, double used_j) const;
+
+ private:
+  std::optional<double> limit_j_;
+  std::string limit_text_;  // "50 kJ" or "10 g CO2e (31.2 kJ at 480 g/kWh, PUE 1.00)"
+};
+
+}  // namespace wattlab
