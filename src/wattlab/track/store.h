@@ -163,8 +163,9 @@ class Store : public RunLogger {
   virtual Result<PowerTimeline> get_power_samples(const std::string& run_id) = 0;
 };
 
-// The MLflow tracking URI for a SQLite store at `path` ("sqlite:////abs/x.db"),
-// for handing to child processes as MLFLOW_TRACKING_URI.
+// The SQLAlchemy-style URI of a SQLite store at `path` ("sqlite:////abs/x.db"),
+// which Store::open and --tracking-uri accept. (Not for MLflow's own client:
+// its SQLite schema is not wattlab's; give it a wattlab server's http:// URI.)
 std::string sqlite_tracking_uri(const std::string& path);
 
 }  // namespace wattlab
