@@ -242,6 +242,11 @@ TEST_F(MeasureTest, UnreachableTrackingServerIsOneClearError) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("ftp://x"), std::string::npos) << bad.err;
   EXPECT_NE(bad.err.find("http://host:port"), std::string::npos) << bad.err;
+  // MLflow's own settings left in the environment do not become a file here.
+  auto mlflow_setting = wattlab("measure --store " + store_ + " -- true", "MLFLOW_TRACKING_URI=./mlruns");
+  EXPECT_EQ(mlflow_setting.exit_code, 1);
+  EXPECT_NE(mlflow_setting.err.find("MLFLOW_TRACKING_URI"), std::string::npos) << mlflow_setting.err;
+  EXPECT_FALSE(fs::exists("./mlruns"));
 }
 
 TEST_F(MeasureTest, GpuEnergyFromNvmlBesideRapl) {

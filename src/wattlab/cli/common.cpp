@@ -34,13 +34,16 @@ Result<RunDestination> open_run_destination(const GlobalOptions& global, const s
     out.logger = std::move(*logger);
     return out;
   }
-  const size_t scheme_end = tracking_uri.find("://");
-  if (scheme_end != std::string::npos) {
-    const std::string scheme = tracking_uri.substr(0, scheme_end);
+  // Only URIs: a bare word or path (MLflow's "databricks", "./mlruns", often
+  // left in MLFLOW_TRACKING_URI) must not quietly become a SQLite file.
+  if (!tracking_uri.empty()) {
+    const size_t scheme_end = tracking_uri.find("://");
+    const std::string scheme = scheme_end == std::string::npos ? "" : tracking_uri.substr(0, scheme_end);
     if (scheme != "sqlite" && scheme != "postgresql" && scheme != "postgres") {
-      return Status::invalid_argument("tracking URI " + tracking_uri +
-                                      ": use a wattlab server (http://host:port) or a store (a file, "
-                                      "sqlite:///path.db or postgresql://...)");
+      return Status::invalid_argument("tracking URI \"" + tracking_uri +
+                                      "\" (--tracking-uri or MLFLOW_TRACKING_URI): use a wattlab server "
+                                      "(http://host:port) or a store URI (sqlite:///path.db, postgresql://...); "
+                                      "for a file, use --store");
     }
   }
   const std::string& location = tracking_uri.empty() ? global.store_path : tracking_uri;
