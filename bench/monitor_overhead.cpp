@@ -1,9 +1,10 @@
 // What metering costs: the Monitor's sampling thread's own CPU time at 10 Hz
 // and 1 kHz as a share of one core, and a CPU-bound workload's throughput with
 // the monitor sampling at 10 Hz against without it (interleaved rounds, median
-// ratio), on this machine's real meters (`--meter auto`).
+// ratio), on this machine's real meters (`--meter auto`, or the one named, to
+// see what each source costs).
 //
-//   build/bench/monitor_overhead [--seconds 5] [--rounds 5]
+//   build/bench/monitor_overhead [--seconds 5] [--rounds 5] [--meter auto|rapl|nvml|estimate]
 #include <pthread.h>
 #include <time.h>
 
@@ -37,9 +38,13 @@ double wall_s() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+std::string meter_kind = "auto";  // --meter
+
 std::unique_ptr<Monitor> make_monitor(double interval_ms) {
   Env& env = Env::system();
-  auto meters = wattlab::make_meters(env);
+  wattlab::MeterOptions meter_options;
+  meter_options.kind = meter_kind;
+  auto meters = wattlab::make_meters(env, meter_options);
   if (!meters.ok()) {
     std::fprintf(stderr, "monitor_overhead: %s\n", meters.status().message().c_str());
     std::exit(1);
@@ -96,6 +101,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
     else if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--meter") == 0) meter_kind = argv[i + 1];
   }
   auto probe = make_monitor(100);
   std::printf("meters: ");
