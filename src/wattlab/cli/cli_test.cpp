@@ -468,9 +468,9 @@ TEST_F(CliTest, ImageFolderWithValidationSplitLeavesAFinishedRun) {
 TEST_F(CliTest, EnergyBudgetStopsBeforeAnEpochItCannotAfford) {
   const fs::path data = dir_ / "images";
   write_image_folder(data, 8, 2);
-  // Any epoch takes more than 1 J (the estimator alone counts watts of idle
-  // power): after the first, a second would overrun the budget.
-  auto r = wattlab("train --data " + data.string() + " --meter estimate --energy-budget 1J --carbon FRA --epochs 5 " +
+  // Any epoch takes more than 1 mJ (the estimator alone counts watts of idle
+  // power for tens of ms): after the first, a second would overrun the budget.
+  auto r = wattlab("train --data " + data.string() + " --meter estimate --energy-budget 1mJ --carbon FRA --epochs 5 " +
                    "--batch-size 8 --quiet --store " + store_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("energy budget at epoch 1"), std::string::npos) << r.out;
@@ -483,9 +483,9 @@ TEST_F(CliTest, EnergyBudgetStopsBeforeAnEpochItCannotAfford) {
   EXPECT_EQ(run->info.status, RunStatus::kFinished);
   EXPECT_EQ(run->tags.at("wattlab.stop_reason").rfind("energy budget at epoch 1: ", 0), 0u)
       << run->tags.at("wattlab.stop_reason");
-  EXPECT_NE(run->tags.at("wattlab.stop_reason").find("over the 1 J budget"), std::string::npos);
+  EXPECT_NE(run->tags.at("wattlab.stop_reason").find("over the 0.001 J budget"), std::string::npos);
   EXPECT_EQ(run->latest_metrics.at("accuracy").step, 1) << "no second epoch";
-  EXPECT_EQ(run->params.at("energy_budget_j"), "1");
+  EXPECT_EQ(run->params.at("energy_budget_j"), "0.001");
   // co2e_g at France's intensity, which the run records.
   const double intensity = std::stod(run->params.at("carbon_intensity_g_per_kwh"));
   EXPECT_LT(intensity, 480.0);

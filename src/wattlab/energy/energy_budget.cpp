@@ -11,8 +11,7 @@ namespace wattlab {
 
 namespace {
 
-// Splits "50 kJ" into 50 and "kj" (lower case, spaces dropped); false when no
-// number leads.
+// Splits "50 kJ" into 50 and "kJ" (spaces dropped); false when no number leads.
 bool split_quantity(const std::string& text, double* value, std::string* unit) {
   const char* begin = text.c_str();
   char* end = nullptr;
@@ -20,24 +19,45 @@ bool split_quantity(const std::string& text, double* value, std::string* unit) {
   if (end == begin) return false;
   unit->clear();
   for (const char* p = end; *p; ++p) {
-    if (!std::isspace(static_cast<unsigned char>(*p))) unit->push_back(static_cast<char>(std::tolower(*p)));
+    if (!std::isspace(static_cast<unsigned char>(*p))) unit->push_back(*p);
   }
   return true;
 }
 
-Result<double> parse_quantity(const std::string& text, const std::vector<std::pair<std::string, double>>& units,
-                              const std::string& what, const std::string& accepted) {
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+struct Unit {
+  const char* name;  // as written: "kJ", "MJ", "mJ"
+  double factor;
+};
+
+// `units` match as written; a unit whose lower-case spelling no other unit
+// shares ("kj", "kwh") also matches in any case, but "mj" (mJ or MJ?) does not.
+Result<double> parse_quantity(const std::string& text, const std::vector<Unit>& units, const std::string& what,
+                              const std::string& accepted) {
   double value = 0;
   std::string unit;
   if (!split_quantity(text, &value, &unit) || !std::isfinite(value)) {
     return Status::invalid_argument(what + " \"" + text + "\" is not a number with a unit (" + accepted + ")");
   }
-  for (const auto& [name, factor] : units) {
-    if (unit != name) continue;
-    if (!(value > 0)) return Status::invalid_argument(what + " \"" + text + "\" must be more than zero");
-    return value * factor;
+  const Unit* match = nullptr;
+  int same_lower_case = 0;
+  for (const auto& u : units) {
+    if (unit == u.name) match = &u;
+    if (lower(unit) == lower(u.name)) ++same_lower_case;
   }
-  return Status::invalid_argument(what + " \"" + text + "\": unknown unit \"" + unit + "\" (" + accepted + ")");
+  if (!match && same_lower_case == 1) {
+    for (const auto& u : units)
+      if (lower(unit) == lower(u.name)) match = &u;
+  }
+  if (!match) {
+    return Status::invalid_argument(what + " \"" + text + "\": unknown unit \"" + unit + "\" (" + accepted + ")");
+  }
+  if (!(value > 0)) return Status::invalid_argument(what + " \"" + text + "\" must be more than zero");
+  return value * match->factor;
 }
 
 std::string format_energy(double joules) {
@@ -52,9 +72,9 @@ std::string format_energy(double joules) {
 
 Result<double> parse_energy_j(const std::string& text) {
   return parse_quantity(text,
-                        {{"", 1.0}, {"j", 1.0}, {"kj", 1e3}, {"mj", 1e6}, {"gj", 1e9}, {"wh", 3600.0},
-                         {"kwh", 3.6e6}, {"mwh", 3.6e9}},
-                        "energy budget", "J, kJ, MJ, Wh or kWh; e.g. 50kJ");
+                        {{"", 1.0}, {"J", 1.0}, {"mJ", 1e-3}, {"kJ", 1e3}, {"MJ", 1e6}, {"GJ", 1e9}, {"Wh", 3600.0},
+                         {"kWh", 3.6e6}, {"MWh", 3.6e9}},
+                        "energy budget", "J, mJ, kJ, MJ, GJ, Wh, kWh or MWh; e.g. 50kJ");
 }
 
 Result<double> parse_carbon_g(const std::string& text) {

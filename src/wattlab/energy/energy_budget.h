@@ -14,9 +14,10 @@
 
 namespace wattlab {
 
-// "50kJ", "50 kJ", "2.5MJ", "0.1kWh", "750Wh", "1200J", "1200" (joules).
-// InvalidArgument quoting the text and the accepted units otherwise, or for a
-// value that is not positive.
+// "50kJ", "50 kJ", "2.5MJ", "0.1kWh", "750Wh", "1200J", "5mJ", "1200" (joules).
+// Case matters only where it must: "50kj" is 50 kJ, but "5mj" is refused
+// (mJ or MJ?). InvalidArgument quoting the text and the accepted units
+// otherwise, or for a value that is not positive.
 Result<double> parse_energy_j(const std::string& text);
 // "10g", "1.5kg", "10" (grams of CO2e). InvalidArgument as parse_energy_j.
 Result<double> parse_carbon_g(const std::string& text);

@@ -12,6 +12,10 @@ TEST(EnergyBudgetTest, ParsesEnergyAndCarbonWithUnits) {
   EXPECT_DOUBLE_EQ(*parse_energy_j("0.1kWh"), 360'000);
   EXPECT_DOUBLE_EQ(*parse_energy_j("750 Wh"), 2.7e6);
   EXPECT_DOUBLE_EQ(*parse_energy_j("1200"), 1200);
+  EXPECT_DOUBLE_EQ(*parse_energy_j("5mJ"), 0.005);
+  EXPECT_DOUBLE_EQ(*parse_energy_j("50kj"), 50'000);
+  EXPECT_DOUBLE_EQ(*parse_energy_j("1 KWH"), 3.6e6);
+  EXPECT_EQ(parse_energy_j("5mj").status().code(), Status::Code::kInvalidArgument) << "mJ or MJ?";
   EXPECT_DOUBLE_EQ(*parse_carbon_g("10g"), 10);
   EXPECT_DOUBLE_EQ(*parse_carbon_g("1.5 kg"), 1500);
   for (const char* bad : {"", "kJ", "50 furlongs", "-5kJ", "0", "nan kJ"}) {
