@@ -15,8 +15,16 @@
 #include "wattlab/core/ids.h"
 #include "wattlab/track/filter.h"
 #include "wattlab/track/page_token.h"
+#include "wattlab/track/store_support.h"
 
 namespace wattlab {
+
+using store_support::check_max_results;
+using store_support::is_decimal_id;
+using store_support::is_hex;
+using store_support::lifecycle_condition;
+using store_support::starts_with;
+using store_support::to_lower;
 
 namespace {
 
@@ -126,19 +134,6 @@ CREATE INDEX runs_by_lifecycle ON runs (lifecycle_stage, start_time_ms);
 };
 
 constexpr int kLatestSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
-
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
-}
-
-bool is_hex(const std::string& s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-std::string to_lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // strerror() text in lower case, as wattlab messages read ("permission denied").
 std::string os_error_text(int err) {
@@ -994,27 +989,7 @@ void bind_values(sqlite3_stmt* stmt, const std::vector<SqlValue>& values, int fi
   }
 }
 
-Status check_max_results(int max_results, int limit) {
-  if (max_results < 1 || max_results > limit) {
-    return Status::invalid_argument("max_results " + std::to_string(max_results) + " is out of range; it must be 1.." +
-                                    std::to_string(limit));
-  }
-  return Status();
-}
-
 // The lifecycle_stage literal a view selects; nullptr for ViewType::kAll.
-const char* lifecycle_condition(ViewType view) {
-  switch (view) {
-    case ViewType::kActiveOnly: return "'active'";
-    case ViewType::kDeletedOnly: return "'deleted'";
-    case ViewType::kAll: return nullptr;
-  }
-  return nullptr;
-}
-
-bool is_decimal_id(const std::string& id) {
-  return !id.empty() && id.size() <= 18 && std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 }  // namespace
 

@@ -1,0 +1,42 @@
+#include "wattlab/track/store_support.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace wattlab::store_support {
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+bool is_hex(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::string to_lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool is_decimal_id(const std::string& id) {
+  return !id.empty() && id.size() <= 18 && std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+const char* lifecycle_condition(ViewType view) {
+  switch (view) {
+    case ViewType::kActiveOnly: return "'active'";
+    case ViewType::kDeletedOnly: return "'deleted'";
+    case ViewType::kAll: return nullptr;
+  }
+  return nullptr;
+}
+
+Status check_max_results(int max_results, int limit) {
+  if (max_results < 1 || max_results > limit) {
+    return Status::invalid_argument("max_results " + std::to_string(max_results) + " is out of range; it must be 1.." +
+                                    std::to_string(limit));
+  }
+  return Status();
+}
+
+}  // namespace wattlab::store_support
