@@ -28,7 +28,12 @@ using store_support::to_lower;
 
 namespace {
 
-constexpr int kBusyTimeoutMs = 10'000;
+// How long a writer waits for the write lock before "database is locked"
+// reaches the caller. Many processes logging into one file take turns; 10 s
+// proved too short for 16 writers on a slow (sanitized) build, where one
+// writer lost the race repeatedly. Locks die with their process, so a long
+// wait only ever waits for real work.
+constexpr int kBusyTimeoutMs = 120'000;
 constexpr size_t kMinRunIdPrefix = 6;
 constexpr const char* kStoreFix = "choose a writable path with --store PATH or WATTLAB_STORE";
 
