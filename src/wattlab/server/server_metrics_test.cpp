@@ -224,12 +224,17 @@ TEST_F(ServerMetricsTest, CountersMoveByWhatTheRequestsDid) {
 
   // A request is counted once its response is written, on the server thread
   // that served it: a request whose connection the server closed (the 404 for
-  // an unknown path) may still be in flight there when the next scrape comes
-  // in on a new connection. Scrape until it has been counted (at most 5 s).
-  const std::string last_series = R"(wattlab_http_requests_total{endpoint="other",status="404"})";
+  // an unknown path, the upload) may still be in flight there when the next
+  // scrape comes in on a new connection. Scrape until both are counted (at most 5 s).
+  const std::string other_series = R"(wattlab_http_requests_total{endpoint="other",status="404"})";
+  const std::string upload_series = R"(wattlab_http_requests_total{endpoint="mlflow-artifacts/upload",status="200"})";
+  auto all_counted = [&](const Exposition& e) {
+    return e.value(other_series) - before.value(other_series) >= 2 &&
+           e.value(upload_series) - before.value(upload_series) >= 1;
+  };
   Exposition after = scrape();
   int earlier_scrapes = 1;  // `before`'s
-  for (int i = 0; i < 250 && after.value(last_series) - before.value(last_series) < 2; ++i) {
+  for (int i = 0; i < 250 && !all_counted(after); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     after = scrape();
     ++earlier_scrapes;
