@@ -2,7 +2,9 @@
 // and 1 kHz as a share of one core, and a CPU-bound workload's throughput with
 // the monitor sampling at 10 Hz against without it (interleaved rounds, median
 // ratio), on this machine's real meters (`--meter auto`, or the one named, to
-// see what each source costs).
+// see what each source costs). With NVML GPUs that have an energy counter it
+// also prints how often the sampler read that counter (costly: ~4 ms of CPU
+// per call on an H100), which should be about once a second.
 //
 //   build/bench/monitor_overhead [--seconds 5] [--rounds 5] [--meter auto|rapl|nvml|estimate]
 #include <pthread.h>
@@ -20,6 +22,7 @@
 #include "wattlab/core/env.h"
 #include "wattlab/energy/meters.h"
 #include "wattlab/energy/monitor.h"
+#include "wattlab/energy/nvml_meter.h"
 
 namespace {
 
@@ -40,7 +43,8 @@ double wall_s() {
 
 std::string meter_kind = "auto";  // --meter
 
-std::unique_ptr<Monitor> make_monitor(double interval_ms) {
+// `nvml`, when given, is set to the monitor's NVML meter, or null.
+std::unique_ptr<Monitor> make_monitor(double interval_ms, wattlab::NvmlMeter** nvml = nullptr) {
   Env& env = Env::system();
   wattlab::MeterOptions meter_options;
   meter_options.kind = meter_kind;
@@ -48,6 +52,12 @@ std::unique_ptr<Monitor> make_monitor(double interval_ms) {
   if (!meters.ok()) {
     std::fprintf(stderr, "monitor_overhead: %s\n", meters.status().message().c_str());
     std::exit(1);
+  }
+  if (nvml) {
+    *nvml = nullptr;
+    for (const auto& meter : *meters) {
+      if (auto* found = dynamic_cast<wattlab::NvmlMeter*>(meter.get())) *nvml = found;
+    }
   }
   wattlab::MonitorOptions options;
   options.interval_ms = interval_ms;
@@ -64,17 +74,28 @@ void sleep_s(double seconds) {
   nanosleep(&pause, nullptr);
 }
 
+struct SamplerCost {
+  double core_share = 0;          // CPU time per second of wall time
+  double counter_reads_per_s = 0; // NVML energy-counter reads per second; -1 without NVML
+};
+
 // The sampler's CPU time per second of wall time while the main thread
 // sleeps; starting and stopping the thread are left out.
-double sampler_core_share(double interval_ms, double seconds) {
-  auto monitor = make_monitor(interval_ms);
+SamplerCost sampler_cost(double interval_ms, double seconds) {
+  wattlab::NvmlMeter* nvml = nullptr;
+  auto monitor = make_monitor(interval_ms, &nvml);
   (void)monitor->start();
   sleep_s(0.5);
+  const uint64_t reads0 = nvml ? nvml->counter_reads() : 0;
   double cpu0 = process_cpu_s(), wall0 = wall_s();
   sleep_s(seconds);
   double cpu1 = process_cpu_s(), wall1 = wall_s();
+  const uint64_t reads1 = nvml ? nvml->counter_reads() : 0;
   monitor->stop();
-  return (cpu1 - cpu0) / (wall1 - wall0);
+  SamplerCost cost;
+  cost.core_share = (cpu1 - cpu0) / (wall1 - wall0);
+  cost.counter_reads_per_s = nvml ? static_cast<double>(reads1 - reads0) / (wall1 - wall0) : -1;
+  return cost;
 }
 
 // A fixed CPU-bound job (integer hashing); returns its rate in iterations/s.
@@ -109,13 +130,22 @@ int main(int argc, char** argv) {
   std::printf("\n");
   probe.reset();
 
-  std::vector<double> share_10hz, share_1khz;
+  std::vector<double> share_10hz, share_1khz, counter_reads_10hz, counter_reads_1khz;
   for (int r = 0; r < rounds; ++r) {
-    share_10hz.push_back(sampler_core_share(100, seconds));
-    share_1khz.push_back(sampler_core_share(1, seconds));
+    SamplerCost at_10hz = sampler_cost(100, seconds);
+    SamplerCost at_1khz = sampler_cost(1, seconds);
+    share_10hz.push_back(at_10hz.core_share);
+    share_1khz.push_back(at_1khz.core_share);
+    counter_reads_10hz.push_back(at_10hz.counter_reads_per_s);
+    counter_reads_1khz.push_back(at_1khz.counter_reads_per_s);
   }
   std::printf("sampler CPU, share of one core (median of %d x %.0f s): 10 Hz %.4f %%, 1 kHz %.3f %%\n", rounds, seconds,
               median(share_10hz) * 100, median(share_1khz) * 100);
+  if (median(counter_reads_10hz) >= 0) {
+    // Read by the sampler alone (no windows here): all GPUs together.
+    std::printf("NVML energy-counter reads per second (median): 10 Hz %.2f, 1 kHz %.2f\n", median(counter_reads_10hz),
+                median(counter_reads_1khz));
+  }
 
   // Calibrate the workload to about `seconds` / 2 per run.
   uint64_t iterations = 50'000'000;

@@ -97,6 +97,15 @@ Result<std::string_view> RereadableFile::read() {
   }
 }
 
+Result<std::string_view> RereadableFile::read_head(size_t max_bytes) {
+  if (buffer_.size() < max_bytes) buffer_.resize(max_bytes);
+  for (;;) {
+    ssize_t n = pread(fd_, buffer_.data(), max_bytes, 0);
+    if (n >= 0) return std::string_view(buffer_.data(), static_cast<size_t>(n));
+    if (errno != EINTR) return errno_status(path_, errno, "read");
+  }
+}
+
 Result<std::vector<std::string>> Env::list_dir(const std::filesystem::path& path) {
   std::error_code ec;
   std::vector<std::string> names;

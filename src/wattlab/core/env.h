@@ -62,6 +62,13 @@ class RereadableFile {
   // The whole contents now; valid until the next read() or destruction.
   // IoError names the path.
   Result<std::string_view> read();
+  // At most the first `max_bytes` bytes now, in one pread(): for a caller
+  // that needs only a file's head, such as the first line of /proc/stat
+  // (the kernel still formats the whole file, but one system call instead of
+  // two). May be shorter than asked before the end of the file; the caller
+  // checks that what it needs is complete. Valid until the next read or
+  // destruction. IoError names the path.
+  Result<std::string_view> read_head(size_t max_bytes);
   const std::filesystem::path& path() const { return path_; }
 
  private:

@@ -71,6 +71,18 @@ TEST_F(EnvTest, RereadableFileSeesEachNewContentWhole) {
   EXPECT_EQ(RereadableFile::open(root_ / "nope").status().code(), Status::Code::kNotFound);
 }
 
+TEST_F(EnvTest, RereadableFileReadsTheHeadInOneGo) {
+  auto path = root_ / "stat";
+  std::ofstream(path) << "cpu  1 2 3 4\ncpu0 1 2 3 4\n";
+  auto file = RereadableFile::open(path);
+  ASSERT_TRUE(file.ok()) << file.status().to_string();
+  EXPECT_EQ(*file->read_head(8), "cpu  1 2");
+  EXPECT_EQ(*file->read_head(100), "cpu  1 2 3 4\ncpu0 1 2 3 4\n");  // shorter than asked: the whole file
+  std::ofstream(path, std::ios::trunc) << "cpu  5 6 7 8\n";
+  EXPECT_EQ(*file->read_head(100), "cpu  5 6 7 8\n");  // rewritten: read afresh from the start
+  EXPECT_EQ(*file->read(), "cpu  5 6 7 8\n");
+}
+
 TEST_F(EnvTest, RereadableFileReadsProcStat) {
   auto file = RereadableFile::open("/proc/stat");
   if (!file.ok()) GTEST_SKIP() << "no /proc/stat here";

@@ -13,6 +13,8 @@ namespace wattlab {
 namespace {
 
 constexpr double kFallbackW_PerThread = 4.0;  // CodeCarbon's figure for unknown CPUs
+// Enough for /proc/stat's aggregate line: "cpu " and ten 20-digit counters.
+constexpr size_t kStatHeadBytes = 512;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -73,43 +75,42 @@ CpuInfo parse_cpuinfo(std::string_view text) {
 }  // namespace
 
 Result<CpuRamEstimatorMeter::StatTimes> CpuRamEstimatorMeter::read_stat() {
-  const auto path = env_.proc_path("stat");
   if (!stat_file_) {
-    auto opened = RereadableFile::open(path);
+    auto opened = RereadableFile::open(env_.proc_path("stat"));
     if (!opened.ok()) return opened.status();
     stat_file_ = std::move(opened).value();
   }
-  auto text = stat_file_->read();
-  if (!text.ok()) return text.status();
-  // Line by line without allocating: the sampler calls this every tick.
-  for (std::string_view rest_of_file = *text; !rest_of_file.empty();) {
-    const size_t eol = std::min(rest_of_file.find('\n'), rest_of_file.size());
-    std::string_view line = rest_of_file.substr(0, eol);
-    rest_of_file.remove_prefix(std::min(eol + 1, rest_of_file.size()));
-    if (line.substr(0, 4) != "cpu ") continue;
-    // user nice system idle iowait irq softirq steal guest guest_nice; older
-    // kernels stop after idle. guest and guest_nice are inside user and nice.
-    uint64_t field[8] = {};
-    std::string_view rest = line.substr(4);
-    int count = 0;
-    while (count < 8) {
-      rest = trim(rest);
-      if (rest.empty()) break;
-      auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), field[count]);
-      if (ec != std::errc()) break;
-      rest.remove_prefix(static_cast<size_t>(ptr - rest.data()));
-      ++count;
-    }
-    if (count < 4) {
-      return Status::corrupt("cannot parse the aggregate \"cpu\" line of " + path.string() + ": \"" +
-                             std::string(line) + "\"");
-    }
-    StatTimes times;
-    times.busy = field[0] + field[1] + field[2] + field[5] + field[6];
-    times.total = times.busy + field[3] + field[4] + field[7];
-    return times;
+  // The aggregate line is the first: the sampler calls this every tick, so
+  // one pread of the head and no allocation.
+  auto head = stat_file_->read_head(kStatHeadBytes);
+  if (!head.ok()) return head.status();
+  const size_t eol = head->find('\n');
+  if (eol == std::string_view::npos || head->substr(0, 4) != "cpu ") {
+    return Status::corrupt(stat_file_->path().string() + " does not start with the aggregate \"cpu\" line: \"" +
+                           std::string(head->substr(0, std::min(eol, size_t{80}))) + "\"");
   }
-  return Status::corrupt(path.string() + " has no aggregate \"cpu\" line");
+  const std::string_view line = head->substr(0, eol);
+  // user nice system idle iowait irq softirq steal guest guest_nice; older
+  // kernels stop after idle. guest and guest_nice are inside user and nice.
+  uint64_t field[8] = {};
+  std::string_view rest = line.substr(4);
+  int count = 0;
+  while (count < 8) {
+    rest = trim(rest);
+    if (rest.empty()) break;
+    auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), field[count]);
+    if (ec != std::errc()) break;
+    rest.remove_prefix(static_cast<size_t>(ptr - rest.data()));
+    ++count;
+  }
+  if (count < 4) {
+    return Status::corrupt("cannot parse the aggregate \"cpu\" line of " + stat_file_->path().string() + ": \"" +
+                           std::string(line) + "\"");
+  }
+  StatTimes times;
+  times.busy = field[0] + field[1] + field[2] + field[5] + field[6];
+  times.total = times.busy + field[3] + field[4] + field[7];
+  return times;
 }
 
 Result<std::unique_ptr<CpuRamEstimatorMeter>> CpuRamEstimatorMeter::create(Env& env,

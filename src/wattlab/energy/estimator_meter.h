@@ -17,7 +17,8 @@
 //                  for table or user TDPs, 1 for the per-thread fallback;
 //                  EstimatorOptions::cpu_package_share overrides it (in a VM
 //                  that sees 8 of a 64-thread package, 8/64 = 0.125).
-//     utilisation  from the aggregate "cpu" line of /proc/stat between two
+//     utilisation  from the aggregate "cpu" line of /proc/stat (its first
+//                  line, as the kernel writes it) between two
 //                  reads: busy = user + nice + system + irq + softirq (guest
 //                  time is already inside user/nice), total = busy + idle +
 //                  iowait + steal; utilisation = Δbusy / Δtotal. Steal counts
@@ -115,8 +116,8 @@ class CpuRamEstimatorMeter final : public Meter {
   };
   CpuRamEstimatorMeter(Env& env, CpuRamModel model, StatTimes first, double now_ms, bool include_cpu,
                        bool include_ram);
-  // The aggregate "cpu" line of /proc/stat, through stat_file_ (opened on
-  // first use).
+  // The aggregate "cpu" line of /proc/stat, its first line, through
+  // stat_file_ (opened on first use).
   Result<StatTimes> read_stat();
 
   Env& env_;

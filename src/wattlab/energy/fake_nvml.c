@@ -15,7 +15,12 @@
  *     procs=PID:BYTES,PID:-    compute processes ('-': memory not available)
  *
  * If $FAKE_NVML_LOG names a file, "init" and "shutdown" lines are appended to
- * it so tests can check that the meter shuts NVML down. */
+ * it so tests can check that the meter shuts NVML down.
+ *
+ * fake_nvml_calls("nvmlDeviceGetTotalEnergyConsumption") says how often an
+ * entry point was called since the library was loaded or
+ * fake_nvml_reset_calls(); tests find both with dlsym(), so they can assert
+ * what metering costs (the energy counter is slow on real GPUs). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +64,32 @@ struct FakeGpu {
   unsigned int proc_pid[FAKE_MAX_PROCS];
   unsigned long long proc_bytes[FAKE_MAX_PROCS];
 };
+
+/* Calls per entry point; bumped atomically, as the meter's sampler thread
+ * calls while the test thread reads. */
+enum {
+  CALL_ENERGY,
+  CALL_POWER,
+  CALL_COUNT /* how many kinds; keep last */
+};
+static const char* const g_call_names[CALL_COUNT] = {"nvmlDeviceGetTotalEnergyConsumption",
+                                                     "nvmlDeviceGetPowerUsage"};
+static unsigned long g_calls[CALL_COUNT];
+
+static void count_call(int which) { __atomic_add_fetch(&g_calls[which], 1, __ATOMIC_RELAXED); }
+
+/* Calls of `function` (an NVML entry point's name) so far; 0 for one the
+ * fake does not count. */
+unsigned long fake_nvml_calls(const char* function) {
+  for (int i = 0; i < CALL_COUNT; ++i) {
+    if (strcmp(function, g_call_names[i]) == 0) return __atomic_load_n(&g_calls[i], __ATOMIC_RELAXED);
+  }
+  return 0;
+}
+
+void fake_nvml_reset_calls(void) {
+  for (int i = 0; i < CALL_COUNT; ++i) __atomic_store_n(&g_calls[i], 0, __ATOMIC_RELAXED);
+}
 
 static struct FakeGpu g_gpus[FAKE_MAX_GPUS];
 static int g_count;
@@ -200,6 +231,7 @@ nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char* name, unsigned int len
 }
 
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned long long* energy_mj) {
+  count_call(CALL_ENERGY);
   FAKE_CHECK(device, gpu);
   if (gpu->energy_rc) return gpu->energy_rc;
   if (!gpu->has_energy_counter) return 3;
@@ -208,6 +240,7 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned l
 }
 
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int* power_mw) {
+  count_call(CALL_POWER);
   FAKE_CHECK(device, gpu);
   if (gpu->power_rc) return gpu->power_rc;
   *power_mw = gpu->power_mw;

@@ -2,6 +2,8 @@
 // read as a cumulative energy counter in joules. Hardware counters (RAPL, NVML
 // total energy) are read directly; power-only sources integrate inside the
 // meter; modelled figures come from the estimator and are flagged estimated.
+// Exact reads serve energy windows; the sampler's power timeline may use a
+// cheaper approximate read (sample_energy_j) where a counter is costly.
 #pragma once
 
 #include <string>
@@ -33,6 +35,13 @@ class Meter {
   // Must be called at least every max_read_interval_ms() so that counter
   // wraparounds are not lost. Not thread-safe: the Monitor serialises calls.
   virtual Status read_energy_j(std::vector<double>* energy_j) = 0;
+  // The sampler's reading for the power timeline, which may trade exactness
+  // for cost: like read_energy_j(), but a meter whose exact read is costly
+  // may answer from a cheaper source (NVML: power integrated since the last
+  // counter read) that can run ahead of or behind the exact figure by its
+  // approximation error until the meter's next exact read puts it right.
+  // Energy windows never use it. The default is the exact read.
+  virtual Status sample_energy_j(std::vector<double>* energy_j) { return read_energy_j(energy_j); }
   // Longest safe gap between two reads, in milliseconds.
   virtual double max_read_interval_ms() const { return 1000.0; }
 };

@@ -34,9 +34,8 @@ Result<std::unique_ptr<Monitor>> Monitor::create(Env& env, std::vector<std::uniq
   }
   std::unique_ptr<Monitor> monitor(new Monitor(env, std::move(meters), std::move(domains), options));
   std::lock_guard lock(monitor->mu_);
-  auto baseline = monitor->read_all_locked();
-  if (!baseline.ok()) return baseline.status().with_context("monitor: first read");
-  monitor->last_sample_ = std::move(baseline).value();
+  Status first = monitor->read_all_locked(ReadKind::kExact, &monitor->last_sample_);
+  if (!first.ok()) return first.with_context("monitor: first read");
   return monitor;
 }
 
@@ -46,23 +45,22 @@ Monitor::Monitor(Env& env, std::vector<std::unique_ptr<Meter>> meters, std::vect
 
 Monitor::~Monitor() { stop(); }
 
-Result<Monitor::Reading> Monitor::read_all_locked() {
-  Reading reading;
-  reading.monotonic_ms = env_.clock().monotonic_ms();
-  reading.wall_ms = env_.clock().wall_ms();
-  reading.energy_j.reserve(domains_.size());
-  std::vector<double> energy_j;
+Status Monitor::read_all_locked(ReadKind kind, Reading* reading) {
+  reading->monotonic_ms = env_.clock().monotonic_ms();
+  reading->wall_ms = env_.clock().wall_ms();
+  reading->energy_j.clear();
   for (const auto& meter : meters_) {
-    energy_j.clear();
-    Status status = meter->read_energy_j(&energy_j);
+    meter_energy_j_.clear();
+    Status status = kind == ReadKind::kExact ? meter->read_energy_j(&meter_energy_j_)
+                                             : meter->sample_energy_j(&meter_energy_j_);
     if (!status.ok()) return status.with_context("meter \"" + meter->name() + "\"");
-    if (energy_j.size() != meter->domains().size()) {
-      return Status::internal("meter \"" + meter->name() + "\" returned " + std::to_string(energy_j.size()) +
+    if (meter_energy_j_.size() != meter->domains().size()) {
+      return Status::internal("meter \"" + meter->name() + "\" returned " + std::to_string(meter_energy_j_.size()) +
                               " values for " + std::to_string(meter->domains().size()) + " domains");
     }
-    reading.energy_j.insert(reading.energy_j.end(), energy_j.begin(), energy_j.end());
+    reading->energy_j.insert(reading->energy_j.end(), meter_energy_j_.begin(), meter_energy_j_.end());
   }
-  return reading;
+  return Status();
 }
 
 Status Monitor::start() {
@@ -70,9 +68,8 @@ Status Monitor::start() {
   if (thread_.joinable()) return Status();
   {
     std::lock_guard lock(mu_);
-    auto baseline = read_all_locked();
-    if (!baseline.ok()) return baseline.status().with_context("monitor: start");
-    last_sample_ = std::move(baseline).value();
+    Status baseline = read_all_locked(ReadKind::kExact, &last_sample_);
+    if (!baseline.ok()) return baseline.with_context("monitor: start");
   }
   stop_requested_ = false;
   try {
@@ -93,6 +90,7 @@ void Monitor::stop() {
   stop_interrupt_.reset();
   stop_requested_ = false;
   running_ = false;
+  sample(ReadKind::kExact, options_.interval_ms / 2);
 }
 
 bool Monitor::running() const { return running_; }
@@ -100,47 +98,64 @@ bool Monitor::running() const { return running_; }
 void Monitor::run() {
   Clock& clock = env_.clock();
   const double interval_ms = options_.interval_ms;
-  double next_ms = clock.monotonic_ms() + interval_ms;
+  double now_ms = clock.monotonic_ms();
+  double next_ms = now_ms + interval_ms;
   while (!stop_requested_) {
-    const double wait_ms = next_ms - clock.monotonic_ms();
-    if (wait_ms > 0 && clock.sleep_ms(wait_ms, &stop_interrupt_)) break;
+    if (next_ms > now_ms && clock.sleep_ms(next_ms - now_ms, &stop_interrupt_)) break;
     if (stop_requested_) break;
-    sample();
+    sample(ReadKind::kSample, 0);
     // Stay on the grid start + k × interval; skip ticks that were missed.
-    const double now_ms = clock.monotonic_ms();
+    now_ms = clock.monotonic_ms();
     next_ms += interval_ms;
     if (next_ms <= now_ms) next_ms += std::floor((now_ms - next_ms) / interval_ms + 1) * interval_ms;
   }
 }
 
-void Monitor::sample() {
+void Monitor::sample(ReadKind kind, double min_elapsed_ms) {
   std::lock_guard lock(mu_);
-  auto reading = read_all_locked();
-  if (!reading.ok()) {
-    if (sampling_error_.ok()) sampling_error_ = reading.status().with_context("monitor: sampling");
+  if (min_elapsed_ms > 0 && env_.clock().monotonic_ms() - last_sample_.monotonic_ms < min_elapsed_ms) return;
+  Status status = read_all_locked(kind, &next_sample_);
+  if (!status.ok()) {
+    if (sampling_error_.ok()) sampling_error_ = status.with_context("monitor: sampling");
     return;
   }
-  const double elapsed_s = (reading->monotonic_ms - last_sample_.monotonic_ms) / 1000.0;
-  if (elapsed_s > 0) {
-    PowerSample sample{reading->wall_ms, std::vector<double>(domains_.size())};
-    for (size_t i = 0; i < domains_.size(); ++i) {
-      sample.power_w[i] = (reading->energy_j[i] - last_sample_.energy_j[i]) / elapsed_s;
-    }
-    if (ring_.size() >= options_.ring_capacity) {
-      ring_.pop_front();
-      ++dropped_samples_;
-    }
-    ring_.push_back(std::move(sample));
+  const double elapsed_s = (next_sample_.monotonic_ms - last_sample_.monotonic_ms) / 1000.0;
+  if (elapsed_s <= 0) return;
+  sample_power_w_.resize(domains_.size());
+  for (size_t i = 0; i < domains_.size(); ++i) {
+    double& energy_j = next_sample_.energy_j[i];
+    energy_j = std::max(energy_j, last_sample_.energy_j[i]);  // never backwards; see the header
+    sample_power_w_[i] = (energy_j - last_sample_.energy_j[i]) / elapsed_s;
   }
-  last_sample_ = std::move(reading).value();
+  push_sample_locked(next_sample_.wall_ms);
+  std::swap(last_sample_, next_sample_);
+}
+
+void Monitor::push_sample_locked(int64_t timestamp_ms) {
+  const size_t n = domains_.size();
+  size_t slot;
+  if (ring_size_ < options_.ring_capacity) {  // ring_first_ is 0 until the ring is full
+    slot = ring_size_++;
+    if (slot == ring_timestamp_ms_.size()) {
+      ring_timestamp_ms_.push_back(0);
+      ring_power_w_.resize(ring_power_w_.size() + n);
+    }
+  } else {
+    slot = ring_first_;
+    ring_first_ = (ring_first_ + 1) % options_.ring_capacity;
+    ++dropped_samples_;
+  }
+  ring_timestamp_ms_[slot] = timestamp_ms;
+  std::copy(sample_power_w_.begin(), sample_power_w_.end(), ring_power_w_.begin() + static_cast<std::ptrdiff_t>(slot * n));
 }
 
 Result<WindowId> Monitor::begin_window(std::string name) {
   std::lock_guard lock(mu_);
-  auto reading = read_all_locked();
-  if (!reading.ok()) return reading.status().with_context("begin window \"" + name + "\"");
+  Reading reading;
+  Status status = read_all_locked(ReadKind::kExact, &reading);
+  if (!status.ok()) return status.with_context("begin window \"" + name + "\"");
   const WindowId id = next_window_id_++;
-  open_windows_.emplace(id, OpenWindow{std::move(name), std::move(reading).value()});
+  open_windows_.emplace(id, OpenWindow{std::move(name), std::move(reading)});
   return id;
 }
 
@@ -150,17 +165,18 @@ Result<EnergyWindow> Monitor::end_window(WindowId id) {
   if (it == open_windows_.end()) {
     return Status::not_found("energy window " + std::to_string(id) + " is not open (never begun, or already ended)");
   }
-  auto reading = read_all_locked();
-  if (!reading.ok()) return reading.status().with_context("end window \"" + it->second.name + "\"");
+  Reading end;
+  Status status = read_all_locked(ReadKind::kExact, &end);
+  if (!status.ok()) return status.with_context("end window \"" + it->second.name + "\"");
   const Reading& start = it->second.start;
   EnergyWindow window;
   window.name = std::move(it->second.name);
   window.start_ms = start.wall_ms;
-  window.end_ms = reading->wall_ms;
-  window.duration_s = (reading->monotonic_ms - start.monotonic_ms) / 1000.0;
+  window.end_ms = end.wall_ms;
+  window.duration_s = (end.monotonic_ms - start.monotonic_ms) / 1000.0;
   window.domains.reserve(domains_.size());
   for (size_t i = 0; i < domains_.size(); ++i) {
-    window.domains.push_back({domains_[i].name, reading->energy_j[i] - start.energy_j[i], domains_[i].estimated,
+    window.domains.push_back({domains_[i].name, end.energy_j[i] - start.energy_j[i], domains_[i].estimated,
                               domains_[i].counts_in_total});
   }
   open_windows_.erase(it);
@@ -169,8 +185,16 @@ Result<EnergyWindow> Monitor::end_window(WindowId id) {
 
 std::vector<PowerSample> Monitor::take_samples() {
   std::lock_guard lock(mu_);
-  std::vector<PowerSample> samples(std::make_move_iterator(ring_.begin()), std::make_move_iterator(ring_.end()));
-  ring_.clear();
+  const size_t n = domains_.size();
+  std::vector<PowerSample> samples(ring_size_);
+  for (size_t k = 0; k < ring_size_; ++k) {
+    const size_t slot = (ring_first_ + k) % ring_timestamp_ms_.size();
+    const auto first = ring_power_w_.begin() + static_cast<std::ptrdiff_t>(slot * n);
+    samples[k].timestamp_ms = ring_timestamp_ms_[slot];
+    samples[k].power_w.assign(first, first + static_cast<std::ptrdiff_t>(n));
+  }
+  ring_first_ = 0;
+  ring_size_ = 0;
   return samples;
 }
 

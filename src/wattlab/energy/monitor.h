@@ -8,16 +8,24 @@
 //   EnergyWindow window = monitor->end_window(epoch).value();
 //
 // Windows do not depend on the sampler: begin_window() and end_window() read
-// every meter synchronously, so a window's energy is the exact difference of
-// the cumulative counters, whatever the sampling interval. The sampler keeps
-// hardware counters from wrapping unseen (Meter::max_read_interval_ms()) and
-// records the power timeline. All public methods are thread-safe.
+// every meter synchronously and exactly (Meter::read_energy_j), so a window's
+// energy is the exact difference of the cumulative counters, whatever the
+// sampling interval. The sampler keeps hardware counters from wrapping unseen
+// (Meter::max_read_interval_ms()) and records the power timeline from the
+// meters' cheaper sampling reads (Meter::sample_energy_j), between an exact
+// reading at start() and, if at least half an interval has passed since the
+// last sample, a final exact one at stop(). The timeline's cumulative energy
+// never decreases: an interval whose reading fell below the previous one (a
+// cheap reading that ran ahead, put right by the next exact one) has power 0
+// until the readings catch up. All public methods are thread-safe.
+//
+// The sampler runs every interval for the whole run, so its tick allocates
+// nothing: the readings and the ring of samples reuse their storage.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,8 +67,12 @@ class Monitor {
   // as the first sample's baseline; fails if that read fails or the thread
   // cannot be created.
   Status start();
-  // Stops and joins the sampling thread promptly (it interrupts its sleep); a
-  // no-op when not running. Open windows stay open and can still be ended.
+  // Stops and joins the sampling thread promptly (it interrupts its sleep),
+  // then records a last sample from an exact reading if at least half an
+  // interval has passed since the previous sample (a shorter one would turn
+  // counter granularity into spurious peaks; a failed read is recorded as
+  // sampling_error()). A no-op when not running. Open windows stay open and
+  // can still be ended.
   void stop();
   bool running() const;
   // The sampling period actually used (see MonitorOptions::interval_ms).
@@ -95,12 +107,18 @@ class Monitor {
     Reading start;
   };
 
+  enum class ReadKind { kExact, kSample };  // Meter::read_energy_j or Meter::sample_energy_j
+
   Monitor(Env& env, std::vector<std::unique_ptr<Meter>> meters, std::vector<EnergyDomain> domains,
           MonitorOptions options);
-  // Reads every meter. Caller holds mu_.
-  Result<Reading> read_all_locked();
+  // Reads every meter into `reading`, reusing its storage. Caller holds mu_.
+  Status read_all_locked(ReadKind kind, Reading* reading);
   // One sampler tick: read, turn the energy since the last sample into power.
-  void sample();
+  // Does nothing if less than `min_elapsed_ms` has passed since the last one.
+  void sample(ReadKind kind, double min_elapsed_ms);
+  // Appends a sample to the ring (dropping the oldest when full); its power
+  // per domain is in sample_power_w_. Caller holds mu_.
+  void push_sample_locked(int64_t timestamp_ms);
   void run();
 
   Env& env_;
@@ -110,7 +128,19 @@ class Monitor {
   mutable std::mutex mu_;  // guards everything below, and every Meter call
   std::vector<std::unique_ptr<Meter>> meters_;
   Reading last_sample_;                   // the sampler's previous reading
-  std::deque<PowerSample> ring_;          // at most options_.ring_capacity
+  Reading next_sample_;                   // the sampler's reading in progress (storage reused)
+  std::vector<double> meter_energy_j_;    // one meter's values in read_all_locked (storage reused)
+  std::vector<double> sample_power_w_;    // the sample being recorded (storage reused)
+  // The ring of samples, flat so that recording one allocates nothing once
+  // the ring has grown: sample k (0 the oldest) is in slot
+  // (ring_first_ + k) % ring slots, its time in ring_timestamp_ms_[slot] and
+  // its power per domain in ring_power_w_[slot × domains_.size() ...]. Slots
+  // are added as needed up to options_.ring_capacity; ring_first_ is 0 until
+  // the ring is full.
+  std::vector<int64_t> ring_timestamp_ms_;
+  std::vector<double> ring_power_w_;
+  size_t ring_first_ = 0;                 // slot of the oldest sample
+  size_t ring_size_ = 0;                  // samples held, at most options_.ring_capacity
   uint64_t dropped_samples_ = 0;
   Status sampling_error_;                 // first sampler error
   std::map<WindowId, OpenWindow> open_windows_;

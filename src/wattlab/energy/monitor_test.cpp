@@ -10,7 +10,8 @@ namespace wattlab {
 namespace {
 
 // A meter whose domains draw a settable constant power, integrated against
-// the clock on every read; reads can be made to fail.
+// the clock on every read; reads can be made to fail, and sampling reads can
+// be made to run ahead of the exact figure, as a cheap approximation may.
 class FakeMeter final : public Meter {
  public:
   FakeMeter(Clock* clock, std::vector<EnergyDomain> domains, std::vector<double> power_w)
@@ -22,12 +23,15 @@ class FakeMeter final : public Meter {
   Status read_energy_j(std::vector<double>* energy_j) override {
     std::lock_guard lock(mu_);
     ++reads_;
-    if (fail_) return Status::io_error("fake failure");
-    const double now_ms = clock_->monotonic_ms();
-    for (size_t i = 0; i < domains_.size(); ++i) energy_j_[i] += power_w_[i] * (now_ms - last_ms_) / 1000.0;
-    last_ms_ = now_ms;
-    *energy_j = energy_j_;
-    return Status();
+    ++exact_reads_;
+    return read_locked(energy_j);
+  }
+  Status sample_energy_j(std::vector<double>* energy_j) override {
+    std::lock_guard lock(mu_);
+    ++reads_;
+    Status status = read_locked(energy_j);
+    for (double& e : *energy_j) e += sample_ahead_j_;
+    return status;
   }
 
   void set_power_w(std::vector<double> power_w) {
@@ -41,12 +45,30 @@ class FakeMeter final : public Meter {
     std::lock_guard lock(mu_);
     fail_ = fail;
   }
+  // Sampling reads report this much more than the exact figure.
+  void set_sample_ahead_j(double ahead_j) {
+    std::lock_guard lock(mu_);
+    sample_ahead_j_ = ahead_j;
+  }
   int reads() {
     std::lock_guard lock(mu_);
     return reads_;
   }
+  int exact_reads() {
+    std::lock_guard lock(mu_);
+    return exact_reads_;
+  }
 
  private:
+  Status read_locked(std::vector<double>* energy_j) {
+    if (fail_) return Status::io_error("fake failure");
+    const double now_ms = clock_->monotonic_ms();
+    for (size_t i = 0; i < domains_.size(); ++i) energy_j_[i] += power_w_[i] * (now_ms - last_ms_) / 1000.0;
+    last_ms_ = now_ms;
+    *energy_j = energy_j_;
+    return Status();
+  }
+
   std::mutex mu_;
   Clock* clock_;
   std::vector<EnergyDomain> domains_;
@@ -54,6 +76,8 @@ class FakeMeter final : public Meter {
   std::vector<double> energy_j_;  // cumulative; guarded by mu_
   double last_ms_;                // guarded by mu_
   int reads_ = 0;                 // guarded by mu_
+  int exact_reads_ = 0;           // read_energy_j calls; guarded by mu_
+  double sample_ahead_j_ = 0;     // guarded by mu_
   bool fail_ = false;             // guarded by mu_
 };
 
@@ -211,6 +235,65 @@ TEST_F(MonitorTest, RingKeepsOnlyTheNewestSamples) {
   EXPECT_DOUBLE_EQ(samples[0].power_w[0], 3.0);
   EXPECT_DOUBLE_EQ(samples[1].power_w[0], 4.0);
   EXPECT_DOUBLE_EQ(samples[2].power_w[0], 5.0);
+  // Emptied, the ring fills again from its oldest slot.
+  meter_->set_power_w({6.0, 0.0});
+  ASSERT_TRUE(tick(1));
+  samples = monitor->take_samples();
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_DOUBLE_EQ(samples[0].power_w[0], 6.0);
+  EXPECT_EQ(monitor->dropped_samples(), 2u);
+}
+
+TEST_F(MonitorTest, TimelineUsesSamplingReadsAndNeverGoesBackwards) {
+  MonitorOptions options;
+  options.interval_ms = 100;
+  auto monitor = make({100.0, 0.0}, options);
+  ASSERT_NE(monitor, nullptr);
+  ASSERT_TRUE(monitor->start().ok());
+  auto window = monitor->begin_window("all");
+  ASSERT_TRUE(window.ok());
+  const int exact_before = meter_->exact_reads();
+  meter_->set_sample_ahead_j(5);  // the first sample runs 5 J ahead...
+  ASSERT_TRUE(tick(100));
+  ASSERT_TRUE(tick(100));
+  meter_->set_sample_ahead_j(15);  // ...then 15 J...
+  ASSERT_TRUE(tick(100));
+  meter_->set_sample_ahead_j(0);  // ...then is put right: the timeline waits for it
+  ASSERT_TRUE(tick(100));
+  ASSERT_TRUE(tick(100));
+  EXPECT_EQ(meter_->exact_reads(), exact_before);  // the sampler made none
+  // stop() ends the timeline with an exact reading, 60 ms (over half an
+  // interval) after the last sample.
+  clock_.advance_ms(60);
+  auto ended = monitor->end_window(*window);
+  ASSERT_TRUE(ended.ok());
+  monitor->stop();
+  EXPECT_EQ(meter_->exact_reads(), exact_before + 2);  // end_window and stop
+  EXPECT_DOUBLE_EQ(ended->domains[0].energy_j, 56.0);  // windows: exact, whatever the samples said
+
+  auto samples = monitor->take_samples();
+  ASSERT_EQ(samples.size(), 6u);
+  const double expected_w[] = {150, 100, 200, 0, 50, 100};  // cumulative 15, 25, 45, 45, 50, 56 J
+  double timeline_j = 0;
+  for (size_t k = 0; k < samples.size(); ++k) {
+    EXPECT_NEAR(samples[k].power_w[0], expected_w[k], 1e-9) << "sample " << k;
+    timeline_j += samples[k].power_w[0] * (k + 1 < samples.size() ? 0.1 : 0.06);
+  }
+  EXPECT_NEAR(timeline_j, 56.0, 1e-9);  // ends on the exact figure
+}
+
+TEST_F(MonitorTest, StopSkipsALastSampleShorterThanHalfAnInterval) {
+  MonitorOptions options;
+  options.interval_ms = 100;
+  auto monitor = make({100.0, 0.0}, options);
+  ASSERT_NE(monitor, nullptr);
+  ASSERT_TRUE(monitor->start().ok());
+  ASSERT_TRUE(tick(100));
+  clock_.advance_ms(40);  // a 40 ms sample would turn counter steps into spurious peaks
+  monitor->stop();
+  auto samples = monitor->take_samples();
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_NEAR(samples[0].power_w[0], 100.0, 1e-9);
 }
 
 TEST_F(MonitorTest, WindowsStayExactWhileSampling) {

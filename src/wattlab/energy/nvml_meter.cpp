@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 
 namespace wattlab {
@@ -79,6 +80,10 @@ std::string default_nvml_library() {
 }
 
 Result<std::unique_ptr<NvmlMeter>> NvmlMeter::create(Env& env, const NvmlOptions& options) {
+  if (!(options.counter_read_interval_ms >= 0 && std::isfinite(options.counter_read_interval_ms))) {
+    return Status::invalid_argument("nvml: counter_read_interval_ms must be a number of milliseconds >= 0, got " +
+                                    std::to_string(options.counter_read_interval_ms));
+  }
   const std::string path = options.library.empty() ? default_nvml_library() : options.library;
   auto lib = std::make_unique<Library>();
   dlerror();
@@ -127,9 +132,10 @@ Result<std::unique_ptr<NvmlMeter>> NvmlMeter::create(Env& env, const NvmlOptions
   }
   if (count == 0) return Status::unavailable("NVML found no GPU");
 
-  std::unique_ptr<NvmlMeter> meter(new NvmlMeter(env, std::move(lib)));
+  std::unique_ptr<NvmlMeter> meter(new NvmlMeter(env, std::move(lib), options.counter_read_interval_ms));
   Library& l = *meter->library_;
   meter->last_read_ms_ = env.clock().monotonic_ms();
+  meter->last_counter_read_ms_ = meter->last_read_ms_;
   for (unsigned i = 0; i < count; ++i) {
     Gpu gpu;
     gpu.index = static_cast<int>(i);
@@ -146,9 +152,13 @@ Result<std::unique_ptr<NvmlMeter>> NvmlMeter::create(Env& env, const NvmlOptions
     }
     unsigned long long counter_mj = 0;
     nvmlReturn_t energy_rc = l.get_energy ? l.get_energy(state.handle, &counter_mj) : -1;
+    meter->counter_reads_.fetch_add(l.get_energy ? 1 : 0, std::memory_order_relaxed);
     if (energy_rc == NVML_SUCCESS && !options.integrate_power) {
       gpu.has_energy_counter = true;
       state.last_counter_mj = counter_mj;
+      unsigned mw = 0;
+      state.has_last_power = l.get_power(state.handle, &mw) == NVML_SUCCESS;
+      state.last_power_w = mw / 1000.0;
     } else {
       gpu.counter_ignored = energy_rc == NVML_SUCCESS;
       unsigned mw = 0;
@@ -156,6 +166,7 @@ Result<std::unique_ptr<NvmlMeter>> NvmlMeter::create(Env& env, const NvmlOptions
         return Status::unavailable("gpu-" + std::to_string(i) + " (" + gpu.name +
                                    ") reports neither an energy counter nor its power: " + l.error(rc));
       }
+      state.has_last_power = true;
       state.last_power_w = mw / 1000.0;
     }
     EnergyDomain domain;
@@ -164,16 +175,19 @@ Result<std::unique_ptr<NvmlMeter>> NvmlMeter::create(Env& env, const NvmlOptions
     meter->gpus_.push_back(std::move(gpu));
     meter->state_.push_back(state);
   }
+  meter->fresh_.resize(count);
   return meter;
 }
 
-NvmlMeter::NvmlMeter(Env& env, std::unique_ptr<Library> library) : env_(env), library_(std::move(library)) {}
+NvmlMeter::NvmlMeter(Env& env, std::unique_ptr<Library> library, double counter_read_interval_ms)
+    : env_(env), library_(std::move(library)), counter_read_interval_ms_(counter_read_interval_ms) {}
 
 NvmlMeter::~NvmlMeter() = default;
 
 Status NvmlMeter::read_counter_mj(size_t i, uint64_t* mj) {
   unsigned long long value = 0;
   nvmlReturn_t rc = library_->get_energy(state_[i].handle, &value);
+  counter_reads_.fetch_add(1, std::memory_order_relaxed);
   if (rc != NVML_SUCCESS) {
     return Status::unavailable("nvml: gpu-" + std::to_string(i) + ": nvmlDeviceGetTotalEnergyConsumption failed: " +
                                library_->error(rc));
@@ -193,27 +207,50 @@ Status NvmlMeter::read_power_w(size_t i, double* watts) {
   return Status();
 }
 
-Status NvmlMeter::read_energy_j(std::vector<double>* energy_j) {
+Status NvmlMeter::read_energy_j(std::vector<double>* energy_j) { return read(/*exact=*/true, energy_j); }
+
+Status NvmlMeter::sample_energy_j(std::vector<double>* energy_j) { return read(/*exact=*/false, energy_j); }
+
+Status NvmlMeter::read(bool exact, std::vector<double>* energy_j) {
   const double now_ms = env_.clock().monotonic_ms();
+  const bool counter_due = exact || now_ms - last_counter_read_ms_ >= counter_read_interval_ms_;
   // Read everything first so that a failure leaves every GPU untouched.
-  std::vector<uint64_t> counters(gpus_.size(), 0);
-  std::vector<double> powers(gpus_.size(), 0.0);
+  bool read_counters = false;
   for (size_t i = 0; i < gpus_.size(); ++i) {
-    Status status = gpus_[i].has_energy_counter ? read_counter_mj(i, &counters[i]) : read_power_w(i, &powers[i]);
-    if (!status.ok()) return status;
+    Fresh& f = fresh_[i];
+    f = Fresh{};
+    if (!gpus_[i].has_energy_counter) {
+      if (Status status = read_power_w(i, &f.power_w); !status.ok()) return status;
+      f.has_power = true;
+      continue;
+    }
+    // The power reading is the trapezoid's next point; a counter GPU whose
+    // power cannot be read is read by its counter every time.
+    f.has_power = read_power_w(i, &f.power_w).ok();
+    if (counter_due || !f.has_power || !state_[i].has_last_power) {
+      if (Status status = read_counter_mj(i, &f.counter_mj); !status.ok()) return status;
+      f.has_counter = true;
+      read_counters |= counter_due;
+    }
   }
   const double elapsed_s = std::max(0.0, now_ms - last_read_ms_) / 1000.0;
   for (size_t i = 0; i < gpus_.size(); ++i) {
     GpuState& s = state_[i];
-    if (gpus_[i].has_energy_counter) {
-      if (counters[i] >= s.last_counter_mj) s.energy_j += static_cast<double>(counters[i] - s.last_counter_mj) / 1000.0;
-      s.last_counter_mj = counters[i];
+    const Fresh& f = fresh_[i];
+    if (f.has_counter) {  // re-anchor to the counter
+      if (f.counter_mj >= s.last_counter_mj) {
+        s.counter_energy_j += static_cast<double>(f.counter_mj - s.last_counter_mj) / 1000.0;
+      }
+      s.last_counter_mj = f.counter_mj;
+      s.energy_j = s.counter_energy_j;
     } else {
-      s.energy_j += (s.last_power_w + powers[i]) / 2.0 * elapsed_s;
-      s.last_power_w = powers[i];
+      s.energy_j += (s.last_power_w + f.power_w) / 2.0 * elapsed_s;
     }
+    s.has_last_power = f.has_power;
+    s.last_power_w = f.power_w;
   }
   last_read_ms_ = std::max(last_read_ms_, now_ms);
+  if (read_counters) last_counter_read_ms_ = last_read_ms_;
   energy_j->resize(gpus_.size());
   for (size_t i = 0; i < gpus_.size(); ++i) (*energy_j)[i] = state_[i].energy_j;
   return Status();

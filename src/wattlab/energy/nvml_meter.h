@@ -6,6 +6,13 @@
 //     and newer) when the GPU supports it: energy = counter − counter at
 //     creation. The 64-bit counter cannot wrap; should it go back (driver
 //     reload), the interval that saw it counts as 0 and counting resumes.
+//     That call is costly (on an H100 it spins ~4 ms of CPU), so only exact
+//     reads (read_energy_j: window boundaries, the Monitor's baseline and
+//     stop) and a sampler read every NvmlOptions::counter_read_interval_ms
+//     read it; the sampler's reads in between (sample_energy_j) report the
+//     counter's energy at its last read plus the power reading integrated
+//     since (trapezoid, as below), and are re-anchored to the counter at its
+//     next read. Window energies thus stay exact counter differences.
 //   - otherwise nvmlDeviceGetPowerUsage (mW), sampled on every read and
 //     integrated by the trapezoid rule over the Env clock:
 //     energy += (P_prev + P_now) / 2 × (t_now − t_prev). Exact for power
@@ -18,6 +25,7 @@
 // "libnvidia-ml.so.1". Tests load a fake NVML built beside them.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,6 +46,10 @@ struct NvmlOptions {
   // Integrate sampled power even where the GPU has an energy counter: for
   // comparing the two, or for GPUs whose counter is known to misbehave.
   bool integrate_power = false;
+  // Longest gap between two reads of the energy counter by the sampler
+  // (sample_energy_j); exact reads always read it. 0 reads it on every
+  // sample. At least 0.
+  double counter_read_interval_ms = 1000.0;
 };
 
 // $WATTLAB_NVML_LIBRARY when set and not empty, else "libnvidia-ml.so.1".
@@ -87,13 +99,21 @@ class NvmlMeter final : public Meter {
   std::string name() const override { return "nvml"; }
   // "gpu-N" per GPU, measured.
   const std::vector<EnergyDomain>& domains() const override { return domains_; }
-  // Reads every GPU. On an error (naming the GPU and NVML's message) nothing
-  // accumulates for any GPU; the next successful read covers the gap.
+  // Reads every GPU, counter GPUs by their counter. On an error (naming the
+  // GPU and NVML's message) nothing accumulates for any GPU; the next
+  // successful read covers the gap.
   Status read_energy_j(std::vector<double>* energy_j) override;
+  // As read_energy_j(), but counter GPUs integrate their power reading
+  // unless counter_read_interval_ms has passed since the last counter read
+  // (or their power cannot be read), when the counter is read instead.
+  Status sample_energy_j(std::vector<double>* energy_j) override;
   // kPowerSampledReadIntervalMs if any GPU is power-sampled, else 60 s.
   double max_read_interval_ms() const override;
 
   const std::vector<Gpu>& gpus() const { return gpus_; }
+  // Calls of nvmlDeviceGetTotalEnergyConsumption since creation, all GPUs
+  // together: what the counter has cost (bench/monitor_overhead prints it).
+  uint64_t counter_reads() const { return counter_reads_.load(std::memory_order_relaxed); }
   // Current telemetry of every GPU, in gpus() order. Touches no energy
   // state, so it may run beside the Monitor's reads (NVML is thread-safe).
   std::vector<GpuTelemetry> telemetry();
@@ -105,21 +125,36 @@ class NvmlMeter final : public Meter {
   struct Library;  // the dlopen handle and the NVML entry points
   struct GpuState {
     void* handle = nullptr;          // nvmlDevice_t
-    uint64_t last_counter_mj = 0;    // counter GPUs: at the previous read
-    double last_power_w = 0;         // power GPUs: at the previous read
-    double energy_j = 0;             // cumulative since creation
+    uint64_t last_counter_mj = 0;    // counter GPUs: at the latest counter read
+    double counter_energy_j = 0;     // counter GPUs: cumulative at the latest counter read
+    bool has_last_power = false;     // last_power_w was read at the previous read
+    double last_power_w = 0;         // at the previous read
+    double energy_j = 0;             // cumulative since creation, as last reported
   };
-  NvmlMeter(Env& env, std::unique_ptr<Library> library);
+  // One GPU's reading in read(): taken for every GPU before any is updated.
+  struct Fresh {
+    bool has_counter = false;
+    uint64_t counter_mj = 0;
+    bool has_power = false;
+    double power_w = 0;
+  };
+  NvmlMeter(Env& env, std::unique_ptr<Library> library, double counter_read_interval_ms);
+  // read_energy_j() (`exact`) and sample_energy_j().
+  Status read(bool exact, std::vector<double>* energy_j);
   // One GPU's counter (mJ) or power (W) now.
   Status read_counter_mj(size_t i, uint64_t* mj);
   Status read_power_w(size_t i, double* watts);
 
   Env& env_;
   std::unique_ptr<Library> library_;
+  const double counter_read_interval_ms_;
   std::vector<Gpu> gpus_;
   std::vector<GpuState> state_;
+  std::vector<Fresh> fresh_;  // read()'s scratch, kept to spare the sampler an allocation
   std::vector<EnergyDomain> domains_;
-  double last_read_ms_ = 0;  // Env clock at the previous read
+  double last_read_ms_ = 0;          // Env clock at the previous read
+  double last_counter_read_ms_ = 0;  // Env clock at the latest read of the counters
+  std::atomic<uint64_t> counter_reads_{0};
 };
 
 }  // namespace wattlab

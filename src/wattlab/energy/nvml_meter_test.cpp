@@ -1,11 +1,15 @@
 #include "wattlab/energy/nvml_meter.h"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <sstream>
+#include <thread>
 
 #include "wattlab/energy/monitor.h"
 
@@ -27,12 +31,25 @@ class NvmlTest : public ::testing::Test {
     unsetenv("WATTLAB_NVML_LIBRARY");
     env_ = std::make_unique<Env>(root_ / "sys", root_ / "proc", &clock_);
     options_.library = WATTLAB_FAKE_NVML_PATH;
+    // The same library the meters load (dlopen returns the loaded one), so
+    // its call counters are theirs.
+    fake_ = dlopen(WATTLAB_FAKE_NVML_PATH, RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(fake_, nullptr) << dlerror();
+    fake_calls_ = reinterpret_cast<unsigned long (*)(const char*)>(dlsym(fake_, "fake_nvml_calls"));
+    auto reset = reinterpret_cast<void (*)()>(dlsym(fake_, "fake_nvml_reset_calls"));
+    ASSERT_NE(fake_calls_, nullptr);
+    ASSERT_NE(reset, nullptr);
+    reset();
   }
   void TearDown() override {
+    if (fake_) dlclose(fake_);
     unsetenv("FAKE_NVML_CONFIG");
     unsetenv("FAKE_NVML_LOG");
     std::filesystem::remove_all(root_);
   }
+  // Calls of the energy counter and of the power reading so far.
+  unsigned long counter_calls() const { return fake_calls_("nvmlDeviceGetTotalEnergyConsumption"); }
+  unsigned long power_calls() const { return fake_calls_("nvmlDeviceGetPowerUsage"); }
   void configure(const std::string& text) { std::ofstream(config_, std::ios::trunc) << text; }
   std::unique_ptr<NvmlMeter> make() {
     auto meter = NvmlMeter::create(*env_, options_);
@@ -52,7 +69,20 @@ class NvmlTest : public ::testing::Test {
   FakeClock clock_;
   std::unique_ptr<Env> env_;
   NvmlOptions options_;
+  void* fake_ = nullptr;
+  unsigned long (*fake_calls_)(const char*) = nullptr;
 };
+
+// Polls `done` for up to 10 s of real time, so a broken sampler fails the
+// test instead of hanging it.
+bool wait_until(const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
 
 TEST_F(NvmlTest, EnergyCounterIsReadDirectly) {
   configure("gpu name=NVIDIA_A100-SXM4-40GB energy_mj=5000000 power_mw=250000\n");
@@ -81,6 +111,110 @@ TEST_F(NvmlTest, EnergyCounterIsReadDirectly) {
   EXPECT_NEAR(energy_j[0], 2500.0, 2500.0 * 0.005);
   EXPECT_DOUBLE_EQ(energy_j[0], 2500.0);
   EXPECT_EQ(meter->describe(), "gpu-0: NVIDIA A100-SXM4-40GB (energy counter)");
+}
+
+TEST_F(NvmlTest, SamplesIntegratePowerBetweenCounterReads) {
+  // The counter says 120 W, the power reading 100 W, so each figure shows
+  // which source it came from.
+  uint64_t mj = 1'000'000;
+  auto set = [&](double t_ms, const std::string& extra = "") {
+    configure("gpu energy_mj=" + std::to_string(mj + static_cast<uint64_t>(std::lround(t_ms * 120))) +
+              " power_mw=100000 " + extra + "\n");
+  };
+  set(0);
+  auto meter = make();
+  ASSERT_NE(meter, nullptr);
+  EXPECT_EQ(meter->counter_reads(), 1u);  // at creation
+  std::vector<double> energy_j;
+  const unsigned long counter_before = counter_calls();
+  for (int step = 1; step <= 9; ++step) {  // 900 ms: the power reading, integrated
+    set(step * 100.0);
+    clock_.advance_ms(100);
+    ASSERT_TRUE(meter->sample_energy_j(&energy_j).ok());
+    EXPECT_NEAR(energy_j[0], step * 10.0, 1e-9);
+  }
+  EXPECT_EQ(counter_calls(), counter_before);
+  set(1000);
+  clock_.advance_ms(100);
+  ASSERT_TRUE(meter->sample_energy_j(&energy_j).ok());  // a second on: re-anchored to the counter
+  EXPECT_DOUBLE_EQ(energy_j[0], 120.0);
+  EXPECT_EQ(counter_calls(), counter_before + 1);
+  set(1050);
+  clock_.advance_ms(50);
+  ASSERT_TRUE(meter->read_energy_j(&energy_j).ok());  // exact: the counter, always
+  EXPECT_DOUBLE_EQ(energy_j[0], 126.0);
+  EXPECT_EQ(counter_calls(), counter_before + 2);
+  set(1150);
+  clock_.advance_ms(100);
+  ASSERT_TRUE(meter->sample_energy_j(&energy_j).ok());  // on from the exact read
+  EXPECT_NEAR(energy_j[0], 136.0, 1e-9);
+  // A counter GPU whose power cannot be read is sampled by its counter.
+  set(1250, "power_rc=3");
+  clock_.advance_ms(100);
+  ASSERT_TRUE(meter->sample_energy_j(&energy_j).ok());
+  EXPECT_DOUBLE_EQ(energy_j[0], 150.0);
+  EXPECT_EQ(counter_calls(), counter_before + 3);
+  EXPECT_EQ(meter->counter_reads(), 1u + 3u);
+}
+
+TEST_F(NvmlTest, MonitorReadsTheCounterAboutOncePerSecondAndWindowsStayExact) {
+  // p(t) = 200 + 100 sin(2πt / 1.3 s) W; the counter holds its exact
+  // integral, the power reading p(t) itself.
+  constexpr double kPeriodS = 1.3;
+  auto energy_j = [&](double t_s) { return 200 * t_s + 100 * kPeriodS / (2 * M_PI) * (1 - std::cos(2 * M_PI * t_s / kPeriodS)); };
+  auto counter_mj = [&](double t_s) { return 7'000'000 + static_cast<uint64_t>(std::llround(energy_j(t_s) * 1000)); };
+  auto set = [&](double t_s) {
+    const double power_w = 200 + 100 * std::sin(2 * M_PI * t_s / kPeriodS);
+    configure("gpu name=H100 energy_mj=" + std::to_string(counter_mj(t_s)) +
+              " power_mw=" + std::to_string(std::lround(power_w * 1000)) + "\n");
+  };
+  set(0);
+  auto meter = make();
+  ASSERT_NE(meter, nullptr);
+  NvmlMeter* nvml = meter.get();
+  std::vector<std::unique_ptr<Meter>> meters;
+  meters.push_back(std::move(meter));
+  MonitorOptions options;
+  options.interval_ms = 100;
+  auto created = Monitor::create(*env_, std::move(meters), options);
+  ASSERT_TRUE(created.ok()) << created.status().to_string();
+  Monitor& monitor = **created;
+  ASSERT_TRUE(monitor.start().ok());
+  auto window = monitor.begin_window("train");
+  ASSERT_TRUE(window.ok());
+
+  // 3 s at 10 Hz: 30 sampler reads, of which those at 1, 2 and 3 s read the counter.
+  const unsigned long counter_before = counter_calls();
+  for (int step = 1; step <= 30; ++step) {
+    ASSERT_TRUE(wait_until([&] { return clock_.sleepers() == 1; })) << "sampler never slept";
+    const unsigned long power_before = power_calls();
+    set(step * 0.1);
+    clock_.advance_ms(100);
+    ASSERT_TRUE(wait_until([&] { return power_calls() > power_before && clock_.sleepers() == 1; }))
+        << "no sample at step " << step;
+  }
+  EXPECT_EQ(counter_calls() - counter_before, 3u);
+  auto ended = monitor.end_window(*window);
+  ASSERT_TRUE(ended.ok()) << ended.status().to_string();
+  monitor.stop();
+  ASSERT_TRUE(monitor.sampling_error().ok()) << monitor.sampling_error().to_string();
+  // Boundaries read it too: creation, Monitor::create, start, begin and end.
+  EXPECT_EQ(nvml->counter_reads(), 3u + 5u);
+
+  const double counter_delta_j = static_cast<double>(counter_mj(3.0) - counter_mj(0)) / 1000.0;
+  EXPECT_DOUBLE_EQ(ended->domains[0].energy_j, counter_delta_j);  // the counter, exactly
+
+  auto samples = monitor.take_samples();
+  ASSERT_EQ(samples.size(), 30u);  // stop() came with no time since the last sample: no extra one
+  double timeline_j = 0;
+  for (size_t k = 0; k < samples.size(); ++k) {
+    timeline_j += samples[k].power_w[0] * 0.1;
+    const double truth_w = (energy_j(0.1 * (k + 1)) - energy_j(0.1 * k)) / 0.1;  // mean power of that interval
+    // Within 10 W (5 % of the mean): the trapezoid's error, which piles up
+    // for a second and lands on the sample that re-anchors to the counter.
+    EXPECT_NEAR(samples[k].power_w[0], truth_w, 10.0) << "sample " << k;
+  }
+  EXPECT_NEAR(timeline_j, counter_delta_j, counter_delta_j * 0.005);
 }
 
 TEST_F(NvmlTest, PowerOnlyGpuIsIntegratedByTrapezoid) {
