@@ -158,6 +158,33 @@ Status validate(const TrainConfig& config, const TrainData& data);
 // Otherwise as the overload below, which loads the data first.
 Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data, TrainObserver& observer);
 
+// Files a training writes and reads besides the data set (all optional).
+struct TrainFiles {
+  // Written after every epoch (temporary file, then renamed over it): the
+  // model, optimizer and generator states and the metrics so far. Empty: none.
+  std::string checkpoint_path;
+  // A checkpoint to continue from: training resumes after its last epoch and
+  // ends with the same metrics and weights as a run never interrupted (same
+  // config, threads and LibTorch build). Its epochs' metrics open
+  // TrainResult::epochs; the observer hears only of the epochs trained now.
+  // Settings that shape the model, the data or the optimisation (model, width,
+  // input shape, classes, optimizer, rates, batch size, seed, augmentation,
+  // normalisation) must equal the checkpoint's; --epochs may grow.
+  std::string resume_from;
+  // When training ends (not when cancelled or failed), the model as it is
+  // after the last epoch goes to DIR/model.pt and its description to
+  // DIR/model.json (saved_model.h), for infer/. Empty: not saved.
+  std::string model_dir;
+};
+
+// As train_model(config, data, observer), writing and resuming from
+// checkpoints as `files` says. Errors also: NotFound for a missing
+// resume_from, Corrupt naming an unreadable one, InvalidArgument naming the
+// flag whose value differs from the checkpoint's, IoError when a checkpoint
+// cannot be written.
+Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data, TrainObserver& observer,
+                                const TrainFiles& files);
+
 // Loads the data set into memory, builds the model, and trains it for up to
 // config.epochs epochs, evaluating after each. Deterministic: the same config
 // (seed and threads included) on the same machine and LibTorch build gives
