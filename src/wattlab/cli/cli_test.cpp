@@ -701,6 +701,17 @@ TEST_F(CliTest, ConfigFileAndResumeGiveTheUninterruptedResult) {
   ASSERT_TRUE(whole_run.ok());
   EXPECT_NE(whole_run->environment.at("config_hash"), parted->environment.at("config_hash"));  // run names differ
 
+  // The saved model, evaluated by `wattlab infer`, classifies the test split as the last epoch did.
+  auto infer = wattlab("infer --run " + parted_id + " --format json --store " + store_);
+  ASSERT_EQ(infer.exit_code, 0) << infer.err;
+  auto inferred = nlohmann::json::parse(infer.out);
+  EXPECT_EQ(inferred["images"], 8);
+  EXPECT_EQ(inferred["accuracy"].get<double>(), parted->latest_metrics.at("accuracy").value);
+  EXPECT_GT(inferred["images_per_s"].get<double>(), 0);
+  auto no_model = wattlab("infer --run 0123456789abcdef --store " + store_);
+  EXPECT_EQ(no_model.exit_code, 1);
+  EXPECT_NE(no_model.err.find("--run: no run '0123456789abcdef'"), std::string::npos) << no_model.err;
+
   // Resuming with another model, an unknown run, a corrupt checkpoint.
   auto other = wattlab("train --resume " + parted_id + " --model resnet18 --store " + store_);
   EXPECT_EQ(other.exit_code, 1);

@@ -37,7 +37,13 @@ class TrackingObserver final : public TrainObserver {
         summary_(summary),
         progress_("img", options.show_progress),
         timeline_(monitor, client),
-        budget_(options.budget) {}
+        budget_(options.budget) {
+    // A resumed run's budget counts its earlier sessions too (their whole energy: a slight over-count).
+    if (options.resume) {
+      auto it = options.resume->latest_metrics.find("energy_j");
+      if (it != options.resume->latest_metrics.end()) epochs_energy_j_ = it->second.value;
+    }
+  }
 
   void on_phase_begin(const std::string& phase) override {
     auto id = monitor_.begin_window(phase);
