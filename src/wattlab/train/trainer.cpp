@@ -215,6 +215,25 @@ std::map<std::string, std::string> checkpoint_settings(const TrainConfig& c, con
 // LibTorch's default CPU generator, which draws initial weights and dropout masks.
 at::Generator torch_generator() { return at::detail::getDefaultCPUGenerator(); }
 
+// Saves the state after the epochs in `epochs` (see checkpoint.h).
+Status write_checkpoint(const std::string& path, const ClassifierImpl& model, const torch::optim::Optimizer& optimizer,
+                        const std::vector<EpochMetrics>& epochs, const std::vector<int64_t>& order,
+                        const std::mt19937_64& shuffle_rng, const std::map<std::string, std::string>& settings) {
+  TrainingState state;
+  state.epochs = epochs;
+  state.order = order;
+  std::ostringstream rng;
+  rng << shuffle_rng;
+  state.shuffle_rng = rng.str();
+  at::Generator generator = torch_generator();
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    state.torch_rng = generator.get_state();
+  }
+  state.settings = settings;
+  return save_checkpoint(path, model, optimizer, state);
+}
+
 Result<TrainResult> train(const TrainConfig& config, const TrainData& data, TrainObserver& observer,
                           const TrainFiles& files) {
   const ImageDataset& train_data = data.train;
@@ -366,19 +385,8 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     const bool stop = early_stopping.observe(epoch, monitored_value(m));
     result.epochs.push_back(m);
     if (!files.checkpoint_path.empty()) {
-      TrainingState state;
-      state.epochs = result.epochs;
-      state.order = order;
-      std::ostringstream rng;
-      rng << shuffle_rng;
-      state.shuffle_rng = rng.str();
-      at::Generator generator = torch_generator();
-      {
-        std::lock_guard<std::mutex> lock(generator.mutex());
-        state.torch_rng = generator.get_state();
-      }
-      state.settings = settings;
-      WATTLAB_RETURN_IF_ERROR(save_checkpoint(files.checkpoint_path, *model, *optimizer, state));
+      WATTLAB_RETURN_IF_ERROR(
+          write_checkpoint(files.checkpoint_path, *model, *optimizer, result.epochs, order, shuffle_rng, settings));
     }
     observer.on_epoch_end(epoch, m);
     if (stop && epoch < config.epochs) {
