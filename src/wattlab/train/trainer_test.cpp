@@ -391,7 +391,7 @@ void expect_identical(const EpochMetrics& a, const EpochMetrics& b) {
 TEST(TrainerTest, ResumeEqualsUninterruptedTraining) {
   // Dropout (MobileNetV2), batch-norm buffers, augmentation, a validation
   // split, AdamW state and a plateau schedule all carry over.
-  TrainData data = synthetic_rgb(192, 48, 60);
+  TrainData data = synthetic_rgb(96, 32, 40);
   TrainConfig c = small_config();
   c.model = "mobilenet_v2";
   c.width_multiplier = 0.25;
