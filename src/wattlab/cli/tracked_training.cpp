@@ -177,6 +177,7 @@ std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& d
       {"batch_size", std::to_string(c.batch_size)},
       {"epochs", std::to_string(c.epochs)},
       {"seed", std::to_string(c.seed)},
+      {"precision", c.precision},
       {"optimizer", c.optimizer},
       {"learning_rate", num(c.learning_rate)},
       {"momentum", num(c.momentum)},

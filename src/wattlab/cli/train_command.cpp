@@ -205,6 +205,10 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
       ->capture_default_str()->group(compute);
   cmd->add_option("--batch-size", c.batch_size, "Images per step")->capture_default_str()->group(compute);
   cmd->add_option("--threads", c.threads, "LibTorch intra-op threads")->capture_default_str()->group(compute);
+  cmd->add_option("--precision", c.precision,
+                  "fp32, or bf16: LibTorch's CPU autocast (convolutions and matrix products in bfloat16, weights "
+                  "in float32; fp16 needs a GPU)")
+      ->capture_default_str()->group(compute);
   cmd->add_option("--seed", c.seed,
                   "Seed for weights, split, shuffling and augmentation (same seed + threads: same metrics)")
       ->capture_default_str()->group(compute);

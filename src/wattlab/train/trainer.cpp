@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
@@ -72,6 +73,33 @@ class ThreadCountScope {
 
  private:
   int previous_;
+};
+
+// Turns LibTorch's CPU autocast to bfloat16 on for its lifetime when `enabled`
+// (--precision bf16): the operations autocast lists run in bfloat16, the rest
+// (losses, reductions) in float32; the weights stay float32.
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    previous_enabled_ = at::autocast::is_cpu_enabled();
+    previous_dtype_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+  ~AutocastScope() {
+    if (!enabled_) return;
+    at::autocast::set_cpu_enabled(previous_enabled_);
+    at::autocast::set_autocast_cpu_dtype(previous_dtype_);
+    if (!previous_enabled_) at::autocast::clear_cache();  // casts of weights that the next step changes
+  }
+
+ private:
+  bool enabled_;
+  bool previous_enabled_ = false;
+  at::ScalarType previous_dtype_ = at::kBFloat16;
 };
 
 // Macro precision, recall and F1 from a confusion matrix (row = true class),
@@ -206,6 +234,7 @@ std::map<std::string, std::string> checkpoint_settings(const TrainConfig& c, con
           {"--weight-decay", format_value(effective_weight_decay(c))},
           {"--batch-size", std::to_string(c.batch_size)},
           {"--seed", std::to_string(c.seed)},
+          {"--precision", c.precision},
           {"--augment", c.augment},
           {"--crop-padding", std::to_string(c.crop_padding)},
           {"--mean", list(result.mean)},
@@ -291,6 +320,7 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
   eval_loading.batch_size = std::max(config.batch_size, kMinEvalBatch);
 
   const int64_t num_classes = result.num_classes;
+  const bool bf16 = config.precision == "bf16";
   std::vector<int64_t> order(train_data.count);
   for (int64_t i = 0; i < train_data.count; ++i) order[i] = i;
 
@@ -349,7 +379,11 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
             torch::kFloat32);
         const torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.count}, torch::kInt64);
         optimizer->zero_grad();
-        torch::Tensor loss = F::cross_entropy(model->forward(images), labels);
+        torch::Tensor loss;
+        {
+          AutocastScope autocast(bf16);  // the forward pass only, as PyTorch recommends
+          loss = F::cross_entropy(model->forward(images), labels);
+        }
         loss.backward();
         optimizer->step();
         loss_sum += loss.item<double>() * static_cast<double>(batch.count);
@@ -361,6 +395,7 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     m.val_loss = m.val_accuracy = m.val_top5_accuracy = NAN;
     if (has_validation) {
       PhaseScope phase(observer, prefix + "/validate");
+      AutocastScope autocast(bf16);
       const auto start = std::chrono::steady_clock::now();
       Evaluation e;
       WATTLAB_RETURN_IF_ERROR(
@@ -372,6 +407,7 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     }
     {
       PhaseScope phase(observer, prefix + "/eval");
+      AutocastScope autocast(bf16);
       const auto start = std::chrono::steady_clock::now();
       Evaluation e;
       WATTLAB_RETURN_IF_ERROR(evaluate(*model, test_data, eval_loading, num_classes, epoch, "evaluation", observer, e));
@@ -434,6 +470,11 @@ Status validate(const TrainConfig& c) {
   if (c.threads < 1) return bad("--threads", "at least 1", std::to_string(c.threads));
   if (c.batch_size < 1) return bad("--batch-size", "at least 1", std::to_string(c.batch_size));
   if (c.epochs < 1) return bad("--epochs", "at least 1", std::to_string(c.epochs));
+  if (c.precision == "fp16") {
+    return Status::invalid_argument("--precision fp16 is not available on the CPU: LibTorch " TORCH_VERSION
+                                    "'s CPU autocast supports bfloat16 only; use --precision bf16 (or fp32)");
+  }
+  if (c.precision != "fp32" && c.precision != "bf16") return bad("--precision", "fp32 or bf16", "\"" + c.precision + "\"");
   if (c.dataset != "auto" && c.dataset != "idx" && c.dataset != "cifar10" && c.dataset != "cifar100" &&
       c.dataset != "folder") {
     return bad("--dataset", "auto, idx, cifar10, cifar100 or folder", "\"" + c.dataset + "\"");

@@ -36,6 +36,8 @@ struct TrainConfig {
   int64_t batch_size = 64;  // --batch-size
   int epochs = 1;           // --epochs: at most this many (early stopping may end sooner)
   uint64_t seed = 42;       // --seed: weights, split, shuffling, augmentation and dropout
+  std::string precision = "fp32";  // --precision: fp32, or bf16 (LibTorch's CPU autocast: convolutions and
+                                   // matrix products in bfloat16, weights and losses in float32)
   // Optimisation.
   std::string optimizer = "adam";  // --optimizer: "sgd", "adam" or "adamw"
   double learning_rate = 1e-3;     // --lr: the base rate the schedule starts from

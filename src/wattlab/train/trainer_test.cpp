@@ -1,5 +1,6 @@
 #include "wattlab/train/trainer.h"
 
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/serialize/input-archive.h>
@@ -330,6 +331,30 @@ TEST(TrainerTest, PrefetchDoesNotChangeTheResult) {
   EXPECT_EQ(a->stop_reason, "completed 2 epochs");
   // It learns (chance is 0.1), though flips blur the classes, which differ by the square's column.
   EXPECT_GT(a->epochs[1].accuracy, 0.25);
+}
+
+TEST(TrainerTest, Bf16AutocastTrainsAndIsNotFp32) {
+  TrainData data = synthetic_rgb(160, 0, 50);
+  TrainConfig c = small_config();
+  c.epochs = 2;
+  c.batch_size = 16;
+  RecordingObserver fp32_observer, bf16_observer;
+  Result<TrainResult> fp32 = train_model(c, data, fp32_observer);
+  c.precision = "bf16";
+  Result<TrainResult> bf16 = train_model(c, data, bf16_observer);
+  ASSERT_TRUE(fp32.ok() && bf16.ok()) << bf16.status().to_string();
+  // Same seed and data: only the arithmetic differs, and it does.
+  EXPECT_NE(fp32->epochs[0].train_loss, bf16->epochs[0].train_loss);
+  EXPECT_NEAR(fp32->epochs[0].train_loss, bf16->epochs[0].train_loss, 0.1 * fp32->epochs[0].train_loss);
+  EXPECT_GT(bf16->epochs[1].accuracy, 0.5);  // chance is 0.1
+  // Autocast is off again afterwards.
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+
+  c.precision = "fp16";
+  EXPECT_EQ(validate(c).message(), "--precision fp16 is not available on the CPU: LibTorch " TORCH_VERSION
+                                   "'s CPU autocast supports bfloat16 only; use --precision bf16 (or fp32)");
+  c.precision = "int8";
+  EXPECT_EQ(validate(c).message(), "--precision must be fp32 or bf16 (got \"int8\")");
 }
 
 TEST(TrainerTest, MeanAndStdMustMatchTheChannels) {
