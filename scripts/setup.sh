@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev python3-torch          # LibTorch for train/, the same build for the PyTorch bench
   libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev zlib1g-dev libcpp-httplib-dev
+  libyaml-cpp-dev                     # train --config f.yaml
   libpq-dev postgresql                # PostgreSQL store (libpq), and the server its tests start
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus                          # promtool checks the server's /metrics in the tests

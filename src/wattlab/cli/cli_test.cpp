@@ -628,6 +628,118 @@ TEST_F(BadInputTest, UnwritableStore) {
   EXPECT_NE(r.err.find("--store"), std::string::npos) << "the message says how to fix it: " << r.err;
 }
 
+// The id of the one run in `store` whose name is `name`.
+std::string run_named(Store& store, const std::string& name) {
+  auto runs = store.list_runs({});
+  EXPECT_TRUE(runs.ok());
+  for (const auto& r : *runs)
+    if (r.run_name == name) return r.run_id;
+  ADD_FAILURE() << "no run " << name;
+  return "";
+}
+
+TEST_F(CliTest, ConfigFileAndResumeGiveTheUninterruptedResult) {
+  const fs::path data = dir_ / "images";
+  write_image_folder(data, 16, 4);
+  const fs::path config = dir_ / "study.yaml";
+  std::ofstream(config) << "# the settings of both runs\n"
+                           "dataset: folder\n"
+                           "data: " << data.string() << "\n"
+                           "resize: 16\n"
+                           "augment: crop,flip\n"
+                           "batch-size: 8\n"
+                           "seed: 3\n"
+                           "epochs: 7\n"
+                           "quiet: true\n";
+  const std::string common = "--config " + config.string() + " --store " + store_;
+  // Uninterrupted: 3 epochs (the command line wins over the file's 7).
+  auto whole = wattlab("train " + common + " --epochs 3 --run-name whole");
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  // One epoch, then resumed to 3 (the schedule is constant, so --epochs changes nothing else).
+  auto first = wattlab("train " + common + " --epochs 1 --run-name parted");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  std::string parted_id;
+  {
+    auto store = Store::open(store_);
+    ASSERT_TRUE(store.ok());
+    parted_id = run_named(**store, "parted");
+  }
+  auto resumed = wattlab("train --resume " + parted_id.substr(0, 8) + " --epochs 3 --store " + store_);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("run " + parted_id + " FINISHED"), std::string::npos) << resumed.out;
+
+  auto store = Store::open(store_);
+  ASSERT_TRUE(store.ok());
+  const std::string whole_id = run_named(**store, "whole");
+  auto parted = (*store)->get_run(parted_id);
+  ASSERT_TRUE(parted.ok());
+  EXPECT_EQ(parted->info.status, RunStatus::kFinished);
+  EXPECT_EQ(parted->params.at("batch_size"), "8");  // from the file
+  EXPECT_EQ(parted->params.at("seed"), "3");
+  for (const char* key : {"train_loss", "test_loss", "accuracy", "f1_macro", "learning_rate"}) {
+    SCOPED_TRACE(key);
+    auto a = (*store)->get_metric_history(whole_id, key);
+    auto b = (*store)->get_metric_history(parted_id, key);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a->size(), 3u);
+    ASSERT_EQ(b->size(), 3u);  // each epoch once
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ((*b)[i].step, static_cast<int64_t>(i + 1));
+      EXPECT_EQ((*a)[i].value, (*b)[i].value) << "epoch " << i + 1;  // bit-identical
+    }
+  }
+  // The resolved configuration is stored with the run, its hash in the environment.
+  const fs::path artifacts = parted->info.artifact_uri;
+  EXPECT_TRUE(fs::exists(artifacts / "checkpoint.pt"));
+  const std::string stored = slurp(artifacts / "config.yaml");
+  EXPECT_NE(stored.find("\nepochs: 3\n"), std::string::npos) << stored;
+  EXPECT_NE(stored.find("\nbatch-size: 8\n"), std::string::npos) << stored;
+  EXPECT_NE(stored.find("\nseed: 3\n"), std::string::npos) << stored;
+  EXPECT_EQ(stored.find("config"), std::string::npos) << stored;
+  EXPECT_EQ(parted->environment.at("config_hash").size(), 16u);
+  auto whole_run = (*store)->get_run(whole_id);
+  ASSERT_TRUE(whole_run.ok());
+  EXPECT_NE(whole_run->environment.at("config_hash"), parted->environment.at("config_hash"));  // run names differ
+
+  // The saved model, evaluated by `wattlab infer`, classifies the test split as the last epoch did.
+  auto infer = wattlab("infer --run " + parted_id + " --format json --store " + store_);
+  ASSERT_EQ(infer.exit_code, 0) << infer.err;
+  auto inferred = nlohmann::json::parse(infer.out);
+  EXPECT_EQ(inferred["images"], 8);
+  EXPECT_EQ(inferred["accuracy"].get<double>(), parted->latest_metrics.at("accuracy").value);
+  EXPECT_GT(inferred["images_per_s"].get<double>(), 0);
+  auto no_model = wattlab("infer --run 0123456789abcdef --store " + store_);
+  EXPECT_EQ(no_model.exit_code, 1);
+  EXPECT_NE(no_model.err.find("--run: no run '0123456789abcdef'"), std::string::npos) << no_model.err;
+
+  // Resuming with another model, an unknown run, a corrupt checkpoint.
+  auto other = wattlab("train --resume " + parted_id + " --model resnet18 --store " + store_);
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_NE(other.err.find("trained with --model cnn, but resnet18 was asked for"), std::string::npos) << other.err;
+  auto unknown = wattlab("train --resume 0123456789abcdef --store " + store_);
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("--resume: no run '0123456789abcdef'"), std::string::npos) << unknown.err;
+  std::ofstream(artifacts / "checkpoint.pt", std::ios::trunc) << "garbage";
+  auto corrupt = wattlab("train --resume " + parted_id + " --epochs 4 --store " + store_);
+  EXPECT_EQ(corrupt.exit_code, 1);
+  EXPECT_NE(corrupt.err.find("checkpoint " + (artifacts / "checkpoint.pt").string() + " is corrupt"),
+            std::string::npos)
+      << corrupt.err;
+}
+
+TEST_F(CliTest, ConfigFileErrorsNameTheLine) {
+  const fs::path config = dir_ / "f.yaml";
+  std::ofstream(config) << "model: cnn\nbatch-size: abc\n";
+  auto r = wattlab("train --config " + config.string() + " --store " + store_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "wattlab: error: " + config.string() + ":2: batch-size must be an integer (got 'abc')\n");
+  std::ofstream(config, std::ios::trunc) << "model: cnn\n\nthreads: 0\n";
+  r = wattlab("train --config " + config.string() + " --store " + store_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "wattlab: error: " + config.string() + ":3: threads must be at least 1 (got 0)\n");
+  EXPECT_FALSE(fs::exists(store_));
+}
+
 #else
 
 TEST_F(CliTest, TrainExplainsThatThisBuildHasNoLibTorch) {

@@ -39,6 +39,7 @@ void add_runs_command(CLI::App& app, const GlobalOptions& global, int* exit_code
 void add_devices_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 
 // "wattlab 0.1.0 (LibTorch 1.13.1)" or "... (built without LibTorch)".
 std::string version_string();

@@ -28,4 +28,8 @@ void add_models_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
   add_unavailable(app, "models", "The model zoo: architectures, parameters and MACs", exit_code);
 }
 
+void add_infer_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
+  add_unavailable(app, "infer", "Evaluate the model a training run saved", exit_code);
+}
+
 }  // namespace wattlab::cli

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
+#include "wattlab/cli/config_file.h"
 #include "wattlab/cli/power_timeline.h"
 #include "wattlab/cli/progress_bar.h"
 #include "wattlab/cli/signals.h"
@@ -34,7 +37,13 @@ class TrackingObserver final : public TrainObserver {
         summary_(summary),
         progress_("img", options.show_progress),
         timeline_(monitor, client),
-        budget_(options.budget) {}
+        budget_(options.budget) {
+    // A resumed run's budget counts its earlier sessions too (their whole energy: a slight over-count).
+    if (options.resume) {
+      auto it = options.resume->latest_metrics.find("energy_j");
+      if (it != options.resume->latest_metrics.end()) epochs_energy_j_ = it->second.value;
+    }
+  }
 
   void on_phase_begin(const std::string& phase) override {
     auto id = monitor_.begin_window(phase);
@@ -168,6 +177,7 @@ std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& d
       {"batch_size", std::to_string(c.batch_size)},
       {"epochs", std::to_string(c.epochs)},
       {"seed", std::to_string(c.seed)},
+      {"precision", c.precision},
       {"optimizer", c.optimizer},
       {"learning_rate", num(c.learning_rate)},
       {"momentum", num(c.momentum)},
@@ -207,7 +217,41 @@ std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& d
   return params;
 }
 
+// Writes `text` to `path` through a temporary file renamed over it.
+Status write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) return Status::io_error("cannot write " + temp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) return Status::io_error("cannot rename " + temp + " to " + path + ": " + ec.message());
+  return Status();
+}
+
 }  // namespace
+
+Result<std::string> run_artifact_dir(const std::string& artifact_uri, const std::string& artifacts_dir) {
+  const std::string proxied = "mlflow-artifacts:/";
+  if (artifact_uri.rfind(proxied, 0) == 0) {
+    if (artifacts_dir.empty()) {
+      return Status::unavailable("the run's artifacts live on its tracking server (" + artifact_uri +
+                                 "); give the server's artifact folder with --artifacts DIR when it is on this "
+                                 "machine");
+    }
+    return (std::filesystem::path(artifacts_dir) / artifact_uri.substr(proxied.size())).string();
+  }
+  if (artifact_uri.rfind("file://", 0) == 0) return artifact_uri.substr(7);
+  const size_t colon = artifact_uri.find(':');
+  if (artifact_uri.empty() || (colon != std::string::npos && artifact_uri.find('/') > colon)) {
+    return Status::unavailable("the run's artifact location \"" + artifact_uri +
+                               "\" is not a folder of this machine, so wattlab cannot keep files there");
+  }
+  return artifact_uri;
+}
 
 Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const TrackedTrainingOptions& options,
                                                     const TrainData& data) {
@@ -220,11 +264,38 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
   if (!monitor.ok()) return monitor.status();
 
   std::string run_name = options.run_name.empty() ? default_run_name(options.train) : options.run_name;
-  auto client = TrackingClient::start_run(&logger, options.experiment, run_name);
-  if (!client.ok()) return client.status();
+  RunInfo run;
+  if (options.resume) {
+    run = options.resume->info;
+    run_name = run.run_name;
+    WATTLAB_RETURN_IF_ERROR(logger.update_run(run.run_id, RunStatus::kRunning, std::nullopt));
+  } else {
+    auto experiment_id = logger.get_or_create_experiment(options.experiment);
+    if (!experiment_id.ok()) return experiment_id.status();
+    auto created = logger.create_run(*experiment_id, run_name, env.clock().wall_ms());
+    if (!created.ok()) return created.status();
+    run = *created;
+  }
+  auto client = std::make_unique<TrackingClient>(&logger, run.run_id);
 
   TrackedTrainingSummary summary;
-  summary.run_id = (*client)->run_id();
+  summary.run_id = run.run_id;
+
+  // The run's files: its resolved configuration and a checkpoint per epoch.
+  TrainFiles files;
+  auto artifact_dir = run_artifact_dir(run.artifact_uri, options.artifacts_dir);
+  if (!artifact_dir.ok() && options.resume) {
+    client->end_run(RunStatus::kFailed);
+    return artifact_dir.status().with_context("cannot resume run " + run.run_id);
+  }
+  if (artifact_dir.ok()) {
+    files.checkpoint_path = (std::filesystem::path(*artifact_dir) / kCheckpointFile).string();
+    if (options.resume) files.resume_from = files.checkpoint_path;
+    files.model_dir = *artifact_dir;
+  } else if (options.show_progress) {
+    std::fprintf(stderr, "wattlab: note: run %s keeps no checkpoints: %s\n", run.run_id.c_str(),
+                 artifact_dir.status().message().c_str());
+  }
   for (const auto& d : (*monitor)->domains()) summary.energy_estimated |= d.estimated;
 
   EnvironmentExtras extras;
@@ -237,10 +308,19 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
                         names += (names.empty() ? "" : ",") + d.name + (d.estimated ? " (estimated)" : "");
                       return names;
                     }()}};
-  TrackingClient& tracking = **client;
+  if (!options.config_yaml.empty()) extras.values["config_hash"] = config_hash(options.config_yaml);
+  TrackingClient& tracking = *client;
   Status setup = tracking.set_environment(collect_environment(env, extras));
-  for (const auto& p : params_of(options, data)) {
-    if (setup.ok()) setup = tracking.log_param(p.key, p.value);
+  // A resumed run keeps the params it was started with (they are write-once).
+  if (!options.resume) {
+    for (const auto& p : params_of(options, data)) {
+      if (setup.ok()) setup = tracking.log_param(p.key, p.value);
+    }
+  }
+  if (setup.ok() && artifact_dir.ok() && !options.config_yaml.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(*artifact_dir, ec);
+    setup = write_file_atomically((std::filesystem::path(*artifact_dir) / kConfigFile).string(), options.config_yaml);
   }
   if (setup.ok()) setup = tracking.set_tag("mlflow.runName", run_name);
   if (setup.ok()) setup = tracking.set_tag("wattlab.energy_estimated", summary.energy_estimated ? "true" : "false");
@@ -258,7 +338,7 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
   }
 
   TrackingObserver observer(meter, tracking, options, summary);
-  auto trained = train_model(options.train, data, observer);
+  auto trained = train_model(options.train, data, observer, files);
   observer.clear_progress();
   auto whole = meter.end_window(*run_window);
   meter.stop();
@@ -270,6 +350,11 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
   if (whole.ok()) {
     summary.energy_j = whole->energy_j();
     summary.duration_s = whole->duration_s;
+    if (options.resume) {  // the totals of every session of the run
+      const auto& latest = options.resume->latest_metrics;
+      if (auto it = latest.find("energy_j"); it != latest.end()) summary.energy_j += it->second.value;
+      if (auto it = latest.find("duration_s"); it != latest.end()) summary.duration_s += it->second.value;
+    }
     tracking.log_energy_window(*whole);
     tracking.log_metric("energy_j", summary.energy_j);
     tracking.log_metric("duration_s", summary.duration_s);

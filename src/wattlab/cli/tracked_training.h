@@ -4,6 +4,7 @@
 // `wattlab quickstart` both run trainings through here.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,28 @@ struct TrackedTrainingOptions {
   double sample_interval_ms = 100;        // power timeline resolution
   bool show_progress = true;              // progress bar and one line per epoch on stderr
   EnergyBudgetOptions budget;             // --energy-budget / --carbon-budget; its intensity and PUE give co2e_g
+  // Where a tracking server keeps its artifacts on this machine (its
+  // --artifacts): runs recorded through a server, whose artifact URI is
+  // "mlflow-artifacts:/P", keep their files in DIR/P. Empty: such runs get
+  // no files (no checkpoints, hence no --resume).
+  std::string artifacts_dir;
+  // The resolved configuration (cli/config_file.h), stored with the run as
+  // config.yaml; its hash becomes the environment's config_hash. Empty: none.
+  std::string config_yaml;
+  // Continue this run (RUNNING again, epochs appended) from the checkpoint in
+  // its artifact folder instead of starting a new one.
+  std::optional<RunData> resume;
 };
+
+// The files of a run in its artifact folder.
+inline constexpr const char* kCheckpointFile = "checkpoint.pt";  // after every epoch (trainer.h TrainFiles)
+inline constexpr const char* kConfigFile = "config.yaml";        // the resolved configuration
+
+// The local folder of a run's artifacts: the artifact URI itself when it is a
+// path (or file://path), `artifacts_dir`/P for a server's "mlflow-artifacts:/P"
+// when `artifacts_dir` is given. Unavailable, naming the URI and the fix,
+// otherwise.
+Result<std::string> run_artifact_dir(const std::string& artifact_uri, const std::string& artifacts_dir);
 
 struct TrackedTrainingSummary {
   std::string run_id;
@@ -47,6 +69,10 @@ struct TrackedTrainingSummary {
 // (cli/signals.h) ends the run KILLED with what was logged so far flushed;
 // that is a summary with status KILLED, not an error. A training or metering
 // failure marks the run FAILED and returns the failure.
+// The run's artifact folder receives config.yaml (when options.config_yaml is
+// set) and a checkpoint after every epoch; with options.resume the training
+// continues from that checkpoint, the run's energy_j and duration_s become
+// the totals of all its sessions, and its params are left as they were.
 Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const TrackedTrainingOptions& options,
                                                     const TrainData& data);
 

@@ -1,14 +1,18 @@
 // `wattlab train`: one metered, tracked training run.
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "wattlab/cli/commands.h"
+#include "wattlab/cli/config_file.h"
 #include "wattlab/cli/signals.h"
 #include "wattlab/cli/table.h"
 #include "wattlab/cli/tracked_training.h"
 #include "wattlab/energy/carbon.h"
 #include "wattlab/energy/energy_budget.h"
+#include "wattlab/track/store.h"
 #include "wattlab/train/models.h"
 
 namespace wattlab::cli {
@@ -21,8 +25,50 @@ struct TrainCommandOptions {
   std::string energy_budget;  // "50kJ"; empty: none
   std::string carbon_budget;  // "10g"; empty: none
   std::string carbon;         // country, provider:region or g/kWh; empty: world average
+  std::string config_path;    // --config: flags from a YAML file; empty: none
+  std::string resume;         // --resume: the id of the run to continue; empty: a new run
   bool quiet = false;
 };
+
+// Keys a config file cannot set, and those the stored configuration leaves
+// out (a tracking URI may carry a password).
+const std::set<std::string> kNotSettable = {"config", "resume"};
+const std::set<std::string> kNotStored = {"config", "resume", "tracking-uri"};
+
+// The run --resume names, checked to have a checkpoint; its stored
+// configuration fills the flags that neither the command line nor --config set.
+Result<RunData> find_resumed_run(const RunDestination& destination, TrainCommandOptions& o, CLI::App& cmd,
+                                 std::optional<ConfigFile>& stored_config) {
+  Store* store = dynamic_cast<Store*>(destination.logger.get());
+  if (store == nullptr) {
+    return Status::invalid_argument("--resume reads the run and its checkpoint from the store; it cannot go "
+                                    "through a tracking server (" + destination.description +
+                                    "): use --store or a sqlite:// or postgresql:// --tracking-uri");
+  }
+  auto run = store->get_run(o.resume);
+  if (!run.ok()) {
+    if (run.status().code() != Status::Code::kNotFound) return run.status();
+    return Status::not_found("--resume: no run '" + o.resume + "' in " + destination.description +
+                             " (see wattlab runs ls)");
+  }
+  auto dir = run_artifact_dir(run->info.artifact_uri, o.run.artifacts_dir);
+  if (!dir.ok()) return dir.status().with_context("--resume " + run->info.run_id);
+  const std::filesystem::path checkpoint = std::filesystem::path(*dir) / kCheckpointFile;
+  std::error_code ec;
+  if (!std::filesystem::exists(checkpoint, ec)) {
+    return Status::not_found("--resume: run " + run->info.run_id + " has no checkpoint (" + checkpoint.string() +
+                             "): it ended before its first epoch did, or was trained by a wattlab without "
+                             "checkpoints; start a new run");
+  }
+  const std::filesystem::path config = std::filesystem::path(*dir) / kConfigFile;
+  if (std::filesystem::exists(config, ec)) {
+    auto file = ConfigFile::read(config.string());
+    if (!file.ok()) return file.status();
+    WATTLAB_RETURN_IF_ERROR(file->apply(cmd, kNotSettable));
+    stored_config = std::move(*file);
+  }
+  return run;
+}
 
 // --energy-budget, --carbon-budget, --carbon and --pue into o.run.budget.
 Status resolve_budget(TrainCommandOptions& o) {
@@ -51,15 +97,42 @@ Status resolve_budget(TrainCommandOptions& o) {
 // Exit code of a run that a signal stopped: 128 + the signal, as a shell reports it.
 int killed_exit_code() { return 128 + (stop_signal() ? stop_signal() : SIGINT); }
 
-int run_train(const GlobalOptions& global, TrainCommandOptions& o) {
+int run_train(const GlobalOptions& global, TrainCommandOptions& o, CLI::App& cmd) {
   TrainConfig& c = o.run.train;
-  if (Status s = validate(c); !s.ok()) return report_error(s.message());
-  if (Status s = resolve_budget(o); !s.ok()) return report_error(s.message());
+  // Flags come from the command line, then --config, then (with --resume) the run's stored configuration.
+  std::optional<ConfigFile> config_file, stored_config;
+  if (!o.config_path.empty()) {
+    auto file = ConfigFile::read(o.config_path);
+    if (!file.ok()) return report_error(file.status().message());
+    if (Status s = file->apply(cmd, kNotSettable); !s.ok()) return report_error(s.message());
+    config_file = std::move(*file);
+  }
+  // Opened first only for --resume: bad input must leave no store behind.
+  std::optional<RunDestination> destination;
+  if (!o.resume.empty()) {
+    auto opened = open_run_destination(global, o.tracking_uri);
+    if (!opened.ok()) return report_error(opened.status().message());
+    destination = std::move(*opened);
+    auto run = find_resumed_run(*destination, o, cmd, stored_config);
+    if (!run.ok()) return report_error(run.status().message());
+    o.run.resume = std::move(*run);
+  }
+  // A failed check names the file and line that set the value.
+  auto located = [&](const Status& s) {
+    Status out = config_file ? config_file->locate(s) : s;
+    return stored_config && out.message() == s.message() ? stored_config->locate(s) : out;
+  };
+  if (Status s = validate(c); !s.ok()) return report_error(located(s).message());
+  if (Status s = resolve_budget(o); !s.ok()) return report_error(located(s).message());
+  o.run.config_yaml = resolved_config_yaml(cmd, kNotStored);
   auto data = load_train_data(c);
   if (!data.ok()) return report_error(data.status().message());
-  if (Status s = validate(c, *data); !s.ok()) return report_error(s.message());
-  auto destination = open_run_destination(global, o.tracking_uri);
-  if (!destination.ok()) return report_error(destination.status().message());
+  if (Status s = validate(c, *data); !s.ok()) return report_error(located(s).message());
+  if (!destination) {
+    auto opened = open_run_destination(global, o.tracking_uri);
+    if (!opened.ok()) return report_error(opened.status().message());
+    destination = std::move(*opened);
+  }
 
   install_stop_signal_handlers();
   o.run.show_progress = !o.quiet;
@@ -132,6 +205,10 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
       ->capture_default_str()->group(compute);
   cmd->add_option("--batch-size", c.batch_size, "Images per step")->capture_default_str()->group(compute);
   cmd->add_option("--threads", c.threads, "LibTorch intra-op threads")->capture_default_str()->group(compute);
+  cmd->add_option("--precision", c.precision,
+                  "fp32, or bf16: LibTorch's CPU autocast (convolutions and matrix products in bfloat16, weights "
+                  "in float32; fp16 needs a GPU)")
+      ->capture_default_str()->group(compute);
   cmd->add_option("--seed", c.seed,
                   "Seed for weights, split, shuffling and augmentation (same seed + threads: same metrics)")
       ->capture_default_str()->group(compute);
@@ -201,8 +278,18 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
   cmd->add_option("--sample-interval-ms", o->run.sample_interval_ms, "Power sampling interval")
       ->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "No progress bar or per-epoch lines");
-  for (const char* name :
-       {"--experiment", "--tracking-uri", "--run-name", "--meter", "--cpu-tdp-w", "--sample-interval-ms", "--quiet"}) {
+  cmd->add_option("--artifacts", o->run.artifacts_dir,
+                  "The tracking server's artifact folder (its --artifacts), for runs recorded through a server on "
+                  "this machine: their checkpoints and config.yaml go there");
+  cmd->add_option("--config", o->config_path,
+                  "YAML file of flags, named without the dashes (batch-size: 128); flags on the command line win. "
+                  "The resolved configuration is stored with the run as config.yaml");
+  cmd->add_option("--resume", o->resume,
+                  "Continue run RUN_ID (the same run, epochs appended) from the checkpoint its last epoch wrote, "
+                  "with its stored configuration; --epochs may grow. Same threads: the same result as if never "
+                  "interrupted");
+  for (const char* name : {"--experiment", "--tracking-uri", "--run-name", "--meter", "--cpu-tdp-w",
+                           "--sample-interval-ms", "--quiet", "--artifacts", "--config", "--resume"}) {
     cmd->get_option(name)->group("Tracking");
   }
   cmd->footer(
@@ -210,8 +297,10 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
       "  wattlab train --model cnn --epochs 3\n"
       "  wattlab train --data ~/cifar-10-batches-bin --model resnet18 --augment crop,flip --val-split 0.1 \\\n"
       "      --optimizer sgd --lr 0.1 --nesterov --weight-decay 5e-4 --schedule cosine --epochs 30 --early-stopping 5\n"
-      "  wattlab train --dataset folder --data ~/flowers --resize 64 --channels 3");
-  cmd->callback([&global, o, exit_code] { *exit_code = run_train(global, *o); });
+      "  wattlab train --dataset folder --data ~/flowers --resize 64 --channels 3\n"
+      "  wattlab train --config study.yaml --seed 3\n"
+      "  wattlab train --resume 3f2a9c                   # after a stop: continues from the last epoch");
+  cmd->callback([&global, o, exit_code, cmd] { *exit_code = run_train(global, *o, *cmd); });
 }
 
 }  // namespace wattlab::cli

@@ -1,6 +1,8 @@
 #include "wattlab/train/trainer.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
@@ -15,8 +17,10 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <sstream>
 
 #include "wattlab/train/batch_loader.h"
+#include "wattlab/train/checkpoint.h"
 #include "wattlab/train/models.h"
 #include "wattlab/train/models_torch.h"
 
@@ -69,6 +73,33 @@ class ThreadCountScope {
 
  private:
   int previous_;
+};
+
+// Turns LibTorch's CPU autocast to bfloat16 on for its lifetime when `enabled`
+// (--precision bf16): the operations autocast lists run in bfloat16, the rest
+// (losses, reductions) in float32; the weights stay float32.
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    previous_enabled_ = at::autocast::is_cpu_enabled();
+    previous_dtype_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+  ~AutocastScope() {
+    if (!enabled_) return;
+    at::autocast::set_cpu_enabled(previous_enabled_);
+    at::autocast::set_autocast_cpu_dtype(previous_dtype_);
+    if (!previous_enabled_) at::autocast::clear_cache();  // casts of weights that the next step changes
+  }
+
+ private:
+  bool enabled_;
+  bool previous_enabled_ = false;
+  at::ScalarType previous_dtype_ = at::kBFloat16;
 };
 
 // Macro precision, recall and F1 from a confusion matrix (row = true class),
@@ -178,7 +209,62 @@ std::string format_value(double v) {
   return buf;
 }
 
-Result<TrainResult> train(const TrainConfig& config, const TrainData& data, TrainObserver& observer) {
+// The settings a checkpoint must share with the run resuming it, by flag.
+std::map<std::string, std::string> checkpoint_settings(const TrainConfig& c, const TrainData& data,
+                                                       const TrainResult& result) {
+  auto list = [](const std::vector<double>& values) {
+    std::string text;
+    for (double v : values) {
+      if (!text.empty()) text += ',';
+      text += format_value(v);
+    }
+    return text;
+  };
+  return {{"--model", c.model},
+          {"--width-multiplier", format_value(c.width_multiplier)},
+          {"input shape", std::to_string(data.train.channels) + "x" + std::to_string(data.train.height) + "x" +
+                              std::to_string(data.train.width)},
+          {"classes", std::to_string(result.num_classes)},
+          {"training images", std::to_string(data.train.count)},
+          {"validation images", std::to_string(data.validation.count)},
+          {"--optimizer", c.optimizer},
+          {"--lr", format_value(c.learning_rate)},
+          {"--momentum", format_value(c.momentum)},
+          {"--nesterov", c.nesterov ? "true" : "false"},
+          {"--weight-decay", format_value(effective_weight_decay(c))},
+          {"--batch-size", std::to_string(c.batch_size)},
+          {"--seed", std::to_string(c.seed)},
+          {"--precision", c.precision},
+          {"--augment", c.augment},
+          {"--crop-padding", std::to_string(c.crop_padding)},
+          {"--mean", list(result.mean)},
+          {"--std", list(result.std)}};
+}
+
+// LibTorch's default CPU generator, which draws initial weights and dropout masks.
+at::Generator torch_generator() { return at::detail::getDefaultCPUGenerator(); }
+
+// Saves the state after the epochs in `epochs` (see checkpoint.h).
+Status write_checkpoint(const std::string& path, const ClassifierImpl& model, const torch::optim::Optimizer& optimizer,
+                        const std::vector<EpochMetrics>& epochs, const std::vector<int64_t>& order,
+                        const std::mt19937_64& shuffle_rng, const std::map<std::string, std::string>& settings) {
+  TrainingState state;
+  state.epochs = epochs;
+  state.order = order;
+  std::ostringstream rng;
+  rng << shuffle_rng;
+  state.shuffle_rng = rng.str();
+  at::Generator generator = torch_generator();
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    state.torch_rng = generator.get_state();
+  }
+  state.settings = settings;
+  return save_checkpoint(path, model, optimizer, state);
+}
+
+Result<TrainResult> train(const TrainConfig& config, const TrainData& data, TrainObserver& observer,
+                          const TrainFiles& files) {
   const ImageDataset& train_data = data.train;
   const ImageDataset& val_data = data.validation;
   const ImageDataset& test_data = data.test;
@@ -234,10 +320,40 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
   eval_loading.batch_size = std::max(config.batch_size, kMinEvalBatch);
 
   const int64_t num_classes = result.num_classes;
+  const bool bf16 = config.precision == "bf16";
   std::vector<int64_t> order(train_data.count);
   for (int64_t i = 0; i < train_data.count; ++i) order[i] = i;
 
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+  // What the early stopping and the plateau schedule watch in an epoch's metrics.
+  auto monitored_loss = [&](const EpochMetrics& m) { return has_validation ? m.val_loss : m.test_loss; };
+  auto monitored_value = [&](const EpochMetrics& m) {
+    return config.monitor == "accuracy" ? (has_validation ? m.val_accuracy : m.accuracy) : monitored_loss(m);
+  };
+  const std::map<std::string, std::string> settings = checkpoint_settings(config, data, result);
+  if (!files.resume_from.empty()) {
+    TrainingState state;
+    WATTLAB_RETURN_IF_ERROR(load_checkpoint(files.resume_from, settings, *model, *optimizer, state));
+    if (state.order.size() != order.size()) {
+      return Status::corrupt("checkpoint " + files.resume_from + " is corrupt (a training order of " +
+                             std::to_string(state.order.size()) + " images for " + std::to_string(order.size()) + ")");
+    }
+    order = std::move(state.order);
+    std::istringstream(state.shuffle_rng) >> shuffle_rng;
+    at::Generator generator = torch_generator();
+    {
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(state.torch_rng);
+    }
+    // The schedule's and early stopping's state follow from the monitored metrics.
+    for (const EpochMetrics& m : state.epochs) {
+      schedule.observe(monitored_loss(m));
+      early_stopping.observe(m.epoch, monitored_value(m));
+    }
+    result.epochs = std::move(state.epochs);
+  }
+  const int first_epoch = static_cast<int>(result.epochs.size()) + 1;
+
+  for (int epoch = first_epoch; epoch <= config.epochs; ++epoch) {
     const std::string prefix = "epoch-" + std::to_string(epoch);
     EpochMetrics m;
     m.epoch = epoch;
@@ -263,7 +379,11 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
             torch::kFloat32);
         const torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.count}, torch::kInt64);
         optimizer->zero_grad();
-        torch::Tensor loss = F::cross_entropy(model->forward(images), labels);
+        torch::Tensor loss;
+        {
+          AutocastScope autocast(bf16);  // the forward pass only, as PyTorch recommends
+          loss = F::cross_entropy(model->forward(images), labels);
+        }
         loss.backward();
         optimizer->step();
         loss_sum += loss.item<double>() * static_cast<double>(batch.count);
@@ -275,6 +395,7 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     m.val_loss = m.val_accuracy = m.val_top5_accuracy = NAN;
     if (has_validation) {
       PhaseScope phase(observer, prefix + "/validate");
+      AutocastScope autocast(bf16);
       const auto start = std::chrono::steady_clock::now();
       Evaluation e;
       WATTLAB_RETURN_IF_ERROR(
@@ -286,6 +407,7 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     }
     {
       PhaseScope phase(observer, prefix + "/eval");
+      AutocastScope autocast(bf16);
       const auto start = std::chrono::steady_clock::now();
       Evaluation e;
       WATTLAB_RETURN_IF_ERROR(evaluate(*model, test_data, eval_loading, num_classes, epoch, "evaluation", observer, e));
@@ -295,13 +417,14 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
       macro_scores(m.confusion, num_classes, m);
       m.eval_time_s = seconds_since(start);
     }
-    const double monitored_loss = has_validation ? m.val_loss : m.test_loss;
-    const double monitored_value =
-        config.monitor == "accuracy" ? (has_validation ? m.val_accuracy : m.accuracy) : monitored_loss;
-    schedule.observe(monitored_loss);
-    const bool stop = early_stopping.observe(epoch, monitored_value);
+    schedule.observe(monitored_loss(m));
+    const bool stop = early_stopping.observe(epoch, monitored_value(m));
+    result.epochs.push_back(m);
+    if (!files.checkpoint_path.empty()) {
+      WATTLAB_RETURN_IF_ERROR(
+          write_checkpoint(files.checkpoint_path, *model, *optimizer, result.epochs, order, shuffle_rng, settings));
+    }
     observer.on_epoch_end(epoch, m);
-    result.epochs.push_back(std::move(m));
     if (stop && epoch < config.epochs) {
       result.stopped_early = true;
       result.stop_reason = "early_stopping at epoch " + std::to_string(epoch) + " (" + monitored + " best " +
@@ -320,6 +443,12 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     }
   }
   if (!result.stopped_early) result.stop_reason = "completed " + std::to_string(config.epochs) + " epochs";
+  if (!files.model_dir.empty() && !result.epochs.empty()) {
+    SavedModelInfo saved{config.model, config.width_multiplier, shape.in_channels, shape.height, shape.width,
+                         num_classes, result.mean, result.std, result.epochs.back().epoch,
+                         result.epochs.back().accuracy, libtorch_version()};
+    WATTLAB_RETURN_IF_ERROR(save_trained_model(files.model_dir, *model, saved));
+  }
   return result;
 }
 
@@ -341,6 +470,11 @@ Status validate(const TrainConfig& c) {
   if (c.threads < 1) return bad("--threads", "at least 1", std::to_string(c.threads));
   if (c.batch_size < 1) return bad("--batch-size", "at least 1", std::to_string(c.batch_size));
   if (c.epochs < 1) return bad("--epochs", "at least 1", std::to_string(c.epochs));
+  if (c.precision == "fp16") {
+    return Status::invalid_argument("--precision fp16 is not available on the CPU: LibTorch " TORCH_VERSION
+                                    "'s CPU autocast supports bfloat16 only; use --precision bf16 (or fp32)");
+  }
+  if (c.precision != "fp32" && c.precision != "bf16") return bad("--precision", "fp32 or bf16", "\"" + c.precision + "\"");
   if (c.dataset != "auto" && c.dataset != "idx" && c.dataset != "cifar10" && c.dataset != "cifar100" &&
       c.dataset != "folder") {
     return bad("--dataset", "auto, idx, cifar10, cifar100 or folder", "\"" + c.dataset + "\"");
@@ -396,9 +530,14 @@ Result<TrainResult> train_model(const TrainConfig& config, TrainObserver& observ
 }
 
 Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data, TrainObserver& observer) {
+  return train_model(config, data, observer, TrainFiles{});
+}
+
+Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data, TrainObserver& observer,
+                                const TrainFiles& files) {
   WATTLAB_RETURN_IF_ERROR(validate(config));
   try {
-    return train(config, data, observer);
+    return train(config, data, observer, files);
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     return Status::internal("LibTorch failed while training " + config.model + ": " + what.substr(0, what.find('\n')));

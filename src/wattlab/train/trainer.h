@@ -36,6 +36,8 @@ struct TrainConfig {
   int64_t batch_size = 64;  // --batch-size
   int epochs = 1;           // --epochs: at most this many (early stopping may end sooner)
   uint64_t seed = 42;       // --seed: weights, split, shuffling, augmentation and dropout
+  std::string precision = "fp32";  // --precision: fp32, or bf16 (LibTorch's CPU autocast: convolutions and
+                                   // matrix products in bfloat16, weights and losses in float32)
   // Optimisation.
   std::string optimizer = "adam";  // --optimizer: "sgd", "adam" or "adamw"
   double learning_rate = 1e-3;     // --lr: the base rate the schedule starts from
@@ -157,6 +159,33 @@ Status validate(const TrainConfig& config, const TrainData& data);
 // evaluation path never augments.
 // Otherwise as the overload below, which loads the data first.
 Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data, TrainObserver& observer);
+
+// Files a training writes and reads besides the data set (all optional).
+struct TrainFiles {
+  // Written after every epoch (temporary file, then renamed over it): the
+  // model, optimizer and generator states and the metrics so far. Empty: none.
+  std::string checkpoint_path;
+  // A checkpoint to continue from: training resumes after its last epoch and
+  // ends with the same metrics and weights as a run never interrupted (same
+  // config, threads and LibTorch build). Its epochs' metrics open
+  // TrainResult::epochs; the observer hears only of the epochs trained now.
+  // Settings that shape the model, the data or the optimisation (model, width,
+  // input shape, classes, optimizer, rates, batch size, seed, augmentation,
+  // normalisation) must equal the checkpoint's; --epochs may grow.
+  std::string resume_from;
+  // When training ends (not when cancelled or failed), the model as it is
+  // after the last epoch goes to DIR/model.pt and its description to
+  // DIR/model.json (saved_model.h), for infer/. Empty: not saved.
+  std::string model_dir;
+};
+
+// As train_model(config, data, observer), writing and resuming from
+// checkpoints as `files` says. Errors also: NotFound for a missing
+// resume_from, Corrupt naming an unreadable one, InvalidArgument naming the
+// flag whose value differs from the checkpoint's, IoError when a checkpoint
+// cannot be written.
+Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data, TrainObserver& observer,
+                                const TrainFiles& files);
 
 // Loads the data set into memory, builds the model, and trains it for up to
 // config.epochs epochs, evaluating after each. Deterministic: the same config

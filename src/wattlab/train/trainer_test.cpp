@@ -1,10 +1,16 @@
 #include "wattlab/train/trainer.h"
 
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/serialize/input-archive.h>
 #include <torch/version.h>
+#include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "wattlab/train/models.h"
 #include "wattlab/train/models_torch.h"
@@ -327,6 +333,30 @@ TEST(TrainerTest, PrefetchDoesNotChangeTheResult) {
   EXPECT_GT(a->epochs[1].accuracy, 0.25);
 }
 
+TEST(TrainerTest, Bf16AutocastTrainsAndIsNotFp32) {
+  TrainData data = synthetic_rgb(160, 0, 50);
+  TrainConfig c = small_config();
+  c.epochs = 2;
+  c.batch_size = 16;
+  RecordingObserver fp32_observer, bf16_observer;
+  Result<TrainResult> fp32 = train_model(c, data, fp32_observer);
+  c.precision = "bf16";
+  Result<TrainResult> bf16 = train_model(c, data, bf16_observer);
+  ASSERT_TRUE(fp32.ok() && bf16.ok()) << bf16.status().to_string();
+  // Same seed and data: only the arithmetic differs, and it does.
+  EXPECT_NE(fp32->epochs[0].train_loss, bf16->epochs[0].train_loss);
+  EXPECT_NEAR(fp32->epochs[0].train_loss, bf16->epochs[0].train_loss, 0.1 * fp32->epochs[0].train_loss);
+  EXPECT_GT(bf16->epochs[1].accuracy, 0.5);  // chance is 0.1
+  // Autocast is off again afterwards.
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+
+  c.precision = "fp16";
+  EXPECT_EQ(validate(c).message(), "--precision fp16 is not available on the CPU: LibTorch " TORCH_VERSION
+                                   "'s CPU autocast supports bfloat16 only; use --precision bf16 (or fp32)");
+  c.precision = "int8";
+  EXPECT_EQ(validate(c).message(), "--precision must be fp32 or bf16 (got \"int8\")");
+}
+
 TEST(TrainerTest, MeanAndStdMustMatchTheChannels) {
   TrainData data = synthetic_rgb(20, 0, 10);
   TrainConfig c = small_config();
@@ -335,6 +365,135 @@ TEST(TrainerTest, MeanAndStdMustMatchTheChannels) {
   Result<TrainResult> r = train_model(c, data, observer);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "--mean needs one value per channel: 3 for these images (got 1)");
+}
+
+// Asks to stop once `epochs` epochs have ended, at the next batch.
+class StopAfterEpochs : public RecordingObserver {
+ public:
+  explicit StopAfterEpochs(int epochs) : epochs_(epochs) {}
+  void on_epoch_end(int epoch, const EpochMetrics& m) override {
+    RecordingObserver::on_epoch_end(epoch, m);
+    ended = epoch;
+  }
+  bool should_stop() override { return ended >= epochs_; }
+  int ended = 0;
+
+ private:
+  int epochs_;
+};
+
+// The model's parameters and buffers as stored in a checkpoint, by name.
+std::map<std::string, torch::Tensor> checkpoint_weights(const std::string& path, const ModelShape& shape,
+                                                        const std::string& model_name) {
+  auto model = make_model(model_name, shape);
+  EXPECT_TRUE(model.ok());
+  torch::serialize::InputArchive archive, model_archive;
+  archive.load_from(path);
+  archive.read("model", model_archive);
+  (*model)->load(model_archive);
+  std::map<std::string, torch::Tensor> weights;
+  for (const auto& p : (*model)->named_parameters()) weights[p.key()] = p.value();
+  for (const auto& b : (*model)->named_buffers()) weights[b.key()] = b.value();
+  return weights;
+}
+
+void expect_identical(const EpochMetrics& a, const EpochMetrics& b) {
+  SCOPED_TRACE("epoch " + std::to_string(a.epoch));
+  EXPECT_EQ(a.epoch, b.epoch);
+  // Exact comparisons of doubles, NaN equal to NaN (no validation split).
+  auto same = [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); };
+  EXPECT_PRED2(same, a.learning_rate, b.learning_rate);
+  EXPECT_PRED2(same, a.train_loss, b.train_loss);
+  EXPECT_PRED2(same, a.test_loss, b.test_loss);
+  EXPECT_PRED2(same, a.accuracy, b.accuracy);
+  EXPECT_PRED2(same, a.top5_accuracy, b.top5_accuracy);
+  EXPECT_PRED2(same, a.f1_macro, b.f1_macro);
+  EXPECT_PRED2(same, a.val_loss, b.val_loss);
+  EXPECT_PRED2(same, a.val_accuracy, b.val_accuracy);
+  EXPECT_EQ(a.confusion, b.confusion);
+}
+
+TEST(TrainerTest, ResumeEqualsUninterruptedTraining) {
+  // Dropout (MobileNetV2), batch-norm buffers, augmentation, a validation
+  // split, AdamW state and a plateau schedule all carry over.
+  TrainData data = synthetic_rgb(96, 32, 40);
+  TrainConfig c = small_config();
+  c.model = "mobilenet_v2";
+  c.width_multiplier = 0.25;
+  c.epochs = 4;
+  c.batch_size = 32;
+  c.augment = "crop,flip";
+  c.optimizer = "adamw";
+  c.schedule.kind = "plateau";
+  c.schedule.plateau_patience = 0;
+  c.early_stopping.patience = 10;
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("wattlab-resume-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string full_path = (dir / "full.pt").string(), part_path = (dir / "part" / "checkpoint.pt").string();
+
+  RecordingObserver full_observer;
+  TrainFiles full_files;
+  full_files.checkpoint_path = full_path;
+  Result<TrainResult> full = train_model(c, data, full_observer, full_files);
+  ASSERT_TRUE(full.ok()) << full.status().to_string();
+  ASSERT_EQ(full->epochs.size(), 4u);
+
+  // Stopped during epoch 3, as a stop signal would: the checkpoint holds epoch 2.
+  StopAfterEpochs stopper(2);
+  TrainFiles part_files;
+  part_files.checkpoint_path = part_path;
+  Result<TrainResult> stopped = train_model(c, data, stopper, part_files);
+  ASSERT_EQ(stopped.status().code(), Status::Code::kCancelled) << stopped.status().to_string();
+  EXPECT_FALSE(std::filesystem::exists(part_path + ".tmp"));
+
+  RecordingObserver resumed_observer;
+  part_files.resume_from = part_path;
+  Result<TrainResult> resumed = train_model(c, data, resumed_observer, part_files);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().to_string();
+  ASSERT_EQ(resumed->epochs.size(), 4u);
+  for (size_t e = 0; e < 4; ++e) expect_identical(full->epochs[e], resumed->epochs[e]);
+  EXPECT_EQ(resumed->stop_reason, "completed 4 epochs");
+  // The observer hears only of the epochs trained after the resumption.
+  EXPECT_EQ(resumed_observer.events.front(), "begin epoch-3/train");
+  EXPECT_EQ(resumed_observer.events.back(), "epoch 4");
+  // The learning rate changed on the way (plateau), so the schedule's state was carried over.
+  EXPECT_NE(full->epochs[0].learning_rate, full->epochs[3].learning_rate);
+
+  ModelShape shape;
+  shape.in_channels = 3;
+  shape.height = shape.width = 32;
+  shape.num_classes = 10;
+  shape.width_multiplier = 0.25;
+  const auto full_weights = checkpoint_weights(full_path, shape, c.model);
+  const auto resumed_weights = checkpoint_weights(part_path, shape, c.model);
+  ASSERT_EQ(full_weights.size(), resumed_weights.size());
+  ASSERT_GT(full_weights.size(), 100u);
+  for (const auto& [name, tensor] : full_weights) {
+    EXPECT_TRUE(torch::equal(tensor, resumed_weights.at(name))) << name;
+  }
+
+  // A checkpoint resumed with another model, a missing one, a corrupt one.
+  TrainConfig other = c;
+  other.model = "resnet18";
+  Result<TrainResult> wrong = train_model(other, data, resumed_observer, part_files);
+  EXPECT_EQ(wrong.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(wrong.status().message(), "the run was trained with --model mobilenet_v2, but resnet18 was asked for; "
+                                      "resume with the run's own --model (checkpoint " + part_path + ")");
+  TrainFiles missing;
+  missing.resume_from = (dir / "none.pt").string();
+  EXPECT_EQ(train_model(c, data, resumed_observer, missing).status().code(), Status::Code::kNotFound);
+  {
+    std::ofstream garbage(dir / "garbage.pt");
+    garbage << "not a checkpoint";
+  }
+  TrainFiles corrupt;
+  corrupt.resume_from = (dir / "garbage.pt").string();
+  Result<TrainResult> bad = train_model(c, data, resumed_observer, corrupt);
+  EXPECT_EQ(bad.status().code(), Status::Code::kCorrupt);
+  EXPECT_NE(bad.status().message().find("checkpoint " + corrupt.resume_from + " is corrupt"), std::string::npos)
+      << bad.status().message();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(TrainerTest, LibTorchVersion) { EXPECT_EQ(libtorch_version(), TORCH_VERSION); }

@@ -1,0 +1,53 @@
+// Training checkpoints: what a run needs to continue exactly where it stopped.
+// Internal to train/ (it includes LibTorch); the trainer writes one after
+// every epoch and reads one back for TrainFiles::resume_from (trainer.h).
+#pragma once
+
+#include <torch/optim/optimizer.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "wattlab/core/status.h"
+#include "wattlab/train/models_torch.h"
+#include "wattlab/train/saved_model.h"
+#include "wattlab/train/trainer.h"
+
+namespace wattlab {
+
+// Everything beside the model and the optimizer that the next epoch depends on.
+// The LR schedule's and early stopping's state are not stored: they follow
+// from the metrics of the epochs done, so the trainer replays those.
+struct TrainingState {
+  std::vector<EpochMetrics> epochs;  // metrics of the epochs done (1..epochs.size())
+  std::vector<int64_t> order;        // the training order after the last epoch's shuffle
+  std::string shuffle_rng;           // the shuffling std::mt19937_64, as its operator<< writes it
+  torch::Tensor torch_rng;           // LibTorch's default CPU generator (weights, dropout)
+  // The settings that must not change between a checkpoint and its resumption,
+  // by flag ("--model" -> "cnn").
+  std::map<std::string, std::string> settings;
+};
+
+// Writes the model's parameters and buffers, the optimizer's state and
+// `state` to `path`: first to "<path>.tmp", then renamed over `path`, so a
+// reader never sees half a checkpoint. Creates missing parent folders.
+// IoError naming the path on failure.
+Status save_checkpoint(const std::string& path, const ClassifierImpl& model, const torch::optim::Optimizer& optimizer,
+                       const TrainingState& state);
+
+// Reads a checkpoint of save_checkpoint into `model`, `optimizer` (built as
+// for the run that wrote it) and `state`. NotFound when `path` does not exist;
+// InvalidArgument when its settings differ from `expected` (naming the flag,
+// both values and the file); Corrupt naming the file when it cannot be read.
+Status load_checkpoint(const std::string& path, const std::map<std::string, std::string>& expected,
+                       ClassifierImpl& model, torch::optim::Optimizer& optimizer, TrainingState& state);
+
+// Writes the model's parameters and buffers to DIR/model.pt (as
+// torch::save(module) does, through a temporary file) and `info` to
+// DIR/model.json. IoError naming the file on failure.
+Status save_trained_model(const std::string& dir, const ClassifierImpl& model, const SavedModelInfo& info);
+
+}  // namespace wattlab
