@@ -136,10 +136,12 @@ Result<std::unique_ptr<NvmlMeter>> NvmlMeter::create(Env& env, const NvmlOptions
   Library& l = *meter->library_;
   meter->last_read_ms_ = env.clock().monotonic_ms();
   meter->last_counter_read_ms_ = meter->last_read_ms_;
+  meter->last_sample_ms_ = meter->last_read_ms_;
   for (unsigned i = 0; i < count; ++i) {
     Gpu gpu;
     gpu.index = static_cast<int>(i);
     GpuState state;
+    state.counter_span_start_ms = meter->last_read_ms_;
     if (nvmlReturn_t rc = l.get_handle(i, &state.handle); rc != NVML_SUCCESS) {
       return Status::unavailable("gpu-" + std::to_string(i) + ": nvmlDeviceGetHandleByIndex failed: " + l.error(rc));
     }
@@ -234,26 +236,54 @@ Status NvmlMeter::read(bool exact, std::vector<double>* energy_j) {
     }
   }
   const double elapsed_s = std::max(0.0, now_ms - last_read_ms_) / 1000.0;
+  const double since_sample_ms = std::max(0.0, now_ms - last_sample_ms_);
   for (size_t i = 0; i < gpus_.size(); ++i) {
     GpuState& s = state_[i];
     const Fresh& f = fresh_[i];
+    const double power_j = s.has_last_power && f.has_power ? (s.last_power_w + f.power_w) / 2.0 * elapsed_s : 0.0;
+    s.pending_j += power_j;
     if (f.has_counter) {  // re-anchor to the counter
       if (f.counter_mj >= s.last_counter_mj) {
         s.counter_energy_j += static_cast<double>(f.counter_mj - s.last_counter_mj) / 1000.0;
       }
       s.last_counter_mj = f.counter_mj;
+      s.gap_j += s.counter_energy_j - (s.energy_j + power_j);
       s.energy_j = s.counter_energy_j;
+      if (now_ms - s.counter_span_start_ms >= kCounterPowerSpanMs) {
+        s.counter_power_w = (s.energy_j - s.counter_span_start_j) / ((now_ms - s.counter_span_start_ms) / 1000.0);
+        s.counter_span_start_ms = now_ms;
+        s.counter_span_start_j = s.energy_j;
+      }
     } else {
-      s.energy_j += (s.last_power_w + f.power_w) / 2.0 * elapsed_s;
+      s.energy_j += power_j;
     }
+    if (!exact) advance_timeline(s, f.has_power ? f.power_w : -1.0, since_sample_ms);
     s.has_last_power = f.has_power;
     s.last_power_w = f.power_w;
   }
   last_read_ms_ = std::max(last_read_ms_, now_ms);
   if (read_counters) last_counter_read_ms_ = last_read_ms_;
+  if (!exact) last_sample_ms_ = last_read_ms_;
   energy_j->resize(gpus_.size());
-  for (size_t i = 0; i < gpus_.size(); ++i) (*energy_j)[i] = state_[i].energy_j;
+  for (size_t i = 0; i < gpus_.size(); ++i) (*energy_j)[i] = exact ? state_[i].energy_j : state_[i].timeline_j;
   return Status();
+}
+
+void NvmlMeter::advance_timeline(GpuState& s, double power_w, double since_sample_ms) const {
+  // Without a power reading the counter is all there is: hand it over at once.
+  const double share = power_w < 0 || counter_read_interval_ms_ <= 0
+                           ? 1.0
+                           : std::min(1.0, since_sample_ms / counter_read_interval_ms_);
+  const double pay_j = s.gap_j * share;
+  double step_j = s.pending_j + pay_j;
+  if (pay_j > 0 && power_w >= 0) {
+    const double cap_w = std::max({s.counter_power_w, power_w, s.last_power_w});
+    step_j = std::min(step_j, std::max(s.pending_j, cap_w * since_sample_ms / 1000.0));
+  }
+  step_j = std::max(0.0, step_j);
+  s.gap_j -= step_j - s.pending_j;
+  s.pending_j = 0;
+  s.timeline_j += step_j;
 }
 
 double NvmlMeter::max_read_interval_ms() const {

@@ -11,8 +11,12 @@
 //     stop) and a sampler read every NvmlOptions::counter_read_interval_ms
 //     read it; the sampler's reads in between (sample_energy_j) report the
 //     counter's energy at its last read plus the power reading integrated
-//     since (trapezoid, as below), and are re-anchored to the counter at its
-//     next read. Window energies thus stay exact counter differences.
+//     since (trapezoid, as below), re-anchored to the counter at its next
+//     read. Window energies thus stay exact counter differences. NVML's power
+//     reading lags by about a second (measured on an H100), so a re-anchor can
+//     correct hundreds of joules: the timeline takes each correction over the
+//     next counter_read_interval_ms, never faster than the GPU's recent power,
+//     so that it shows no spike (GpuState::timeline_j).
 //   - otherwise nvmlDeviceGetPowerUsage (mW), sampled on every read and
 //     integrated by the trapezoid rule over the Env clock:
 //     energy += (P_prev + P_now) / 2 × (t_now − t_prev). Exact for power
@@ -40,6 +44,9 @@ namespace wattlab {
 
 // How often a power-sampled GPU must be read for the trapezoid to follow it.
 inline constexpr double kPowerSampledReadIntervalMs = 100.0;
+// Shortest span of counter reads over which a counter GPU's mean power
+// (GpuState::counter_power_w) is taken.
+inline constexpr double kCounterPowerSpanMs = 200.0;
 
 struct NvmlOptions {
   std::string library;  // dlopen() name or path; empty: default_nvml_library()
@@ -103,9 +110,11 @@ class NvmlMeter final : public Meter {
   // GPU and NVML's message) nothing accumulates for any GPU; the next
   // successful read covers the gap.
   Status read_energy_j(std::vector<double>* energy_j) override;
-  // As read_energy_j(), but counter GPUs integrate their power reading
-  // unless counter_read_interval_ms has passed since the last counter read
-  // (or their power cannot be read), when the counter is read instead.
+  // For the timeline: counter GPUs integrate their power reading unless
+  // counter_read_interval_ms has passed since the last counter read (or
+  // their power cannot be read), when the counter is read instead. The
+  // figure follows read_energy_j()'s within about counter_read_interval_ms
+  // (see GpuState::timeline_j); power-sampled GPUs report the same figure.
   Status sample_energy_j(std::vector<double>* energy_j) override;
   // kPowerSampledReadIntervalMs if any GPU is power-sampled, else 60 s.
   double max_read_interval_ms() const override;
@@ -129,7 +138,20 @@ class NvmlMeter final : public Meter {
     double counter_energy_j = 0;     // counter GPUs: cumulative at the latest counter read
     bool has_last_power = false;     // last_power_w was read at the previous read
     double last_power_w = 0;         // at the previous read
-    double energy_j = 0;             // cumulative since creation, as last reported
+    double energy_j = 0;             // cumulative since creation, as read_energy_j() reports it
+    // The sampler's figure (sample_energy_j) trails energy_j by pending_j +
+    // gap_j: pending_j is integrated power not yet handed to the timeline,
+    // gap_j the counter's corrections of that integration, handed over
+    // within counter_read_interval_ms and never faster than the GPU's
+    // recent power (counter_power_w, or its power reading), so that NVML's
+    // lagging power reading leaves no spike in the timeline when the counter
+    // re-anchors it.
+    double timeline_j = 0;
+    double pending_j = 0;
+    double gap_j = 0;
+    double counter_power_w = 0;      // counter GPUs: mean power over the latest >= kCounterPowerSpanMs
+    double counter_span_start_ms = 0;
+    double counter_span_start_j = 0;
   };
   // One GPU's reading in read(): taken for every GPU before any is updated.
   struct Fresh {
@@ -141,6 +163,9 @@ class NvmlMeter final : public Meter {
   NvmlMeter(Env& env, std::unique_ptr<Library> library, double counter_read_interval_ms);
   // read_energy_j() (`exact`) and sample_energy_j().
   Status read(bool exact, std::vector<double>* energy_j);
+  // A sample read's step of `s`'s timeline_j, `since_sample_ms` after the
+  // previous one; `power_w` is the GPU's power reading now, < 0 if none.
+  void advance_timeline(GpuState& s, double power_w, double since_sample_ms) const;
   // One GPU's counter (mJ) or power (W) now.
   Status read_counter_mj(size_t i, uint64_t* mj);
   Status read_power_w(size_t i, double* watts);
@@ -153,6 +178,7 @@ class NvmlMeter final : public Meter {
   std::vector<Fresh> fresh_;  // read()'s scratch, kept to spare the sampler an allocation
   std::vector<EnergyDomain> domains_;
   double last_read_ms_ = 0;          // Env clock at the previous read
+  double last_sample_ms_ = 0;        // Env clock at the previous sample_energy_j()
   double last_counter_read_ms_ = 0;  // Env clock at the latest read of the counters
   std::atomic<uint64_t> counter_reads_{0};
 };

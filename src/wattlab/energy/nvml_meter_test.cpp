@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -136,8 +137,12 @@ TEST_F(NvmlTest, SamplesIntegratePowerBetweenCounterReads) {
   EXPECT_EQ(counter_calls(), counter_before);
   set(1000);
   clock_.advance_ms(100);
-  ASSERT_TRUE(meter->sample_energy_j(&energy_j).ok());  // a second on: re-anchored to the counter
-  EXPECT_DOUBLE_EQ(energy_j[0], 120.0);
+  // A second on the sampler reads the counter: 120 J where the power
+  // reading made 100 J. The 20 J correction reaches the timeline over the
+  // next second, never faster than the counter's mean power (120 W): this
+  // sample gets its 10 J of power and 2 J of the correction.
+  ASSERT_TRUE(meter->sample_energy_j(&energy_j).ok());
+  EXPECT_NEAR(energy_j[0], 102.0, 1e-9);
   EXPECT_EQ(counter_calls(), counter_before + 1);
   set(1050);
   clock_.advance_ms(50);
@@ -146,15 +151,54 @@ TEST_F(NvmlTest, SamplesIntegratePowerBetweenCounterReads) {
   EXPECT_EQ(counter_calls(), counter_before + 2);
   set(1150);
   clock_.advance_ms(100);
-  ASSERT_TRUE(meter->sample_energy_j(&energy_j).ok());  // on from the exact read
-  EXPECT_NEAR(energy_j[0], 136.0, 1e-9);
-  // A counter GPU whose power cannot be read is sampled by its counter.
+  // 150 ms of power (15 J), 15 % of the 19 J correction left, capped at
+  // 120 W x 150 ms = 18 J.
+  ASSERT_TRUE(meter->sample_energy_j(&energy_j).ok());
+  EXPECT_NEAR(energy_j[0], 102.0 + 15.0 + 19.0 * 0.15, 1e-9);
+  // A counter GPU whose power cannot be read is sampled by its counter, and
+  // the timeline catches up with it at once.
   set(1250, "power_rc=3");
   clock_.advance_ms(100);
   ASSERT_TRUE(meter->sample_energy_j(&energy_j).ok());
   EXPECT_DOUBLE_EQ(energy_j[0], 150.0);
   EXPECT_EQ(counter_calls(), counter_before + 3);
   EXPECT_EQ(meter->counter_reads(), 1u + 3u);
+}
+
+TEST_F(NvmlTest, ALaggingPowerReadingLeavesNoSpikeWhenTheCounterReanchors) {
+  // As on an H100: the GPU runs at 70 W, at 550 W from 1 s to 4 s, then at
+  // 70 W again, and NVML's power reading follows a second late. The
+  // integrated reading misses ~480 J after the rise and over-counts as much
+  // after the fall; the counter's corrections must not show as spikes
+  // (handed to the timeline at once, the first would be a 5 kW sample).
+  auto true_w = [](double t_s) { return t_s >= 1.0 && t_s < 4.0 ? 550.0 : 70.0; };
+  auto true_j = [](double t_s) {
+    return 70.0 * t_s + 480.0 * (std::clamp(t_s, 1.0, 4.0) - 1.0);
+  };
+  auto set = [&](double t_s) {
+    configure("gpu energy_mj=" + std::to_string(3'000'000 + std::llround(true_j(t_s) * 1000)) +
+              " power_mw=" + std::to_string(std::lround(true_w(std::max(0.0, t_s - 1.0)) * 1000)) + "\n");
+  };
+  set(0);
+  auto meter = make();
+  ASSERT_NE(meter, nullptr);
+  std::vector<double> energy_j;
+  double previous_j = 0, peak_w = 0;
+  for (int step = 1; step <= 80; ++step) {  // 8 s at 10 Hz
+    set(step * 0.1);
+    clock_.advance_ms(100);
+    ASSERT_TRUE(meter->sample_energy_j(&energy_j).ok());
+    EXPECT_GE(energy_j[0], previous_j) << "step " << step;
+    peak_w = std::max(peak_w, (energy_j[0] - previous_j) / 0.1);
+    previous_j = energy_j[0];
+  }
+  EXPECT_LE(peak_w, 550.0 + 1e-6);
+  EXPECT_GT(peak_w, 500.0);
+  // Once the corrections have cancelled out and the rest was handed over in
+  // the quiet part, the timeline agrees with the counter.
+  EXPECT_NEAR(energy_j[0], true_j(8.0), true_j(8.0) * 0.005);
+  ASSERT_TRUE(meter->read_energy_j(&energy_j).ok());
+  EXPECT_NEAR(energy_j[0], true_j(8.0), 1e-6);
 }
 
 TEST_F(NvmlTest, MonitorReadsTheCounterAboutOncePerSecondAndWindowsStayExact) {
