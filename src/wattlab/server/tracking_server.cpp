@@ -51,7 +51,7 @@ json query_json(const httplib::Request& req) {
 
 // The request being handled on this thread: when its headers were read and
 // the endpoint label it counts under. httplib handles a connection's requests
-// on one thread, from the pre-routing handler to the logger.
+// on one thread, from the pre-routing handler to the post-routing handler.
 struct RequestContext {
   std::chrono::steady_clock::time_point start;
   bool started = false;
@@ -252,8 +252,11 @@ void TrackingServer::install_routes() {
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  // Called once a response has been written: counts it.
-  http.set_logger([metrics](const httplib::Request&, const httplib::Response& res) {
+  // Called once a response is ready, before any of it is written: counts it,
+  // so that a client holding a response always finds it counted on /metrics
+  // (also when the server then closes the connection). The duration is the
+  // time to produce the response; a streamed download's body is sent after.
+  http.set_post_routing_handler([metrics](const httplib::Request&, httplib::Response& res) {
     double duration_s = -1;
     if (tl_request.started) {
       duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tl_request.start).count();
