@@ -458,6 +458,18 @@ void TrackingServer::install_artifact_routes() {
     send(res, ApiResponse{200, out});
   });
 
+  // DELETE removes a file or a folder with its contents (MLflow's
+  // mlflow-artifacts DELETE), after reading (and dropping) any body.
+  http.Delete(kFile, [root, metrics, authorized](const httplib::Request& req, httplib::Response& res,
+                                                  const httplib::ContentReader& reader) {
+    tl_request.endpoint = "mlflow-artifacts/delete";
+    std::string ignored;
+    if (read_body(reader, 0, &ignored, metrics) == BodyRead::kFailed) return body_unreadable(res);
+    if (!authorized(req)) return Authorizer::refuse(res);
+    Status removed = root->remove(req.matches[1]);
+    send(res, removed.ok() ? ApiResponse{200, json::object()} : api_error(removed));
+  });
+
   // Other methods: 405, after reading (and dropping) any body.
   auto not_allowed = [metrics, authorized](const httplib::Request& req, httplib::Response& res,
                                            const httplib::ContentReader& reader) {
@@ -465,11 +477,10 @@ void TrackingServer::install_artifact_routes() {
     std::string ignored;
     if (read_body(reader, 0, &ignored, metrics) == BodyRead::kFailed) return body_unreadable(res);
     if (!authorized(req)) return Authorizer::refuse(res);
-    send(res, api_error("BAD_REQUEST", "method " + req.method + " is not allowed on artifacts; use GET or PUT"));
+    send(res, api_error("BAD_REQUEST", "method " + req.method + " is not allowed on artifacts; use GET, PUT or DELETE"));
     res.status = 405;
   };
   http.Post(kFile, not_allowed);
-  http.Delete(kFile, not_allowed);
   http.Patch(kFile, not_allowed);
 }
 
