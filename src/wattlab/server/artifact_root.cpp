@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <utility>
+#include <vector>
 
 namespace wattlab {
 
@@ -290,6 +292,76 @@ Result<std::unique_ptr<ArtifactUpload>> ArtifactRoot::begin_upload(const std::st
     return io_status("cannot create a temporary file for artifact '" + path + "'", err);
   }
   return std::make_unique<ArtifactUpload>(dir, fd, temp, name, path);
+}
+
+namespace {
+
+// Removes the folder `name` in `parent_fd` and everything in it, without
+// following any symlink (a symlink is removed like a file). `path` names the
+// folder in messages.
+Status remove_tree(int parent_fd, const std::string& name, const std::string& path) {
+  int fd = openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return refused_component(parent_fd, name, path, errno);
+  DIR* d = fdopendir(fd);
+  if (d == nullptr) {
+    int err = errno;
+    close(fd);
+    return io_status("cannot list artifact folder '" + path + "'", err);
+  }
+  std::vector<std::pair<std::string, bool>> entries;  // name, is a folder
+  while (dirent* e = readdir(d)) {
+    std::string entry = e->d_name;
+    if (entry == "." || entry == "..") continue;
+    struct stat st {};
+    if (fstatat(dirfd(d), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone meanwhile
+    entries.emplace_back(std::move(entry), S_ISDIR(st.st_mode));
+  }
+  Status status;
+  for (const auto& [entry, is_dir] : entries) {
+    const std::string entry_path = path + "/" + entry;
+    if (is_dir) status = remove_tree(dirfd(d), entry, entry_path);
+    else if (unlinkat(dirfd(d), entry.c_str(), 0) != 0 && errno != ENOENT)
+      status = io_status("cannot delete artifact '" + entry_path + "'", errno);
+    if (!status.ok()) break;
+  }
+  closedir(d);
+  if (!status.ok()) return status;
+  if (unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    return io_status("cannot delete artifact folder '" + path + "'", errno);
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status ArtifactRoot::remove(const std::string& path) const {
+  auto parts = split_path(path, /*allow_empty=*/false);
+  if (!parts.ok()) return parts.status();
+  Status status;
+  bool not_a_folder = false;
+  int dir = open_dir(*parts, parts->size() - 1, /*create=*/false, path, &status, &not_a_folder);
+  if (dir < 0) {
+    // Nothing can be at a path whose folder is missing or is a file.
+    if (status.code() == Status::Code::kNotFound || not_a_folder) return Status();
+    return status;
+  }
+  const std::string& name = parts->back();
+  struct stat st {};
+  if (fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    int err = errno;
+    close(dir);
+    return err == ENOENT ? Status() : io_status("cannot delete artifact '" + path + "'", err);
+  }
+  if (S_ISLNK(st.st_mode)) {
+    close(dir);
+    return Status::invalid_argument("artifact path '" + path +
+                                    "' is a symlink; symlinks in the artifact root are never followed");
+  }
+  if (S_ISDIR(st.st_mode)) status = remove_tree(dir, name, path);
+  else if (unlinkat(dir, name.c_str(), 0) != 0 && errno != ENOENT)
+    status = io_status("cannot delete artifact '" + path + "'", errno);
+  close(dir);
+  return status;
 }
 
 std::string artifact_content_type(const std::string& name) {

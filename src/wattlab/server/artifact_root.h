@@ -104,6 +104,13 @@ class ArtifactRoot {
   // InvalidArgument for an unsafe or empty path, a symlink on the way or at
   // the target, or a target that is a folder; IoError otherwise.
   Result<std::unique_ptr<ArtifactUpload>> begin_upload(const std::string& path) const;
+  // Deletes the file or folder (with everything in it) at `path`, as
+  // MLflow's artifact DELETE does; nothing there is not an error. Symlinks
+  // inside a deleted folder are removed, never followed. InvalidArgument for
+  // an unsafe or empty path (the root itself) or a symlink on the way or at
+  // `path`; IoError or PermissionDenied when something cannot be removed
+  // (what was removed before stays removed).
+  Status remove(const std::string& path) const;
 
  private:
   ArtifactRoot(int root_fd, std::string dir) : root_fd_(root_fd), dir_(std::move(dir)) {}

@@ -294,6 +294,7 @@ TEST_P(ConformanceTest, File) {
       else if (method == "POST") result = client.Post(target, headers, body, "application/json");
       else if (method == "PUT") result = client.Put(target, headers, body, "application/json");
       else if (method == "DELETE") result = client.Delete(target, headers, body, "application/json");
+      else if (method == "PATCH") result = client.Patch(target, headers, body, "application/json");
       else FAIL() << label << ": unsupported method " << method;
     }
     ASSERT_TRUE(result) << label << ": no response (" << httplib::to_string(result.error()) << ")";

@@ -256,7 +256,9 @@ ApiResponse api_error(const Status& status) {
 }
 
 MlflowApi::MlflowApi(Store* store, Clock* clock, const ArtifactRoot* artifacts, ServerMetrics* metrics)
-    : store_(store), clock_(clock ? clock : &Env::system().clock()), artifacts_(artifacts), metrics_(metrics) {}
+    : store_(store), clock_(clock ? clock : &Env::system().clock()), artifacts_(artifacts), metrics_(metrics) {
+  build_routes();
+}
 
 std::string MlflowApi::default_artifact_root() {
   std::lock_guard<std::mutex> lock(default_root_mu_);
@@ -273,26 +275,20 @@ std::string MlflowApi::default_artifact_root() {
   return default_root_;
 }
 
-ApiResponse MlflowApi::handle(const std::string& method, const std::string& api, const std::string& endpoint,
-                              const json& request) {
-  using Handler = std::function<ApiResponse(const json&)>;
-  struct Route {
-    const char* method;  // "GET", "POST", or "GET POST"
-    Handler handler;
-  };
+void MlflowApi::build_routes() {
   Store* store = store_;
   Clock* clock = clock_;
   const ArtifactRoot* artifacts = artifacts_;
   ServerMetrics* metrics = metrics_;
   // Proxied artifact URIs only when this server serves artifacts.
-  const std::string default_root = artifacts ? default_artifact_root() : "";
+  auto default_root = [this] { return artifacts_ ? default_artifact_root() : std::string(); };
   auto count_ingested = [metrics](const ApiResponse& r, size_t metric_points, size_t params, size_t tags) {
     if (metrics && r.http_status == 200) metrics->add_ingested(metric_points, params, tags);
     return r;
   };
 
   // Runs `fn` on a run id that may exist: NotFound becomes MLflow's message.
-  auto with_run = [&](const json& r, const std::function<Status(const std::string&)>& fn) -> ApiResponse {
+  auto with_run = [](const json& r, const std::function<Status(const std::string&)>& fn) -> ApiResponse {
     std::string run_id = run_id_of(r);
     if (!plausible_run_id(run_id)) return run_not_found(run_id);
     Status s = fn(run_id);
@@ -301,10 +297,10 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
     return ok();
   };
 
-  std::map<std::string, Route> mlflow_routes = {
+  mlflow_routes_ = {
       {"experiments/create",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string name = required_string(r, "name");
           std::map<std::string, std::string> tags;
           for (auto& [k, v] : key_values(r, "tags")) tags[k] = v;
@@ -314,7 +310,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"experiments/get",
        {"GET",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string id = required_string(r, "experiment_id");
           auto e = store->get_experiment(id);
           if (!e.ok()) {
@@ -322,11 +318,11 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
               return api_error("RESOURCE_DOES_NOT_EXIST", "No Experiment with id=" + id + " exists");
             return api_error(e.status());
           }
-          return ok({{"experiment", experiment_json(*e, default_root)}});
+          return ok({{"experiment", experiment_json(*e, default_root())}});
         }}},
       {"experiments/get-by-name",
        {"GET",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string name = required_string(r, "experiment_name");
           auto e = store->get_experiment_by_name(name);
           if (!e.ok()) {
@@ -334,11 +330,11 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
               return api_error("RESOURCE_DOES_NOT_EXIST", "Could not find experiment with name '" + name + "'");
             return api_error(e.status());
           }
-          return ok({{"experiment", experiment_json(*e, default_root)}});
+          return ok({{"experiment", experiment_json(*e, default_root())}});
         }}},
       {"experiments/search",
        {"GET POST",
-        [&](const json& r) {
+        [=](const json& r) {
           SearchExperimentsOptions o;
           o.max_results = max_results_of(r, kSearchMaxResultsDefault, kSearchMaxResultsLimit);
           o.page_token = optional_string(r, "page_token").value_or("");
@@ -354,14 +350,15 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           json out = json::object();
           if (!page->experiments.empty()) {
             out["experiments"] = json::array();
-            for (const auto& e : page->experiments) out["experiments"].push_back(experiment_json(e, default_root));
+            const std::string root = default_root();
+            for (const auto& e : page->experiments) out["experiments"].push_back(experiment_json(e, root));
           }
           if (!page->next_page_token.empty()) out["next_page_token"] = page->next_page_token;
           return ok(out);
         }}},
       {"experiments/update",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string id = required_string(r, "experiment_id");
           auto name = optional_string(r, "new_name");
           if (!name) return ok();  // nothing to change, as in MLflow
@@ -370,19 +367,19 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"experiments/delete",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           Status s = store->delete_experiment(required_string(r, "experiment_id"));
           return s.ok() ? ok() : api_error(s);
         }}},
       {"experiments/restore",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           Status s = store->restore_experiment(required_string(r, "experiment_id"));
           return s.ok() ? ok() : api_error(s);
         }}},
       {"experiments/set-experiment-tag",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string id = required_string(r, "experiment_id");
           std::string key = required_string(r, "key");
           std::string value = optional_string(r, "value").value_or("");
@@ -392,7 +389,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"runs/create",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string experiment_id = optional_string(r, "experiment_id").value_or("0");
           if (experiment_id.empty()) experiment_id = "0";
           std::vector<RunTag> tags;
@@ -421,20 +418,20 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           if (metrics) metrics->add_ingested(0, 0, tags.size());
           auto run = store->get_run(info->run_id);
           if (!run.ok()) return api_error(run.status());
-          return ok({{"run", run_json(*run, default_root)}});
+          return ok({{"run", run_json(*run, default_root())}});
         }}},
       {"runs/get",
        {"GET",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string run_id = run_id_of(r);
           if (!plausible_run_id(run_id)) return run_not_found(run_id);
           auto run = store->get_run(run_id);
           if (!run.ok()) return run.status().code() == Status::Code::kNotFound ? run_not_found(run_id) : api_error(run.status());
-          return ok({{"run", run_json(*run, default_root)}});
+          return ok({{"run", run_json(*run, default_root())}});
         }}},
       {"runs/update",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string run_id = run_id_of(r);
           if (!plausible_run_id(run_id)) return run_not_found(run_id);
           RunUpdate update;
@@ -448,15 +445,15 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           if (update.run_name && update.run_name->empty()) update.run_name.reset();
           auto info = store->update_run_info(run_id, update);
           if (!info.ok()) return info.status().code() == Status::Code::kNotFound ? run_not_found(run_id) : api_error(info.status());
-          return ok({{"run_info", run_info_json(*info, default_root)}});
+          return ok({{"run_info", run_info_json(*info, default_root())}});
         }}},
       {"runs/delete",
-       {"POST", [&](const json& r) { return with_run(r, [&](const std::string& id) { return store->delete_run(id); }); }}},
+       {"POST", [=](const json& r) { return with_run(r, [&](const std::string& id) { return store->delete_run(id); }); }}},
       {"runs/restore",
-       {"POST", [&](const json& r) { return with_run(r, [&](const std::string& id) { return store->restore_run(id); }); }}},
+       {"POST", [=](const json& r) { return with_run(r, [&](const std::string& id) { return store->restore_run(id); }); }}},
       {"runs/log-metric",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           Metric m;
           m.key = required_string(r, "key");
           m.value = required_double(r, "value");
@@ -467,14 +464,14 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"runs/log-parameter",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           Param p{required_string(r, "key"), optional_string(r, "value").value_or("")};
           return count_ingested(with_run(r, [&](const std::string& id) { return store->log_batch(id, {}, {p}, {}); }),
                                 0, 1, 0);
         }}},
       {"runs/set-tag",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           RunTag t{required_string(r, "key"), optional_string(r, "value").value_or("")};
           return count_ingested(with_run(r, [&](const std::string& id) {
             Status s = store->log_batch(id, {}, {}, {t});
@@ -490,13 +487,13 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"runs/delete-tag",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string key = required_string(r, "key");
           return with_run(r, [&](const std::string& id) { return store->delete_tag(id, key); });
         }}},
       {"runs/log-batch",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           std::vector<Metric> metrics;
           for (const auto& m : object_list(r, "metrics")) {
             metrics.push_back({required_string(m, "key"), required_double(m, "value"), required_int64(m, "timestamp"),
@@ -514,7 +511,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"runs/search",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           SearchRunsOptions o;
           o.experiment_ids = string_list(r, "experiment_ids");
           o.filter = optional_string(r, "filter").value_or("");
@@ -531,14 +528,15 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           json out = json::object();
           if (!page->runs.empty()) {
             out["runs"] = json::array();
-            for (const auto& run : page->runs) out["runs"].push_back(run_json(run, default_root));
+            const std::string root = default_root();
+            for (const auto& run : page->runs) out["runs"].push_back(run_json(run, root));
           }
           if (!page->next_page_token.empty()) out["next_page_token"] = page->next_page_token;
           return ok(out);
         }}},
       {"artifacts/list",
        {"GET",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string run_id = run_id_of(r);
           std::string path = optional_string(r, "path").value_or("");
           if (!artifacts) return api_error("ENDPOINT_NOT_FOUND", "this server does not serve artifacts");
@@ -547,7 +545,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
           if (!plausible_run_id(run_id)) return run_not_found(run_id);
           auto run = store->get_run(run_id);
           if (!run.ok()) return run.status().code() == Status::Code::kNotFound ? run_not_found(run_id) : api_error(run.status());
-          const std::string root_uri = run_artifact_uri(run->info, default_root);
+          const std::string root_uri = run_artifact_uri(run->info, default_root());
           json out = {{"root_uri", root_uri}};
           // A run stored elsewhere (an explicit artifact_location) is not
           // this server's to read: its root_uri tells the client where to look.
@@ -569,7 +567,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"metrics/get-history",
        {"GET",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string run_id = run_id_of(r);
           std::string key = required_string(r, "metric_key");
           int max_results = max_results_of(r, kMetricHistoryPageDefault, kMetricHistoryPageDefault);
@@ -587,10 +585,10 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
   };
 
-  std::map<std::string, Route> wattlab_routes = {
+  wattlab_routes_ = {
       {"metrics/get-history-sampled",
        {"GET",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string run_id = run_id_of(r);
           std::string key = required_string(r, "metric_key");
           auto max_points = optional_int64(r, "max_points").value_or(1000);
@@ -610,7 +608,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"runs/energy-windows",
        {"GET",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string run_id = run_id_of(r);
           if (!plausible_run_id(run_id)) return run_not_found(run_id);
           auto run = store->get_run(run_id);
@@ -621,7 +619,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"runs/environment",
        {"GET",
-        [&](const json& r) {
+        [=](const json& r) {
           std::string run_id = run_id_of(r);
           if (!plausible_run_id(run_id)) return run_not_found(run_id);
           auto run = store->get_run(run_id);
@@ -630,7 +628,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"runs/log-energy-windows",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           std::vector<EnergyWindow> windows;
           for (const auto& item : object_list(r, "energy_windows")) {
             auto w = energy_window_from_json(item);
@@ -641,7 +639,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"runs/log-power-samples",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           std::vector<std::string> domains = string_list(r, "domains");
           std::vector<PowerSample> samples;
           for (const auto& item : object_list(r, "samples")) {
@@ -653,7 +651,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"runs/set-environment",
        {"POST",
-        [&](const json& r) {
+        [=](const json& r) {
           std::map<std::string, std::string> environment;
           if (r.contains("environment")) {
             const json& e = r["environment"];
@@ -667,7 +665,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
       {"runs/power",
        {"GET",
-        [&](const json& r) {
+        [=](const json& r) {
           constexpr int kMaxPoints = 100000;
           std::string run_id = run_id_of(r);
           auto max_points_arg = optional_int64(r, "max_points").value_or(1000);
@@ -707,7 +705,11 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
         }}},
   };
 
-  const auto& routes = api == "mlflow" ? mlflow_routes : wattlab_routes;
+}
+
+ApiResponse MlflowApi::handle(const std::string& method, const std::string& api, const std::string& endpoint,
+                              const json& request) {
+  const auto& routes = api == "mlflow" ? mlflow_routes_ : wattlab_routes_;
   if (api != "mlflow" && api != "wattlab") return api_error("ENDPOINT_NOT_FOUND", "no API named '" + api + "'");
   auto it = routes.find(endpoint);
   if (it == routes.end()) {

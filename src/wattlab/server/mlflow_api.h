@@ -11,6 +11,8 @@
 // "NaN", "Infinity", "-Infinity".
 #pragma once
 
+#include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -56,6 +58,9 @@ class MlflowApi {
   // given, counts the metric points, params and tags written.
   explicit MlflowApi(Store* store, Clock* clock = nullptr, const ArtifactRoot* artifacts = nullptr,
                      ServerMetrics* metrics = nullptr);
+  // Not copyable: the route tables' handlers refer to this object.
+  MlflowApi(const MlflowApi&) = delete;
+  MlflowApi& operator=(const MlflowApi&) = delete;
 
   // Handles one call. `api` is "mlflow" or "wattlab", `endpoint` the path
   // after "/api/2.0/<api>/" ("runs/get"), `method` "GET" or "POST", and
@@ -69,6 +74,14 @@ class MlflowApi {
   // experiment's location less "/0"); empty when it cannot be told.
   std::string default_artifact_root();
 
+  // One endpoint: the methods it takes and what it does.
+  struct Route {
+    const char* method;  // "GET", "POST", or "GET POST"
+    std::function<ApiResponse(const nlohmann::json&)> handler;
+  };
+  // Fills the route tables; run once, by the constructor.
+  void build_routes();
+
   Store* store_;                     // not owned
   Clock* clock_;                     // not owned
   const ArtifactRoot* artifacts_;    // not owned; null: artifacts are not served
@@ -76,6 +89,8 @@ class MlflowApi {
   std::mutex default_root_mu_;       // guards the two below
   bool default_root_known_ = false;  // default_root_ has been looked up
   std::string default_root_;         // see default_artifact_root()
+  std::map<std::string, Route> mlflow_routes_;   // endpoint ("runs/get") -> route
+  std::map<std::string, Route> wattlab_routes_;  // the same for /api/2.0/wattlab/
 };
 
 }  // namespace wattlab

@@ -51,7 +51,7 @@ json query_json(const httplib::Request& req) {
 
 // The request being handled on this thread: when its headers were read and
 // the endpoint label it counts under. httplib handles a connection's requests
-// on one thread, from the pre-routing handler to the logger.
+// on one thread, from the pre-routing handler to the post-routing handler.
 struct RequestContext {
   std::chrono::steady_clock::time_point start;
   bool started = false;
@@ -252,8 +252,11 @@ void TrackingServer::install_routes() {
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  // Called once a response has been written: counts it.
-  http.set_logger([metrics](const httplib::Request&, const httplib::Response& res) {
+  // Called once a response is ready, before any of it is written: counts it,
+  // so that a client holding a response always finds it counted on /metrics
+  // (also when the server then closes the connection). The duration is the
+  // time to produce the response; a streamed download's body is sent after.
+  http.set_post_routing_handler([metrics](const httplib::Request&, httplib::Response& res) {
     double duration_s = -1;
     if (tl_request.started) {
       duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tl_request.start).count();
@@ -455,6 +458,18 @@ void TrackingServer::install_artifact_routes() {
     send(res, ApiResponse{200, out});
   });
 
+  // DELETE removes a file or a folder with its contents (MLflow's
+  // mlflow-artifacts DELETE), after reading (and dropping) any body.
+  http.Delete(kFile, [root, metrics, authorized](const httplib::Request& req, httplib::Response& res,
+                                                  const httplib::ContentReader& reader) {
+    tl_request.endpoint = "mlflow-artifacts/delete";
+    std::string ignored;
+    if (read_body(reader, 0, &ignored, metrics) == BodyRead::kFailed) return body_unreadable(res);
+    if (!authorized(req)) return Authorizer::refuse(res);
+    Status removed = root->remove(req.matches[1]);
+    send(res, removed.ok() ? ApiResponse{200, json::object()} : api_error(removed));
+  });
+
   // Other methods: 405, after reading (and dropping) any body.
   auto not_allowed = [metrics, authorized](const httplib::Request& req, httplib::Response& res,
                                            const httplib::ContentReader& reader) {
@@ -462,11 +477,10 @@ void TrackingServer::install_artifact_routes() {
     std::string ignored;
     if (read_body(reader, 0, &ignored, metrics) == BodyRead::kFailed) return body_unreadable(res);
     if (!authorized(req)) return Authorizer::refuse(res);
-    send(res, api_error("BAD_REQUEST", "method " + req.method + " is not allowed on artifacts; use GET or PUT"));
+    send(res, api_error("BAD_REQUEST", "method " + req.method + " is not allowed on artifacts; use GET, PUT or DELETE"));
     res.status = 405;
   };
   http.Post(kFile, not_allowed);
-  http.Delete(kFile, not_allowed);
   http.Patch(kFile, not_allowed);
 }
 

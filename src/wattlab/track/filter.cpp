@@ -369,7 +369,7 @@ const char* match_all(SqlDialect dialect) { return dialect == SqlDialect::kPostg
 // The value of one metric/param/tag of the row, as a scalar subquery.
 std::string keyed_value_sql(FilterEntity entity, const char* owner) {
   if (entity == FilterEntity::kMetric)
-    return std::string("(SELECT lm.value FROM latest_metrics lm WHERE lm.run_id = ") + owner + ".run_id AND lm.key = ?)";
+    return std::string("(SELECT lm.value FROM metric_series lm WHERE lm.run_id = ") + owner + ".run_id AND lm.key = ?)";
   if (entity == FilterEntity::kParam)
     return std::string("(SELECT p.value FROM params p WHERE p.run_id = ") + owner + ".run_id AND p.key = ?)";
   return std::string("(SELECT t.value FROM tags t WHERE t.run_id = ") + owner + ".run_id AND t.key = ?)";
@@ -439,8 +439,8 @@ Result<SqlFragment> compile_run_filter(const Filter& filter, SqlDialect dialect)
     switch (c.entity) {
       case FilterEntity::kMetric:
         // An uncorrelated IN: the matching runs come from one range of
-        // latest_metrics_by_key_value (key, value) instead of one probe per run.
-        out.sql += "r.run_id IN (SELECT lm.run_id FROM latest_metrics lm WHERE lm.key = ? AND ";
+        // metric_series_by_key_value (key, value) instead of one probe per run.
+        out.sql += "r.run_id IN (SELECT lm.run_id FROM metric_series lm WHERE lm.key = ? AND ";
         out.params.emplace_back(c.key);
         // PostgreSQL keeps NaN, which compares greater than every number;
         // SQLite's NULL matches no comparison, and neither may NaN.

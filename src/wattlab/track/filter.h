@@ -90,7 +90,7 @@ std::string number_placeholders(const std::string& sql);
 
 // A boolean SQL expression over the runs table aliased `r` (columns of the
 // store schema, the same in both dialects: run_id, run_name, status,
-// start_time_ms, ...; metrics are compared against latest_metrics). "1"
+// start_time_ms, ...; metrics are compared against the latest values in metric_series). "1"
 // (TRUE) for an empty filter. InvalidArgument for an unknown attribute, an
 // operator the entity does not take (metrics: = != > >= < <=; params, tags,
 // string attributes: = != LIKE ILIKE IN NOT IN), or a value of the wrong kind

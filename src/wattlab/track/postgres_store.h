@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,10 @@ class PostgresStore final : public Store {
   // under ./artifacts of the working directory at open time. `clock`
   // (default: the system clock) must outlive the store.
   static Result<std::unique_ptr<PostgresStore>> open(const std::string& uri, Clock* clock = nullptr);
+  // Creates the schema as it was at `schema_version` (1..latest_schema_version())
+  // in the empty database at `uri`, for tests of the migrations.
+  // InvalidArgument for a version out of range.
+  static Status create_at_schema_version(const std::string& uri, int schema_version);
   ~PostgresStore() override;
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
@@ -101,12 +106,16 @@ class PostgresStore final : public Store {
   Result<pg_conn*> connect();
 
   // These run on `s`, inside the caller's transaction where there is one.
-  Status migrate(Session& s);
+  // Applies the migrations the database lacks up to `target_version`.
+  Status migrate(Session& s, int target_version);
+  static Result<std::unique_ptr<PostgresStore>> open_at(const std::string& uri, Clock* clock, int target_version);
   Status require_run(Session& s, const std::string& run_id);
   // NotFound for an unknown run, InvalidArgument for a deleted one.
   Status require_active_run(Session& s, const std::string& run_id);
   Result<RunData> read_run(Session& s, const std::string& run_id, bool with_extras);
   Result<RunInfo> read_run_info(Session& s, const std::string& run_id);
+  // The series_id of metric `key` of the run; nullopt when never logged.
+  Result<std::optional<int64_t>> find_series(Session& s, const std::string& run_id, const std::string& key);
   Result<Experiment> read_experiment(Session& s, const std::string& experiment_id);
   Result<std::string> resolve_run_id(Session& s, const std::string& run_id_or_prefix);
   Status touch_experiment(Session& s, const std::string& experiment_id);

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -33,6 +34,10 @@ class SqliteStore final : public Store {
   // Opens or creates the store file at `path` (a path, not a URI; ":memory:"
   // for a private in-memory store). See Store::open for the failure contract.
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, Clock* clock = nullptr);
+  // Creates a new store file at `path` with the schema as it was at
+  // `schema_version` (1..latest_schema_version()), for tests of the
+  // migrations. InvalidArgument for a version out of range.
+  static Status create_at_schema_version(const std::string& path, int schema_version);
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -85,7 +90,9 @@ class SqliteStore final : public Store {
   // All of these expect mu_ held.
   Status exec(const char* sql);
   Result<Query> prepare(const char* sql);
-  Status migrate();
+  // Applies the migrations a store lacks up to `target_version`.
+  Status migrate(int target_version);
+  static Result<std::unique_ptr<SqliteStore>> open_at(const std::string& path, Clock* clock, int target_version);
   Status ensure_default_experiment();
   Status require_run(const std::string& run_id);
   // NotFound for an unknown run, InvalidArgument for a deleted one.
@@ -94,6 +101,8 @@ class SqliteStore final : public Store {
   // `with_extras`.
   Result<RunData> read_run(const std::string& run_id, bool with_extras);
   Result<RunInfo> read_run_info(const std::string& run_id);
+  // The series_id of metric `key` of the run; nullopt when never logged.
+  Result<std::optional<int64_t>> find_series(const std::string& run_id, const std::string& key);
   Status set_experiment_stage(const std::string& experiment_id, const char* from, const char* to);
   Status set_run_stage(const std::string& run_id, const char* to);
   Result<std::string> resolve_run_id(const std::string& run_id_or_prefix);

@@ -144,14 +144,17 @@ class Store : public RunLogger {
   virtual Result<std::vector<Metric>> get_metric_history(const std::string& run_id, const std::string& key) = 0;
   // One page of a metric's history in the same order; `max_results` in
   // 1..kMetricHistoryPageDefault (InvalidArgument otherwise, or for a bad token).
+  // The token names the last point of the previous page (page_token.h), so a
+  // deep page costs what the first does, and points logged meanwhile before
+  // it do not shift the pages after it.
   virtual Result<MetricHistoryPage> get_metric_history_page(const std::string& run_id, const std::string& key,
                                                             int max_results, const std::string& page_token) = 0;
   // At most `max_points` (1..kSampledHistoryMaxPoints, InvalidArgument
   // otherwise) points of a metric's history for a chart, in step order: the
   // steps from the first to the last are cut into max_points equal ranges and
   // each range that holds points gives its first (in step, timestamp, logging
-  // order). SQLite: one index seek per point returned, so a 10M-point
-  // history is as cheap as a short one; PostgreSQL: one scan of the series.
+  // order). One index seek per point returned (on both back ends), so a
+  // 10M-point history is as cheap as a short one.
   // Empty when the key was never logged.
   virtual Result<std::vector<Metric>> get_metric_history_sampled(const std::string& run_id, const std::string& key,
                                                                  int max_points) = 0;

@@ -1,13 +1,15 @@
 // The store operations behind MLflow's REST API: experiment and run
 // lifecycles, renames, tags, write-once params, value limits, paged history,
-// and SQLite's schema migration that added search indexes. Every test but the
-// migration runs against each back end (store_test_backend.h).
+// and the schema migrations (SQLite's search indexes; both back ends' move of
+// metrics to series). Every test but the SQLite-only migration runs against
+// each back end (store_test_backend.h).
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
 
+#include "wattlab/track/postgres_store.h"
 #include "wattlab/track/sqlite_store.h"
 #include "wattlab/track/store_test_backend.h"
 
@@ -222,34 +224,23 @@ TEST_P(StoreOpsTest, SearchExperimentsFiltersOrdersAndPages) {
   EXPECT_EQ(store_->search_experiments(o).status().code(), Status::Code::kInvalidArgument);
 }
 
-TEST(StoreMigration, AVersionOneStoreGainsTheSearchIndexes) {
+TEST(StoreMigration, AVersionOneSqliteStoreGainsTheSearchIndexes) {
   const fs::path dir = fs::temp_directory_path() / ("wattlab_migration_" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string path = (dir / "old.db").string();
-  {
-    auto store = SqliteStore::open(path);
-    ASSERT_TRUE(store.ok());
-  }
-  // Turn the file back into a version-1 store.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP INDEX latest_metrics_by_key_value; DROP INDEX runs_by_lifecycle; "
-                         "UPDATE schema_version SET version = 1",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  ASSERT_TRUE(SqliteStore::create_at_schema_version(path, 1).ok());
+  EXPECT_EQ(SqliteStore::create_at_schema_version(path, 0).code(), Status::Code::kInvalidArgument);
   {
     auto store = SqliteStore::open(path);
     ASSERT_TRUE(store.ok()) << store.status().to_string();
     EXPECT_EQ(*(*store)->schema_version(), SqliteStore::latest_schema_version());
-    EXPECT_GE(SqliteStore::latest_schema_version(), 2);
   }
+  sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
-                                   "('latest_metrics_by_key_value', 'runs_by_lifecycle')",
+                                   "('metric_series_by_key_value', 'runs_by_lifecycle')",
                                -1, &stmt, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
@@ -257,6 +248,73 @@ TEST(StoreMigration, AVersionOneStoreGainsTheSearchIndexes) {
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   fs::remove_all(dir);
+}
+
+// A store written before metrics moved to metric_series / metric_points
+// (SQLite schema 2, PostgreSQL schema 1), filled behind the store's back in
+// that old layout: opening it converts every point, keeping the history order
+// (a tie in step and timestamp stays in logging order), the latest values and
+// what a metric filter finds; new points then go after the old ones.
+class StoreMetricMigrationTest : public StoreBackendTest {};
+INSTANTIATE_TEST_SUITE_P(Backends, StoreMetricMigrationTest,
+                         ::testing::Values(StoreBackend::kSqlite, StoreBackend::kPostgres), store_backend_name);
+
+TEST_P(StoreMetricMigrationTest, AnOldStoreKeepsEveryMetricPointInOrder) {
+  const Status created = GetParam() == StoreBackend::kSqlite
+                             ? SqliteStore::create_at_schema_version(location_->location(), 2)
+                             : PostgresStore::create_at_schema_version(location_->location(), 1);
+  ASSERT_TRUE(created.ok()) << created.to_string();
+  const std::string a(32, 'a'), b(32, 'b');
+  const std::string t0 = std::to_string(kT0);
+  raw_sql("INSERT INTO runs (run_id, experiment_id, run_name, status, start_time_ms, lifecycle_stage, artifact_uri) "
+          "VALUES ('" + a + "', 0, 'old', 'FINISHED', " + t0 + ", 'active', '/a'), ('" + b +
+          "', 0, 'other', 'FINISHED', " + t0 + ", 'active', '/b')");
+  raw_sql("INSERT INTO metrics (run_id, key, value, timestamp_ms, step) VALUES "
+          "('" + a + "', 'loss', 0.9, " + t0 + " + 5, 1), ('" + a + "', 'loss', 0.5, " + t0 + " + 1, 0), "
+          "('" + a + "', 'loss', 0.7, " + t0 + " + 5, 1), ('" + a + "', 'acc', 0.25, " + t0 + ", 0), "
+          "('" + b + "', 'loss', 0.3, " + t0 + ", 0)");
+  raw_sql("INSERT INTO latest_metrics (run_id, key, value, timestamp_ms, step) VALUES "
+          "('" + a + "', 'loss', 0.7, " + t0 + " + 5, 1), ('" + a + "', 'acc', 0.25, " + t0 + ", 0), "
+          "('" + b + "', 'loss', 0.3, " + t0 + ", 0)");
+
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto values = [&](const std::string& run_id, const std::string& key) {
+    std::vector<double> out;
+    auto history = store->get_metric_history(run_id, key);
+    EXPECT_TRUE(history.ok()) << history.status().to_string();
+    if (history.ok())
+      for (const auto& m : *history) out.push_back(m.value);
+    return out;
+  };
+  EXPECT_EQ(values(a, "loss"), (std::vector<double>{0.5, 0.9, 0.7}));
+  EXPECT_EQ(values(a, "acc"), (std::vector<double>{0.25}));
+  EXPECT_EQ(values(b, "loss"), (std::vector<double>{0.3}));
+  auto run = store->get_run(a);
+  ASSERT_TRUE(run.ok()) << run.status().to_string();
+  EXPECT_EQ(run->latest_metrics.at("loss").value, 0.7);
+  EXPECT_EQ(run->latest_metrics.at("loss").step, 1);
+  EXPECT_EQ(run->latest_metrics.at("acc").value, 0.25);
+
+  SearchRunsOptions search;
+  search.filter = "metrics.loss < 0.6";
+  auto found = store->search_runs(search);
+  ASSERT_TRUE(found.ok()) << found.status().to_string();
+  ASSERT_EQ(found->runs.size(), 1u);
+  EXPECT_EQ(found->runs[0].info.run_id, b);
+
+  // A point tying the old tie goes after it, and becomes the latest.
+  ASSERT_TRUE(store->log_batch(a, {{"loss", 0.1, kT0 + 5, 1}}, {}, {}).ok());
+  EXPECT_EQ(values(a, "loss"), (std::vector<double>{0.5, 0.9, 0.7, 0.1}));
+  EXPECT_EQ(store->get_run(a)->latest_metrics.at("loss").value, 0.1);
+  auto first = store->get_metric_history_page(a, "loss", 2, "");
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  ASSERT_EQ(first->metrics.size(), 2u);
+  auto second = store->get_metric_history_page(a, "loss", 2, first->next_page_token);
+  ASSERT_TRUE(second.ok()) << second.status().to_string();
+  ASSERT_EQ(second->metrics.size(), 2u);
+  EXPECT_EQ(second->metrics[0].value, 0.7);
+  EXPECT_EQ(second->metrics[1].value, 0.1);
 }
 
 }  // namespace

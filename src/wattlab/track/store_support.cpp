@@ -39,4 +39,20 @@ Status check_max_results(int max_results, int limit) {
   return Status();
 }
 
+Result<std::map<std::string_view, BatchSeries>> batch_series(const std::vector<Metric>& metrics) {
+  std::map<std::string_view, BatchSeries> series;
+  for (const auto& m : metrics) {
+    auto [it, added] = series.try_emplace(m.key);
+    BatchSeries& b = it->second;
+    if (added) {
+      WATTLAB_RETURN_IF_ERROR(validate_entity_key("metric", m.key));
+      b.newest = &m;
+    } else if (m.step > b.newest->step || (m.step == b.newest->step && m.timestamp_ms >= b.newest->timestamp_ms)) {
+      b.newest = &m;
+    }
+    ++b.points;
+  }
+  return series;
+}
+
 }  // namespace wattlab::store_support

@@ -3,10 +3,28 @@
 // Internal to track/.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "wattlab/core/status.h"
 #include "wattlab/track/store.h"
+
+// The conflict clause of both stores' metric_series upsert (one row per key
+// of a batch): adds the batch's point count, and moves the latest point when
+// the batch's newest (excluded) is at least as new, so the last logged wins a
+// tie. A macro so that it joins the statements' literals.
+#define WATTLAB_EXCLUDED_IS_NEWER                                                          \
+  "(excluded.step > metric_series.step OR (excluded.step = metric_series.step AND "       \
+  "excluded.timestamp_ms >= metric_series.timestamp_ms))"
+#define WATTLAB_METRIC_SERIES_ON_CONFLICT                                                   \
+  "ON CONFLICT (run_id, key) DO UPDATE SET points = metric_series.points + excluded.points, " \
+  "value = CASE WHEN " WATTLAB_EXCLUDED_IS_NEWER " THEN excluded.value ELSE metric_series.value END, " \
+  "timestamp_ms = CASE WHEN " WATTLAB_EXCLUDED_IS_NEWER                                     \
+  " THEN excluded.timestamp_ms ELSE metric_series.timestamp_ms END, "                        \
+  "step = CASE WHEN " WATTLAB_EXCLUDED_IS_NEWER " THEN excluded.step ELSE metric_series.step END "
 
 namespace wattlab::store_support {
 
@@ -21,5 +39,20 @@ bool is_decimal_id(const std::string& id);
 const char* lifecycle_condition(ViewType view);
 // InvalidArgument unless 1 <= max_results <= limit.
 Status check_max_results(int max_results, int limit);
+
+// One metric key of a log_batch: how many points the batch brings, its
+// newest point (highest (step, timestamp_ms), the last logged on a tie: the
+// only one that can become the series' latest), and, once the series row is
+// written, its id and the seq its next point gets.
+struct BatchSeries {
+  const Metric* newest = nullptr;
+  int64_t points = 0;
+  int64_t series_id = 0;
+  int64_t next_seq = 0;
+};
+// The series of `metrics` by key (views into `metrics`, which must outlive
+// the map), each key checked with validate_entity_key. InvalidArgument for
+// the first invalid key.
+Result<std::map<std::string_view, BatchSeries>> batch_series(const std::vector<Metric>& metrics);
 
 }  // namespace wattlab::store_support
