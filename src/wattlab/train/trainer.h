@@ -34,6 +34,8 @@ struct TrainConfig {
   // Compute.
   int threads = 1;          // --threads: LibTorch intra-op threads
   int64_t batch_size = 64;  // --batch-size
+  bool channels_last = true;  // --channels-last: weights and images in NHWC order, which oneDNN's
+                              // kernels take without reordering (faster for every zoo model measured)
   int epochs = 1;           // --epochs: at most this many (early stopping may end sooner)
   uint64_t seed = 42;       // --seed: weights, split, shuffling, augmentation and dropout
   // Optimisation.
