@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Training throughput of wattlab's trainer (C++, LibTorch) against PyTorch from
-# Python, on the same small CNN, images, batch size and threads, data already
-# in memory on both sides. Runs interleaved (wattlab, pytorch, wattlab, ...)
-# because single-thread speed here drifts ±30 % between runs; compare medians.
+# Python (pytorch_train.py, models mirrored in pytorch_models.py), on the same
+# models, images, batch size and threads, data already in memory on both sides:
+# the small CNN, MobileNetV2 and ResNet-18 on Fashion-MNIST at 28x28 and resized
+# to 32x32. Runs interleaved (wattlab, pytorch, wattlab, ...) because
+# single-thread speed here drifts ±30 % between runs; reports the median of the
+# per-round ratios, of wall-clock images/s and of images per CPU second of the
+# training thread (steadier when the machine is shared). Checks that both
+# sides built models of the same size.
 #
-#   bench/train_throughput.sh [--build-dir build] [--images 10000] [--batch-size 64]
-#                             [--threads 1] [--rounds 3]
+#   bench/train_throughput.sh [--build-dir build] [--models "cnn mobilenet_v2 resnet18"]
+#                             [--sizes "28 32"] [--images N] [--batch-size 64] [--threads 1]
+#                             [--rounds 3] [--baseline-bench PATH]
+#
+# --images defaults per model (cnn 1024, others 128: about 5-40 s a run on one busy thread).
+# --baseline-bench adds a third contender (another build's train_bench, e.g. before a change).
 #
 # Needs: the train_bench target built (-DWATTLAB_WITH_TORCH=ON -DWATTLAB_BUILD_BENCH=ON),
 # Debian's python3-torch (run through /usr/bin/python3), dataset-fashion-mnist.
@@ -13,17 +22,23 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 build_dir="$here/../build"
-images=10000
+models="cnn mobilenet_v2 resnet18"
+sizes="28 32"
+images=""
 batch_size=64
 threads=1
 rounds=3
+baseline=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build-dir) build_dir="$2"; shift 2 ;;
+    --models) models="$2"; shift 2 ;;
+    --sizes) sizes="$2"; shift 2 ;;
     --images) images="$2"; shift 2 ;;
     --batch-size) batch_size="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
+    --baseline-bench) baseline="$2"; shift 2 ;;
     *) echo "train_throughput.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -38,26 +53,64 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   exit 1
 fi
 
-# Prints the value of the last "images_per_s=" line of a command's output.
-images_per_s() {
+# Runs a command; sets $ips, $cpu_ips, $params and $macs from its output.
+run_one() {
   local out
   out="$("$@")" || { echo "train_throughput.sh: failed: $*" >&2; echo "$out" >&2; exit 1; }
-  echo "$out" | sed -n 's/^images_per_s=//p' | tail -1
+  params="$(echo "$out" | sed -n 's/^parameters=//p' | tail -1)"
+  macs="$(echo "$out" | sed -n 's/^macs_per_image=//p' | tail -1)"
+  ips="$(echo "$out" | sed -n 's/^images_per_s=//p' | tail -1)"
+  cpu_ips="$(echo "$out" | sed -n 's/^images_per_cpu_s=//p' | tail -1)"
 }
 
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
-echo "cnn, $images images, batch size $batch_size, $threads thread(s), $rounds rounds (A = wattlab, B = pytorch)"
-a_all="" b_all="" ratio_all=""
-for ((r = 1; r <= rounds; r++)); do
-  a="$(images_per_s "$bench_bin" --model cnn --images "$images" --test-images 100 --batch-size "$batch_size" --threads "$threads")"
-  b="$(images_per_s /usr/bin/python3 "$here/pytorch_cnn.py" --images "$images" --batch-size "$batch_size" --threads "$threads")"
-  ratio="$(awk -v a="$a" -v b="$b" 'BEGIN {print a / b}')"
-  printf 'round %d: wattlab %8.1f images/s   pytorch %8.1f images/s   ratio %.3f\n' "$r" "$a" "$b" "$ratio"
-  a_all="$a_all $a" b_all="$b_all $b" ratio_all="$ratio_all $ratio"
+echo "batch size $batch_size, $threads thread(s), $rounds rounds (A = wattlab, B = pytorch${baseline:+, C = baseline}); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+summary=""
+for model in $models; do
+  for size in $sizes; do
+    n="$images"
+    [[ -z "$n" ]] && { [[ "$model" == cnn ]] && n=1024 || n=128; }
+    resize=0; [[ "$size" != 28 ]] && resize="$size"
+    a_all="" b_all="" c_all="" ratio_all="" cratio_all="" cpu_ratio_all="" cpu_cratio_all="" a_cpu_all=""
+    for ((r = 1; r <= rounds; r++)); do
+      run_one "$bench_bin" --model "$model" --resize "$resize" --images "$n" --test-images 100 \
+        --batch-size "$batch_size" --threads "$threads"
+      a="$ips" a_cpu="$cpu_ips" a_params="$params" a_macs="$macs"
+      run_one /usr/bin/python3 "$here/pytorch_train.py" --model "$model" --resize "$resize" --images "$n" \
+        --batch-size "$batch_size" --threads "$threads"
+      b="$ips" b_cpu="$cpu_ips"
+      if [[ "$params" != "$a_params" ]]; then
+        echo "train_throughput.sh: $model at $size: wattlab has $a_params parameters, pytorch $params — not the same model" >&2
+        exit 1
+      fi
+      ratio="$(awk -v a="$a" -v b="$b" 'BEGIN {print a / b}')"
+      cpu_ratio="$(awk -v a="$a_cpu" -v b="$b_cpu" 'BEGIN {print a / b}')"
+      line="$(printf '%s %s round %d: wattlab %7.1f  pytorch %7.1f images/s  ratio %.3f | per CPU s: %7.1f %7.1f ratio %.3f' \
+        "$model" "$size" "$r" "$a" "$b" "$ratio" "$a_cpu" "$b_cpu" "$cpu_ratio")"
+      if [[ -n "$baseline" ]]; then
+        run_one "$baseline" --model "$model" --resize "$resize" --images "$n" --test-images 100 \
+          --batch-size "$batch_size" --threads "$threads"
+        c="$ips"
+        c_all="$c_all $c" cratio_all="$cratio_all $(awk -v c="$c" -v b="$b" 'BEGIN {print c / b}')"
+        cpu_cratio_all="$cpu_cratio_all $(awk -v c="$cpu_ips" -v b="$b_cpu" 'BEGIN {print c / b}')"
+        line="$line$(printf ' | baseline %7.1f images/s, %7.1f per CPU s' "$c" "$cpu_ips")"
+      fi
+      echo "$line"
+      a_all="$a_all $a" b_all="$b_all $b" ratio_all="$ratio_all $ratio"
+      a_cpu_all="$a_cpu_all $a_cpu" cpu_ratio_all="$cpu_ratio_all $cpu_ratio"
+    done
+    a_med="$(echo "$a_all" | median)"
+    a_cpu_med="$(echo "$a_cpu_all" | median)"
+    # Training FLOP per image ≈ 3 x forward MACs x 2 (forward, and backward's two products),
+    # per CPU second of the training thread.
+    gflops="$(awk -v ips="$a_cpu_med" -v m="$a_macs" 'BEGIN {printf "%.1f", ips * 6 * m / 1e9}')"
+    row="$(printf '%-12s %2s params %8s MACs/img %9s | wattlab %6.1f pytorch %6.1f images/s, median ratio %.3f | per CPU s %6.1f, median ratio %.3f, %s GFLOP/CPU-s' \
+      "$model" "$size" "$a_params" "$a_macs" "$a_med" "$(echo "$b_all" | median)" "$(echo "$ratio_all" | median)" \
+      "$a_cpu_med" "$(echo "$cpu_ratio_all" | median)" "$gflops")"
+    [[ -n "$baseline" ]] && row="$row$(printf ' | baseline/pytorch %.3f, per CPU s %.3f' "$(echo "$cratio_all" | median)" "$(echo "$cpu_cratio_all" | median)")"
+    summary="$summary$row"$'\n'
+  done
 done
-a_med="$(echo "$a_all" | median)"
-b_med="$(echo "$b_all" | median)"
-printf 'median:  wattlab %8.1f images/s   pytorch %8.1f images/s   ratio of medians %.3f\n' \
-  "$a_med" "$b_med" "$(awk -v a="$a_med" -v b="$b_med" 'BEGIN {print a / b}')"
-printf 'median of the per-round ratios wattlab/pytorch: %.3f\n' "$(echo "$ratio_all" | median)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%s' "$summary"

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "wattlab/train/models.h"
+#include "wattlab/train/models/layers.h"
 #include "wattlab/train/models_torch.h"
 
 namespace wattlab {
@@ -152,6 +153,32 @@ TEST(ModelsTest, WidthMultiplierScalesEveryFamily) {
     ASSERT_TRUE(full.ok() && half.ok());
     EXPECT_LT(half->parameters, full->parameters * 0.75);
     EXPECT_LT(half->macs_per_image, full->macs_per_image * 0.75);
+  }
+}
+
+// The zoo's fully connected layer runs as a 1x1 convolution (oneDNN from 16
+// images, LibTorch's own kernel below): its outputs and gradients must be
+// nn::Linear's, up to float rounding.
+TEST(ModelsTest, DenseComputesWhatLinearDoes) {
+  for (int64_t batch : {2, 40}) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    torch::manual_seed(3);
+    zoo::Dense dense(37, 11);
+    torch::Tensor x = torch::randn({batch, 37}, torch::requires_grad());
+    torch::Tensor reference_x = x.detach().clone().requires_grad_();
+    torch::Tensor w = dense->weight.detach().clone().requires_grad_();
+    torch::Tensor b = dense->bias.detach().clone().requires_grad_();
+    torch::Tensor out = dense->forward(x);
+    torch::Tensor reference = torch::nn::functional::linear(reference_x, w, b);
+    ASSERT_EQ(out.sizes(), (torch::IntArrayRef{batch, 11}));
+    EXPECT_TRUE(torch::allclose(out, reference, 1e-5, 1e-5));
+    torch::Tensor upstream = torch::randn({batch, 11});
+    (out * upstream).sum().backward();
+    (reference * upstream).sum().backward();
+    EXPECT_TRUE(torch::allclose(dense->weight.grad(), w.grad(), 1e-5, 1e-5));
+    EXPECT_TRUE(torch::allclose(dense->bias.grad(), b.grad(), 1e-5, 1e-5));
+    EXPECT_TRUE(torch::allclose(x.grad(), reference_x.grad(), 1e-5, 1e-5));
+    EXPECT_GT(w.grad().abs().sum().item<double>(), 0.0);
   }
 }
 

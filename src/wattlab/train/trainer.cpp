@@ -155,9 +155,25 @@ struct Evaluation {
   double top5_accuracy = NAN;      // NaN for <= 5 classes
 };
 
-Status evaluate(ClassifierImpl& model, const ImageDataset& data, const LoaderOptions& options, int64_t num_classes,
-                int epoch, const char* what, TrainObserver& observer, Evaluation& out) {
+// A batch's floats [count, channels, height, width] as the model takes them:
+// channels-last (one copy, none for one channel) when `channels_last`.
+torch::Tensor batch_images(Batch& batch, const ImageDataset& data, bool channels_last) {
+  torch::Tensor images =
+      torch::from_blob(batch.images.data(), {batch.count, data.channels, data.height, data.width}, torch::kFloat32);
+  return channels_last ? images.contiguous(torch::MemoryFormat::ChannelsLast) : images;
+}
+
+// Stores every 4-d parameter (the convolutions' weights) channels-last.
+void to_channels_last(ClassifierImpl& model) {
   torch::NoGradGuard no_grad;
+  for (torch::Tensor& p : model.parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+}
+
+Status evaluate(ClassifierImpl& model, const ImageDataset& data, const LoaderOptions& options, int64_t num_classes,
+                bool channels_last, int epoch, const char* what, TrainObserver& observer, Evaluation& out) {
+  c10::InferenceMode inference;  // no autograd bookkeeping at all (stronger than NoGradGuard)
   model.eval();
   std::vector<int64_t> order(static_cast<size_t>(data.count));
   for (int64_t i = 0; i < data.count; ++i) order[i] = i;
@@ -168,8 +184,7 @@ Status evaluate(ClassifierImpl& model, const ImageDataset& data, const LoaderOpt
   Batch batch;
   for (int64_t done = 0; loader.next(batch); done += batch.count) {
     if (observer.should_stop()) return cancelled(epoch, what, done, data.count);
-    const torch::Tensor images =
-        torch::from_blob(batch.images.data(), {batch.count, data.channels, data.height, data.width}, torch::kFloat32);
+    const torch::Tensor images = batch_images(batch, data, channels_last);
     const torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.count}, torch::kInt64);
     const torch::Tensor logits = model.forward(images);
     loss_sum += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
@@ -299,6 +314,7 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
   if (!made.ok()) return made.status();
   std::shared_ptr<ClassifierImpl> model = *made;
   result.parameter_count = parameter_count(*model);
+  if (config.channels_last) to_channels_last(*model);
   std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(config, *model);
 
   LrSchedule schedule(config.schedule, config.learning_rate, config.epochs);
@@ -374,11 +390,11 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
       Batch batch;
       for (int64_t done = 0; loader.next(batch); done += batch.count) {
         if (observer.should_stop()) return cancelled(epoch, "training", done, train_data.count);
-        const torch::Tensor images = torch::from_blob(
-            batch.images.data(), {batch.count, train_data.channels, train_data.height, train_data.width},
-            torch::kFloat32);
+        const torch::Tensor images = batch_images(batch, train_data, config.channels_last);
         const torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.count}, torch::kInt64);
-        optimizer->zero_grad();
+        // Dropping the gradients (rather than zeroing them) lets backward hand
+        // over its fresh gradient tensors instead of adding them to zeros.
+        for (torch::Tensor& p : model->parameters()) p.mutable_grad().reset();
         torch::Tensor loss;
         {
           AutocastScope autocast(bf16);  // the forward pass only, as PyTorch recommends
@@ -399,7 +415,7 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
       const auto start = std::chrono::steady_clock::now();
       Evaluation e;
       WATTLAB_RETURN_IF_ERROR(
-          evaluate(*model, val_data, eval_loading, num_classes, epoch, "validation", observer, e));
+          evaluate(*model, val_data, eval_loading, num_classes, config.channels_last, epoch, "validation", observer, e));
       m.val_loss = e.loss;
       m.val_accuracy = e.accuracy;
       m.val_top5_accuracy = e.top5_accuracy;
@@ -410,7 +426,8 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
       AutocastScope autocast(bf16);
       const auto start = std::chrono::steady_clock::now();
       Evaluation e;
-      WATTLAB_RETURN_IF_ERROR(evaluate(*model, test_data, eval_loading, num_classes, epoch, "evaluation", observer, e));
+      WATTLAB_RETURN_IF_ERROR(evaluate(*model, test_data, eval_loading, num_classes, config.channels_last, epoch, "evaluation",
+                                      observer, e));
       m.test_loss = e.loss;
       m.top5_accuracy = e.top5_accuracy;
       m.confusion = std::move(e.confusion);

@@ -34,6 +34,9 @@ struct TrainConfig {
   // Compute.
   int threads = 1;          // --threads: LibTorch intra-op threads
   int64_t batch_size = 64;  // --batch-size
+  bool channels_last = false;  // weights and images in NHWC order for oneDNN; off by default: on this
+                               // Zen 3 CPU, one thread, it was no faster for cnn and MobileNetV2 and
+                               // slower for ResNet-18 (12.5 vs 13.8 images per CPU second)
   int epochs = 1;           // --epochs: at most this many (early stopping may end sooner)
   uint64_t seed = 42;       // --seed: weights, split, shuffling, augmentation and dropout
   std::string precision = "fp32";  // --precision: fp32, or bf16 (LibTorch's CPU autocast: convolutions and

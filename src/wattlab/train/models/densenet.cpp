@@ -103,7 +103,7 @@ class DenseNet121Impl final : public ClassifierImpl {
   bool stem_pool_ = true;
   std::vector<nn::Sequential> blocks_;  // each dense block with the transition after it
   nn::BatchNorm2d norm_{nullptr};
-  nn::Linear fc_{nullptr};
+  Dense fc_{nullptr};
 };
 
 }  // namespace

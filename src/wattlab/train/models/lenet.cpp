@@ -7,7 +7,7 @@ namespace {
 // conv 3x3 (32) → max-pool 2 → conv 3x3 (64) → max-pool 2 → fc 128 → fc classes,
 // ReLU between; padding keeps each conv's size, so 28x28 → 14x14 → 7x7. The
 // flattened feature map feeds fc1, so its size grows with the input's.
-// The same network as bench/pytorch_cnn.py.
+// The same network as bench/pytorch_models.py.
 class SmallCnnImpl final : public ClassifierImpl {
  public:
   explicit SmallCnnImpl(const ModelShape& s) {
@@ -25,17 +25,17 @@ class SmallCnnImpl final : public ClassifierImpl {
   }
 
   torch::Tensor forward(torch::Tensor x) override {
-    x = F::max_pool2d(torch::relu(conv1_->forward(x)), F::MaxPool2dFuncOptions(2));
-    x = F::max_pool2d(torch::relu(conv2_->forward(x)), F::MaxPool2dFuncOptions(2));
-    x = torch::relu(fc1_->forward(x.flatten(1)));
+    x = F::max_pool2d(conv1_->forward(x).relu_(), F::MaxPool2dFuncOptions(2));
+    x = F::max_pool2d(conv2_->forward(x).relu_(), F::MaxPool2dFuncOptions(2));
+    x = fc1_->forward(x.flatten(1)).relu_();
     return fc2_->forward(x);
   }
 
  private:
   nn::Conv2d conv1_{nullptr};
   nn::Conv2d conv2_{nullptr};
-  nn::Linear fc1_{nullptr};
-  nn::Linear fc2_{nullptr};
+  Dense fc1_{nullptr};
+  Dense fc2_{nullptr};
 };
 
 // LeNet-5 (LeCun et al. 1998) as usually written today: conv 5x5 (6, padding
@@ -60,20 +60,20 @@ class LeNet5Impl final : public ClassifierImpl {
   }
 
   torch::Tensor forward(torch::Tensor x) override {
-    x = F::max_pool2d(torch::relu(conv1_->forward(x)), F::MaxPool2dFuncOptions(2));
-    x = F::max_pool2d(torch::relu(conv2_->forward(x)), F::MaxPool2dFuncOptions(2));
+    x = F::max_pool2d(conv1_->forward(x).relu_(), F::MaxPool2dFuncOptions(2));
+    x = F::max_pool2d(conv2_->forward(x).relu_(), F::MaxPool2dFuncOptions(2));
     x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(5)).flatten(1);
-    x = torch::relu(fc1_->forward(x));
-    x = torch::relu(fc2_->forward(x));
+    x = fc1_->forward(x).relu_();
+    x = fc2_->forward(x).relu_();
     return fc3_->forward(x);
   }
 
  private:
   nn::Conv2d conv1_{nullptr};
   nn::Conv2d conv2_{nullptr};
-  nn::Linear fc1_{nullptr};
-  nn::Linear fc2_{nullptr};
-  nn::Linear fc3_{nullptr};
+  Dense fc1_{nullptr};
+  Dense fc2_{nullptr};
+  Dense fc3_{nullptr};
 };
 
 }  // namespace

@@ -127,8 +127,8 @@ class MobileNetV3Impl final : public MobileNetImpl {
     features->push_back(ConvBnAct(t, adjust(blocks.back().out), last_conv, 1, 1, 1, Activation::kHardswish));
     features_ = register_module("features", features);
     t.adaptive_pool(1);
-    nn::Linear fc1 = traced_linear(t, last_conv, last_channels);
-    nn::Linear fc2 = traced_linear(t, last_channels, s.num_classes);
+    Dense fc1 = traced_linear(t, last_conv, last_channels);
+    Dense fc2 = traced_linear(t, last_channels, s.num_classes);
     classifier_ = register_module("classifier", nn::Sequential(fc1, Hardswish(), nn::Dropout(0.2), fc2));
     set_macs_per_image(macs);
   }

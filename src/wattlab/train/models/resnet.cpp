@@ -36,9 +36,10 @@ class BasicBlockImpl : public nn::Module {
   }
 
   torch::Tensor forward(torch::Tensor x) {
-    torch::Tensor y = torch::relu(bn1_->forward(conv1_->forward(x)));
+    // In place where autograd allows (a batch norm's backward does not need its output), as torchvision.
+    torch::Tensor y = bn1_->forward(conv1_->forward(x)).relu_();
     y = bn2_->forward(conv2_->forward(y));
-    return torch::relu(y + shortcut_forward(shortcut_, x));
+    return y.add_(shortcut_forward(shortcut_, x)).relu_();
   }
 
  private:
@@ -64,10 +65,10 @@ class BottleneckImpl : public nn::Module {
   }
 
   torch::Tensor forward(torch::Tensor x) {
-    torch::Tensor y = torch::relu(bn1_->forward(conv1_->forward(x)));
-    y = torch::relu(bn2_->forward(conv2_->forward(y)));
+    torch::Tensor y = bn1_->forward(conv1_->forward(x)).relu_();
+    y = bn2_->forward(conv2_->forward(y)).relu_();
     y = bn3_->forward(conv3_->forward(y));
-    return torch::relu(y + shortcut_forward(shortcut_, x));
+    return y.add_(shortcut_forward(shortcut_, x)).relu_();
   }
 
  private:
@@ -121,7 +122,7 @@ class ResNetImpl final : public ClassifierImpl {
   }
 
   torch::Tensor forward(torch::Tensor x) override {
-    x = torch::relu(stem_bn_->forward(stem_conv_->forward(x)));
+    x = stem_bn_->forward(stem_conv_->forward(x)).relu_();
     if (stem_pool_) x = F::max_pool2d(x, F::MaxPool2dFuncOptions(3).stride(2).padding(1));
     for (nn::Sequential& stage : stages_) x = stage->forward(x);
     return fc_->forward(global_average_pool(x));
@@ -132,7 +133,7 @@ class ResNetImpl final : public ClassifierImpl {
   nn::BatchNorm2d stem_bn_{nullptr};
   bool stem_pool_ = true;  // the 3x3/2 max-pool after the stem
   std::vector<nn::Sequential> stages_;
-  nn::Linear fc_{nullptr};
+  Dense fc_{nullptr};
 };
 
 }  // namespace

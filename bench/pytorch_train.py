@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""PyTorch twin of wattlab's `cnn` model and training loop, for train_throughput.sh.
+"""PyTorch twin of wattlab's training loop, for train_throughput.sh.
 
-Same network (src/wattlab/train/models.cpp), optimizer (Adam, lr 1e-3), batch
-size, thread count and batching (index_select over a seeded permutation of
-in-memory, normalised images). Only the training loop is timed. Run it with
+Same network (pytorch_models.py mirrors the zoo), optimizer (Adam, lr 1e-3),
+batch size, thread count and batching (index_select over a seeded permutation
+of in-memory, normalised images; --resize scales them bilinearly first, as
+wattlab's --resize). Only the training loop is timed. Run it with
 /usr/bin/python3 (Debian's python3-torch; other interpreters cannot see it).
-Last line: "images_per_s=<training images per second>".
+Prints "parameters=<trainable scalars>" and "images_per_cpu_s=<training images
+per CPU second of this thread>" (steadier than wall time on a shared machine); last line:
+"images_per_s=<training images per second>".
 """
 import argparse
 import gzip
@@ -14,23 +17,9 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-
-class SmallCnn(nn.Module):
-    def __init__(self, num_classes=10):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.fc1 = nn.Linear(64 * 7 * 7, 128)
-        self.fc2 = nn.Linear(128, num_classes)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = F.relu(self.fc1(x.flatten(1)))
-        return self.fc2(x)
+from pytorch_models import MODELS
 
 
 def read_idx(path, offset, count, item_bytes):
@@ -41,6 +30,8 @@ def read_idx(path, offset, count, item_bytes):
 
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--model", default="cnn", choices=sorted(MODELS))
+    p.add_argument("--resize", type=int, default=0)
     p.add_argument("--images", type=int, default=10000)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=64)
@@ -57,17 +48,21 @@ def main():
     labels = read_idx(os.path.join(a.data_dir, "train-labels-idx1-ubyte.gz"), 8, a.images, 1)
     x = torch.from_numpy(pixels.copy()).float().div_(255.0)
     x = ((x - x.mean()) / x.std(unbiased=False)).reshape(-1, 1, 28, 28).contiguous()
+    if a.resize:
+        x = F.interpolate(x, size=(a.resize, a.resize), mode="bilinear", align_corners=False).contiguous()
     y = torch.from_numpy(labels.copy()).long()
     n = x.shape[0]
 
-    model = SmallCnn()
+    model = MODELS[a.model](x.shape[1], x.shape[2], 10)
+    print(f"parameters={sum(p.numel() for p in model.parameters() if p.requires_grad)}", flush=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
     gen = torch.Generator().manual_seed(a.seed)
-    seconds = 0.0
+    seconds = cpu_seconds = 0.0
     for epoch in range(a.epochs):
         perm = torch.randperm(n, generator=gen)
         start = time.perf_counter()
+        start_cpu = time.thread_time()
         loss_sum = 0.0
         for begin in range(0, n, a.batch_size):
             index = perm[begin:begin + a.batch_size]
@@ -78,8 +73,10 @@ def main():
             optimizer.step()
             loss_sum += loss.item() * index.numel()
         seconds += time.perf_counter() - start
+        cpu_seconds += time.thread_time() - start_cpu
         print(f"epoch {epoch + 1}: train_loss={loss_sum / n:.4f} train_time_s={seconds:.2f}", flush=True)
-    print(f"pytorch {torch.__version__} threads={torch.get_num_threads()} batch_size={a.batch_size}")
+    print(f"pytorch {a.model} {torch.__version__} threads={torch.get_num_threads()} batch_size={a.batch_size}")
+    print(f"images_per_cpu_s={a.epochs * n / cpu_seconds:.1f}")
     print(f"images_per_s={a.epochs * n / seconds:.1f}")
 
 
