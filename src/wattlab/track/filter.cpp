@@ -415,6 +415,17 @@ Result<Filter> parse_filter(const std::string& text) { return Parser(text).filte
 
 Result<OrderByTerm> parse_order_by(const std::string& text) { return Parser(text).order_by(); }
 
+Result<std::vector<OrderByTerm>> parse_order_by_list(const std::vector<std::string>& texts) {
+  std::vector<OrderByTerm> terms;
+  terms.reserve(texts.size());
+  for (const auto& text : texts) {
+    auto term = parse_order_by(text);
+    if (!term.ok()) return term.status();
+    terms.push_back(std::move(*term));
+  }
+  return terms;
+}
+
 std::string number_placeholders(const std::string& sql) {
   std::string out;
   out.reserve(sql.size() + 16);

@@ -61,6 +61,8 @@ struct OrderByTerm {
 Result<Filter> parse_filter(const std::string& text);
 // "metrics.accuracy DESC", "attributes.start_time", "start_time ASC".
 Result<OrderByTerm> parse_order_by(const std::string& text);
+// Each of a search's order_by clauses, in order; the first error.
+Result<std::vector<OrderByTerm>> parse_order_by_list(const std::vector<std::string>& texts);
 
 // A bound parameter of compiled SQL.
 using SqlValue = std::variant<int64_t, double, std::string>;

@@ -783,13 +783,9 @@ Result<ExperimentsPage> PostgresStore::search_experiments(const SearchExperiment
   if (!filter.ok()) return filter.status();
   auto where = compile_experiment_filter(*filter, SqlDialect::kPostgres);
   if (!where.ok()) return where.status();
-  std::vector<OrderByTerm> terms;
-  for (const auto& text : options.order_by) {
-    auto t = parse_order_by(text);
-    if (!t.ok()) return t.status();
-    terms.push_back(*t);
-  }
-  auto order = compile_experiment_order_by(terms, SqlDialect::kPostgres);
+  auto terms = parse_order_by_list(options.order_by);
+  if (!terms.ok()) return terms.status();
+  auto order = compile_experiment_order_by(*terms, SqlDialect::kPostgres);
   if (!order.ok()) return order.status();
   if (where->params.size() > 15000) {
     return Status::invalid_argument("experiment filter is too large: at most 15000 values — split the search");
@@ -1449,13 +1445,9 @@ Result<RunsPage> PostgresStore::search_runs(const SearchRunsOptions& options) {
   if (!filter.ok()) return filter.status();
   auto where = compile_run_filter(*filter, SqlDialect::kPostgres);
   if (!where.ok()) return where.status();
-  std::vector<OrderByTerm> terms;
-  for (const auto& text : options.order_by) {
-    auto t = parse_order_by(text);
-    if (!t.ok()) return t.status();
-    terms.push_back(*t);
-  }
-  auto order = compile_run_order_by(terms, SqlDialect::kPostgres);
+  auto terms = parse_order_by_list(options.order_by);
+  if (!terms.ok()) return terms.status();
+  auto order = compile_run_order_by(*terms, SqlDialect::kPostgres);
   if (!order.ok()) return order.status();
 
   // The same bound as SQLite's, so a search valid on one store is valid on both

@@ -1173,13 +1173,9 @@ Result<ExperimentsPage> SqliteStore::search_experiments(const SearchExperimentsO
   if (!filter.ok()) return filter.status();
   auto where = compile_experiment_filter(*filter);
   if (!where.ok()) return where.status();
-  std::vector<OrderByTerm> terms;
-  for (const auto& text : options.order_by) {
-    auto t = parse_order_by(text);
-    if (!t.ok()) return t.status();
-    terms.push_back(*t);
-  }
-  auto order = compile_experiment_order_by(terms);
+  auto terms = parse_order_by_list(options.order_by);
+  if (!terms.ok()) return terms.status();
+  auto order = compile_experiment_order_by(*terms);
   if (!order.ok()) return order.status();
 
   if (where->params.size() > 15000) {
@@ -1455,13 +1451,9 @@ Result<RunsPage> SqliteStore::search_runs(const SearchRunsOptions& options) {
   if (!filter.ok()) return filter.status();
   auto where = compile_run_filter(*filter);
   if (!where.ok()) return where.status();
-  std::vector<OrderByTerm> terms;
-  for (const auto& text : options.order_by) {
-    auto t = parse_order_by(text);
-    if (!t.ok()) return t.status();
-    terms.push_back(*t);
-  }
-  auto order = compile_run_order_by(terms);
+  auto terms = parse_order_by_list(options.order_by);
+  if (!terms.ok()) return terms.status();
+  auto order = compile_run_order_by(*terms);
   if (!order.ok()) return order.status();
 
   // Every value is a bound parameter, and SQLite allows 32766 per statement.
