@@ -25,6 +25,7 @@ namespace wattlab {
 using store_support::batch_series;
 using store_support::BatchSeries;
 using store_support::check_max_results;
+using store_support::check_schema_version;
 using store_support::is_decimal_id;
 using store_support::is_hex;
 using store_support::lifecycle_condition;
@@ -354,10 +355,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
 }
 
 Status SqliteStore::create_at_schema_version(const std::string& path, int schema_version) {
-  if (schema_version < 1 || schema_version > kLatestSchemaVersion) {
-    return Status::invalid_argument("schema version " + std::to_string(schema_version) + " is not in 1.." +
-                                    std::to_string(kLatestSchemaVersion));
-  }
+  WATTLAB_RETURN_IF_ERROR(check_schema_version(schema_version, kLatestSchemaVersion));
   auto store = open_at(path, nullptr, schema_version);
   return store.ok() ? Status() : store.status();
 }

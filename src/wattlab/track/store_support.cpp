@@ -39,6 +39,14 @@ Status check_max_results(int max_results, int limit) {
   return Status();
 }
 
+Status check_schema_version(int schema_version, int latest) {
+  if (schema_version < 1 || schema_version > latest) {
+    return Status::invalid_argument("schema version " + std::to_string(schema_version) + " is not in 1.." +
+                                    std::to_string(latest));
+  }
+  return Status();
+}
+
 Result<std::map<std::string_view, BatchSeries>> batch_series(const std::vector<Metric>& metrics) {
   std::map<std::string_view, BatchSeries> series;
   for (const auto& m : metrics) {

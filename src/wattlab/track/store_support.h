@@ -39,6 +39,8 @@ bool is_decimal_id(const std::string& id);
 const char* lifecycle_condition(ViewType view);
 // InvalidArgument unless 1 <= max_results <= limit.
 Status check_max_results(int max_results, int limit);
+// InvalidArgument unless 1 <= schema_version <= latest (create_at_schema_version).
+Status check_schema_version(int schema_version, int latest);
 
 // One metric key of a log_batch: how many points the batch brings, its
 // newest point (highest (step, timestamp_ms), the last logged on a tie: the
