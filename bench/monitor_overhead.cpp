@@ -1,7 +1,7 @@
 // What metering costs: the Monitor's sampling thread's own CPU time at 10 Hz
 // and 1 kHz as a share of one core, and a CPU-bound workload's throughput with
-// the monitor sampling at 10 Hz against without it (interleaved rounds, median
-// ratio), on this machine's real meters (`--meter auto`, or the one named, to
+// the monitor sampling at 10 Hz against without it (interleaved rounds, the
+// order alternating, median ratio), on this machine's real meters (`--meter auto`, or the one named, to
 // see what each source costs). With NVML GPUs that have an energy counter it
 // also prints how often the sampler read that counter (costly: ~4 ms of CPU
 // per call on an H100), which should be about once a second.
@@ -152,11 +152,23 @@ int main(int argc, char** argv) {
   iterations = static_cast<uint64_t>(workload_rate(iterations) * seconds / 2);
   std::vector<double> ratios, with_rates, without_rates;
   for (int r = 0; r < rounds; ++r) {
-    double without = workload_rate(iterations);
-    auto monitor = make_monitor(100);
-    (void)monitor->start();
-    double with = workload_rate(iterations);
-    monitor->stop();
+    // Alternate which goes first, so that a drift in the machine's speed
+    // during a round does not always favour the same side.
+    auto metered_rate = [&] {
+      auto monitor = make_monitor(100);
+      (void)monitor->start();
+      const double rate = workload_rate(iterations);
+      monitor->stop();
+      return rate;
+    };
+    double without = 0, with = 0;
+    if (r % 2 == 0) {
+      without = workload_rate(iterations);
+      with = metered_rate();
+    } else {
+      with = metered_rate();
+      without = workload_rate(iterations);
+    }
     with_rates.push_back(with);
     without_rates.push_back(without);
     ratios.push_back(with / without);

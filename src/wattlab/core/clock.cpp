@@ -1,5 +1,12 @@
 #include "wattlab/core/clock.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -16,31 +23,40 @@ int64_t SystemClock::wall_ms() {
 }
 
 bool SystemClock::sleep_ms(double duration_ms, SleepInterrupt* interrupt) {
-  auto duration = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double, std::milli>(duration_ms));
+  // An absolute CLOCK_MONOTONIC deadline (steady_clock's clock), so that
+  // early wake-ups (signals, a spurious futex wake) resume the same sleep.
+  timespec deadline{};
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  const auto total_ns = static_cast<int64_t>(deadline.tv_nsec) + static_cast<int64_t>(std::max(0.0, duration_ms) * 1e6);
+  deadline.tv_sec += static_cast<time_t>(total_ns / 1'000'000'000);
+  deadline.tv_nsec = static_cast<long>(total_ns % 1'000'000'000);
   if (interrupt == nullptr) {
-    std::this_thread::sleep_for(duration);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) == EINTR) {
+    }
     return false;
   }
-  std::unique_lock lock(interrupt->mu_);
-  return interrupt->cv_.wait_until(lock, std::chrono::steady_clock::now() + duration,
-                                   [&] { return interrupt->triggered_; });
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) && std::atomic<uint32_t>::is_always_lock_free);
+  auto* word = reinterpret_cast<uint32_t*>(&interrupt->triggered_);
+  for (;;) {
+    if (interrupt->triggered_.load(std::memory_order_acquire) != 0) return true;
+    // Sleeps only while the word is still 0, so a trigger() between the load
+    // above and this call is not missed.
+    const long rc = syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0u, &deadline, nullptr,
+                            FUTEX_BITSET_MATCH_ANY);
+    if (rc != 0 && errno == ETIMEDOUT) return interrupt->triggered_.load(std::memory_order_acquire) != 0;
+    // Woken, the word changed (EAGAIN), or a signal (EINTR): look again.
+  }
 }
 
 void SleepInterrupt::trigger() {
-  { std::lock_guard lock(mu_); triggered_ = true; }
-  cv_.notify_all();
+  triggered_.store(1, std::memory_order_release);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&triggered_), FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT32_MAX, nullptr,
+          nullptr, 0);
 }
 
-void SleepInterrupt::reset() {
-  std::lock_guard lock(mu_);
-  triggered_ = false;
-}
+void SleepInterrupt::reset() { triggered_.store(0, std::memory_order_release); }
 
-bool SleepInterrupt::triggered() const {
-  std::lock_guard lock(mu_);
-  return triggered_;
-}
+bool SleepInterrupt::triggered() const { return triggered_.load(std::memory_order_acquire) != 0; }
 
 FakeClock::FakeClock(double start_monotonic_ms, int64_t start_wall_ms)
     : monotonic_ms_(start_monotonic_ms),

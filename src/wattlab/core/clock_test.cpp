@@ -1,7 +1,10 @@
 #include "wattlab/core/clock.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
+#include <chrono>
+#include <csignal>
 #include <thread>
 
 namespace wattlab {
@@ -42,6 +45,27 @@ TEST(SystemClockTest, InterruptEndsSleepEarly) {
   EXPECT_TRUE(clock.sleep_ms(60'000, &interrupt));  // stays triggered until reset
   interrupt.reset();
   EXPECT_FALSE(clock.sleep_ms(1, &interrupt));
+}
+
+// A signal handled during the sleep (EINTR underneath) does not end it early.
+TEST(SystemClockTest, ASignalDoesNotCutTheSleepShort) {
+  struct sigaction action {};
+  action.sa_handler = [](int) {};
+  struct sigaction previous {};
+  ASSERT_EQ(sigaction(SIGUSR1, &action, &previous), 0);  // no SA_RESTART
+  SystemClock clock;
+  SleepInterrupt interrupt;
+  const pthread_t sleeper_thread = pthread_self();
+  std::thread signaller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    pthread_kill(sleeper_thread, SIGUSR1);
+  });
+  const double before = clock.monotonic_ms();
+  EXPECT_FALSE(clock.sleep_ms(150, &interrupt));
+  const double slept_ms = clock.monotonic_ms() - before;
+  signaller.join();
+  sigaction(SIGUSR1, &previous, nullptr);
+  EXPECT_GE(slept_ms, 150.0);
 }
 
 TEST(SystemClockTest, MonotonicAdvancesAcrossSleep) {

@@ -13,8 +13,9 @@ namespace wattlab {
 namespace {
 
 constexpr double kFallbackW_PerThread = 4.0;  // CodeCarbon's figure for unknown CPUs
-// Enough for /proc/stat's aggregate line: "cpu " and ten 20-digit counters.
-constexpr size_t kStatHeadBytes = 512;
+// Enough for /proc/stat's aggregate line ("cpu " and ten 20-digit counters),
+// cpuacct.usage, and a root cgroup-v2 cpu.stat.
+constexpr size_t kHeadBytes = 512;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -74,20 +75,63 @@ CpuInfo parse_cpuinfo(std::string_view text) {
 
 }  // namespace
 
-Result<CpuRamEstimatorMeter::StatTimes> CpuRamEstimatorMeter::read_stat() {
-  if (!stat_file_) {
-    auto opened = RereadableFile::open(env_.proc_path("stat"));
-    if (!opened.ok()) return opened.status();
-    stat_file_ = std::move(opened).value();
+const char* cpu_busy_source_name(CpuBusySource source) {
+  switch (source) {
+    case CpuBusySource::kCgroupV1Cpuacct: return "cgroup-v1 cpuacct.usage";
+    case CpuBusySource::kCgroupV2CpuStat: return "cgroup-v2 cpu.stat";
+    case CpuBusySource::kProcStat: return "/proc/stat";
   }
-  // The aggregate line is the first: the sampler calls this every tick, so
-  // one pread of the head and no allocation.
-  auto head = stat_file_->read_head(kStatHeadBytes);
+  return "?";
+}
+
+Result<CpuRamEstimatorMeter::CpuTimes> CpuRamEstimatorMeter::read_cpu_times(double now_ms) {
+  if (!busy_file_) {
+    auto opened = RereadableFile::open(busy_path_);
+    if (!opened.ok()) return opened.status();
+    busy_file_ = std::move(opened).value();
+  }
+  // The sampler calls this every tick: one pread of the head, no allocation.
+  auto head = busy_file_->read_head(kHeadBytes);
   if (!head.ok()) return head.status();
+  auto corrupt = [&](const std::string& what) {
+    const std::string_view text = head->substr(0, std::min(head->find('\n'), size_t{80}));
+    return Status::corrupt(busy_file_->path().string() + ": " + what + " (it begins \"" + std::string(text) + "\")");
+  };
+  CpuTimes times;
+  // The cgroup sources count busy nanoseconds; all CPU time is the
+  // monotonic time × the online CPUs.
+  const auto all_cpu_ns = static_cast<uint64_t>(std::max(0.0, now_ms) * 1e6) * static_cast<uint64_t>(online_cpus_);
+  switch (busy_source_) {
+    case CpuBusySource::kCgroupV1Cpuacct: {
+      const std::string_view text = trim(head->substr(0, head->find('\n')));
+      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), times.busy);
+      if (ec != std::errc() || ptr != text.data() + text.size()) return corrupt("expected one integer (nanoseconds)");
+      times.total = all_cpu_ns;
+      return times;
+    }
+    case CpuBusySource::kCgroupV2CpuStat: {
+      std::optional<uint64_t> user_us, system_us;
+      for (std::string_view line : split_lines(*head)) {
+        const size_t space = line.find(' ');
+        if (space == std::string_view::npos) continue;
+        const std::string_view key = line.substr(0, space), value = trim(line.substr(space + 1));
+        std::optional<uint64_t>* field = key == "user_usec" ? &user_us : key == "system_usec" ? &system_us : nullptr;
+        if (field == nullptr) continue;
+        uint64_t v = 0;
+        auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+        if (ec == std::errc() && ptr == value.data() + value.size()) *field = v;
+      }
+      if (!user_us || !system_us) return corrupt("no \"user_usec N\" and \"system_usec N\" lines");
+      times.busy = (*user_us + *system_us) * 1000;
+      times.total = all_cpu_ns;
+      return times;
+    }
+    case CpuBusySource::kProcStat:
+      break;
+  }
   const size_t eol = head->find('\n');
   if (eol == std::string_view::npos || head->substr(0, 4) != "cpu ") {
-    return Status::corrupt(stat_file_->path().string() + " does not start with the aggregate \"cpu\" line: \"" +
-                           std::string(head->substr(0, std::min(eol, size_t{80}))) + "\"");
+    return corrupt("does not start with the aggregate \"cpu\" line");
   }
   const std::string_view line = head->substr(0, eol);
   // user nice system idle iowait irq softirq steal guest guest_nice; older
@@ -103,11 +147,7 @@ Result<CpuRamEstimatorMeter::StatTimes> CpuRamEstimatorMeter::read_stat() {
     rest.remove_prefix(static_cast<size_t>(ptr - rest.data()));
     ++count;
   }
-  if (count < 4) {
-    return Status::corrupt("cannot parse the aggregate \"cpu\" line of " + stat_file_->path().string() + ": \"" +
-                           std::string(line) + "\"");
-  }
-  StatTimes times;
+  if (count < 4) return corrupt("cannot parse the aggregate \"cpu\" line");
   times.busy = field[0] + field[1] + field[2] + field[5] + field[6];
   times.total = times.busy + field[3] + field[4] + field[7];
   return times;
@@ -194,20 +234,45 @@ Result<std::unique_ptr<CpuRamEstimatorMeter>> CpuRamEstimatorMeter::create(Env& 
   }
   if (options.cpu_package_share) model.package_share = *options.cpu_package_share;
 
-  std::unique_ptr<CpuRamEstimatorMeter> meter(
-      new CpuRamEstimatorMeter(env, std::move(model), StatTimes{}, env.clock().monotonic_ms(),
-                               options.include_cpu, options.include_ram));
-  auto first = meter->read_stat();
-  if (!first.ok()) return first.status().with_context("the CPU estimator cannot use " + stat_path.string());
+  std::unique_ptr<CpuRamEstimatorMeter> meter(new CpuRamEstimatorMeter(
+      env, std::move(model), env.clock().monotonic_ms(), options.include_cpu, options.include_ram));
+  // The cheapest source that counts the whole machine (see the header): a
+  // hierarchy's root cgroup, whose file must read and parse now.
+  struct Candidate {
+    CpuBusySource source;
+    std::filesystem::path dir;
+    const char* file;
+  };
+  const Candidate candidates[] = {
+      {CpuBusySource::kCgroupV1Cpuacct, env.sysfs_path("fs/cgroup/cpuacct"), "cpuacct.usage"},
+      {CpuBusySource::kCgroupV2CpuStat, env.sysfs_path("fs/cgroup"), "cpu.stat"},
+      {CpuBusySource::kCgroupV2CpuStat, env.sysfs_path("fs/cgroup/unified"), "cpu.stat"},
+  };
+  std::error_code ec;
+  for (const Candidate& candidate : candidates) {
+    if (stat_cpus == 0 || !options.include_cpu) break;
+    const bool at_root = candidate.source == CpuBusySource::kCgroupV1Cpuacct
+                             ? std::filesystem::exists(candidate.dir / "release_agent", ec)
+                             : !std::filesystem::exists(candidate.dir / "cgroup.type", ec);
+    if (!at_root || !std::filesystem::exists(candidate.dir / candidate.file, ec)) continue;
+    meter->busy_source_ = candidate.source;
+    meter->busy_path_ = candidate.dir / candidate.file;
+    meter->online_cpus_ = stat_cpus;
+    if (meter->read_cpu_times(meter->last_read_ms_).ok()) break;
+    meter->busy_file_.reset();
+    meter->busy_source_ = CpuBusySource::kProcStat;
+  }
+  if (meter->busy_source_ == CpuBusySource::kProcStat) meter->busy_path_ = stat_path;
+  auto first = meter->read_cpu_times(meter->last_read_ms_);
+  if (!first.ok()) return first.status().with_context("the CPU estimator cannot use " + meter->busy_path_.string());
   meter->last_times_ = *first;
   return meter;
 }
 
-CpuRamEstimatorMeter::CpuRamEstimatorMeter(Env& env, CpuRamModel model, StatTimes first, double now_ms,
-                                           bool include_cpu, bool include_ram)
+CpuRamEstimatorMeter::CpuRamEstimatorMeter(Env& env, CpuRamModel model, double now_ms, bool include_cpu,
+                                           bool include_ram)
     : env_(env),
       model_(std::move(model)),
-      last_times_(first),
       last_read_ms_(now_ms),
       include_cpu_(include_cpu),
       include_ram_(include_ram) {
@@ -218,9 +283,9 @@ CpuRamEstimatorMeter::CpuRamEstimatorMeter(Env& env, CpuRamModel model, StatTime
 Status CpuRamEstimatorMeter::read_energy_j(std::vector<double>* energy_j) {
   const double now_ms = env_.clock().monotonic_ms();
   if (include_cpu_) {  // RAM alone needs no utilisation: spare the sampler the read
-    auto times = read_stat();
+    auto times = read_cpu_times(now_ms);
     if (!times.ok()) {
-      stat_file_.reset();  // opened afresh next time, should the file have been replaced
+      busy_file_.reset();  // opened afresh next time, should the file have been replaced
       return times.status().with_context("estimator");
     }
     // Counters that went backwards (CPU hot-unplug, a replaced fixture) say
@@ -261,7 +326,7 @@ std::string CpuRamEstimatorMeter::describe() const {
       break;
   }
   out << " at full load, idle " << num(m.idle_fraction * 100) << " % = " << num(m.cpu_idle_w())
-      << " W (estimated); RAM " << num(m.ram_gib) << " GiB \u00d7 " << num(m.ram_w_per_gib)
+      << " W (estimated), utilisation from " << cpu_busy_source_name(busy_source_) << "; RAM " << num(m.ram_gib) << " GiB \u00d7 " << num(m.ram_w_per_gib)
       << " W/GiB = " << num(m.ram_power_w()) << " W (estimated)";
   return out.str();
 }

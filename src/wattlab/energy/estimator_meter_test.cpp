@@ -33,6 +33,12 @@ class EstimatorTest : public ::testing::Test {
         << "cpu2 1 0 0 1 0 0 0 0 0 0\n"
         << "intr 12345\nctxt 678\n";
   }
+  // A cgroup hierarchy under sys/fs/cgroup/`dir`, at its root (v1: with
+  // release_agent) or not (v2: with cgroup.type, as inside a namespace).
+  void write_cgroup_file(const std::string& dir, const std::string& file, const std::string& text) {
+    std::filesystem::create_directories(root_ / "sys/fs/cgroup" / dir);
+    std::ofstream(root_ / "sys/fs/cgroup" / dir / file, std::ios::trunc) << text;
+  }
   void write_cpuinfo(const std::string& model, int processors, int packages) {
     std::ofstream out(root_ / "proc/cpuinfo", std::ios::trunc);
     for (int i = 0; i < processors; ++i) {
@@ -121,7 +127,7 @@ TEST_F(EstimatorTest, TableTdpTimesPackages) {
   EXPECT_DOUBLE_EQ(energy_j[0], 30.0);
   EXPECT_EQ(meter->describe(),
             "CPU: Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz, TDP 150 W (table: Intel Xeon Gold 6148) \u00d7 2 "
-            "packages = 300 W at full load, idle 10 % = 30 W (estimated); RAM 16 GiB \u00d7 0.375 W/GiB = 6 W "
+            "packages = 300 W at full load, idle 10 % = 30 W (estimated), utilisation from /proc/stat; RAM 16 GiB \u00d7 0.375 W/GiB = 6 W "
             "(estimated)");
 }
 
@@ -134,7 +140,7 @@ TEST_F(EstimatorTest, UnknownCpuFallsBackToFourWattsPerThread) {
   EXPECT_EQ(meter->model().tdp_w, 8.0);
   EXPECT_EQ(meter->describe(),
             "CPU: AMD EPYC, TDP unknown \u2192 4 W \u00d7 2 threads = 8 W at full load, idle 10 % = 0.8 W "
-            "(estimated); RAM 23.4 GiB \u00d7 0.375 W/GiB = 8.78 W (estimated)");
+            "(estimated), utilisation from /proc/stat; RAM 23.4 GiB \u00d7 0.375 W/GiB = 8.78 W (estimated)");
   // Fully busy for 4 s: 8 W × 4 s.
   write_stat(2000, 0, 0, 1000);
   clock_.advance_ms(4'000);
@@ -202,6 +208,71 @@ TEST_F(EstimatorTest, ReadErrorAccumulatesNothingAndTheNextReadCoversTheGap) {
   clock_.advance_ms(1'000);
   ASSERT_TRUE(meter->read_energy_j(&energy_j).ok());
   EXPECT_DOUBLE_EQ(energy_j[0], 200.0);
+}
+
+// Three online CPUs (cpu0..cpu2 in the fixture's /proc/stat) for 2 s are
+// 6 s of CPU time; the root cpuacct counted 1.5 s busy: 25 %. /proc/stat is
+// not read (its counters, left unchanged, would say "keep the utilisation").
+TEST_F(EstimatorTest, RootCpuacctGivesTheUtilisationInNanoseconds) {
+  write_cgroup_file("cpuacct", "release_agent", "");
+  write_cgroup_file("cpuacct", "cpuacct.usage", "7000000000\n");
+  EstimatorOptions options;
+  options.cpu_tdp_w = 100;
+  options.cpu_idle_fraction = 0;
+  auto meter = make(options);
+  ASSERT_NE(meter, nullptr);
+  EXPECT_EQ(meter->busy_source(), CpuBusySource::kCgroupV1Cpuacct);
+  EXPECT_NE(meter->describe().find("utilisation from cgroup-v1 cpuacct.usage"), std::string::npos);
+  write_cgroup_file("cpuacct", "cpuacct.usage", "8500000000\n");
+  clock_.advance_ms(2'000);
+  std::vector<double> energy_j;
+  ASSERT_TRUE(meter->read_energy_j(&energy_j).ok());
+  EXPECT_DOUBLE_EQ(meter->last_utilisation(), 0.25);
+  EXPECT_DOUBLE_EQ(energy_j[0], 50.0);  // 25 W × 2 s
+
+  // A malformed file later is an error naming it; nothing accumulates.
+  write_cgroup_file("cpuacct", "cpuacct.usage", "lots\n");
+  clock_.advance_ms(1'000);
+  Status status = meter->read_energy_j(&energy_j);
+  EXPECT_EQ(status.code(), Status::Code::kCorrupt);
+  EXPECT_NE(status.message().find("cpuacct.usage"), std::string::npos) << status.to_string();
+}
+
+// v2: busy = user_usec + system_usec of the root's cpu.stat.
+TEST_F(EstimatorTest, RootCgroupV2CpuStatGivesTheUtilisation) {
+  write_cgroup_file("", "cpu.stat", "usage_usec 900\nuser_usec 500\nsystem_usec 400\n");
+  EstimatorOptions options;
+  options.cpu_tdp_w = 100;
+  options.cpu_idle_fraction = 0;
+  auto meter = make(options);
+  ASSERT_NE(meter, nullptr);
+  EXPECT_EQ(meter->busy_source(), CpuBusySource::kCgroupV2CpuStat);
+  // +2.4 s busy of 3 CPUs × 1 s: 80 %.
+  write_cgroup_file("", "cpu.stat", "usage_usec 2400900\nuser_usec 2000500\nsystem_usec 400400\nnr_periods 0\n");
+  clock_.advance_ms(1'000);
+  std::vector<double> energy_j;
+  ASSERT_TRUE(meter->read_energy_j(&energy_j).ok());
+  EXPECT_DOUBLE_EQ(meter->last_utilisation(), 0.8);
+}
+
+// A cgroup that is not its hierarchy's root (a container's namespace) counts
+// only the container; an unparsable one says nothing: /proc/stat is used.
+TEST_F(EstimatorTest, CgroupsThatAreNotTheMachineFallBackToProcStat) {
+  write_cgroup_file("cpuacct", "cpuacct.usage", "7000000000\n");  // no release_agent
+  write_cgroup_file("", "cpu.stat", "usage_usec 900\nuser_usec 500\nsystem_usec 400\n");
+  write_cgroup_file("", "cgroup.type", "domain\n");
+  write_cgroup_file("unified", "cpu.stat", "usage_usec 900\n");  // at a root, but no user/system lines
+  EstimatorOptions options;
+  options.cpu_tdp_w = 100;
+  options.cpu_idle_fraction = 0;
+  auto meter = make(options);
+  ASSERT_NE(meter, nullptr);
+  EXPECT_EQ(meter->busy_source(), CpuBusySource::kProcStat);
+  write_stat(1030, 0, 0, 1070);  // +30 busy, +70 idle
+  clock_.advance_ms(1'000);
+  std::vector<double> energy_j;
+  ASSERT_TRUE(meter->read_energy_j(&energy_j).ok());
+  EXPECT_DOUBLE_EQ(meter->last_utilisation(), 0.3);
 }
 
 TEST_F(EstimatorTest, RejectsOutOfRangeOptions) {

@@ -12,7 +12,7 @@
 //   cpu_share      = Δtree / Δtotal   share of the machine's CPU capacity
 //   cpu_busy_share = Δtree / Δbusy    share of the CPU time actually used
 // busy = user + nice + system + irq + softirq; total = busy + idle + iowait +
-// steal (as the estimator counts them). Multiply a CPU domain's energy by the
+// steal (the estimator's /proc/stat definition). Multiply a CPU domain's energy by the
 // share to attribute it; the machine-wide figure is kept beside it.
 #pragma once
 
