@@ -288,13 +288,25 @@ void MlflowApi::build_routes() {
   };
 
   // Runs `fn` on a run id that may exist: NotFound becomes MLflow's message.
-  auto with_run = [](const json& r, const std::function<Status(const std::string&)>& fn) -> ApiResponse {
-    std::string run_id = run_id_of(r);
+  using RunFn = std::function<Status(const std::string&)>;
+  auto with_run_id = [](const std::string& run_id, const RunFn& fn) -> ApiResponse {
     if (!plausible_run_id(run_id)) return run_not_found(run_id);
     Status s = fn(run_id);
     if (s.code() == Status::Code::kNotFound && s.message().rfind("no run with id", 0) == 0) return run_not_found(run_id);
     if (!s.ok()) return api_error(s);
     return ok();
+  };
+  auto with_run = [with_run_id](const json& r, const RunFn& fn) { return with_run_id(run_id_of(r), fn); };
+
+  // The run id is read after the limits are checked, so that a request with
+  // both faults reports the limit.
+  log_batch_ = [=](const LogBatchRequest& b, const json& r) -> ApiResponse {
+    Status limits = validate_batch_size(b.metrics.size(), b.params.size(), b.tags.size());
+    if (!limits.ok()) return api_error(limits);
+    const std::string run_id = b.run_id.empty() ? run_id_of(r) : b.run_id;
+    return count_ingested(
+        with_run_id(run_id, [&](const std::string& id) { return store->log_batch(id, b.metrics, b.params, b.tags); }),
+        b.metrics.size(), b.params.size(), b.tags.size());
   };
 
   mlflow_routes_ = {
@@ -493,21 +505,15 @@ void MlflowApi::build_routes() {
         }}},
       {"runs/log-batch",
        {"POST",
-        [=](const json& r) {
-          std::vector<Metric> metrics;
+        [this](const json& r) {
+          LogBatchRequest batch;  // run_id left empty: log_batch_ reads it from r
           for (const auto& m : object_list(r, "metrics")) {
-            metrics.push_back({required_string(m, "key"), required_double(m, "value"), required_int64(m, "timestamp"),
-                               optional_int64(m, "step").value_or(0)});
+            batch.metrics.push_back({required_string(m, "key"), required_double(m, "value"),
+                                     required_int64(m, "timestamp"), optional_int64(m, "step").value_or(0)});
           }
-          std::vector<Param> params;
-          for (auto& [k, v] : key_values(r, "params")) params.push_back({k, v});
-          std::vector<RunTag> tags;
-          for (auto& [k, v] : key_values(r, "tags")) tags.push_back({k, v});
-          Status limits = validate_batch_size(metrics.size(), params.size(), tags.size());
-          if (!limits.ok()) return api_error(limits);
-          return count_ingested(
-              with_run(r, [&](const std::string& id) { return store->log_batch(id, metrics, params, tags); }),
-              metrics.size(), params.size(), tags.size());
+          for (auto& [k, v] : key_values(r, "params")) batch.params.push_back({k, v});
+          for (auto& [k, v] : key_values(r, "tags")) batch.tags.push_back({k, v});
+          return log_batch_(batch, r);
         }}},
       {"runs/search",
        {"POST",
@@ -707,6 +713,43 @@ void MlflowApi::build_routes() {
 
 }
 
+namespace {
+
+// Runs a route's handler: BadParameter (and a JSON type error) becomes
+// INVALID_PARAMETER_VALUE, anything else thrown INTERNAL_ERROR.
+template <typename Handler>
+ApiResponse answer(Handler handler) {
+  try {
+    return handler();
+  } catch (const BadParameter& e) {
+    return api_error("INVALID_PARAMETER_VALUE", e.message);
+  } catch (const json::exception& e) {
+    return api_error("INVALID_PARAMETER_VALUE", std::string("invalid request: ") + e.what());
+  } catch (const std::exception& e) {
+    return api_error("INTERNAL_ERROR", e.what());
+  }
+}
+
+}  // namespace
+
+bool MlflowApi::has_endpoint(const std::string& api, const std::string& endpoint) const {
+  return (api == "mlflow" && mlflow_routes_.count(endpoint) > 0) ||
+         (api == "wattlab" && wattlab_routes_.count(endpoint) > 0);
+}
+
+ApiResponse MlflowApi::handle_body(const std::string& method, const std::string& api, const std::string& endpoint,
+                                   std::string_view body) {
+  if (method == "POST" && api == "mlflow" && endpoint == "runs/log-batch") {
+    if (auto batch = read_log_batch(body)) return answer([&] { return log_batch_(*batch, json::object()); });
+  }
+  json request = json::object();
+  if (!body.empty()) {
+    request = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (request.is_discarded()) return api_error("BAD_REQUEST", "the request body is not valid JSON");
+  }
+  return handle(method, api, endpoint, request);
+}
+
 ApiResponse MlflowApi::handle(const std::string& method, const std::string& api, const std::string& endpoint,
                               const json& request) {
   const auto& routes = api == "mlflow" ? mlflow_routes_ : wattlab_routes_;
@@ -721,15 +764,7 @@ ApiResponse MlflowApi::handle(const std::string& method, const std::string& api,
     return r;
   }
   if (!request.is_object()) return api_error("BAD_REQUEST", "the request body must be a JSON object");
-  try {
-    return it->second.handler(request);
-  } catch (const BadParameter& e) {
-    return api_error("INVALID_PARAMETER_VALUE", e.message);
-  } catch (const json::exception& e) {
-    return api_error("INVALID_PARAMETER_VALUE", std::string("invalid request: ") + e.what());
-  } catch (const std::exception& e) {
-    return api_error("INTERNAL_ERROR", e.what());
-  }
+  return answer([&] { return it->second.handler(request); });
 }
 
 }  // namespace wattlab

@@ -15,11 +15,13 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "wattlab/core/clock.h"
 #include "wattlab/core/status.h"
+#include "wattlab/server/log_batch_reader.h"
 #include "wattlab/track/store.h"
 
 namespace wattlab {
@@ -68,6 +70,14 @@ class MlflowApi {
   // of strings, a repeated parameter as an array (GET). Never throws.
   ApiResponse handle(const std::string& method, const std::string& api, const std::string& endpoint,
                      const nlohmann::json& request);
+  // The same for a request given as its body (POST and the like): JSON, an
+  // empty body being an empty request; BAD_REQUEST when it is not valid JSON.
+  // A runs/log-batch body of the usual shape is read without building a JSON
+  // DOM (read_log_batch), with the same response as through handle().
+  ApiResponse handle_body(const std::string& method, const std::string& api, const std::string& endpoint,
+                          std::string_view body);
+  // True when `api` ("mlflow", "wattlab") has `endpoint`, whatever the method.
+  bool has_endpoint(const std::string& api, const std::string& endpoint) const;
 
  private:
   // The store's default artifact folder for experiments (its Default
@@ -91,6 +101,9 @@ class MlflowApi {
   std::string default_root_;         // see default_artifact_root()
   std::map<std::string, Route> mlflow_routes_;   // endpoint ("runs/get") -> route
   std::map<std::string, Route> wattlab_routes_;  // the same for /api/2.0/wattlab/
+  // runs/log-batch once its fields are read: checks, the store, the counts.
+  // The run id is batch.run_id, or when that is empty run_id_of(request).
+  std::function<ApiResponse(const LogBatchRequest& batch, const nlohmann::json& request)> log_batch_;
 };
 
 }  // namespace wattlab

@@ -221,6 +221,14 @@ TEST_F(ServerMetricsTest, CountersMoveByWhatTheRequestsDid) {
   ASSERT_EQ(put->status, 200) << put->body;
   ASSERT_TRUE(client_->Get("/api/2.0/mlflow/no-such-endpoint"));
   ASSERT_TRUE(client_->Get("/nowhere/at/all"));
+  // A body that is not JSON counts under its endpoint when that exists, and
+  // under "other" when it does not.
+  auto not_json = client_->Post("/api/2.0/mlflow/runs/log-batch", "{", "application/json");
+  ASSERT_TRUE(not_json);
+  ASSERT_EQ(not_json->status, 400);
+  auto not_json_anywhere = client_->Post("/api/2.0/mlflow/no-such-endpoint", "{", "application/json");
+  ASSERT_TRUE(not_json_anywhere);
+  ASSERT_EQ(not_json_anywhere->status, 400);
 
   // Each request was counted before its response went out, so one scrape
   // sees them all, also those whose connection the server closed (the 404
@@ -231,6 +239,8 @@ TEST_F(ServerMetricsTest, CountersMoveByWhatTheRequestsDid) {
   EXPECT_EQ(delta(R"(wattlab_http_requests_total{endpoint="health",status="200"})"), 3);
   EXPECT_EQ(delta(R"(wattlab_http_requests_total{endpoint="mlflow/runs/create",status="200"})"), 1);
   EXPECT_EQ(delta(R"(wattlab_http_requests_total{endpoint="mlflow/runs/log-batch",status="200"})"), 1);
+  EXPECT_EQ(delta(R"(wattlab_http_requests_total{endpoint="mlflow/runs/log-batch",status="400"})"), 1);
+  EXPECT_EQ(delta(R"(wattlab_http_requests_total{endpoint="other",status="400"})"), 1);
   EXPECT_EQ(delta(R"(wattlab_http_requests_total{endpoint="mlflow/runs/log-metric",status="404"})"), 1);
   EXPECT_EQ(delta(R"(wattlab_http_requests_total{endpoint="mlflow-artifacts/upload",status="200"})"), 1);
   // Unknown paths share one label, so clients cannot make series without bound.

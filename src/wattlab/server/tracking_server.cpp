@@ -317,29 +317,22 @@ void TrackingServer::install_routes() {
   }));
 
   MlflowApi* api = api_.get();
-  auto call_api = [api](const httplib::Request& req, httplib::Response& res, const json& request) {
-    const std::string name = req.matches[1];
-    const std::string endpoint = req.matches[2];
-    ApiResponse r = api->handle(req.method, name, endpoint, request);
-    // Only endpoints that exist get a label of their own.
-    const auto code = r.body.find("error_code");
-    if (code == r.body.end() || *code != "ENDPOINT_NOT_FOUND") tl_request.endpoint = name + "/" + endpoint;
-    send(res, r);
+  // Only endpoints that exist get a label of their own.
+  auto label = [api](const std::string& name, const std::string& endpoint) {
+    if (api->has_endpoint(name, endpoint)) tl_request.endpoint = name + "/" + endpoint;
   };
-  http.Get(kRoutePattern, guarded([call_api](const httplib::Request& req, httplib::Response& res) {
-             call_api(req, res, query_json(req));
+  http.Get(kRoutePattern, guarded([api, label](const httplib::Request& req, httplib::Response& res) {
+             const std::string name = req.matches[1];
+             const std::string endpoint = req.matches[2];
+             label(name, endpoint);
+             send(res, api->handle(req.method, name, endpoint, query_json(req)));
            }));
-  http.Post(kRoutePattern, guarded_with_body([call_api](const httplib::Request& req, httplib::Response& res,
-                                                        const std::string& body) {
-              json request = json::object();
-              if (!body.empty()) {
-                request = json::parse(body, nullptr, /*allow_exceptions=*/false);
-                if (request.is_discarded()) {
-                  send(res, api_error("BAD_REQUEST", "the request body is not valid JSON"));
-                  return;
-                }
-              }
-              call_api(req, res, request);
+  http.Post(kRoutePattern, guarded_with_body([api, label](const httplib::Request& req, httplib::Response& res,
+                                                          const std::string& body) {
+              const std::string name = req.matches[1];
+              const std::string endpoint = req.matches[2];
+              label(name, endpoint);
+              send(res, api->handle_body(req.method, name, endpoint, body));
             }));
   // Other methods on API paths: 405 with a JSON body.
   auto not_allowed = [](const httplib::Request& req, httplib::Response& res, const std::string&) {
