@@ -60,6 +60,8 @@ Result<std::map<std::string_view, BatchSeries>> batch_series(const std::vector<M
     }
     ++b.points;
   }
+  size_t ordinal = 0;
+  for (auto& [key, b] : series) b.ordinal = ordinal++;
   return series;
 }
 

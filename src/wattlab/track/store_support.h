@@ -49,6 +49,7 @@ Status check_schema_version(int schema_version, int latest);
 struct BatchSeries {
   const Metric* newest = nullptr;
   int64_t points = 0;
+  size_t ordinal = 0;  // the key's place among the batch's keys in key order (0, 1, ...)
   int64_t series_id = 0;
   int64_t next_seq = 0;
 };
