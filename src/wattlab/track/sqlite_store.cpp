@@ -222,21 +222,23 @@ constexpr size_t kMinPointsPerAppendedChunk = 32;
 constexpr MetricPoint kBeforeEveryPoint{INT64_MIN, INT64_MIN, INT64_MIN, 0};
 
 // The chunks of a series around a position, by the metric_chunks_by_position
-// index. Both select the columns read_chunk() expects (chunk_id, last_step,
-// last_timestamp_ms, last_seq, points, data). ?1 series_id, ?2..?4 a position.
+// index, with the columns Query::chunk_points() and friends read. ?1
+// series_id, ?2..?4 a position.
+#define WATTLAB_CHUNK_COLUMNS \
+  "chunk_id, last_step, last_timestamp_ms, last_seq, points, data, first_step, first_timestamp_ms, first_seq"
 // The chunk with the highest first position at or below the position: the
 // only one that can hold it.
 constexpr const char* kChunkAtOrBeforeSql =
-    "SELECT chunk_id, last_step, last_timestamp_ms, last_seq, points, data FROM metric_chunks "
+    "SELECT " WATTLAB_CHUNK_COLUMNS " FROM metric_chunks "
     "WHERE series_id = ?1 AND (first_step, first_timestamp_ms, first_seq) <= (?2, ?3, ?4) "
     "ORDER BY first_step DESC, first_timestamp_ms DESC, first_seq DESC LIMIT 1";
 // The chunks starting after the position (and, for a write, at or below ?5..?7), in order.
 constexpr const char* kChunksAfterSql =
-    "SELECT chunk_id, last_step, last_timestamp_ms, last_seq, points, data FROM metric_chunks "
+    "SELECT " WATTLAB_CHUNK_COLUMNS " FROM metric_chunks "
     "WHERE series_id = ?1 AND (first_step, first_timestamp_ms, first_seq) > (?2, ?3, ?4) "
     "ORDER BY first_step, first_timestamp_ms, first_seq";
 constexpr const char* kChunksBetweenSql =
-    "SELECT chunk_id, last_step, last_timestamp_ms, last_seq, points, data FROM metric_chunks "
+    "SELECT " WATTLAB_CHUNK_COLUMNS " FROM metric_chunks "
     "WHERE series_id = ?1 AND (first_step, first_timestamp_ms, first_seq) > (?2, ?3, ?4) "
     "AND (first_step, first_timestamp_ms, first_seq) <= (?5, ?6, ?7) "
     "ORDER BY first_step, first_timestamp_ms, first_seq";
@@ -351,13 +353,14 @@ class SqliteStore::Query {
   // Valid until the next step or reset.
   const void* blob(int col) const { return sqlite3_column_blob(stmt_, col); }
   size_t bytes(int col) const { return static_cast<size_t>(sqlite3_column_bytes(stmt_, col)); }
-  // Appends the points of a metric_chunks row selected as (chunk_id,
-  // last_step, last_timestamp_ms, last_seq, points, data) to `*out`.
+  // Appends the points of a metric_chunks row selected as
+  // WATTLAB_CHUNK_COLUMNS to `*out`.
   Status chunk_points(std::vector<MetricPoint>* out) const {
     return decode_metric_chunk(blob(5), bytes(5), int64(4), out);
   }
   // The last position of such a row.
   MetricPoint chunk_last() const { return {int64(1), int64(2), int64(3), 0}; }
+  MetricPoint chunk_first() const { return {int64(6), int64(7), int64(8), 0}; }
 
  private:
   sqlite3_stmt* stmt_;
@@ -769,7 +772,7 @@ Status SqliteStore::log_batch(const std::string& run_id, const std::vector<Metri
                               const std::vector<Param>& params, const std::vector<RunTag>& tags) {
   auto batch = batch_series(metrics);
   if (!batch.ok()) return batch.status();
-  auto& series = *batch;
+  auto& series = batch->series;
   for (const auto& t : tags) {
     WATTLAB_RETURN_IF_ERROR(validate_entity_key("tag", t.key));
     WATTLAB_RETURN_IF_ERROR(validate_tag_value(t.key, t.value));
@@ -836,10 +839,10 @@ Status SqliteStore::log_batch(const std::string& run_id, const std::vector<Metri
   // series, each sorted by position (usually already: steps logged in order).
   std::vector<std::vector<MetricPoint>> by_series(series.size());
   for (auto& [key, b] : series) by_series[b.ordinal].reserve(static_cast<size_t>(b.points));
-  BatchSeries* current = nullptr;
-  for (const auto& m : metrics) {
-    if (current == nullptr || current->newest->key != m.key) current = &series.find(m.key)->second;
-    by_series[current->ordinal].push_back({m.step, m.timestamp_ms, current->next_seq++, m.value});
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    const Metric& m = metrics[i];
+    BatchSeries& b = *batch->series_of[i];
+    by_series[b.ordinal].push_back({m.step, m.timestamp_ms, b.next_seq++, m.value});
   }
   for (auto& [key, b] : series) {
     std::vector<MetricPoint>& points = by_series[b.ordinal];
@@ -1417,22 +1420,37 @@ Status SqliteStore::write_metric_points(int64_t series_id, std::span<const Metri
   const MetricPoint& last = points.back();
   std::vector<int64_t> merged_ids;
   std::vector<MetricPoint> merged;
+  // The chunk before the first point is merged when the points fall inside
+  // it, or when they are few enough to join it.
+  auto take_chunk_before = [&](const Query& q) -> Status {
+    const bool inside = first < q.chunk_last();
+    const bool joins = points.size() < kMinPointsPerAppendedChunk &&
+                       q.int64(4) + static_cast<int64_t>(points.size()) <= static_cast<int64_t>(kMaxPointsPerChunk);
+    if (!inside && !joins) return Status();
+    merged_ids.push_back(q.int64(0));
+    return q.chunk_points(&merged);
+  };
+  bool chunks_start_inside = false;
   {
-    // The chunk before the first point: merged when the points fall inside
-    // it, or when they are few enough to join it.
+    // The usual case, one seek: the chunk at or before the last point starts
+    // at or before the first, so no chunk starts among the points.
     WATTLAB_PREPARE(q, kChunkAtOrBeforeSql);
-    q.int64(1, series_id).position(2, first);
+    q.int64(1, series_id).position(2, last);
     auto row = q.step();
     if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metric chunks");
-    const bool inside = *row && first < q.chunk_last();
-    const bool joins = *row && points.size() < kMinPointsPerAppendedChunk &&
-                       q.int64(4) + static_cast<int64_t>(points.size()) <= static_cast<int64_t>(kMaxPointsPerChunk);
-    if (inside || joins) {
-      merged_ids.push_back(q.int64(0));
-      WATTLAB_RETURN_IF_ERROR(q.chunk_points(&merged));
+    if (*row) {
+      chunks_start_inside = first < q.chunk_first();
+      if (!chunks_start_inside) WATTLAB_RETURN_IF_ERROR(take_chunk_before(q));
     }
   }
-  {
+  if (chunks_start_inside) {
+    {
+      WATTLAB_PREPARE(q, kChunkAtOrBeforeSql);
+      q.int64(1, series_id).position(2, first);
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metric chunks");
+      if (*row) WATTLAB_RETURN_IF_ERROR(take_chunk_before(q));
+    }
     // Chunks starting within the points' range: they interleave with them.
     WATTLAB_PREPARE(q, kChunksBetweenSql);
     q.int64(1, series_id).position(2, first).position(5, last);

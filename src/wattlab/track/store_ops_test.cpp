@@ -284,7 +284,9 @@ TEST_P(StoreOpsTest, OutOfOrderPointsReadBackInOrderEveryWay) {
   EXPECT_EQ(sampled->front().value, expected.front().order);
   for (size_t i = 0; i < sampled->size(); ++i) {
     const Metric& m = (*sampled)[i];
-    if (i > 0) EXPECT_GT(m.step, (*sampled)[i - 1].step);
+    if (i > 0) {
+      EXPECT_GT(m.step, (*sampled)[i - 1].step);
+    }
     auto first_of_step = std::find_if(expected.begin(), expected.end(), [&](const Logged& l) { return l.step == m.step; });
     ASSERT_NE(first_of_step, expected.end());
     EXPECT_EQ(m.value, first_of_step->order) << "step " << m.step;
