@@ -214,9 +214,10 @@ CREATE UNIQUE INDEX metric_chunks_by_position ON metric_chunks (series_id, first
 // The schema version whose migration needs chunk_metric_points() after its SQL.
 constexpr int kChunkedMetricsVersion = 4;
 
-// Fewer points of a series than this, appended after its last chunk, join
-// that chunk rather than start their own.
-constexpr size_t kMinPointsPerAppendedChunk = 32;
+// Points appended after a chunk join it while the two hold at most this
+// many: points logged a few at a time share rows, and the rewrite a join
+// costs (one chunk updated in place) stays small.
+constexpr size_t kMaxPointsPerJoinedChunk = 64;
 
 // A position below every point's (seqs start at 0).
 constexpr MetricPoint kBeforeEveryPoint{INT64_MIN, INT64_MIN, INT64_MIN, 0};
@@ -1424,8 +1425,7 @@ Status SqliteStore::write_metric_points(int64_t series_id, std::span<const Metri
   // it, or when they are few enough to join it.
   auto take_chunk_before = [&](const Query& q) -> Status {
     const bool inside = first < q.chunk_last();
-    const bool joins = points.size() < kMinPointsPerAppendedChunk &&
-                       q.int64(4) + static_cast<int64_t>(points.size()) <= static_cast<int64_t>(kMaxPointsPerChunk);
+    const bool joins = q.int64(4) + static_cast<int64_t>(points.size()) <= static_cast<int64_t>(kMaxPointsPerJoinedChunk);
     if (!inside && !joins) return Status();
     merged_ids.push_back(q.int64(0));
     return q.chunk_points(&merged);
@@ -1463,6 +1463,22 @@ Status SqliteStore::write_metric_points(int64_t series_id, std::span<const Metri
     }
   }
   if (merged_ids.empty()) return insert_metric_chunks(series_id, points);
+  // `merged` is sorted: the chunks are disjoint and were read in order.
+  const size_t old_points = merged.size();
+  merged.insert(merged.end(), points.begin(), points.end());
+  std::inplace_merge(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(old_points), merged.end());
+  if (merged_ids.size() == 1 && merged.size() <= kMaxPointsPerChunk) {
+    // One chunk that still fits, and keeps its first position (every chunk
+    // merged starts at or before the first point): updated in place, its
+    // index entry untouched.
+    std::string data;
+    encode_metric_chunk(merged, &data);
+    WATTLAB_PREPARE(q, "UPDATE metric_chunks SET last_step = ?2, last_timestamp_ms = ?3, last_seq = ?4, points = ?5, "
+                       "data = ?6 WHERE chunk_id = ?1");
+    q.int64(1, merged_ids[0]).position(2, merged.back()).int64(5, static_cast<int64_t>(merged.size())).blob(6, data);
+    WATTLAB_STEP(q, "cannot log " + std::to_string(points.size()) + " metric values");
+    return Status();
+  }
   {
     WATTLAB_PREPARE(q, "DELETE FROM metric_chunks WHERE chunk_id = ?1");
     for (int64_t id : merged_ids) {
@@ -1471,10 +1487,6 @@ Status SqliteStore::write_metric_points(int64_t series_id, std::span<const Metri
       q.reset();
     }
   }
-  // `merged` is sorted: the chunks are disjoint and were read in order.
-  const size_t old_points = merged.size();
-  merged.insert(merged.end(), points.begin(), points.end());
-  std::inplace_merge(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(old_points), merged.end());
   return insert_metric_chunks(series_id, merged);
 }
 

@@ -115,7 +115,8 @@ class SqliteStore final : public Store {
   Status insert_metric_chunks(int64_t series_id, std::span<const MetricPoint> points);
   // Adds `points` (sorted by position, seqs new to the series) to series_id:
   // as new chunks when they fall outside every chunk, else merged into the
-  // chunks they fall in; a small append also joins the chunk before it.
+  // chunks they fall in; an append joins the chunk before it while the two
+  // hold at most 64 points.
   Status write_metric_points(int64_t series_id, std::span<const MetricPoint> points);
   // Replaces `*chunk` with the decoded chunk of series_id that holds the
   // first point after position `after`; empty when no point follows it.
