@@ -43,10 +43,22 @@ Status TrackingClient::enqueue_check_locked() const {
   return Status();
 }
 
+void TrackingClient::Pending::clear() {
+  metrics.clear();
+  params.clear();
+  tags.clear();
+  windows.clear();
+  power.clear();
+  environment.clear();
+  items = 0;
+}
+
 void TrackingClient::added_locked(size_t items) {
+  const bool was_full = pending_.items >= options_.max_batch_items;
   pending_.items += items;
   enqueued_ += items;
-  if (pending_.items >= options_.max_batch_items) writer_cv_.notify_one();
+  // Once, when the batch fills: the writer checks the count before it waits.
+  if (!was_full && pending_.items >= options_.max_batch_items) writer_cv_.notify_one();
 }
 
 Status TrackingClient::log_metric(const std::string& key, double value, int64_t step) {
@@ -153,6 +165,9 @@ Status TrackingClient::take_errors_locked() {
 }
 
 void TrackingClient::writer_loop() {
+  // Swapped with pending_ each round, so both keep their capacity and a
+  // log call rarely allocates.
+  Pending batch;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     writer_cv_.wait_for(lock, std::chrono::milliseconds(options_.flush_interval_ms), [&] {
@@ -163,11 +178,11 @@ void TrackingClient::writer_loop() {
       if (stopping_) return;
       continue;
     }
-    Pending batch = std::move(pending_);
-    pending_ = Pending();
+    std::swap(batch, pending_);
     const uint64_t upto = enqueued_;
     lock.unlock();
     std::vector<Status> failures = write(batch);
+    batch.clear();
     lock.lock();
     errors_.insert(errors_.end(), failures.begin(), failures.end());
     written_ = upto;

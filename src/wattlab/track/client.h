@@ -82,6 +82,9 @@ class TrackingClient {
     std::vector<std::pair<std::vector<std::string>, std::vector<PowerSample>>> power;
     std::map<std::string, std::string> environment;
     size_t items = 0;  // number of records above (a power sample counts as one)
+
+    // Empties it, keeping the vectors' capacity for the next batch.
+    void clear();
   };
 
   Status enqueue_check_locked() const;

@@ -1,6 +1,6 @@
 #include "wattlab/track/entities.h"
 
-#include <cctype>
+#include <array>
 
 namespace wattlab {
 
@@ -11,10 +11,18 @@ Status validate_entity_key(const std::string& kind, const std::string& key) {
     return Status::invalid_argument(kind + " name '" + key.substr(0, 40) + "...' is longer than " +
                                     std::to_string(kMaxKeyLength) + " characters");
   }
+  // A table, not isalnum(): every logged point is checked, and this does not
+  // depend on the locale.
+  static constexpr auto kAllowed = [] {
+    std::array<bool, 256> allowed{};
+    for (int c = 0; c < 256; ++c) {
+      allowed[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                   c == '-' || c == '.' || c == ' ' || c == '/' || c == ':';
+    }
+    return allowed;
+  }();
   for (char c : key) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ' ' ||
-              c == '/' || c == ':';
-    if (!ok) {
+    if (!kAllowed[static_cast<unsigned char>(c)]) {
       return Status::invalid_argument(kind + " name '" + key + "' may contain only letters, digits and _ - . space / :");
     }
   }

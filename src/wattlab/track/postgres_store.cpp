@@ -930,7 +930,7 @@ Status PostgresStore::log_batch(const std::string& run_id, const std::vector<Met
                                 const std::vector<Param>& params, const std::vector<RunTag>& tags) {
   auto batch = batch_series(metrics);
   if (!batch.ok()) return batch.status();
-  auto& series = *batch;
+  auto& series = batch->series;
   std::map<std::string, const std::string*> batch_tags;  // the last value of each key wins, as in SQLite
   for (const auto& t : tags) {
     WATTLAB_RETURN_IF_ERROR(validate_entity_key("tag", t.key));
@@ -1024,9 +1024,9 @@ Status PostgresStore::log_batch(const std::string& run_id, const std::vector<Met
     // The points by COPY, each with its seq in logging order.
     std::string data;
     data.reserve(metrics.size() * 64);
-    BatchSeries* current = nullptr;
-    for (const auto& m : metrics) {
-      if (current == nullptr || current->newest->key != m.key) current = &series.find(m.key)->second;
+    for (size_t i = 0; i < metrics.size(); ++i) {
+      const Metric& m = metrics[i];
+      BatchSeries* current = batch->series_of[i];
       data += std::to_string(current->series_id);
       data += '\t';
       data += std::to_string(m.step);

@@ -8,6 +8,11 @@
 // advisory lock, so processes opening the same database at once do not race).
 // Text columns use the "C" collation, so ordering and run-id prefixes behave
 // as in SQLite whatever the database's locale.
+// Metric points stay one row each in metric_points (keyed by series_id,
+// step, timestamp_ms, seq), written with COPY; SQLite packs them into chunks
+// (metric_chunk.h) instead. The two layouts are invisible through Store: the
+// same order, the same (step, timestamp_ms, seq) page tokens, the same
+// sampled history.
 #pragma once
 
 #include <memory>

@@ -17,6 +17,7 @@
 #include "wattlab/core/env.h"
 #include "wattlab/core/ids.h"
 #include "wattlab/track/filter.h"
+#include "wattlab/track/metric_chunk.h"
 #include "wattlab/track/page_token.h"
 #include "wattlab/track/store_support.h"
 
@@ -182,26 +183,66 @@ UPDATE metric_series SET points = (SELECT COUNT(*) FROM metric_points p WHERE p.
 DROP TABLE latest_metrics;
 DROP TABLE metrics;
 )sql",
+    // 4: metric points in chunks (metric_chunk.h). A row of metric_chunks
+    // holds up to kMaxPointsPerChunk points of one series, sorted by (step,
+    // timestamp_ms, seq), and its first and last positions. The chunks of a
+    // series never overlap: chunk k's last position is below chunk k + 1's
+    // first, so the history in order is the chunks in order of their first
+    // position, each decoded in turn. A batch writes a few chunks instead of a
+    // b-tree row per point; a batch whose points fall inside existing chunks
+    // (steps logged out of order) rewrites those chunks merged with its
+    // points. A rowid table, because a blob of ~2.8 kB fits in a table page
+    // but would overflow an index page (WITHOUT ROWID). The data step
+    // (chunk_metric_points) moves metric_points into chunks and drops it.
+    R"sql(
+CREATE TABLE metric_chunks (
+  chunk_id          INTEGER PRIMARY KEY,
+  series_id         INTEGER NOT NULL,
+  first_step        INTEGER NOT NULL,
+  first_timestamp_ms INTEGER NOT NULL,
+  first_seq         INTEGER NOT NULL,
+  last_step         INTEGER NOT NULL,
+  last_timestamp_ms INTEGER NOT NULL,
+  last_seq          INTEGER NOT NULL,
+  points            INTEGER NOT NULL,
+  data              BLOB NOT NULL
+);
+CREATE UNIQUE INDEX metric_chunks_by_position ON metric_chunks (series_id, first_step, first_timestamp_ms, first_seq);
+)sql",
 };
 
-// Rows per multi-row INSERT into metric_points (5 bound values a row): a
-// batch goes in as many of the largest as fit, then the smaller ones. Such an
-// insert pays the statement's setup once for all its rows.
-constexpr size_t kPointsPerInsert[] = {200, 20, 1};
+// The schema version whose migration needs chunk_metric_points() after its SQL.
+constexpr int kChunkedMetricsVersion = 4;
 
-// "INSERT INTO metric_points ... VALUES (?, ?, ?, ?, ?), ..." for kPointsPerInsert[tier] rows.
-const char* metric_points_insert_sql(size_t tier) {
-  static const std::vector<std::string> sql = [] {
-    std::vector<std::string> out;
-    for (size_t rows : kPointsPerInsert) {
-      std::string text = "INSERT INTO metric_points (series_id, step, timestamp_ms, seq, value) VALUES ";
-      for (size_t r = 0; r < rows; ++r) text += r ? ", (?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?)";
-      out.push_back(std::move(text));
-    }
-    return out;
-  }();
-  return sql[tier].c_str();
-}
+// Points appended after a chunk join it while the two hold at most this
+// many: points logged a few at a time share rows, and the rewrite a join
+// costs (one chunk updated in place) stays small.
+constexpr size_t kMaxPointsPerJoinedChunk = 64;
+
+// A position below every point's (seqs start at 0).
+constexpr MetricPoint kBeforeEveryPoint{INT64_MIN, INT64_MIN, INT64_MIN, 0};
+
+// The chunks of a series around a position, by the metric_chunks_by_position
+// index, with the columns Query::chunk_points() and friends read. ?1
+// series_id, ?2..?4 a position.
+#define WATTLAB_CHUNK_COLUMNS \
+  "chunk_id, last_step, last_timestamp_ms, last_seq, points, data, first_step, first_timestamp_ms, first_seq"
+// The chunk with the highest first position at or below the position: the
+// only one that can hold it.
+constexpr const char* kChunkAtOrBeforeSql =
+    "SELECT " WATTLAB_CHUNK_COLUMNS " FROM metric_chunks "
+    "WHERE series_id = ?1 AND (first_step, first_timestamp_ms, first_seq) <= (?2, ?3, ?4) "
+    "ORDER BY first_step DESC, first_timestamp_ms DESC, first_seq DESC LIMIT 1";
+// The chunks starting after the position (and, for a write, at or below ?5..?7), in order.
+constexpr const char* kChunksAfterSql =
+    "SELECT " WATTLAB_CHUNK_COLUMNS " FROM metric_chunks "
+    "WHERE series_id = ?1 AND (first_step, first_timestamp_ms, first_seq) > (?2, ?3, ?4) "
+    "ORDER BY first_step, first_timestamp_ms, first_seq";
+constexpr const char* kChunksBetweenSql =
+    "SELECT " WATTLAB_CHUNK_COLUMNS " FROM metric_chunks "
+    "WHERE series_id = ?1 AND (first_step, first_timestamp_ms, first_seq) > (?2, ?3, ?4) "
+    "AND (first_step, first_timestamp_ms, first_seq) <= (?5, ?6, ?7) "
+    "ORDER BY first_step, first_timestamp_ms, first_seq";
 
 constexpr int kLatestSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 
@@ -279,6 +320,15 @@ class SqliteStore::Query {
     sqlite3_bind_null(stmt_, index);
     return *this;
   }
+  // `value` must stay unchanged until the statement is reset.
+  Query& blob(int index, const std::string& value) {
+    sqlite3_bind_blob(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+    return *this;
+  }
+  // Binds (step, timestamp_ms, seq) of `p` to `index`, `index` + 1, `index` + 2.
+  Query& position(int index, const MetricPoint& p) {
+    return int64(index, p.step).int64(index + 1, p.timestamp_ms).int64(index + 2, p.seq);
+  }
 
   // True when a row is ready, false when the statement is done.
   Result<bool> step() {
@@ -301,6 +351,17 @@ class SqliteStore::Query {
     return sqlite3_column_type(stmt_, col) == SQLITE_NULL ? std::nan("") : sqlite3_column_double(stmt_, col);
   }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  // Valid until the next step or reset.
+  const void* blob(int col) const { return sqlite3_column_blob(stmt_, col); }
+  size_t bytes(int col) const { return static_cast<size_t>(sqlite3_column_bytes(stmt_, col)); }
+  // Appends the points of a metric_chunks row selected as
+  // WATTLAB_CHUNK_COLUMNS to `*out`.
+  Status chunk_points(std::vector<MetricPoint>* out) const {
+    return decode_metric_chunk(blob(5), bytes(5), int64(4), out);
+  }
+  // The last position of such a row.
+  MetricPoint chunk_last() const { return {int64(1), int64(2), int64(3), 0}; }
+  MetricPoint chunk_first() const { return {int64(6), int64(7), int64(8), 0}; }
 
  private:
   sqlite3_stmt* stmt_;
@@ -501,6 +562,9 @@ Status SqliteStore::migrate(int target_version) {
   if (version >= target_version) return txn.commit();
   for (int v = version; v < target_version; ++v) {
     WATTLAB_RETURN_IF_ERROR(exec(kMigrations[v]).with_context("migration " + std::to_string(v + 1)));
+    if (v + 1 == kChunkedMetricsVersion) {
+      WATTLAB_RETURN_IF_ERROR(chunk_metric_points().with_context("migration " + std::to_string(v + 1)));
+    }
   }
   {
     WATTLAB_PREPARE(q, has_row ? "UPDATE schema_version SET version = ?1" : "INSERT INTO schema_version VALUES (?1)");
@@ -709,7 +773,7 @@ Status SqliteStore::log_batch(const std::string& run_id, const std::vector<Metri
                               const std::vector<Param>& params, const std::vector<RunTag>& tags) {
   auto batch = batch_series(metrics);
   if (!batch.ok()) return batch.status();
-  auto& series = *batch;
+  auto& series = batch->series;
   for (const auto& t : tags) {
     WATTLAB_RETURN_IF_ERROR(validate_entity_key("tag", t.key));
     WATTLAB_RETURN_IF_ERROR(validate_tag_value(t.key, t.value));
@@ -772,36 +836,19 @@ Status SqliteStore::log_batch(const std::string& run_id, const std::vector<Metri
       q.reset();
     }
   }
-  // The points get their seq in logging order, then go in in key order, so
-  // that consecutive inserts land beside each other in metric_points.
-  struct Point {
-    int64_t series_id, step, timestamp_ms, seq;
-    double value;
-  };
-  std::vector<Point> points;
-  points.reserve(metrics.size());
-  BatchSeries* current = nullptr;
-  for (const auto& m : metrics) {
-    if (current == nullptr || current->newest->key != m.key) current = &series.find(m.key)->second;
-    points.push_back({current->series_id, m.step, m.timestamp_ms, current->next_seq++, m.value});
+  // The points get their seq in logging order, then go in series by
+  // series, each sorted by position (usually already: steps logged in order).
+  std::vector<std::vector<MetricPoint>> by_series(series.size());
+  for (auto& [key, b] : series) by_series[b.ordinal].reserve(static_cast<size_t>(b.points));
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    const Metric& m = metrics[i];
+    BatchSeries& b = *batch->series_of[i];
+    by_series[b.ordinal].push_back({m.step, m.timestamp_ms, b.next_seq++, m.value});
   }
-  std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) {
-    return std::tie(a.series_id, a.step, a.timestamp_ms, a.seq) < std::tie(b.series_id, b.step, b.timestamp_ms, b.seq);
-  });
-  for (size_t tier = 0, i = 0; tier < std::size(kPointsPerInsert); ++tier) {
-    const size_t rows = kPointsPerInsert[tier];
-    if (points.size() - i < rows) continue;
-    WATTLAB_PREPARE(q, metric_points_insert_sql(tier));
-    for (; points.size() - i >= rows; i += rows) {
-      for (size_t r = 0; r < rows; ++r) {
-        const Point& p = points[i + r];
-        const int base = static_cast<int>(r) * 5;
-        q.int64(base + 1, p.series_id).int64(base + 2, p.step).int64(base + 3, p.timestamp_ms);
-        q.int64(base + 4, p.seq).real(base + 5, p.value);
-      }
-      WATTLAB_STEP(q, "cannot log " + std::to_string(metrics.size()) + " metric values");
-      q.reset();
-    }
+  for (auto& [key, b] : series) {
+    std::vector<MetricPoint>& points = by_series[b.ordinal];
+    if (!std::is_sorted(points.begin(), points.end())) std::sort(points.begin(), points.end());
+    WATTLAB_RETURN_IF_ERROR(write_metric_points(b.series_id, points));
   }
   return txn.commit();
 }
@@ -1035,14 +1082,16 @@ Result<std::vector<Metric>> SqliteStore::get_metric_history(const std::string& r
   auto series = find_series(run_id, key);
   if (!series.ok()) return series.status();
   if (!*series) return history;
-  WATTLAB_PREPARE(q, "SELECT value, timestamp_ms, step FROM metric_points WHERE series_id = ?1 "
-                     "ORDER BY step, timestamp_ms, seq");
-  q.int64(1, **series);
+  WATTLAB_PREPARE(q, kChunksAfterSql);
+  q.int64(1, **series).position(2, kBeforeEveryPoint);
+  std::vector<MetricPoint> chunk;
   for (;;) {
     auto row = q.step();
     if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metric '" + key + "' of run " + run_id);
     if (!*row) break;
-    history.push_back({key, q.real(0), q.int64(1), q.int64(2)});
+    chunk.clear();
+    WATTLAB_RETURN_IF_ERROR(q.chunk_points(&chunk));
+    for (const MetricPoint& p : chunk) history.push_back({key, p.value, p.timestamp_ms, p.step});
   }
   WATTLAB_RETURN_IF_ERROR(snapshot.commit());
   return history;
@@ -1348,6 +1397,137 @@ Status SqliteStore::delete_tag(const std::string& run_id, const std::string& key
   return Status();
 }
 
+Status SqliteStore::insert_metric_chunks(int64_t series_id, std::span<const MetricPoint> points) {
+  WATTLAB_PREPARE(q,
+                  "INSERT INTO metric_chunks (series_id, first_step, first_timestamp_ms, first_seq, last_step, "
+                  "last_timestamp_ms, last_seq, points, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  // As few chunks as the cap allows, of even sizes, so no tiny chunk is left over.
+  const size_t chunks = (points.size() + kMaxPointsPerChunk - 1) / kMaxPointsPerChunk;
+  std::string data;
+  for (size_t c = 0; c < chunks; ++c) {
+    auto part = points.subspan(c * points.size() / chunks, (c + 1) * points.size() / chunks - c * points.size() / chunks);
+    data.clear();
+    encode_metric_chunk(part, &data);
+    q.int64(1, series_id).position(2, part.front()).position(5, part.back());
+    q.int64(8, static_cast<int64_t>(part.size())).blob(9, data);
+    WATTLAB_STEP(q, "cannot log " + std::to_string(points.size()) + " metric values");
+    q.reset();
+  }
+  return Status();
+}
+
+Status SqliteStore::write_metric_points(int64_t series_id, std::span<const MetricPoint> points) {
+  const MetricPoint& first = points.front();
+  const MetricPoint& last = points.back();
+  std::vector<int64_t> merged_ids;
+  std::vector<MetricPoint> merged;
+  // The chunk before the first point is merged when the points fall inside
+  // it, or when they are few enough to join it.
+  auto take_chunk_before = [&](const Query& q) -> Status {
+    const bool inside = first < q.chunk_last();
+    const bool joins = q.int64(4) + static_cast<int64_t>(points.size()) <= static_cast<int64_t>(kMaxPointsPerJoinedChunk);
+    if (!inside && !joins) return Status();
+    merged_ids.push_back(q.int64(0));
+    return q.chunk_points(&merged);
+  };
+  bool chunks_start_inside = false;
+  {
+    // The usual case, one seek: the chunk at or before the last point starts
+    // at or before the first, so no chunk starts among the points.
+    WATTLAB_PREPARE(q, kChunkAtOrBeforeSql);
+    q.int64(1, series_id).position(2, last);
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metric chunks");
+    if (*row) {
+      chunks_start_inside = first < q.chunk_first();
+      if (!chunks_start_inside) WATTLAB_RETURN_IF_ERROR(take_chunk_before(q));
+    }
+  }
+  if (chunks_start_inside) {
+    {
+      WATTLAB_PREPARE(q, kChunkAtOrBeforeSql);
+      q.int64(1, series_id).position(2, first);
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metric chunks");
+      if (*row) WATTLAB_RETURN_IF_ERROR(take_chunk_before(q));
+    }
+    // Chunks starting within the points' range: they interleave with them.
+    WATTLAB_PREPARE(q, kChunksBetweenSql);
+    q.int64(1, series_id).position(2, first).position(5, last);
+    for (;;) {
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metric chunks");
+      if (!*row) break;
+      merged_ids.push_back(q.int64(0));
+      WATTLAB_RETURN_IF_ERROR(q.chunk_points(&merged));
+    }
+  }
+  if (merged_ids.empty()) return insert_metric_chunks(series_id, points);
+  // `merged` is sorted: the chunks are disjoint and were read in order.
+  const size_t old_points = merged.size();
+  merged.insert(merged.end(), points.begin(), points.end());
+  std::inplace_merge(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(old_points), merged.end());
+  if (merged_ids.size() == 1 && merged.size() <= kMaxPointsPerChunk) {
+    // One chunk that still fits, and keeps its first position (every chunk
+    // merged starts at or before the first point): updated in place, its
+    // index entry untouched.
+    std::string data;
+    encode_metric_chunk(merged, &data);
+    WATTLAB_PREPARE(q, "UPDATE metric_chunks SET last_step = ?2, last_timestamp_ms = ?3, last_seq = ?4, points = ?5, "
+                       "data = ?6 WHERE chunk_id = ?1");
+    q.int64(1, merged_ids[0]).position(2, merged.back()).int64(5, static_cast<int64_t>(merged.size())).blob(6, data);
+    WATTLAB_STEP(q, "cannot log " + std::to_string(points.size()) + " metric values");
+    return Status();
+  }
+  {
+    WATTLAB_PREPARE(q, "DELETE FROM metric_chunks WHERE chunk_id = ?1");
+    for (int64_t id : merged_ids) {
+      q.int64(1, id);
+      WATTLAB_STEP(q, "cannot rewrite metric chunks");
+      q.reset();
+    }
+  }
+  return insert_metric_chunks(series_id, merged);
+}
+
+Status SqliteStore::seek_metric_chunk(int64_t series_id, const MetricPoint& after, std::vector<MetricPoint>* chunk) {
+  chunk->clear();
+  {
+    WATTLAB_PREPARE(q, kChunkAtOrBeforeSql);
+    q.int64(1, series_id).position(2, after);
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metric chunks");
+    if (*row && after < q.chunk_last()) return q.chunk_points(chunk);
+  }
+  WATTLAB_PREPARE(q, kChunksAfterSql);
+  q.int64(1, series_id).position(2, after);
+  auto row = q.step();
+  if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metric chunks");
+  if (*row) return q.chunk_points(chunk);
+  return Status();
+}
+
+Status SqliteStore::chunk_metric_points() {
+  {
+    WATTLAB_PREPARE(q, "SELECT series_id, step, timestamp_ms, seq, value FROM metric_points "
+                       "ORDER BY series_id, step, timestamp_ms, seq");
+    std::vector<MetricPoint> chunk;
+    int64_t series_id = 0;
+    for (;;) {
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metric_points");
+      if (!chunk.empty() && (!*row || q.int64(0) != series_id || chunk.size() == kMaxPointsPerChunk)) {
+        WATTLAB_RETURN_IF_ERROR(insert_metric_chunks(series_id, chunk));
+        chunk.clear();
+      }
+      if (!*row) break;
+      series_id = q.int64(0);
+      chunk.push_back({q.int64(1), q.int64(2), q.int64(3), q.real(4)});
+    }
+  }
+  return exec("DROP TABLE metric_points");
+}
+
 Result<std::optional<int64_t>> SqliteStore::find_series(const std::string& run_id, const std::string& key) {
   WATTLAB_PREPARE(q, "SELECT series_id FROM metric_series WHERE run_id = ?1 AND key = ?2");
   q.text(1, run_id).text(2, key);
@@ -1370,24 +1550,23 @@ Result<MetricHistoryPage> SqliteStore::get_metric_history_page(const std::string
   if (!series.ok()) return series.status();
   MetricHistoryPage page;
   if (!*series) return page;
-  // A keyset page: one range of metric_points' primary key, however deep.
-  const MetricHistoryPosition from = after->value_or(MetricHistoryPosition{});
-  WATTLAB_PREPARE(q, after->has_value()
-                         ? "SELECT value, timestamp_ms, step, seq FROM metric_points WHERE series_id = ?1 AND "
-                           "(step, timestamp_ms, seq) > (?2, ?3, ?4) ORDER BY step, timestamp_ms, seq LIMIT ?5"
-                         : "SELECT value, timestamp_ms, step, seq FROM metric_points WHERE series_id = ?1 "
-                           "ORDER BY step, timestamp_ms, seq LIMIT ?5");
-  q.int64(1, **series).int64(5, max_results);
-  if (after->has_value()) q.int64(2, from.step).int64(3, from.timestamp_ms).int64(4, from.seq);
-  MetricHistoryPosition last;
-  for (;;) {
-    auto row = q.step();
-    if (!row.ok()) return error(q.rc_of_last_step(), "cannot read metric '" + key + "' of run " + run_id);
-    if (!*row) break;
-    page.metrics.push_back({key, q.real(0), q.int64(1), q.int64(2)});
-    last = {q.int64(2), q.int64(1), q.int64(3)};
+  // A keyset page: one seek in metric_chunks_by_position, however deep,
+  // then the chunks that follow.
+  MetricPoint last = kBeforeEveryPoint;
+  if (after->has_value()) last = {(*after)->step, (*after)->timestamp_ms, (*after)->seq, 0};
+  std::vector<MetricPoint> chunk;
+  while (static_cast<int>(page.metrics.size()) < max_results) {
+    WATTLAB_RETURN_IF_ERROR(seek_metric_chunk(**series, last, &chunk));
+    if (chunk.empty()) break;
+    for (auto p = std::upper_bound(chunk.begin(), chunk.end(), last);
+         p != chunk.end() && static_cast<int>(page.metrics.size()) < max_results; ++p) {
+      page.metrics.push_back({key, p->value, p->timestamp_ms, p->step});
+      last = *p;
+    }
   }
-  if (static_cast<int>(page.metrics.size()) == max_results) page.next_page_token = encode_metric_history_token(last);
+  if (static_cast<int>(page.metrics.size()) == max_results) {
+    page.next_page_token = encode_metric_history_token({last.step, last.timestamp_ms, last.seq});
+  }
   WATTLAB_RETURN_IF_ERROR(snapshot.commit());
   return page;
 }
@@ -1406,36 +1585,36 @@ Result<std::vector<Metric>> SqliteStore::get_metric_history_sampled(const std::s
   auto series = find_series(run_id, key);
   if (!series.ok()) return series.status();
   if (!*series) return points;
-  // Each of these is one seek in metric_points' key (series_id, step, timestamp_ms, seq).
-  WATTLAB_PREPARE(first, "SELECT step FROM metric_points WHERE series_id = ?1 ORDER BY step LIMIT 1");
-  first.int64(1, **series);
-  auto has_first = first.step();
-  if (!has_first.ok()) return error(first.rc_of_last_step(), "cannot read metric '" + key + "' of run " + run_id);
-  if (!*has_first) return points;
-  const int64_t first_step = first.int64(0);
-  first.reset();
-  WATTLAB_PREPARE(last, "SELECT step FROM metric_points WHERE series_id = ?1 ORDER BY step DESC LIMIT 1");
-  last.int64(1, **series);
-  WATTLAB_STEP(last, "cannot read metric '" + key + "' of run " + run_id);
-  const int64_t last_step = last.int64(0);
-  last.reset();
-  WATTLAB_PREPARE(seek,
-                  "SELECT value, timestamp_ms, step FROM metric_points WHERE series_id = ?1 AND step >= ?2 "
-                  "ORDER BY step, timestamp_ms, seq LIMIT 1");
+  // The first and last chunks give the step span; each range then costs a
+  // binary search in the chunk at hand, or one seek for the chunk holding
+  // its first point.
+  std::vector<MetricPoint> chunk;
+  WATTLAB_RETURN_IF_ERROR(seek_metric_chunk(**series, kBeforeEveryPoint, &chunk));
+  if (chunk.empty()) return points;
+  const int64_t first_step = chunk.front().step;
+  int64_t last_step = 0;
+  {
+    WATTLAB_PREPARE(q, kChunkAtOrBeforeSql);
+    q.int64(1, **series).position(2, {INT64_MAX, INT64_MAX, INT64_MAX, 0});
+    WATTLAB_STEP(q, "cannot read metric '" + key + "' of run " + run_id);
+    last_step = q.chunk_last().step;
+  }
   // Range r covers steps [first + ceil(r * span / n), first + ceil((r + 1) * span / n)):
-  // seek the first point at or after `from`, keep it as the first of its
-  // range, and go on from the start of the next range.
+  // take the first point at or after `from` as the first of its range, and
+  // go on from the start of the next range. `chunk` always holds the last
+  // point taken, so every point before its end that is at or after `from`
+  // is in it.
   const double span = static_cast<double>(last_step - first_step) + 1;
   const double n = max_points;
   for (int64_t from = first_step; from <= last_step;) {
-    seek.int64(1, **series).int64(2, from);
-    auto row = seek.step();
-    if (!row.ok()) return error(seek.rc_of_last_step(), "cannot read metric '" + key + "' of run " + run_id);
-    if (!*row) break;
-    Metric point{key, seek.real(0), seek.int64(1), seek.int64(2)};
-    seek.reset();
-    const double range = std::floor(static_cast<double>(point.step - first_step) * n / span);
-    points.push_back(std::move(point));
+    if (chunk.back().step < from) {
+      WATTLAB_RETURN_IF_ERROR(seek_metric_chunk(**series, {from - 1, INT64_MAX, INT64_MAX, 0}, &chunk));
+      if (chunk.empty()) break;
+    }
+    const MetricPoint& p = *std::lower_bound(chunk.begin(), chunk.end(), from,
+                                             [](const MetricPoint& q, int64_t step) { return q.step < step; });
+    const double range = std::floor(static_cast<double>(p.step - first_step) * n / span);
+    points.push_back({key, p.value, p.timestamp_ms, p.step});
     from = first_step + static_cast<int64_t>(std::ceil(span * (range + 1) / n));
   }
   return points;

@@ -3,13 +3,18 @@
 // processes can share it, prepared statements, and one transaction per batch.
 // The schema is versioned: `schema_version` holds the number of migrations
 // applied, and opening a store applies the ones it lacks.
+// Metric points are packed into chunks of up to 256 points of one series
+// (migration 4 in sqlite_store.cpp, metric_chunk.h), so a batch of 1,000
+// points writes a few rows, not 1,000.
 #pragma once
 
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "wattlab/track/store.h"
 
@@ -17,6 +22,8 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace wattlab {
+
+struct MetricPoint;
 
 // The file path a store location names: a plain path is returned as is;
 // "sqlite:///rel.db" gives "rel.db", "sqlite:////abs.db" gives "/abs.db"
@@ -103,6 +110,19 @@ class SqliteStore final : public Store {
   Result<RunInfo> read_run_info(const std::string& run_id);
   // The series_id of metric `key` of the run; nullopt when never logged.
   Result<std::optional<int64_t>> find_series(const std::string& run_id, const std::string& key);
+  // Metric chunks (migration 4, metric_chunk.h). Stores `points` (sorted by
+  // position, none already in the series) as new chunks of series_id.
+  Status insert_metric_chunks(int64_t series_id, std::span<const MetricPoint> points);
+  // Adds `points` (sorted by position, seqs new to the series) to series_id:
+  // as new chunks when they fall outside every chunk, else merged into the
+  // chunks they fall in; an append joins the chunk before it while the two
+  // hold at most 64 points.
+  Status write_metric_points(int64_t series_id, std::span<const MetricPoint> points);
+  // Replaces `*chunk` with the decoded chunk of series_id that holds the
+  // first point after position `after`; empty when no point follows it.
+  Status seek_metric_chunk(int64_t series_id, const MetricPoint& after, std::vector<MetricPoint>* chunk);
+  // Migration 4's data step: metric_points into metric_chunks, then drops it.
+  Status chunk_metric_points();
   Status set_experiment_stage(const std::string& experiment_id, const char* from, const char* to);
   Status set_run_stage(const std::string& run_id, const char* to);
   Result<std::string> resolve_run_id(const std::string& run_id_or_prefix);

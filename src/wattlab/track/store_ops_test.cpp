@@ -7,7 +7,11 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <set>
+#include <tuple>
 
 #include "wattlab/track/postgres_store.h"
 #include "wattlab/track/sqlite_store.h"
@@ -197,6 +201,103 @@ TEST_P(StoreOpsTest, SampledHistoryTakesTheFirstPointOfEachStepRange) {
             Status::Code::kNotFound);
 }
 
+// Points logged out of order — into the middle of earlier batches, one at a
+// time, tying earlier points, before the first and after the last — read
+// back in (step, timestamp, logging order) order through every read: the full
+// history, keyset pages, the sampled history and the latest value. (SQLite
+// keeps points in chunks of up to 256: these batches land inside chunks and
+// make them be rewritten.)
+TEST_P(StoreOpsTest, OutOfOrderPointsReadBackInOrderEveryWay) {
+  const std::string run = new_run();
+  struct Logged {
+    int64_t step, timestamp_ms;
+    int order;  // logging order; also the value
+  };
+  std::vector<Logged> logged;
+  auto log = [&](const std::vector<std::pair<int64_t, int64_t>>& steps_and_times) {
+    std::vector<Metric> batch;
+    for (const auto& [step, t] : steps_and_times) {
+      const int order = static_cast<int>(logged.size());
+      logged.push_back({step, t, order});
+      batch.push_back({"loss", static_cast<double>(order), t, step});
+    }
+    const Status s = store_->log_batch(run, batch, {}, {});
+    ASSERT_TRUE(s.ok()) << s.to_string();
+  };
+  std::vector<std::pair<int64_t, int64_t>> batch;
+  for (int64_t step = 0; step < 2000; step += 2) batch.push_back({step, kT0 + step});
+  log(batch);  // even steps 0..1998
+  batch.clear();
+  for (int64_t step = 1999; step > 1000; step -= 2) batch.push_back({step, kT0 + step});
+  log(batch);  // odd steps 1999..1001, backwards, between the even ones
+  uint32_t lcg = 12345;
+  std::set<int64_t> odd_taken;
+  while (odd_taken.size() < 60) {
+    lcg = lcg * 1103515245u + 12345u;
+    const int64_t step = 2 * static_cast<int64_t>((lcg >> 8) % 500) + 1;  // odd, 1..999
+    if (odd_taken.insert(step).second) log({{step, kT0 + step}});
+  }
+  log({{500, kT0 + 500}, {500, kT0 + 500}, {500, kT0}});  // ties with step 500's point, and one before it
+  log({{3000, kT0}, {3001, kT0}});                        // after the last point
+  log({{-3, kT0}, {-1, kT0}, {-2, kT0}});                 // before the first
+  ASSERT_FALSE(HasFailure());
+
+  std::vector<Logged> expected = logged;
+  std::stable_sort(expected.begin(), expected.end(), [](const Logged& a, const Logged& b) {
+    return std::tie(a.step, a.timestamp_ms) < std::tie(b.step, b.timestamp_ms);
+  });
+  auto matches = [&](const std::vector<Metric>& got) {
+    if (got.size() != expected.size()) return testing::AssertionFailure() << got.size() << " points";
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (got[i].step != expected[i].step || got[i].timestamp_ms != expected[i].timestamp_ms ||
+          got[i].value != expected[i].order) {
+        return testing::AssertionFailure() << "point " << i << " is step " << got[i].step << " value " << got[i].value
+                                           << ", expected step " << expected[i].step << " value " << expected[i].order;
+      }
+    }
+    return testing::AssertionSuccess();
+  };
+  auto history = store_->get_metric_history(run, "loss");
+  ASSERT_TRUE(history.ok()) << history.status().to_string();
+  EXPECT_TRUE(matches(*history));
+
+  std::vector<Metric> paged;
+  std::string token;
+  for (int pages = 0; pages < 100; ++pages) {
+    auto page = store_->get_metric_history_page(run, "loss", 37, token);
+    ASSERT_TRUE(page.ok()) << page.status().to_string();
+    paged.insert(paged.end(), page->metrics.begin(), page->metrics.end());
+    token = page->next_page_token;
+    if (token.empty()) break;
+  }
+  EXPECT_TRUE(matches(paged));
+
+  // Sampled: one point per step range that has any (steps 2000..2999 have
+  // none), increasing steps, each the first point of its step, from the very
+  // first point on.
+  auto sampled = store_->get_metric_history_sampled(run, "loss", 100);
+  ASSERT_TRUE(sampled.ok()) << sampled.status().to_string();
+  const int64_t span = expected.back().step - expected.front().step + 1;
+  std::set<int64_t> ranges;
+  for (const Logged& l : expected) ranges.insert((l.step - expected.front().step) * 100 / span);
+  ASSERT_EQ(sampled->size(), ranges.size());
+  EXPECT_EQ(sampled->front().value, expected.front().order);
+  for (size_t i = 0; i < sampled->size(); ++i) {
+    const Metric& m = (*sampled)[i];
+    if (i > 0) {
+      EXPECT_GT(m.step, (*sampled)[i - 1].step);
+    }
+    auto first_of_step = std::find_if(expected.begin(), expected.end(), [&](const Logged& l) { return l.step == m.step; });
+    ASSERT_NE(first_of_step, expected.end());
+    EXPECT_EQ(m.value, first_of_step->order) << "step " << m.step;
+  }
+  EXPECT_EQ(sampled->back().step, 3000);  // 3000 and 3001 share the last range
+  auto data = store_->get_run(run);
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(data->latest_metrics.at("loss").step, 3001);
+  EXPECT_EQ(data->latest_metrics.at("loss").value, logged[logged.size() - 4].order);
+}
+
 TEST_P(StoreOpsTest, SearchExperimentsFiltersOrdersAndPages) {
   for (const char* name : {"b-exp", "a-exp", "c-other"}) {
     clock_.advance_ms(10);
@@ -245,6 +346,86 @@ TEST(StoreMigration, AVersionOneSqliteStoreGainsTheSearchIndexes) {
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  fs::remove_all(dir);
+}
+
+// A SQLite store of schema 3 (a row of metric_points per point), filled
+// behind the store's back: opening it packs every point into metric_chunks,
+// keeping values bit for bit (NaN included), the order, the seqs that page
+// tokens name, and the count; metric_points is gone and new points go after
+// the old ones.
+TEST(StoreMigration, ASchemaThreeSqliteStoreMovesItsPointsIntoChunks) {
+  const fs::path dir = fs::temp_directory_path() / ("wattlab_migration3_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "old.db").string();
+  ASSERT_TRUE(SqliteStore::create_at_schema_version(path, 3).ok());
+  const std::string run(32, 'c');
+  constexpr int64_t kT0 = 1'700'000'000'000;
+  constexpr int kPoints = 600;  // more than two chunks' worth
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    std::string sql = "BEGIN; INSERT INTO runs (run_id, experiment_id, run_name, status, start_time_ms, "
+                      "lifecycle_stage, artifact_uri) VALUES ('" + run + "', 0, 'old', 'FINISHED', 0, 'active', '/c');"
+                      "INSERT INTO metric_series (series_id, run_id, key, value, timestamp_ms, step, points) VALUES "
+                      "(7, '" + run + "', 'loss', 0.5, " + std::to_string(kT0) + ", " + std::to_string(kPoints - 1) +
+                      ", " + std::to_string(kPoints) + "), (8, '" + run + "', 'acc', NULL, 5, 0, 1);"
+                      "INSERT INTO metric_points (series_id, step, timestamp_ms, seq, value) VALUES (8, 0, 5, 0, NULL);";
+    // Logged backwards: seq runs against the step order.
+    for (int i = 0; i < kPoints; ++i) {
+      sql += "INSERT INTO metric_points (series_id, step, timestamp_ms, seq, value) VALUES (7, " + std::to_string(i) +
+             ", " + std::to_string(kT0) + ", " + std::to_string(kPoints - 1 - i) + ", " + std::to_string(i) + ".25);";
+    }
+    sql += "COMMIT;";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  {
+    auto store = SqliteStore::open(path);
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    EXPECT_EQ(*(*store)->schema_version(), SqliteStore::latest_schema_version());
+    auto history = (*store)->get_metric_history(run, "loss");
+    ASSERT_TRUE(history.ok()) << history.status().to_string();
+    ASSERT_EQ(history->size(), static_cast<size_t>(kPoints));
+    for (int i = 0; i < kPoints; ++i) {
+      EXPECT_EQ((*history)[i].step, i);
+      EXPECT_EQ((*history)[i].value, i + 0.25);
+    }
+    auto acc = (*store)->get_metric_history(run, "acc");
+    ASSERT_TRUE(acc.ok());
+    ASSERT_EQ(acc->size(), 1u);
+    EXPECT_TRUE(std::isnan((*acc)[0].value));
+    // A page token carries (step, timestamp, seq): the migrated seqs page on.
+    auto page = (*store)->get_metric_history_page(run, "loss", 300, "");
+    ASSERT_TRUE(page.ok());
+    auto next = (*store)->get_metric_history_page(run, "loss", 300, page->next_page_token);
+    ASSERT_TRUE(next.ok()) << next.status().to_string();
+    ASSERT_EQ(next->metrics.size(), 300u);
+    EXPECT_EQ(next->metrics.front().step, 300);
+    // A new point at an old step and timestamp has the highest seq: it goes last of its step.
+    ASSERT_TRUE((*store)->log_batch(run, {{"loss", 9.0, kT0, 10}}, {}, {}).ok());
+    auto after = (*store)->get_metric_history(run, "loss");
+    ASSERT_TRUE(after.ok());
+    ASSERT_EQ(after->size(), static_cast<size_t>(kPoints + 1));
+    EXPECT_EQ((*after)[10].value, 10.25);
+    EXPECT_EQ((*after)[11].value, 9.0);
+    EXPECT_EQ((*after)[12].value, 11.25);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'metric_points'), "
+                                   "(SELECT count(*) FROM metric_chunks WHERE series_id = 7)",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 0);
+  // 600 points went in as 256 + 256 + 88; the new point landed in the first,
+  // which split into two.
+  EXPECT_EQ(sqlite3_column_int(stmt, 1), 4);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   fs::remove_all(dir);

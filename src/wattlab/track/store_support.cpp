@@ -47,20 +47,30 @@ Status check_schema_version(int schema_version, int latest) {
   return Status();
 }
 
-Result<std::map<std::string_view, BatchSeries>> batch_series(const std::vector<Metric>& metrics) {
-  std::map<std::string_view, BatchSeries> series;
+Result<BatchMetrics> batch_series(const std::vector<Metric>& metrics) {
+  BatchMetrics batch;
+  auto& series = batch.series;
+  batch.series_of.reserve(metrics.size());
   for (const auto& m : metrics) {
-    auto [it, added] = series.try_emplace(m.key);
-    BatchSeries& b = it->second;
-    if (added) {
-      WATTLAB_RETURN_IF_ERROR(validate_entity_key("metric", m.key));
-      b.newest = &m;
-    } else if (m.step > b.newest->step || (m.step == b.newest->step && m.timestamp_ms >= b.newest->timestamp_ms)) {
-      b.newest = &m;
+    // Consecutive points often share a key: no lookup then.
+    BatchSeries* b = batch.series_of.empty() ? nullptr : batch.series_of.back();
+    if (b == nullptr || b->newest->key != m.key) {
+      auto [it, added] = series.try_emplace(m.key);
+      b = &it->second;
+      if (added) {
+        WATTLAB_RETURN_IF_ERROR(validate_entity_key("metric", m.key));
+        b->newest = &m;
+      }
     }
-    ++b.points;
+    if (m.step > b->newest->step || (m.step == b->newest->step && m.timestamp_ms >= b->newest->timestamp_ms)) {
+      b->newest = &m;
+    }
+    ++b->points;
+    batch.series_of.push_back(b);
   }
-  return series;
+  size_t ordinal = 0;
+  for (auto& [key, b] : series) b.ordinal = ordinal++;
+  return batch;
 }
 
 }  // namespace wattlab::store_support

@@ -49,12 +49,18 @@ Status check_schema_version(int schema_version, int latest);
 struct BatchSeries {
   const Metric* newest = nullptr;
   int64_t points = 0;
+  size_t ordinal = 0;  // the key's place among the batch's keys in key order (0, 1, ...)
   int64_t series_id = 0;
   int64_t next_seq = 0;
 };
-// The series of `metrics` by key (views into `metrics`, which must outlive
-// the map), each key checked with validate_entity_key. InvalidArgument for
-// the first invalid key.
-Result<std::map<std::string_view, BatchSeries>> batch_series(const std::vector<Metric>& metrics);
+// The series of a log_batch's metrics: by key (views into the metrics, which
+// must outlive it), and each metric's, so a store finds it without a lookup.
+struct BatchMetrics {
+  std::map<std::string_view, BatchSeries> series;
+  std::vector<BatchSeries*> series_of;  // series_of[i]: the series of metrics[i]
+};
+// `metrics` grouped by key, each key checked with validate_entity_key.
+// InvalidArgument for the first invalid key.
+Result<BatchMetrics> batch_series(const std::vector<Metric>& metrics);
 
 }  // namespace wattlab::store_support
