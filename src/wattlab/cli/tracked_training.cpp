@@ -16,6 +16,7 @@
 #include "wattlab/energy/monitor.h"
 #include "wattlab/track/client.h"
 #include "wattlab/track/environment.h"
+#include "wattlab/train/device.h"
 
 namespace wattlab::cli {
 
@@ -175,6 +176,7 @@ std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& d
       {"prefetch", std::to_string(c.prefetch)},
       {"threads", std::to_string(c.threads)},
       {"batch_size", std::to_string(c.batch_size)},
+      {"device", parse_device(c.device)->name()},
       {"epochs", std::to_string(c.epochs)},
       {"seed", std::to_string(c.seed)},
       {"precision", c.precision},
@@ -302,6 +304,7 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
   extras.seed = options.train.seed;
   extras.values = {{"libtorch_version", libtorch_version()},
                    {"threads", std::to_string(options.train.threads)},
+                   {"device", parse_device(options.train.device)->name()},
                    {"energy_domains", [&] {
                       std::string names;
                       for (const auto& d : (*monitor)->domains())
