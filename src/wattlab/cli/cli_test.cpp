@@ -734,7 +734,7 @@ TEST_F(CliTest, ConfigFileAndResumeGiveTheUninterruptedResult) {
       << corrupt.err;
 }
 
-TEST_F(CliTest, DeviceIsRecorded) {
+TEST_F(CliTest, DeviceAndChannelsLastAreRecorded) {
   const fs::path data = dir_ / "images";
   write_image_folder(data, 16, 4);
   const std::string common = "train --dataset folder --data " + data.string() +
@@ -745,17 +745,23 @@ TEST_F(CliTest, DeviceIsRecorded) {
   std::ofstream(config) << "device: cpu\n";
   auto on_cpu = wattlab(common + " --config " + config.string() + " --run-name cpu");
   ASSERT_EQ(on_cpu.exit_code, 0) << on_cpu.err;
+  auto nhwc = wattlab(common + " --channels-last --run-name nhwc");
+  ASSERT_EQ(nhwc.exit_code, 0) << nhwc.err;
 
   auto store = Store::open(store_);
   ASSERT_TRUE(store.ok());
   auto a = (*store)->get_run(run_named(**store, "default"));
   auto b = (*store)->get_run(run_named(**store, "cpu"));
-  ASSERT_TRUE(a.ok() && b.ok());
-  for (const auto* run : {&*a, &*b}) {
+  auto c = (*store)->get_run(run_named(**store, "nhwc"));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  for (const auto* run : {&*a, &*b, &*c}) {
     EXPECT_EQ(run->params.at("device"), "cpu");
     EXPECT_EQ(run->environment.at("device"), "cpu");
   }
+  EXPECT_EQ(a->params.at("channels_last"), "false");
+  EXPECT_EQ(c->params.at("channels_last"), "true");
   EXPECT_NE(slurp(fs::path(b->info.artifact_uri) / "config.yaml").find("\ndevice: cpu\n"), std::string::npos);
+  EXPECT_NE(slurp(fs::path(c->info.artifact_uri) / "config.yaml").find("\nchannels-last: true\n"), std::string::npos);
   // --device cpu (from the file) is the default: the same bits.
   for (const char* key : {"train_loss", "test_loss", "accuracy"}) {
     auto x = (*store)->get_metric_history(a->info.run_id, key);
@@ -767,12 +773,12 @@ TEST_F(CliTest, DeviceIsRecorded) {
   }
 
   // The saved model runs with infer --device cpu; a device LibTorch lacks fails first, naming the flag.
-  auto infer = wattlab("infer --run " + b->info.run_id + " --device cpu --format json --store " + store_);
+  auto infer = wattlab("infer --run " + c->info.run_id + " --device cpu --format json --store " + store_);
   ASSERT_EQ(infer.exit_code, 0) << infer.err;
   auto inferred = nlohmann::json::parse(infer.out);
   EXPECT_EQ(inferred["device"], "cpu");
-  EXPECT_EQ(inferred["accuracy"].get<double>(), b->latest_metrics.at("accuracy").value);
-  auto no_gpu = wattlab("infer --run " + b->info.run_id + " --device cuda:99 --store " + store_);
+  EXPECT_EQ(inferred["accuracy"].get<double>(), c->latest_metrics.at("accuracy").value);
+  auto no_gpu = wattlab("infer --run " + c->info.run_id + " --device cuda:99 --store " + store_);
   EXPECT_EQ(no_gpu.exit_code, 1);
   EXPECT_EQ(no_gpu.err.rfind("wattlab: error: --device cuda:99: ", 0), 0u) << no_gpu.err;
   EXPECT_NE(no_gpu.err.find("-DTorch_DIR="), std::string::npos) << no_gpu.err;

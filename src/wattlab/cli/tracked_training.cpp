@@ -177,6 +177,7 @@ std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& d
       {"threads", std::to_string(c.threads)},
       {"batch_size", std::to_string(c.batch_size)},
       {"device", parse_device(c.device)->name()},
+      {"channels_last", c.channels_last ? "true" : "false"},
       {"epochs", std::to_string(c.epochs)},
       {"seed", std::to_string(c.seed)},
       {"precision", c.precision},

@@ -215,6 +215,10 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
                   "bfloat16, weights in float32); fp16 is refused (it needs loss scaling, which LibTorch's C++ API "
                   "lacks)")
       ->capture_default_str()->group(compute);
+  cmd->add_flag("--channels-last", c.channels_last,
+                "Convolution weights and images in NHWC order (oneDNN's native layout); results differ slightly "
+                "from the default NCHW, so a run resumes only with its own setting")
+      ->group(compute);
   cmd->add_option("--seed", c.seed,
                   "Seed for weights, split, shuffling and augmentation (same seed + threads: same metrics)")
       ->capture_default_str()->group(compute);

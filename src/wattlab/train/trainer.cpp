@@ -269,6 +269,7 @@ std::map<std::string, std::string> checkpoint_settings(const TrainConfig& c, con
           {"--batch-size", std::to_string(c.batch_size)},
           {"--seed", std::to_string(c.seed)},
           {"--precision", c.precision},
+          {"--channels-last", c.channels_last ? "true" : "false"},
           {"--augment", c.augment},
           {"--crop-padding", std::to_string(c.crop_padding)},
           {"--mean", list(result.mean)},

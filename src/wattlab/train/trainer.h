@@ -36,8 +36,8 @@ struct TrainConfig {
                                // batches live there, checkpoints and the saved model on the CPU
   int threads = 1;          // --threads: LibTorch intra-op threads
   int64_t batch_size = 64;  // --batch-size
-  bool channels_last = false;  // weights and images in NHWC order for oneDNN; off by default: on this
-                               // Zen 3 CPU, one thread, it was no faster for cnn and MobileNetV2 and
+  bool channels_last = false;  // --channels-last: weights and images in NHWC order for oneDNN; off by default:
+                               // on this Zen 3 CPU, one thread, it was no faster for cnn and MobileNetV2 and
                                // slower for ResNet-18 (12.5 vs 13.8 images per CPU second)
   int epochs = 1;           // --epochs: at most this many (early stopping may end sooner)
   uint64_t seed = 42;       // --seed: weights, split, shuffling, augmentation and dropout
@@ -179,9 +179,10 @@ struct TrainFiles {
   // TrainResult::epochs; the observer hears only of the epochs trained now.
   // Settings that shape the model, the data or the optimisation (model, width,
   // input shape, classes, optimizer, rates, batch size, seed, augmentation,
-  // normalisation, precision) must equal the checkpoint's; --epochs may grow.
-  // --device may change (checkpoints hold CPU tensors; the state moves to the
-  // device when loaded), but then the continuation is not bit-identical.
+  // normalisation) or its arithmetic (precision, channels-last) must equal the
+  // checkpoint's; --epochs may grow. --device may change (checkpoints hold CPU
+  // tensors; the state moves to the device when loaded), but then the
+  // continuation is not bit-identical.
   std::string resume_from;
   // When training ends (not when cancelled or failed), the model as it is
   // after the last epoch goes to DIR/model.pt and its description to

@@ -618,6 +618,60 @@ TEST(TrainerTest, DeviceCpuEqualsTheDefault) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(TrainerTest, ChannelsLastTrainsToTheSameAccuracyAndMustNotChangeOnResume) {
+  TrainData data = synthetic_rgb(320, 0, 100);
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("wattlab-channels-last-" + std::to_string(::getpid()));
+  TrainConfig c = small_config();
+  c.epochs = 2;
+  c.batch_size = 32;
+  RecordingObserver nchw_observer, nhwc_observer;
+  TrainFiles nchw_files, nhwc_files;
+  nchw_files.checkpoint_path = (dir / "nchw.pt").string();
+  nhwc_files.checkpoint_path = (dir / "nhwc.pt").string();
+  Result<TrainResult> nchw = train_model(c, data, nchw_observer, nchw_files);
+  c.channels_last = true;
+  Result<TrainResult> nhwc = train_model(c, data, nhwc_observer, nhwc_files);
+  ASSERT_TRUE(nchw.ok() && nhwc.ok()) << nhwc.status().to_string();
+  // The same model and seed: only the memory layout (and so the order of the arithmetic) differs.
+  EXPECT_GT(nchw->epochs[1].accuracy, 0.5);  // chance is 0.1
+  EXPECT_NEAR(nhwc->epochs[1].accuracy, nchw->epochs[1].accuracy, 0.03);
+  EXPECT_NEAR(nhwc->epochs[1].train_loss, nchw->epochs[1].train_loss, 0.01 * nchw->epochs[1].train_loss);
+  EXPECT_NEAR(nhwc->epochs[1].test_loss, nchw->epochs[1].test_loss, 0.02 * nchw->epochs[1].test_loss);
+  // The convolutions' weights really were channels-last, and the checkpoint keeps them so.
+  torch::serialize::InputArchive archive, model_archive;
+  archive.load_from(nhwc_files.checkpoint_path);
+  archive.read("model", model_archive);
+  ModelShape shape;
+  shape.in_channels = 3;
+  shape.height = shape.width = 32;
+  shape.num_classes = 10;
+  auto model = make_model(c.model, shape);
+  ASSERT_TRUE(model.ok());
+  (*model)->load(model_archive);
+  int convolutions = 0;
+  for (const auto& p : (*model)->named_parameters()) {
+    if (p.value().dim() != 4) continue;
+    ++convolutions;
+    EXPECT_TRUE(p.value().is_contiguous(torch::MemoryFormat::ChannelsLast)) << p.key();
+  }
+  EXPECT_GT(convolutions, 0);
+
+  // Resuming with the other layout would not continue the same computation.
+  c.epochs = 3;
+  nchw_files.resume_from = nchw_files.checkpoint_path;
+  Result<TrainResult> mixed = train_model(c, data, nchw_observer, nchw_files);
+  EXPECT_EQ(mixed.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(mixed.status().message(), "the run was trained with --channels-last false, but true was asked for; "
+                                      "resume with the run's own --channels-last (checkpoint " +
+                                          nchw_files.checkpoint_path + ")");
+  nhwc_files.resume_from = nhwc_files.checkpoint_path;
+  Result<TrainResult> resumed = train_model(c, data, nhwc_observer, nhwc_files);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().to_string();
+  EXPECT_EQ(resumed->epochs.size(), 3u);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(TrainerTest, LibTorchVersion) { EXPECT_EQ(libtorch_version(), TORCH_VERSION); }
 
 }  // namespace
