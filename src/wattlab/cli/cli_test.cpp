@@ -683,6 +683,23 @@ TEST_F(CliTest, ConfigFileAndResumeGiveTheUninterruptedResult) {
   EXPECT_EQ(parted->info.status, RunStatus::kFinished);
   EXPECT_EQ(parted->params.at("batch_size"), "8");  // from the file
   EXPECT_EQ(parted->params.at("seed"), "3");
+  // Params are write-once: epochs stays the first session's; the tag follows the resumption.
+  EXPECT_EQ(parted->params.at("epochs"), "1");
+  EXPECT_EQ(parted->tags.at("wattlab.epochs"), "3");
+  // Energy figures are totals of both sessions, energy per image included: every
+  // training pass's energy over the images of the 3 epochs.
+  double train_energy_j = 0;
+  int train_windows = 0;
+  for (const auto& w : parted->energy_windows) {
+    if (w.name.size() > 6 && w.name.ends_with("/train")) {
+      train_energy_j += w.energy_j();
+      ++train_windows;
+    }
+  }
+  EXPECT_EQ(train_windows, 3);
+  const double train_images = 3.0 * std::stod(parted->params.at("train_images"));
+  EXPECT_NEAR(parted->latest_metrics.at("energy_per_image_j").value, train_energy_j / train_images,
+              1e-9 * train_energy_j / train_images);
   for (const char* key : {"train_loss", "test_loss", "accuracy", "f1_macro", "learning_rate"}) {
     SCOPED_TRACE(key);
     auto a = (*store)->get_metric_history(whole_id, key);

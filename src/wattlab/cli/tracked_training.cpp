@@ -75,6 +75,10 @@ class TrackingObserver final : public TrainObserver {
                      images_total, Env::system().clock().monotonic_ms());
   }
 
+  void on_resume(const std::vector<EpochMetrics>& earlier_epochs) override {
+    for (const EpochMetrics& m : earlier_epochs) summary_.train_images += m.train_images;
+  }
+
   void on_epoch_end(int epoch, const EpochMetrics& m) override {
     summary_.epochs.push_back(m);
     summary_.train_images += m.train_images;
@@ -327,6 +331,8 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
     setup = write_file_atomically((std::filesystem::path(*artifact_dir) / kConfigFile).string(), options.config_yaml);
   }
   if (setup.ok()) setup = tracking.set_tag("mlflow.runName", run_name);
+  // Params are write-once, so a resumed run's params.epochs stays that of its first session; this tag follows --epochs.
+  if (setup.ok()) setup = tracking.set_tag("wattlab.epochs", std::to_string(options.train.epochs));
   if (setup.ok()) setup = tracking.set_tag("wattlab.energy_estimated", summary.energy_estimated ? "true" : "false");
   if (!setup.ok()) {
     tracking.end_run(RunStatus::kFailed);
@@ -358,6 +364,9 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
       const auto& latest = options.resume->latest_metrics;
       if (auto it = latest.find("energy_j"); it != latest.end()) summary.energy_j += it->second.value;
       if (auto it = latest.find("duration_s"); it != latest.end()) summary.duration_s += it->second.value;
+      for (const EnergyWindow& w : options.resume->energy_windows) {
+        if (w.name.ends_with("/train")) summary.train_energy_j += w.energy_j();
+      }
     }
     tracking.log_energy_window(*whole);
     tracking.log_metric("energy_j", summary.energy_j);

@@ -371,6 +371,7 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
   if (!files.resume_from.empty()) {
     TrainingState state;
     WATTLAB_RETURN_IF_ERROR(load_checkpoint(files.resume_from, settings, device, *model, *optimizer, state));
+    observer.on_resume(state.epochs);
     if (state.order.size() != order.size()) {
       return Status::corrupt("checkpoint " + files.resume_from + " is corrupt (a training order of " +
                              std::to_string(state.order.size()) + " images for " + std::to_string(order.size()) + ")");

@@ -105,6 +105,9 @@ class TrainObserver {
   virtual void on_progress(int epoch, int64_t images_done, int64_t images_total) {}
   // After each epoch's evaluation.
   virtual void on_epoch_end(int epoch, const EpochMetrics& metrics) {}
+  // Once, before training, when a checkpoint is resumed: the metrics of the
+  // epochs it holds (on_epoch_end is not called for them).
+  virtual void on_resume(const std::vector<EpochMetrics>& earlier_epochs) {}
   // Polled before every batch (training and evaluation); true makes
   // train_model return a Cancelled status.
   virtual bool should_stop() { return false; }
