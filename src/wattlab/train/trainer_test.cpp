@@ -623,7 +623,13 @@ TEST(TrainerTest, ChannelsLastTrainsToTheSameAccuracyAndMustNotChangeOnResume) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("wattlab-channels-last-" + std::to_string(::getpid()));
   TrainConfig c = small_config();
-  c.epochs = 2;
+  // ResNet-18: here (oneDNN 2.6, AVX-512) the layout gave the same bits for cnn, lenet5, vgg11 and
+  // mobilenet_v2, but not for ResNet-18's convolutions.
+  c.model = "resnet18";
+  c.width_multiplier = 0.25;
+  c.optimizer = "sgd";
+  c.learning_rate = 0.02;
+  c.epochs = 3;
   c.batch_size = 32;
   RecordingObserver nchw_observer, nhwc_observer;
   TrainFiles nchw_files, nhwc_files;
@@ -633,11 +639,11 @@ TEST(TrainerTest, ChannelsLastTrainsToTheSameAccuracyAndMustNotChangeOnResume) {
   c.channels_last = true;
   Result<TrainResult> nhwc = train_model(c, data, nhwc_observer, nhwc_files);
   ASSERT_TRUE(nchw.ok() && nhwc.ok()) << nhwc.status().to_string();
-  // The same model and seed: only the memory layout (and so the order of the arithmetic) differs.
-  EXPECT_GT(nchw->epochs[1].accuracy, 0.5);  // chance is 0.1
-  EXPECT_NEAR(nhwc->epochs[1].accuracy, nchw->epochs[1].accuracy, 0.03);
-  EXPECT_NEAR(nhwc->epochs[1].train_loss, nchw->epochs[1].train_loss, 0.01 * nchw->epochs[1].train_loss);
-  EXPECT_NEAR(nhwc->epochs[1].test_loss, nchw->epochs[1].test_loss, 0.02 * nchw->epochs[1].test_loss);
+  // The same model and seed: only the memory layout (and so the order of the arithmetic) differs,
+  // which here changes the losses (0.0157 vs 0.0175 after 3 epochs) but not what the model learns.
+  EXPECT_GT(nchw->epochs[2].accuracy, 0.9);  // chance is 0.1
+  EXPECT_NEAR(nhwc->epochs[2].accuracy, nchw->epochs[2].accuracy, 0.02);
+  EXPECT_LT(nhwc->epochs[2].train_loss, 0.5 * nhwc->epochs[0].train_loss);  // it trains
   // The convolutions' weights really were channels-last, and the checkpoint keeps them so.
   torch::serialize::InputArchive archive, model_archive;
   archive.load_from(nhwc_files.checkpoint_path);
@@ -646,6 +652,7 @@ TEST(TrainerTest, ChannelsLastTrainsToTheSameAccuracyAndMustNotChangeOnResume) {
   shape.in_channels = 3;
   shape.height = shape.width = 32;
   shape.num_classes = 10;
+  shape.width_multiplier = c.width_multiplier;
   auto model = make_model(c.model, shape);
   ASSERT_TRUE(model.ok());
   (*model)->load(model_archive);
@@ -658,7 +665,7 @@ TEST(TrainerTest, ChannelsLastTrainsToTheSameAccuracyAndMustNotChangeOnResume) {
   EXPECT_GT(convolutions, 0);
 
   // Resuming with the other layout would not continue the same computation.
-  c.epochs = 3;
+  c.epochs = 4;
   nchw_files.resume_from = nchw_files.checkpoint_path;
   Result<TrainResult> mixed = train_model(c, data, nchw_observer, nchw_files);
   EXPECT_EQ(mixed.status().code(), Status::Code::kInvalidArgument);
@@ -668,7 +675,7 @@ TEST(TrainerTest, ChannelsLastTrainsToTheSameAccuracyAndMustNotChangeOnResume) {
   nhwc_files.resume_from = nhwc_files.checkpoint_path;
   Result<TrainResult> resumed = train_model(c, data, nhwc_observer, nhwc_files);
   ASSERT_TRUE(resumed.ok()) << resumed.status().to_string();
-  EXPECT_EQ(resumed->epochs.size(), 3u);
+  EXPECT_EQ(resumed->epochs.size(), 4u);
   std::filesystem::remove_all(dir);
 }
 
