@@ -620,6 +620,13 @@ TEST_F(BadInputTest, BadTrainingRecipe) {
   expect_rejected("train --subset 100 --mean 0.1,0.2,0.3", "--mean");
 }
 
+// Debian's LibTorch has no CUDA; with a CUDA one, device 99 is still out of range.
+TEST_F(BadInputTest, DeviceThisLibTorchLacks) {
+  expect_rejected("train --device cuda:99", "--device cuda:99: ");
+  expect_rejected("train --device cuda:99", "torch::cuda::device_count() is ");
+  expect_rejected("train --device gpu", "--device must be cpu, cuda or cuda:N");
+}
+
 TEST_F(BadInputTest, UnwritableStore) {
   auto r = wattlab("train --subset 100 --quiet --store /proc/wattlab-test.db");
   EXPECT_NE(r.exit_code, 0);
@@ -676,6 +683,23 @@ TEST_F(CliTest, ConfigFileAndResumeGiveTheUninterruptedResult) {
   EXPECT_EQ(parted->info.status, RunStatus::kFinished);
   EXPECT_EQ(parted->params.at("batch_size"), "8");  // from the file
   EXPECT_EQ(parted->params.at("seed"), "3");
+  // Params are write-once: epochs stays the first session's; the tag follows the resumption.
+  EXPECT_EQ(parted->params.at("epochs"), "1");
+  EXPECT_EQ(parted->tags.at("wattlab.epochs"), "3");
+  // Energy figures are totals of both sessions, energy per image included: every
+  // training pass's energy over the images of the 3 epochs.
+  double train_energy_j = 0;
+  int train_windows = 0;
+  for (const auto& w : parted->energy_windows) {
+    if (w.name.size() > 6 && w.name.ends_with("/train")) {
+      train_energy_j += w.energy_j();
+      ++train_windows;
+    }
+  }
+  EXPECT_EQ(train_windows, 3);
+  const double train_images = 3.0 * std::stod(parted->params.at("train_images"));
+  EXPECT_NEAR(parted->latest_metrics.at("energy_per_image_j").value, train_energy_j / train_images,
+              1e-9 * train_energy_j / train_images);
   for (const char* key : {"train_loss", "test_loss", "accuracy", "f1_macro", "learning_rate"}) {
     SCOPED_TRACE(key);
     auto a = (*store)->get_metric_history(whole_id, key);
@@ -727,6 +751,56 @@ TEST_F(CliTest, ConfigFileAndResumeGiveTheUninterruptedResult) {
       << corrupt.err;
 }
 
+TEST_F(CliTest, DeviceAndChannelsLastAreRecorded) {
+  const fs::path data = dir_ / "images";
+  write_image_folder(data, 16, 4);
+  const std::string common = "train --dataset folder --data " + data.string() +
+                             " --resize 16 --epochs 2 --batch-size 8 --quiet --store " + store_;
+  auto by_default = wattlab(common + " --run-name default");
+  ASSERT_EQ(by_default.exit_code, 0) << by_default.err;
+  const fs::path config = dir_ / "cpu.yaml";
+  std::ofstream(config) << "device: cpu\n";
+  auto on_cpu = wattlab(common + " --config " + config.string() + " --run-name cpu");
+  ASSERT_EQ(on_cpu.exit_code, 0) << on_cpu.err;
+  auto nhwc = wattlab(common + " --channels-last --run-name nhwc");
+  ASSERT_EQ(nhwc.exit_code, 0) << nhwc.err;
+
+  auto store = Store::open(store_);
+  ASSERT_TRUE(store.ok());
+  auto a = (*store)->get_run(run_named(**store, "default"));
+  auto b = (*store)->get_run(run_named(**store, "cpu"));
+  auto c = (*store)->get_run(run_named(**store, "nhwc"));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  for (const auto* run : {&*a, &*b, &*c}) {
+    EXPECT_EQ(run->params.at("device"), "cpu");
+    EXPECT_EQ(run->environment.at("device"), "cpu");
+  }
+  EXPECT_EQ(a->params.at("channels_last"), "false");
+  EXPECT_EQ(c->params.at("channels_last"), "true");
+  EXPECT_NE(slurp(fs::path(b->info.artifact_uri) / "config.yaml").find("\ndevice: cpu\n"), std::string::npos);
+  EXPECT_NE(slurp(fs::path(c->info.artifact_uri) / "config.yaml").find("\nchannels-last: true\n"), std::string::npos);
+  // --device cpu (from the file) is the default: the same bits.
+  for (const char* key : {"train_loss", "test_loss", "accuracy"}) {
+    auto x = (*store)->get_metric_history(a->info.run_id, key);
+    auto y = (*store)->get_metric_history(b->info.run_id, key);
+    ASSERT_TRUE(x.ok() && y.ok());
+    ASSERT_EQ(x->size(), 2u);
+    ASSERT_EQ(y->size(), 2u);
+    for (size_t i = 0; i < 2; ++i) EXPECT_EQ((*x)[i].value, (*y)[i].value) << key << " epoch " << i + 1;
+  }
+
+  // The saved model runs with infer --device cpu; a device LibTorch lacks fails first, naming the flag.
+  auto infer = wattlab("infer --run " + c->info.run_id + " --device cpu --format json --store " + store_);
+  ASSERT_EQ(infer.exit_code, 0) << infer.err;
+  auto inferred = nlohmann::json::parse(infer.out);
+  EXPECT_EQ(inferred["device"], "cpu");
+  EXPECT_EQ(inferred["accuracy"].get<double>(), c->latest_metrics.at("accuracy").value);
+  auto no_gpu = wattlab("infer --run " + c->info.run_id + " --device cuda:99 --store " + store_);
+  EXPECT_EQ(no_gpu.exit_code, 1);
+  EXPECT_EQ(no_gpu.err.rfind("wattlab: error: --device cuda:99: ", 0), 0u) << no_gpu.err;
+  EXPECT_NE(no_gpu.err.find("-DTorch_DIR="), std::string::npos) << no_gpu.err;
+}
+
 TEST_F(CliTest, ConfigFileErrorsNameTheLine) {
   const fs::path config = dir_ / "f.yaml";
   std::ofstream(config) << "model: cnn\nbatch-size: abc\n";
@@ -737,6 +811,10 @@ TEST_F(CliTest, ConfigFileErrorsNameTheLine) {
   r = wattlab("train --config " + config.string() + " --store " + store_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "wattlab: error: " + config.string() + ":3: threads must be at least 1 (got 0)\n");
+  std::ofstream(config, std::ios::trunc) << "model: cnn\ndevice: cuda:99\n";
+  r = wattlab("train --config " + config.string() + " --store " + store_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("wattlab: error: " + config.string() + ":2: device cuda:99: ", 0), 0u) << r.err;
   EXPECT_FALSE(fs::exists(store_));
 }
 

@@ -6,6 +6,7 @@
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/tracked_training.h"
 #include "wattlab/infer/evaluate.h"
+#include "wattlab/train/device.h"
 #include "wattlab/track/store.h"
 
 namespace wattlab::cli {
@@ -26,6 +27,8 @@ int run_infer(const GlobalOptions& global, const InferCommandOptions& o) {
   if (o.format != "text" && o.format != "json") {
     return report_error("--format must be text or json (got \"" + o.format + "\")");
   }
+  // An unusable --device fails before anything is read.
+  if (Status s = check_device(o.inference.device); !s.ok()) return report_error(s.message());
   auto store = Store::open(global.store_path);
   if (!store.ok()) return report_error(store.status().message());
   auto run = (*store)->get_run(o.run_id);
@@ -66,15 +69,17 @@ int run_infer(const GlobalOptions& global, const InferCommandOptions& o) {
                         {"images", r.images},        {"accuracy", r.accuracy},
                         {"seconds", r.seconds},      {"images_per_s", r.images_per_s},
                         {"threads", o.inference.threads}, {"batch_size", o.inference.batch_size},
+                        {"device", parse_device(o.inference.device)->name()},
                         {"trained_accuracy", r.model.accuracy}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("run %s: %s (%lldx%lldx%lld, %lld classes, %d epochs): accuracy %.4f on %lld images "
-                "(%.4f when trained), %.1f images/s with %d thread(s), batch %lld\n",
+                "(%.4f when trained), %.1f images/s on %s with %d thread(s), batch %lld\n",
                 run->info.run_id.c_str(), r.model.model.c_str(), static_cast<long long>(r.model.channels),
                 static_cast<long long>(r.model.height), static_cast<long long>(r.model.width),
                 static_cast<long long>(r.model.num_classes), r.model.epochs, r.accuracy,
-                static_cast<long long>(r.images), r.model.accuracy, r.images_per_s, o.inference.threads,
+                static_cast<long long>(r.images), r.model.accuracy, r.images_per_s,
+                parse_device(o.inference.device)->name().c_str(), o.inference.threads,
                 static_cast<long long>(o.inference.batch_size));
   }
   return 0;
@@ -91,6 +96,10 @@ void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
   cmd->add_option("--test-subset", o->test_subset, "Evaluate the first N test images (0: all)")->capture_default_str();
   cmd->add_option("--batch-size", o->inference.batch_size, "Images per forward pass")->capture_default_str();
   cmd->add_option("--threads", o->inference.threads, "LibTorch intra-op threads")->capture_default_str();
+  cmd->add_option("--device", o->inference.device,
+                  "cpu, cuda or cuda:N (CUDA needs a LibTorch built with it, see README); a model trained on any "
+                  "device runs on any other")
+      ->capture_default_str();
   cmd->add_option("--artifacts", o->artifacts_dir, "The tracking server's artifact folder, as for train");
   cmd->add_option("--format", o->format, "text or json")->capture_default_str();
   cmd->callback([&global, o, exit_code] { *exit_code = run_infer(global, *o); });

@@ -16,6 +16,7 @@
 #include "wattlab/energy/monitor.h"
 #include "wattlab/track/client.h"
 #include "wattlab/track/environment.h"
+#include "wattlab/train/device.h"
 
 namespace wattlab::cli {
 
@@ -72,6 +73,10 @@ class TrackingObserver final : public TrainObserver {
   void on_progress(int epoch, int64_t images_done, int64_t images_total) override {
     progress_.update("epoch " + std::to_string(epoch) + "/" + std::to_string(options_.train.epochs), images_done,
                      images_total, Env::system().clock().monotonic_ms());
+  }
+
+  void on_resume(const std::vector<EpochMetrics>& earlier_epochs) override {
+    for (const EpochMetrics& m : earlier_epochs) summary_.train_images += m.train_images;
   }
 
   void on_epoch_end(int epoch, const EpochMetrics& m) override {
@@ -175,6 +180,8 @@ std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& d
       {"prefetch", std::to_string(c.prefetch)},
       {"threads", std::to_string(c.threads)},
       {"batch_size", std::to_string(c.batch_size)},
+      {"device", parse_device(c.device)->name()},
+      {"channels_last", c.channels_last ? "true" : "false"},
       {"epochs", std::to_string(c.epochs)},
       {"seed", std::to_string(c.seed)},
       {"precision", c.precision},
@@ -302,6 +309,7 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
   extras.seed = options.train.seed;
   extras.values = {{"libtorch_version", libtorch_version()},
                    {"threads", std::to_string(options.train.threads)},
+                   {"device", parse_device(options.train.device)->name()},
                    {"energy_domains", [&] {
                       std::string names;
                       for (const auto& d : (*monitor)->domains())
@@ -323,6 +331,8 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
     setup = write_file_atomically((std::filesystem::path(*artifact_dir) / kConfigFile).string(), options.config_yaml);
   }
   if (setup.ok()) setup = tracking.set_tag("mlflow.runName", run_name);
+  // Params are write-once, so a resumed run's params.epochs stays that of its first session; this tag follows --epochs.
+  if (setup.ok()) setup = tracking.set_tag("wattlab.epochs", std::to_string(options.train.epochs));
   if (setup.ok()) setup = tracking.set_tag("wattlab.energy_estimated", summary.energy_estimated ? "true" : "false");
   if (!setup.ok()) {
     tracking.end_run(RunStatus::kFailed);
@@ -354,6 +364,9 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
       const auto& latest = options.resume->latest_metrics;
       if (auto it = latest.find("energy_j"); it != latest.end()) summary.energy_j += it->second.value;
       if (auto it = latest.find("duration_s"); it != latest.end()) summary.duration_s += it->second.value;
+      for (const EnergyWindow& w : options.resume->energy_windows) {
+        if (w.name.ends_with("/train")) summary.train_energy_j += w.energy_j();
+      }
     }
     tracking.log_energy_window(*whole);
     tracking.log_metric("energy_j", summary.energy_j);

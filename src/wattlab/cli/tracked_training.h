@@ -53,13 +53,15 @@ struct TrackedTrainingSummary {
   RunStatus status = RunStatus::kRunning;
   std::vector<EpochMetrics> epochs;
   double duration_s = 0;
+  // With --resume, each figure is the total of every session of the run.
   double energy_j = 0;        // the whole run: training, evaluation and set-up
-  double train_energy_j = 0;  // training passes only
-  int64_t train_images = 0;   // images trained on, all epochs
+  double train_energy_j = 0;  // training passes only (a pass a stop interrupted included: its energy was spent)
+  int64_t train_images = 0;   // images trained on in the epochs the run completed
   bool energy_estimated = false;
   std::string stop_reason;    // as TrainResult::stop_reason; also the run's wattlab.stop_reason tag
 
-  // Training energy per trained image, joules (NaN before any image).
+  // Training energy per trained image, joules (NaN before any image): the
+  // run's energy_per_image_j metric.
   double energy_per_image_j() const;
 };
 
@@ -71,8 +73,10 @@ struct TrackedTrainingSummary {
 // failure marks the run FAILED and returns the failure.
 // The run's artifact folder receives config.yaml (when options.config_yaml is
 // set) and a checkpoint after every epoch; with options.resume the training
-// continues from that checkpoint, the run's energy_j and duration_s become
-// the totals of all its sessions, and its params are left as they were.
+// continues from that checkpoint, the run's energy_j, duration_s and
+// energy_per_image_j become the totals of all its sessions, and its params are
+// left as they were (params are write-once): the tag wattlab.epochs holds the
+// --epochs of the latest session, the environment its device and threads.
 Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const TrackedTrainingOptions& options,
                                                     const TrainData& data);
 

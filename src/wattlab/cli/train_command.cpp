@@ -205,10 +205,20 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
       ->capture_default_str()->group(compute);
   cmd->add_option("--batch-size", c.batch_size, "Images per step")->capture_default_str()->group(compute);
   cmd->add_option("--threads", c.threads, "LibTorch intra-op threads")->capture_default_str()->group(compute);
-  cmd->add_option("--precision", c.precision,
-                  "fp32, or bf16: LibTorch's CPU autocast (convolutions and matrix products in bfloat16, weights "
-                  "in float32; fp16 needs a GPU)")
+  cmd->add_option("--device", c.device,
+                  "cpu, cuda or cuda:N: where the model, its optimizer state and the batches live (CUDA needs a "
+                  "LibTorch built with it: cmake -DTorch_DIR=..., see README); checkpoints and model.pt hold CPU "
+                  "tensors either way")
       ->capture_default_str()->group(compute);
+  cmd->add_option("--precision", c.precision,
+                  "fp32, or bf16: LibTorch's autocast on the CPU or CUDA (convolutions and matrix products in "
+                  "bfloat16, weights in float32); fp16 is refused (it needs loss scaling, which LibTorch's C++ API "
+                  "lacks)")
+      ->capture_default_str()->group(compute);
+  cmd->add_flag("--channels-last", c.channels_last,
+                "Convolution weights and images in NHWC order (oneDNN's native layout); results differ slightly "
+                "from the default NCHW, so a run resumes only with its own setting")
+      ->group(compute);
   cmd->add_option("--seed", c.seed,
                   "Seed for weights, split, shuffling and augmentation (same seed + threads: same metrics)")
       ->capture_default_str()->group(compute);

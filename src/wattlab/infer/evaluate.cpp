@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "wattlab/train/batch_loader.h"
+#include "wattlab/train/device.h"
 #include "wattlab/train/models_torch.h"
 
 namespace wattlab {
@@ -19,6 +20,8 @@ std::string shape_text(int64_t c, int64_t h, int64_t w) {
 }
 
 Result<InferenceResult> evaluate(const std::string& dir, const ImageDataset& data, const InferenceOptions& options) {
+  WATTLAB_RETURN_IF_ERROR(check_device(options.device));
+  const torch::Device device(parse_device(options.device)->name());
   InferenceResult result;
   auto info = read_saved_model_info((std::filesystem::path(dir) / kModelInfoFile).string());
   if (!info.ok()) return info.status();
@@ -50,7 +53,8 @@ Result<InferenceResult> evaluate(const std::string& dir, const ImageDataset& dat
   if (!std::filesystem::exists(weights, ec)) return Status::not_found("model weights " + weights + " do not exist");
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(weights);
+    (*model)->to(device);
+    archive.load_from(weights, device);
     (*model)->load(archive);
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
@@ -69,19 +73,21 @@ Result<InferenceResult> evaluate(const std::string& dir, const ImageDataset& dat
   loading.prefetch_depth = options.prefetch;
   std::vector<int64_t> order(static_cast<size_t>(data.count));
   for (int64_t i = 0; i < data.count; ++i) order[i] = i;
-  torch::Tensor confusion = torch::zeros({classes * classes}, torch::kInt64);
+  torch::Tensor confusion = torch::zeros({classes * classes}, torch::dtype(torch::kInt64).device(device));
   const auto start = std::chrono::steady_clock::now();
   {
     BatchLoader loader(data, std::move(order), loading);
     Batch batch;
     while (loader.next(batch)) {
-      const torch::Tensor images = torch::from_blob(batch.images.data(),
-                                                    {batch.count, data.channels, data.height, data.width}, torch::kFloat32);
-      const torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.count}, torch::kInt64);
+      const torch::Tensor images =
+          torch::from_blob(batch.images.data(), {batch.count, data.channels, data.height, data.width}, torch::kFloat32)
+              .to(device);
+      const torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.count}, torch::kInt64).to(device);
       const torch::Tensor predicted = (*model)->forward(images).argmax(1);
       confusion += torch::bincount(labels * classes + predicted, {}, classes * classes);
     }
   }
+  confusion = confusion.to(torch::kCPU);  // on CUDA this also waits for the last batch
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   at::set_num_threads(previous_threads);
   result.images = data.count;

@@ -17,6 +17,7 @@ struct InferenceOptions {
   int64_t batch_size = 512;  // images per forward pass
   int threads = 1;           // LibTorch intra-op threads during the call
   int prefetch = 2;          // batches prepared ahead on a worker thread
+  std::string device = "cpu";  // cpu, cuda or cuda:N (train/device.h): where the model runs
 };
 
 struct InferenceResult {
@@ -30,10 +31,12 @@ struct InferenceResult {
 
 // Loads DIR/model.json and DIR/model.pt and classifies every image of `data`
 // (normalised with the model's mean and std, never augmented) in inference
-// mode. Errors: those of read_saved_model_info; NotFound / Corrupt naming
-// model.pt; InvalidArgument when the images' shape or class count differs
-// from the model's (the message names both and suggests --resize);
-// Internal for a LibTorch failure.
+// mode on options.device (model.pt holds CPU tensors, so a model trained on
+// any device loads on any other). Errors: InvalidArgument for a device that
+// does not exist (check_device); those of read_saved_model_info; NotFound /
+// Corrupt naming model.pt; InvalidArgument when the images' shape or class
+// count differs from the model's (the message names both and suggests
+// --resize); Internal for a LibTorch failure.
 Result<InferenceResult> evaluate_saved_model(const std::string& dir, const ImageDataset& data,
                                              const InferenceOptions& options);
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "wattlab/train/device.h"
 #include "wattlab/train/trainer.h"
 
 namespace wattlab {
@@ -90,6 +91,20 @@ TEST_F(InferTest, SavedModelGivesTheTrainersLastAccuracy) {
   Result<InferenceResult> again = evaluate_saved_model(files.model_dir, data.test, other);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->accuracy, r->accuracy);
+
+  // --device cpu is the default; a CUDA device this LibTorch lacks is refused, naming the flag.
+  InferenceOptions on_cpu;
+  on_cpu.device = "cpu";
+  Result<InferenceResult> cpu = evaluate_saved_model(files.model_dir, data.test, on_cpu);
+  ASSERT_TRUE(cpu.ok());
+  EXPECT_EQ(cpu->confusion, r->confusion);
+  const CudaInfo cuda = cuda_info();
+  InferenceOptions missing_gpu;
+  missing_gpu.device = "cuda:" + std::to_string(cuda.available ? cuda.device_count : 0);
+  Result<InferenceResult> refused = evaluate_saved_model(files.model_dir, data.test, missing_gpu);
+  EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), check_device(missing_gpu.device, cuda).message());
+  EXPECT_EQ(refused.status().message().rfind("--device " + missing_gpu.device + ": ", 0), 0u);
 
   // Images of another size, a missing model, corrupt weights.
   ImageDataset small = quadrants(10, 3);

@@ -2,6 +2,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fcntl.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <unistd.h>
@@ -107,19 +110,77 @@ Status save_atomically(torch::serialize::OutputArchive& archive, const std::stri
   return fsync_path(parent.empty() ? "." : parent.string(), O_RDONLY | O_DIRECTORY);
 }
 
+// What Module::save writes, with CPU copies of tensors that live elsewhere
+// (none made for CPU tensors).
+void save_on_cpu(const torch::nn::Module& module, torch::serialize::OutputArchive& archive) {
+  torch::NoGradGuard no_grad;
+  for (const auto& parameter : module.named_parameters(/*recurse=*/false)) {
+    archive.write(parameter.key(), parameter.value().to(torch::kCPU));
+  }
+  for (const auto& buffer : module.named_buffers(/*recurse=*/false)) {
+    archive.write(buffer.key(), buffer.value().to(torch::kCPU), /*is_buffer=*/true);
+  }
+  for (const auto& child : module.named_children()) {
+    if (!child.value()->is_serializable()) continue;
+    torch::serialize::OutputArchive child_archive(archive.compilation_unit());
+    save_on_cpu(*child.value(), child_archive);
+    archive.write(child.key(), child_archive);
+  }
+}
+
+// Moves the tensors of an optimizer's per-parameter state (SGD's momentum
+// buffers, Adam's and AdamW's moments) to `device` for its lifetime, and back
+// to where they were when it ends. The trainer makes no other optimizer.
+class OptimizerStateOn {
+ public:
+  OptimizerStateOn(torch::optim::Optimizer& optimizer, const torch::Device& device) {
+    for (auto& entry : optimizer.state()) {
+      torch::optim::OptimizerParamState* state = entry.second.get();
+      if (auto* sgd = dynamic_cast<torch::optim::SGDParamState*>(state)) {
+        move(sgd->momentum_buffer(), device);
+      } else if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(state)) {
+        move(adam->exp_avg(), device);
+        move(adam->exp_avg_sq(), device);
+        move(adam->max_exp_avg_sq(), device);
+      } else if (auto* adamw = dynamic_cast<torch::optim::AdamWParamState*>(state)) {
+        move(adamw->exp_avg(), device);
+        move(adamw->exp_avg_sq(), device);
+        move(adamw->max_exp_avg_sq(), device);
+      }
+    }
+  }
+  OptimizerStateOn(const OptimizerStateOn&) = delete;
+  OptimizerStateOn& operator=(const OptimizerStateOn&) = delete;
+  ~OptimizerStateOn() {
+    for (auto& [tensor, device] : moved_) *tensor = tensor->to(device);
+  }
+
+ private:
+  void move(torch::Tensor& tensor, const torch::Device& device) {
+    if (!tensor.defined() || tensor.device() == device) return;
+    moved_.emplace_back(&tensor, tensor.device());
+    tensor = tensor.to(device);
+  }
+
+  std::vector<std::pair<torch::Tensor*, torch::Device>> moved_;  // each moved tensor and where it came from
+};
+
 }  // namespace
 
-Status save_checkpoint(const std::string& path, const ClassifierImpl& model, const torch::optim::Optimizer& optimizer,
+Status save_checkpoint(const std::string& path, const ClassifierImpl& model, torch::optim::Optimizer& optimizer,
                        const TrainingState& state) {
   torch::serialize::OutputArchive archive;
   try {
     archive.write("format", c10::IValue(std::string(kFormat)));
     archive.write("settings", c10::IValue(encode_settings(state.settings)));
     torch::serialize::OutputArchive model_archive;
-    model.save(model_archive);
+    save_on_cpu(model, model_archive);
     archive.write("model", model_archive);
     torch::serialize::OutputArchive optimizer_archive;
-    optimizer.save(optimizer_archive);
+    {
+      OptimizerStateOn on_cpu(optimizer, torch::kCPU);
+      optimizer.save(optimizer_archive);
+    }
     archive.write("optimizer", optimizer_archive);
 
     const int64_t epochs = static_cast<int64_t>(state.epochs.size());
@@ -147,7 +208,7 @@ Status save_checkpoint(const std::string& path, const ClassifierImpl& model, con
 
 Status save_trained_model(const std::string& dir, const ClassifierImpl& model, const SavedModelInfo& info) {
   torch::serialize::OutputArchive archive;
-  model.save(archive);  // what torch::save(module, path) writes
+  save_on_cpu(model, archive);  // what torch::save(module, path) writes
   WATTLAB_RETURN_IF_ERROR(save_atomically(archive, (fs::path(dir) / kModelFile).string()));
   const std::string json_path = (fs::path(dir) / kModelInfoFile).string();
   const std::string temp = json_path + ".tmp";
@@ -164,7 +225,8 @@ Status save_trained_model(const std::string& dir, const ClassifierImpl& model, c
 }
 
 Status load_checkpoint(const std::string& path, const std::map<std::string, std::string>& expected,
-                       ClassifierImpl& model, torch::optim::Optimizer& optimizer, TrainingState& state) {
+                       const torch::Device& device, ClassifierImpl& model, torch::optim::Optimizer& optimizer,
+                       TrainingState& state) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return Status::not_found("checkpoint " + path + " does not exist");
   auto corrupt = [&](const std::string& why) {
@@ -173,7 +235,7 @@ Status load_checkpoint(const std::string& path, const std::map<std::string, std:
   };
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(path);
+    archive.load_from(path, device);  // every tensor straight to the device; the few read here come back
     c10::IValue value;
     if (!archive.try_read("format", value) || !value.isString() || value.toStringRef() != kFormat) {
       return corrupt(std::string("not a ") + kFormat + " file");
@@ -205,9 +267,9 @@ Status load_checkpoint(const std::string& path, const std::map<std::string, std:
         order.scalar_type() != torch::kInt64 || metrics.size(0) < 1) {
       return corrupt("metrics of unexpected shape");
     }
-    metrics = metrics.contiguous();
-    confusion = confusion.contiguous();
-    order = order.contiguous();
+    metrics = metrics.to(torch::kCPU).contiguous();
+    confusion = confusion.to(torch::kCPU).contiguous();
+    order = order.to(torch::kCPU).contiguous();
     state.epochs.clear();
     const int64_t cells = confusion.size(1);
     for (int64_t e = 0; e < metrics.size(0); ++e) {
@@ -221,6 +283,7 @@ Status load_checkpoint(const std::string& path, const std::map<std::string, std:
     if (!archive.try_read("shuffle_rng", value) || !value.isString()) return corrupt("no shuffling state");
     state.shuffle_rng = value.toStringRef();
     archive.read("torch_rng", state.torch_rng);
+    state.torch_rng = state.torch_rng.to(torch::kCPU);
     return Status();
   } catch (const c10::Error& e) {
     return corrupt(first_line(e.what_without_backtrace()));

@@ -33,21 +33,27 @@ struct TrainingState {
 
 // Writes the model's parameters and buffers, the optimizer's state and
 // `state` to `path`: first to "<path>.tmp", then renamed over `path`, so a
-// reader never sees half a checkpoint. Creates missing parent folders.
-// IoError naming the path on failure.
-Status save_checkpoint(const std::string& path, const ClassifierImpl& model, const torch::optim::Optimizer& optimizer,
+// reader never sees half a checkpoint. Creates missing parent folders. Every
+// tensor is written as a CPU tensor, wherever the model and the optimizer's
+// state live (the optimizer's state visits the CPU for the write and moves
+// back). IoError naming the path on failure.
+Status save_checkpoint(const std::string& path, const ClassifierImpl& model, torch::optim::Optimizer& optimizer,
                        const TrainingState& state);
 
-// Reads a checkpoint of save_checkpoint into `model`, `optimizer` (built as
-// for the run that wrote it) and `state`. NotFound when `path` does not exist;
+// Reads a checkpoint of save_checkpoint into `model` (already on `device`),
+// `optimizer` (built as for the run that wrote it, over the model's
+// parameters) and `state`; the model's and the optimizer's tensors land on
+// `device`, state.torch_rng on the CPU. NotFound when `path` does not exist;
 // InvalidArgument when its settings differ from `expected` (naming the flag,
 // both values and the file); Corrupt naming the file when it cannot be read.
 Status load_checkpoint(const std::string& path, const std::map<std::string, std::string>& expected,
-                       ClassifierImpl& model, torch::optim::Optimizer& optimizer, TrainingState& state);
+                       const torch::Device& device, ClassifierImpl& model, torch::optim::Optimizer& optimizer,
+                       TrainingState& state);
 
 // Writes the model's parameters and buffers to DIR/model.pt (as
-// torch::save(module) does, through a temporary file) and `info` to
-// DIR/model.json. IoError naming the file on failure.
+// torch::save(module) does, through a temporary file, but as CPU tensors
+// wherever the model lives) and `info` to DIR/model.json. IoError naming the
+// file on failure.
 Status save_trained_model(const std::string& dir, const ClassifierImpl& model, const SavedModelInfo& info);
 
 }  // namespace wattlab

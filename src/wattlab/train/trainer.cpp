@@ -21,6 +21,7 @@
 
 #include "wattlab/train/batch_loader.h"
 #include "wattlab/train/checkpoint.h"
+#include "wattlab/train/device.h"
 #include "wattlab/train/models.h"
 #include "wattlab/train/models_torch.h"
 
@@ -75,29 +76,39 @@ class ThreadCountScope {
   int previous_;
 };
 
-// Turns LibTorch's CPU autocast to bfloat16 on for its lifetime when `enabled`
-// (--precision bf16): the operations autocast lists run in bfloat16, the rest
-// (losses, reductions) in float32; the weights stay float32.
+// Turns LibTorch's autocast to bfloat16 on for its lifetime when `enabled`
+// (--precision bf16), the CPU's or CUDA's after `device`: the operations
+// autocast lists run in bfloat16, the rest (losses, reductions) in float32;
+// the weights stay float32.
 class AutocastScope {
  public:
-  explicit AutocastScope(bool enabled) : enabled_(enabled) {
+  AutocastScope(bool enabled, const torch::Device& device) : enabled_(enabled), cuda_(device.is_cuda()) {
     if (!enabled_) return;
-    previous_enabled_ = at::autocast::is_cpu_enabled();
-    previous_dtype_ = at::autocast::get_autocast_cpu_dtype();
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
+    previous_enabled_ = cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+    previous_dtype_ = cuda_ ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+    set(true, at::kBFloat16);
   }
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
   ~AutocastScope() {
     if (!enabled_) return;
-    at::autocast::set_cpu_enabled(previous_enabled_);
-    at::autocast::set_autocast_cpu_dtype(previous_dtype_);
+    set(previous_enabled_, previous_dtype_);
     if (!previous_enabled_) at::autocast::clear_cache();  // casts of weights that the next step changes
   }
 
  private:
+  void set(bool enabled, at::ScalarType dtype) const {
+    if (cuda_) {
+      at::autocast::set_autocast_gpu_dtype(dtype);
+      at::autocast::set_enabled(enabled);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(dtype);
+      at::autocast::set_cpu_enabled(enabled);
+    }
+  }
+
   bool enabled_;
+  bool cuda_;
   bool previous_enabled_ = false;
   at::ScalarType previous_dtype_ = at::kBFloat16;
 };
@@ -156,11 +167,17 @@ struct Evaluation {
 };
 
 // A batch's floats [count, channels, height, width] as the model takes them:
-// channels-last (one copy, none for one channel) when `channels_last`.
-torch::Tensor batch_images(Batch& batch, const ImageDataset& data, bool channels_last) {
+// channels-last (one copy, none for one channel) when `channels_last`, on
+// `device` (no copy on the CPU).
+torch::Tensor batch_images(Batch& batch, const ImageDataset& data, bool channels_last, const torch::Device& device) {
   torch::Tensor images =
       torch::from_blob(batch.images.data(), {batch.count, data.channels, data.height, data.width}, torch::kFloat32);
-  return channels_last ? images.contiguous(torch::MemoryFormat::ChannelsLast) : images;
+  return (channels_last ? images.contiguous(torch::MemoryFormat::ChannelsLast) : images).to(device);
+}
+
+// A batch's labels [count] on `device`.
+torch::Tensor batch_labels(Batch& batch, const torch::Device& device) {
+  return torch::from_blob(batch.labels.data(), {batch.count}, torch::kInt64).to(device);
 }
 
 // Stores every 4-d parameter (the convolutions' weights) channels-last.
@@ -172,7 +189,8 @@ void to_channels_last(ClassifierImpl& model) {
 }
 
 Status evaluate(ClassifierImpl& model, const ImageDataset& data, const LoaderOptions& options, int64_t num_classes,
-                bool channels_last, int epoch, const char* what, TrainObserver& observer, Evaluation& out) {
+                bool channels_last, const torch::Device& device, int epoch, const char* what, TrainObserver& observer,
+                Evaluation& out) {
   c10::InferenceMode inference;  // no autograd bookkeeping at all (stronger than NoGradGuard)
   model.eval();
   std::vector<int64_t> order(static_cast<size_t>(data.count));
@@ -180,12 +198,12 @@ Status evaluate(ClassifierImpl& model, const ImageDataset& data, const LoaderOpt
   BatchLoader loader(data, std::move(order), options);
   double loss_sum = 0;
   int64_t top5_hits = 0;
-  torch::Tensor confusion = torch::zeros({num_classes * num_classes}, torch::kInt64);
+  torch::Tensor confusion = torch::zeros({num_classes * num_classes}, torch::dtype(torch::kInt64).device(device));
   Batch batch;
   for (int64_t done = 0; loader.next(batch); done += batch.count) {
     if (observer.should_stop()) return cancelled(epoch, what, done, data.count);
-    const torch::Tensor images = batch_images(batch, data, channels_last);
-    const torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.count}, torch::kInt64);
+    const torch::Tensor images = batch_images(batch, data, channels_last, device);
+    const torch::Tensor labels = batch_labels(batch, device);
     const torch::Tensor logits = model.forward(images);
     loss_sum += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
     confusion += torch::bincount(labels * num_classes + logits.argmax(1), {}, num_classes * num_classes);
@@ -195,6 +213,7 @@ Status evaluate(ClassifierImpl& model, const ImageDataset& data, const LoaderOpt
     }
   }
   out.loss = loss_sum / static_cast<double>(data.count);
+  confusion = confusion.to(torch::kCPU);
   out.confusion.assign(confusion.data_ptr<int64_t>(), confusion.data_ptr<int64_t>() + confusion.numel());
   int64_t correct = 0;
   for (int64_t c = 0; c < num_classes; ++c) correct += out.confusion[c * num_classes + c];
@@ -250,6 +269,7 @@ std::map<std::string, std::string> checkpoint_settings(const TrainConfig& c, con
           {"--batch-size", std::to_string(c.batch_size)},
           {"--seed", std::to_string(c.seed)},
           {"--precision", c.precision},
+          {"--channels-last", c.channels_last ? "true" : "false"},
           {"--augment", c.augment},
           {"--crop-padding", std::to_string(c.crop_padding)},
           {"--mean", list(result.mean)},
@@ -260,7 +280,7 @@ std::map<std::string, std::string> checkpoint_settings(const TrainConfig& c, con
 at::Generator torch_generator() { return at::detail::getDefaultCPUGenerator(); }
 
 // Saves the state after the epochs in `epochs` (see checkpoint.h).
-Status write_checkpoint(const std::string& path, const ClassifierImpl& model, const torch::optim::Optimizer& optimizer,
+Status write_checkpoint(const std::string& path, const ClassifierImpl& model, torch::optim::Optimizer& optimizer,
                         const std::vector<EpochMetrics>& epochs, const std::vector<int64_t>& order,
                         const std::mt19937_64& shuffle_rng, const std::map<std::string, std::string>& settings) {
   TrainingState state;
@@ -314,6 +334,8 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
   if (!made.ok()) return made.status();
   std::shared_ptr<ClassifierImpl> model = *made;
   result.parameter_count = parameter_count(*model);
+  const torch::Device device(parse_device(config.device)->name());
+  model->to(device);  // drawn on the CPU, so the same seed gives the same weights on every device
   if (config.channels_last) to_channels_last(*model);
   std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(config, *model);
 
@@ -348,7 +370,8 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
   const std::map<std::string, std::string> settings = checkpoint_settings(config, data, result);
   if (!files.resume_from.empty()) {
     TrainingState state;
-    WATTLAB_RETURN_IF_ERROR(load_checkpoint(files.resume_from, settings, *model, *optimizer, state));
+    WATTLAB_RETURN_IF_ERROR(load_checkpoint(files.resume_from, settings, device, *model, *optimizer, state));
+    observer.on_resume(state.epochs);
     if (state.order.size() != order.size()) {
       return Status::corrupt("checkpoint " + files.resume_from + " is corrupt (a training order of " +
                              std::to_string(state.order.size()) + " images for " + std::to_string(order.size()) + ")");
@@ -390,14 +413,14 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
       Batch batch;
       for (int64_t done = 0; loader.next(batch); done += batch.count) {
         if (observer.should_stop()) return cancelled(epoch, "training", done, train_data.count);
-        const torch::Tensor images = batch_images(batch, train_data, config.channels_last);
-        const torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.count}, torch::kInt64);
+        const torch::Tensor images = batch_images(batch, train_data, config.channels_last, device);
+        const torch::Tensor labels = batch_labels(batch, device);
         // Dropping the gradients (rather than zeroing them) lets backward hand
         // over its fresh gradient tensors instead of adding them to zeros.
         for (torch::Tensor& p : model->parameters()) p.mutable_grad().reset();
         torch::Tensor loss;
         {
-          AutocastScope autocast(bf16);  // the forward pass only, as PyTorch recommends
+          AutocastScope autocast(bf16, device);  // the forward pass only, as PyTorch recommends
           loss = F::cross_entropy(model->forward(images), labels);
         }
         loss.backward();
@@ -411,11 +434,11 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     m.val_loss = m.val_accuracy = m.val_top5_accuracy = NAN;
     if (has_validation) {
       PhaseScope phase(observer, prefix + "/validate");
-      AutocastScope autocast(bf16);
+      AutocastScope autocast(bf16, device);
       const auto start = std::chrono::steady_clock::now();
       Evaluation e;
       WATTLAB_RETURN_IF_ERROR(
-          evaluate(*model, val_data, eval_loading, num_classes, config.channels_last, epoch, "validation", observer, e));
+          evaluate(*model, val_data, eval_loading, num_classes, config.channels_last, device, epoch, "validation", observer, e));
       m.val_loss = e.loss;
       m.val_accuracy = e.accuracy;
       m.val_top5_accuracy = e.top5_accuracy;
@@ -423,11 +446,11 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     }
     {
       PhaseScope phase(observer, prefix + "/eval");
-      AutocastScope autocast(bf16);
+      AutocastScope autocast(bf16, device);
       const auto start = std::chrono::steady_clock::now();
       Evaluation e;
-      WATTLAB_RETURN_IF_ERROR(evaluate(*model, test_data, eval_loading, num_classes, config.channels_last, epoch, "evaluation",
-                                      observer, e));
+      WATTLAB_RETURN_IF_ERROR(evaluate(*model, test_data, eval_loading, num_classes, config.channels_last, device, epoch,
+                                       "evaluation", observer, e));
       m.test_loss = e.loss;
       m.top5_accuracy = e.top5_accuracy;
       m.confusion = std::move(e.confusion);
@@ -488,10 +511,13 @@ Status validate(const TrainConfig& c) {
   if (c.batch_size < 1) return bad("--batch-size", "at least 1", std::to_string(c.batch_size));
   if (c.epochs < 1) return bad("--epochs", "at least 1", std::to_string(c.epochs));
   if (c.precision == "fp16") {
-    return Status::invalid_argument("--precision fp16 is not available on the CPU: LibTorch " TORCH_VERSION
-                                    "'s CPU autocast supports bfloat16 only; use --precision bf16 (or fp32)");
+    return Status::invalid_argument(
+        "--precision fp16 is not available: LibTorch " TORCH_VERSION "'s CPU autocast supports bfloat16 only, and "
+        "fp16 training on CUDA needs loss scaling (a GradScaler), which LibTorch's C++ API lacks; use --precision "
+        "bf16 (or fp32)");
   }
   if (c.precision != "fp32" && c.precision != "bf16") return bad("--precision", "fp32 or bf16", "\"" + c.precision + "\"");
+  WATTLAB_RETURN_IF_ERROR(check_device(c.device));
   if (c.dataset != "auto" && c.dataset != "idx" && c.dataset != "cifar10" && c.dataset != "cifar100" &&
       c.dataset != "folder") {
     return bad("--dataset", "auto, idx, cifar10, cifar100 or folder", "\"" + c.dataset + "\"");

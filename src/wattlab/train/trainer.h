@@ -32,15 +32,18 @@ struct TrainConfig {
   std::vector<double> std;       // --std: per-channel std; empty = from the training part
   int prefetch = 2;              // --prefetch: batches prepared ahead on a worker thread; 0 = none
   // Compute.
+  std::string device = "cpu";  // --device: cpu, cuda or cuda:N (device.h); model, optimizer state and
+                               // batches live there, checkpoints and the saved model on the CPU
   int threads = 1;          // --threads: LibTorch intra-op threads
   int64_t batch_size = 64;  // --batch-size
-  bool channels_last = false;  // weights and images in NHWC order for oneDNN; off by default: on this
-                               // Zen 3 CPU, one thread, it was no faster for cnn and MobileNetV2 and
+  bool channels_last = false;  // --channels-last: weights and images in NHWC order for oneDNN; off by default:
+                               // on this Zen 3 CPU, one thread, it was no faster for cnn and MobileNetV2 and
                                // slower for ResNet-18 (12.5 vs 13.8 images per CPU second)
   int epochs = 1;           // --epochs: at most this many (early stopping may end sooner)
   uint64_t seed = 42;       // --seed: weights, split, shuffling, augmentation and dropout
-  std::string precision = "fp32";  // --precision: fp32, or bf16 (LibTorch's CPU autocast: convolutions and
-                                   // matrix products in bfloat16, weights and losses in float32)
+  std::string precision = "fp32";  // --precision: fp32, or bf16 (LibTorch's autocast, CPU or CUDA after
+                                   // --device: convolutions and matrix products in bfloat16, weights and
+                                   // losses in float32); fp16 is refused (see validate)
   // Optimisation.
   std::string optimizer = "adam";  // --optimizer: "sgd", "adam" or "adamw"
   double learning_rate = 1e-3;     // --lr: the base rate the schedule starts from
@@ -60,7 +63,9 @@ double effective_weight_decay(const TrainConfig& config);
 
 // OK if `config` can be trained; otherwise InvalidArgument whose message names
 // the flag, the rule and the value given ("--threads must be at least 1 (got 0)").
-// Does not touch the file system: a missing data set is reported by train_model.
+// A CUDA --device must exist (check_device in device.h: the message says what
+// LibTorch found and how to get a CUDA build). Does not touch the file
+// system: a missing data set is reported by train_model.
 Status validate(const TrainConfig& config);
 
 // Metrics of one epoch: a training pass, an evaluation on the validation part
@@ -100,6 +105,9 @@ class TrainObserver {
   virtual void on_progress(int epoch, int64_t images_done, int64_t images_total) {}
   // After each epoch's evaluation.
   virtual void on_epoch_end(int epoch, const EpochMetrics& metrics) {}
+  // Once, before training, when a checkpoint is resumed: the metrics of the
+  // epochs it holds (on_epoch_end is not called for them).
+  virtual void on_resume(const std::vector<EpochMetrics>& earlier_epochs) {}
   // Polled before every batch (training and evaluation); true makes
   // train_model return a Cancelled status.
   virtual bool should_stop() { return false; }
@@ -174,11 +182,15 @@ struct TrainFiles {
   // TrainResult::epochs; the observer hears only of the epochs trained now.
   // Settings that shape the model, the data or the optimisation (model, width,
   // input shape, classes, optimizer, rates, batch size, seed, augmentation,
-  // normalisation) must equal the checkpoint's; --epochs may grow.
+  // normalisation) or its arithmetic (precision, channels-last) must equal the
+  // checkpoint's; --epochs may grow. --device may change (checkpoints hold CPU
+  // tensors; the state moves to the device when loaded), but then the
+  // continuation is not bit-identical.
   std::string resume_from;
   // When training ends (not when cancelled or failed), the model as it is
   // after the last epoch goes to DIR/model.pt and its description to
-  // DIR/model.json (saved_model.h), for infer/. Empty: not saved.
+  // DIR/model.json (saved_model.h), for infer/; its tensors are CPU tensors
+  // whatever --device, so it loads on any device. Empty: not saved.
   std::string model_dir;
 };
 
@@ -191,10 +203,11 @@ Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data
                                 const TrainFiles& files);
 
 // Loads the data set into memory, builds the model, and trains it for up to
-// config.epochs epochs, evaluating after each. Deterministic: the same config
-// (seed and threads included) on the same machine and LibTorch build gives
-// bit-identical metrics (times aside). Sets LibTorch's intra-op thread count for
-// the duration of the call and its inter-op thread count to 1 once per process;
+// config.epochs epochs, evaluating after each. Deterministic on the CPU: the
+// same config (seed and threads included) on the same machine and LibTorch
+// build gives bit-identical metrics (times aside); CUDA kernels (cuDNN's
+// algorithm choice, atomic additions) need not be. Sets LibTorch's intra-op
+// thread count for the duration of the call and its inter-op thread count to 1 once per process;
 // reseeds LibTorch's global generator, so do not run two trainings concurrently
 // in one process if you need reproducibility.
 // Errors: InvalidArgument (see validate, and --mean/--std whose length is not

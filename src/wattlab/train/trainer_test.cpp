@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
+#include "wattlab/train/device.h"
 #include "wattlab/train/models.h"
 #include "wattlab/train/models_torch.h"
 
@@ -351,8 +353,10 @@ TEST(TrainerTest, Bf16AutocastTrainsAndIsNotFp32) {
   EXPECT_FALSE(at::autocast::is_cpu_enabled());
 
   c.precision = "fp16";
-  EXPECT_EQ(validate(c).message(), "--precision fp16 is not available on the CPU: LibTorch " TORCH_VERSION
-                                   "'s CPU autocast supports bfloat16 only; use --precision bf16 (or fp32)");
+  EXPECT_EQ(validate(c).message(),
+            "--precision fp16 is not available: LibTorch " TORCH_VERSION "'s CPU autocast supports bfloat16 only, and "
+            "fp16 training on CUDA needs loss scaling (a GradScaler), which LibTorch's C++ API lacks; use --precision "
+            "bf16 (or fp32)");
   c.precision = "int8";
   EXPECT_EQ(validate(c).message(), "--precision must be fp32 or bf16 (got \"int8\")");
 }
@@ -493,6 +497,185 @@ TEST(TrainerTest, ResumeEqualsUninterruptedTraining) {
   EXPECT_EQ(bad.status().code(), Status::Code::kCorrupt);
   EXPECT_NE(bad.status().message().find("checkpoint " + corrupt.resume_from + " is corrupt"), std::string::npos)
       << bad.status().message();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TrainerTest, DeviceParsesCpuCudaAndCudaN) {
+  Result<DeviceSpec> cpu = parse_device("cpu");
+  ASSERT_TRUE(cpu.ok());
+  EXPECT_FALSE(cpu->cuda);
+  EXPECT_EQ(cpu->name(), "cpu");
+  Result<DeviceSpec> cuda = parse_device("cuda");
+  ASSERT_TRUE(cuda.ok());
+  EXPECT_TRUE(cuda->cuda);
+  EXPECT_EQ(cuda->index, 0);
+  EXPECT_EQ(cuda->name(), "cuda:0");
+  Result<DeviceSpec> third = parse_device("cuda:2");
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->index, 2);
+  EXPECT_EQ(third->name(), "cuda:2");
+  EXPECT_EQ(parse_device("cuda:15")->index, 15);
+  for (const char* bad : {"gpu", "CUDA", "cuda:", "cuda:-1", "cuda:x", "cuda:1.5", "cuda: 1", "cpu:0", "cuda:99999", ""}) {
+    SCOPED_TRACE(bad);
+    Result<DeviceSpec> r = parse_device(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(),
+              "--device must be cpu, cuda or cuda:N with N the device's index (got \"" + std::string(bad) + "\")");
+  }
+  TrainConfig c;
+  EXPECT_EQ(c.device, "cpu");  // the default, which needs no CUDA
+  c.device = "gpu";
+  EXPECT_EQ(validate(c).code(), Status::Code::kInvalidArgument);
+}
+
+// What a CUDA device needs, checked against what LibTorch reports (given here,
+// so both cases are tested whatever this machine has).
+TEST(TrainerTest, CudaDeviceNeedsACudaLibTorchAndAnExistingIndex) {
+  const CudaInfo none;  // Debian's CPU-only LibTorch: false, 0
+  EXPECT_TRUE(check_device("cpu", none).ok());
+  Status s = check_device("cuda", none);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "--device cuda: this LibTorch (" TORCH_VERSION ") sees no CUDA device (torch::cuda::is_available() is "
+            "false, torch::cuda::device_count() is 0): it was built without CUDA (Debian's libtorch-dev is), or no "
+            "GPU or driver is visible; build wattlab against a CUDA LibTorch with cmake "
+            "-DTorch_DIR=<libtorch>/share/cmake/Torch (see README, \"Other LibTorch builds\"), or use --device cpu");
+  CudaInfo two;
+  two.available = true;
+  two.device_count = 2;
+  EXPECT_TRUE(check_device("cuda", two).ok());
+  EXPECT_TRUE(check_device("cuda:1", two).ok());
+  s = check_device("cuda:2", two);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "--device cuda:2: no CUDA device 2 (torch::cuda::is_available() is true, torch::cuda::device_count() is "
+            "2); use cuda:0 to cuda:1, or check CUDA_VISIBLE_DEVICES");
+  CudaInfo one = two;
+  one.device_count = 1;
+  EXPECT_EQ(check_device("cuda:1", one).message(),
+            "--device cuda:1: no CUDA device 1 (torch::cuda::is_available() is true, torch::cuda::device_count() is "
+            "1); use cuda:0, or check CUDA_VISIBLE_DEVICES");
+  EXPECT_EQ(check_device("gpu", two).code(), Status::Code::kInvalidArgument);
+
+  // This process's LibTorch: a device it lacks is refused by validate and by
+  // train_model before anything happens.
+  const CudaInfo here = cuda_info();
+  TrainConfig c = small_config();
+  c.device = "cuda:" + std::to_string(here.available ? here.device_count : 0);
+  EXPECT_EQ(validate(c).message(), check_device(c.device, here).message());
+  EXPECT_NE(validate(c).message().find("torch::cuda::device_count() is " + std::to_string(here.device_count)),
+            std::string::npos);
+  RecordingObserver observer;
+  EXPECT_EQ(train_model(c, synthetic_rgb(20, 0, 10), observer).status().code(), Status::Code::kInvalidArgument);
+  EXPECT_TRUE(observer.events.empty());
+}
+
+// --device cpu is the default and gives the same bits: metrics, checkpoint and saved model.
+TEST(TrainerTest, DeviceCpuEqualsTheDefault) {
+  TrainData data = synthetic_rgb(64, 16, 30);
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("wattlab-device-" + std::to_string(::getpid()));
+  auto train = [&](const std::string& name, const std::optional<std::string>& device) {
+    TrainConfig c = small_config();
+    c.model = "mobilenet_v2";  // batch norm and dropout
+    c.width_multiplier = 0.25;
+    c.epochs = 2;
+    c.batch_size = 16;
+    if (device) c.device = *device;
+    TrainFiles files;
+    files.checkpoint_path = (dir / name / "checkpoint.pt").string();
+    files.model_dir = (dir / name).string();
+    RecordingObserver observer;
+    return train_model(c, data, observer, files);
+  };
+  Result<TrainResult> by_default = train("default", std::nullopt);
+  Result<TrainResult> on_cpu = train("cpu", "cpu");
+  ASSERT_TRUE(by_default.ok() && on_cpu.ok()) << on_cpu.status().to_string();
+  ASSERT_EQ(on_cpu->epochs.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) expect_identical(by_default->epochs[e], on_cpu->epochs[e]);
+  ModelShape shape;
+  shape.in_channels = 3;
+  shape.height = shape.width = 32;
+  shape.num_classes = 10;
+  shape.width_multiplier = 0.25;
+  const auto a = checkpoint_weights((dir / "default" / "checkpoint.pt").string(), shape, "mobilenet_v2");
+  const auto b = checkpoint_weights((dir / "cpu" / "checkpoint.pt").string(), shape, "mobilenet_v2");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a) {
+    EXPECT_TRUE(tensor.device().is_cpu()) << name;
+    EXPECT_TRUE(torch::equal(tensor, b.at(name))) << name;
+  }
+  // model.pt: what torch::load(module, path) reads, on the CPU.
+  auto saved = make_model("mobilenet_v2", shape);
+  ASSERT_TRUE(saved.ok());
+  torch::serialize::InputArchive archive;
+  archive.load_from((dir / "cpu" / "model.pt").string());
+  (*saved)->load(archive);
+  for (const auto& p : (*saved)->named_parameters()) {
+    EXPECT_TRUE(p.value().device().is_cpu()) << p.key();
+    EXPECT_TRUE(torch::equal(p.value(), a.at(p.key()))) << p.key();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TrainerTest, ChannelsLastTrainsToTheSameAccuracyAndMustNotChangeOnResume) {
+  TrainData data = synthetic_rgb(320, 0, 100);
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("wattlab-channels-last-" + std::to_string(::getpid()));
+  TrainConfig c = small_config();
+  // ResNet-18: here (oneDNN 2.6, AVX-512) the layout gave the same bits for cnn, lenet5, vgg11 and
+  // mobilenet_v2, but not for ResNet-18's convolutions.
+  c.model = "resnet18";
+  c.width_multiplier = 0.25;
+  c.optimizer = "sgd";
+  c.learning_rate = 0.02;
+  c.epochs = 3;
+  c.batch_size = 32;
+  RecordingObserver nchw_observer, nhwc_observer;
+  TrainFiles nchw_files, nhwc_files;
+  nchw_files.checkpoint_path = (dir / "nchw.pt").string();
+  nhwc_files.checkpoint_path = (dir / "nhwc.pt").string();
+  Result<TrainResult> nchw = train_model(c, data, nchw_observer, nchw_files);
+  c.channels_last = true;
+  Result<TrainResult> nhwc = train_model(c, data, nhwc_observer, nhwc_files);
+  ASSERT_TRUE(nchw.ok() && nhwc.ok()) << nhwc.status().to_string();
+  // The same model and seed: only the memory layout (and so the order of the arithmetic) differs,
+  // which here changes the losses (0.0157 vs 0.0175 after 3 epochs) but not what the model learns.
+  EXPECT_GT(nchw->epochs[2].accuracy, 0.9);  // chance is 0.1
+  EXPECT_NEAR(nhwc->epochs[2].accuracy, nchw->epochs[2].accuracy, 0.02);
+  EXPECT_LT(nhwc->epochs[2].train_loss, 0.5 * nhwc->epochs[0].train_loss);  // it trains
+  // The convolutions' weights really were channels-last, and the checkpoint keeps them so.
+  torch::serialize::InputArchive archive, model_archive;
+  archive.load_from(nhwc_files.checkpoint_path);
+  archive.read("model", model_archive);
+  ModelShape shape;
+  shape.in_channels = 3;
+  shape.height = shape.width = 32;
+  shape.num_classes = 10;
+  shape.width_multiplier = c.width_multiplier;
+  auto model = make_model(c.model, shape);
+  ASSERT_TRUE(model.ok());
+  (*model)->load(model_archive);
+  int convolutions = 0;
+  for (const auto& p : (*model)->named_parameters()) {
+    if (p.value().dim() != 4) continue;
+    ++convolutions;
+    EXPECT_TRUE(p.value().is_contiguous(torch::MemoryFormat::ChannelsLast)) << p.key();
+  }
+  EXPECT_GT(convolutions, 0);
+
+  // Resuming with the other layout would not continue the same computation.
+  c.epochs = 4;
+  nchw_files.resume_from = nchw_files.checkpoint_path;
+  Result<TrainResult> mixed = train_model(c, data, nchw_observer, nchw_files);
+  EXPECT_EQ(mixed.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(mixed.status().message(), "the run was trained with --channels-last false, but true was asked for; "
+                                      "resume with the run's own --channels-last (checkpoint " +
+                                          nchw_files.checkpoint_path + ")");
+  nhwc_files.resume_from = nhwc_files.checkpoint_path;
+  Result<TrainResult> resumed = train_model(c, data, nhwc_observer, nhwc_files);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().to_string();
+  EXPECT_EQ(resumed->epochs.size(), 4u);
   std::filesystem::remove_all(dir);
 }
 
