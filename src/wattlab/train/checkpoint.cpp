@@ -224,6 +224,12 @@ Status save_trained_model(const std::string& dir, const ClassifierImpl& model, c
   return Status();
 }
 
+std::map<std::string, std::string> with_settings_older_checkpoints_imply(std::map<std::string, std::string> settings) {
+  settings.emplace("--precision", "fp32");      // no --precision before then
+  settings.emplace("--channels-last", "false");  // no --channels-last flag before then
+  return settings;
+}
+
 Status load_checkpoint(const std::string& path, const std::map<std::string, std::string>& expected,
                        const torch::Device& device, ClassifierImpl& model, torch::optim::Optimizer& optimizer,
                        TrainingState& state) {
@@ -241,7 +247,7 @@ Status load_checkpoint(const std::string& path, const std::map<std::string, std:
       return corrupt(std::string("not a ") + kFormat + " file");
     }
     if (!archive.try_read("settings", value) || !value.isString()) return corrupt("no settings");
-    state.settings = decode_settings(value.toStringRef());
+    state.settings = with_settings_older_checkpoints_imply(decode_settings(value.toStringRef()));
     for (const auto& [flag, wanted] : expected) {
       auto it = state.settings.find(flag);
       const std::string stored = it == state.settings.end() ? "(not recorded)" : it->second;

@@ -50,6 +50,12 @@ Status load_checkpoint(const std::string& path, const std::map<std::string, std:
                        const torch::Device& device, ClassifierImpl& model, torch::optim::Optimizer& optimizer,
                        TrainingState& state);
 
+// A checkpoint's settings as read back: those added to the format later
+// (--precision, --channels-last) that an older checkpoint lacks get the value
+// every run of that time had (fp32, false), so such a checkpoint still
+// resumes; settings it has are kept as they are.
+std::map<std::string, std::string> with_settings_older_checkpoints_imply(std::map<std::string, std::string> settings);
+
 // Writes the model's parameters and buffers to DIR/model.pt (as
 // torch::save(module) does, through a temporary file, but as CPU tensors
 // wherever the model lives) and `info` to DIR/model.json. IoError naming the

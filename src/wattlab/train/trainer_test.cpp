@@ -1,5 +1,7 @@
 #include "wattlab/train/trainer.h"
 
+#include "wattlab/train/checkpoint.h"
+
 #include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/nn/functional/loss.h>
@@ -623,7 +625,7 @@ TEST(TrainerTest, ChannelsLastTrainsToTheSameAccuracyAndMustNotChangeOnResume) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("wattlab-channels-last-" + std::to_string(::getpid()));
   TrainConfig c = small_config();
-  // ResNet-18: here (oneDNN 2.6, AVX-512) the layout gave the same bits for cnn, lenet5, vgg11 and
+  // ResNet-18: here (oneDNN 2.6, AVX2) the layout gave the same bits for cnn, lenet5, vgg11 and
   // mobilenet_v2, but not for ResNet-18's convolutions.
   c.model = "resnet18";
   c.width_multiplier = 0.25;
@@ -677,6 +679,20 @@ TEST(TrainerTest, ChannelsLastTrainsToTheSameAccuracyAndMustNotChangeOnResume) {
   ASSERT_TRUE(resumed.ok()) << resumed.status().to_string();
   EXPECT_EQ(resumed->epochs.size(), 4u);
   std::filesystem::remove_all(dir);
+}
+
+// A checkpoint written before --precision and --channels-last were among its
+// settings was trained in fp32, NCHW: it must still resume with the defaults.
+TEST(TrainerTest, OlderCheckpointsImplyTheDefaultsOfSettingsAddedLater) {
+  const std::map<std::string, std::string> older = {{"--model", "cnn"}, {"--seed", "7"}};
+  const auto read = with_settings_older_checkpoints_imply(older);
+  EXPECT_EQ(read.at("--precision"), "fp32");
+  EXPECT_EQ(read.at("--channels-last"), "false");
+  EXPECT_EQ(read.at("--model"), "cnn");
+  EXPECT_EQ(read.size(), 4u);
+  const auto newer = with_settings_older_checkpoints_imply({{"--precision", "bf16"}, {"--channels-last", "true"}});
+  EXPECT_EQ(newer.at("--precision"), "bf16");
+  EXPECT_EQ(newer.at("--channels-last"), "true");
 }
 
 TEST(TrainerTest, LibTorchVersion) { EXPECT_EQ(libtorch_version(), TORCH_VERSION); }
