@@ -262,6 +262,8 @@ Result<std::string> run_artifact_dir(const std::string& artifact_uri, const std:
 
 Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const TrackedTrainingOptions& options,
                                                     const TrainData& data) {
+  const auto device = parse_device(options.train.device);  // params_of and the environment record its name
+  if (!device.ok()) return device.status();
   Env& env = Env::system();
   auto meters = make_meters(env, options.meter);
   if (!meters.ok()) return meters.status();
@@ -309,7 +311,7 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
   extras.seed = options.train.seed;
   extras.values = {{"libtorch_version", libtorch_version()},
                    {"threads", std::to_string(options.train.threads)},
-                   {"device", parse_device(options.train.device)->name()},
+                   {"device", device->name()},
                    {"energy_domains", [&] {
                       std::string names;
                       for (const auto& d : (*monitor)->domains())
