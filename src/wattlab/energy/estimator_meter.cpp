@@ -111,7 +111,10 @@ Result<CpuRamEstimatorMeter::CpuTimes> CpuRamEstimatorMeter::read_cpu_times(doub
     }
     case CpuBusySource::kCgroupV2CpuStat: {
       std::optional<uint64_t> user_us, system_us;
-      for (std::string_view line : split_lines(*head)) {
+      for (std::string_view rest = *head; !rest.empty();) {  // line by line, allocating nothing
+        const size_t eol = std::min(rest.find('\n'), rest.size());
+        const std::string_view line = rest.substr(0, eol);
+        rest.remove_prefix(std::min(eol + 1, rest.size()));
         const size_t space = line.find(' ');
         if (space == std::string_view::npos) continue;
         const std::string_view key = line.substr(0, space), value = trim(line.substr(space + 1));
@@ -258,13 +261,16 @@ Result<std::unique_ptr<CpuRamEstimatorMeter>> CpuRamEstimatorMeter::create(Env& 
     meter->busy_source_ = candidate.source;
     meter->busy_path_ = candidate.dir / candidate.file;
     meter->online_cpus_ = stat_cpus;
-    if (meter->read_cpu_times(meter->last_read_ms_).ok()) break;
+    if (auto first = meter->read_cpu_times(meter->last_read_ms_); first.ok()) {
+      meter->last_times_ = *first;
+      return meter;
+    }
     meter->busy_file_.reset();
-    meter->busy_source_ = CpuBusySource::kProcStat;
   }
-  if (meter->busy_source_ == CpuBusySource::kProcStat) meter->busy_path_ = stat_path;
+  meter->busy_source_ = CpuBusySource::kProcStat;
+  meter->busy_path_ = stat_path;
   auto first = meter->read_cpu_times(meter->last_read_ms_);
-  if (!first.ok()) return first.status().with_context("the CPU estimator cannot use " + meter->busy_path_.string());
+  if (!first.ok()) return first.status().with_context("the CPU estimator cannot use " + stat_path.string());
   meter->last_times_ = *first;
   return meter;
 }

@@ -50,6 +50,13 @@ class EstimatorTest : public ::testing::Test {
     std::ofstream out(root_ / "proc/meminfo", std::ios::trunc);
     out << "MemTotal:       " << kib << " kB\nMemFree:         1000 kB\n";
   }
+  // A CPU of 100 W at full load and 0 W idle: its power in watts is the utilisation in percent.
+  static EstimatorOptions hundred_watts_at_full_load() {
+    EstimatorOptions options;
+    options.cpu_tdp_w = 100;
+    options.cpu_idle_fraction = 0;
+    return options;
+  }
   std::unique_ptr<CpuRamEstimatorMeter> make(const EstimatorOptions& options = {}) {
     auto meter = CpuRamEstimatorMeter::create(*env_ptr_, options);
     EXPECT_TRUE(meter.ok()) << meter.status().to_string();
@@ -96,10 +103,7 @@ TEST_F(EstimatorTest, HalfUtilisationForTenSecondsAtHundredWatts) {
 }
 
 TEST_F(EstimatorTest, StealAndIowaitAreNotBusy) {
-  EstimatorOptions options;
-  options.cpu_tdp_w = 100;
-  options.cpu_idle_fraction = 0;
-  auto meter = make(options);
+  auto meter = make(hundred_watts_at_full_load());
   ASSERT_NE(meter, nullptr);
   write_stat(1030, 0, 40, 1020, 10);  // +30 busy, +40 steal, +20 idle, +10 iowait
   clock_.advance_ms(1'000);
@@ -216,10 +220,7 @@ TEST_F(EstimatorTest, ReadErrorAccumulatesNothingAndTheNextReadCoversTheGap) {
 TEST_F(EstimatorTest, RootCpuacctGivesTheUtilisationInNanoseconds) {
   write_cgroup_file("cpuacct", "release_agent", "");
   write_cgroup_file("cpuacct", "cpuacct.usage", "7000000000\n");
-  EstimatorOptions options;
-  options.cpu_tdp_w = 100;
-  options.cpu_idle_fraction = 0;
-  auto meter = make(options);
+  auto meter = make(hundred_watts_at_full_load());
   ASSERT_NE(meter, nullptr);
   EXPECT_EQ(meter->busy_source(), CpuBusySource::kCgroupV1Cpuacct);
   EXPECT_NE(meter->describe().find("utilisation from cgroup-v1 cpuacct.usage"), std::string::npos);
@@ -241,10 +242,7 @@ TEST_F(EstimatorTest, RootCpuacctGivesTheUtilisationInNanoseconds) {
 // v2: busy = user_usec + system_usec of the root's cpu.stat.
 TEST_F(EstimatorTest, RootCgroupV2CpuStatGivesTheUtilisation) {
   write_cgroup_file("", "cpu.stat", "usage_usec 900\nuser_usec 500\nsystem_usec 400\n");
-  EstimatorOptions options;
-  options.cpu_tdp_w = 100;
-  options.cpu_idle_fraction = 0;
-  auto meter = make(options);
+  auto meter = make(hundred_watts_at_full_load());
   ASSERT_NE(meter, nullptr);
   EXPECT_EQ(meter->busy_source(), CpuBusySource::kCgroupV2CpuStat);
   // +2.4 s busy of 3 CPUs × 1 s: 80 %.
@@ -262,10 +260,7 @@ TEST_F(EstimatorTest, CgroupsThatAreNotTheMachineFallBackToProcStat) {
   write_cgroup_file("", "cpu.stat", "usage_usec 900\nuser_usec 500\nsystem_usec 400\n");
   write_cgroup_file("", "cgroup.type", "domain\n");
   write_cgroup_file("unified", "cpu.stat", "usage_usec 900\n");  // at a root, but no user/system lines
-  EstimatorOptions options;
-  options.cpu_tdp_w = 100;
-  options.cpu_idle_fraction = 0;
-  auto meter = make(options);
+  auto meter = make(hundred_watts_at_full_load());
   ASSERT_NE(meter, nullptr);
   EXPECT_EQ(meter->busy_source(), CpuBusySource::kProcStat);
   write_stat(1030, 0, 0, 1070);  // +30 busy, +70 idle
