@@ -39,6 +39,15 @@ void take(const float* grid, int64_t grid_cols, int64_t row0, int64_t rows, int6
   }
 }
 
+// Four floats in one SSE register (g++'s vector extension; SSE2 is x86-64's baseline).
+typedef float Float4 __attribute__((vector_size(16)));
+
+Float4 load4(const float* p) {
+  Float4 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
 // ---- Stride 1: each plane as one flat array ----
 //
 // A plane padded by p goes into a grid cols = w + 2p wide, and a correlation
@@ -62,15 +71,6 @@ void correlate_flat(const float* __restrict grid, int64_t cols, const float* __r
     }
     out[i] = acc;
   }
-}
-
-// Four floats in one SSE register (g++'s vector extension; SSE2 is x86-64's baseline).
-typedef float Float4 __attribute__((vector_size(16)));
-
-Float4 load4(const float* p) {
-  Float4 v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
 }
 
 // sums[kh*K + kw] += the sum over positions i of dy_grid[i] * grid[i + kh*cols
@@ -202,19 +202,29 @@ void strided_grad_input_plane(const float* __restrict dyp, int64_t dyp_cols, con
   }
 }
 
-// part[kh*K + kw][ow] += sum over oh of dy[oh][ow] * xp[2*oh + kh][2*ow + kw].
+// sums[kh*K + kw] += the sum over oh, ow of dy[oh][ow] * xp[2*oh + kh][2*ow + kw],
+// dy in rows dy_cols wide (a multiple of 4, zero past the map's width), xp
+// padded by (K-1)/2 with 32 floats of slack after it. As accumulate_taps_flat:
+// four lanes per tap in a fixed order, then a double; the even columns of
+// two loads are one shuffle.
 template <int K>
-void strided_grad_weight_plane(const float* __restrict xp, int64_t xp_cols, const float* __restrict dy,
-                               int64_t oh_n, int64_t ow_n, float* __restrict part) {
+void strided_accumulate_taps(const float* __restrict xp, int64_t xp_cols, const float* __restrict dy,
+                             int64_t dy_cols, int64_t oh_n, double* __restrict sums) {
+  typedef int Int4 __attribute__((vector_size(16)));
+  Float4 acc[K * K] = {};
   for (int64_t oh = 0; oh < oh_n; ++oh) {
-    const float* __restrict d = dy + oh * ow_n;
-    for (int kh = 0; kh < K; ++kh) {
-      const float* __restrict in = xp + (2 * oh + kh) * xp_cols;
-      for (int kw = 0; kw < K; ++kw) {
-        float* __restrict sums = part + (kh * K + kw) * ow_n;
-        for (int64_t ow = 0; ow < ow_n; ++ow) sums[ow] += d[ow] * in[2 * ow + kw];
+    for (int64_t ow = 0; ow < dy_cols; ow += 4) {
+      const Float4 d = load4(dy + oh * dy_cols + ow);
+      for (int kh = 0; kh < K; ++kh) {
+        const float* in = xp + (2 * oh + kh) * xp_cols + 2 * ow;
+        for (int kw = 0; kw < K; ++kw) {
+          acc[kh * K + kw] += d * __builtin_shuffle(load4(in + kw), load4(in + kw + 4), Int4{0, 2, 4, 6});
+        }
       }
     }
+  }
+  for (int t = 0; t < K * K; ++t) {
+    sums[t] += static_cast<double>(acc[t][0]) + acc[t][1] + acc[t][2] + acc[t][3];
   }
 }
 
@@ -266,7 +276,7 @@ torch::Tensor grad_input_kernel(const torch::Tensor& x, const torch::Tensor& wei
 }
 
 // dy contiguous [n, c, oh, ow]; returns the grad wrt weight, each channel's
-// taps summed over images 0..n-1 in order, then over positions in order.
+// taps summed over images 0..n-1 in order.
 torch::Tensor grad_weight_kernel(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& dy,
                                  int64_t stride) {
   const Geometry g(x, weight.size(2), stride);
@@ -278,24 +288,21 @@ torch::Tensor grad_weight_kernel(const torch::Tensor& x, const torch::Tensor& we
     flat_grad_weight(g, xd, dyd, dwd);
     return dw;
   }
-  const auto plane_grad = g.k == 3 ? &strided_grad_weight_plane<3> : &strided_grad_weight_plane<5>;
-  const int64_t xp_cols = g.w + 2 * g.p;
+  const auto accumulate = g.k == 3 ? &strided_accumulate_taps<3> : &strided_accumulate_taps<5>;
+  const int64_t xp_cols = g.w + 2 * g.p, dy_cols = (g.ow + 3) / 4 * 4;
   const int64_t taps = g.k * g.k;
   at::parallel_for(0, g.c, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> xp(static_cast<size_t>((g.h + 2 * g.p) * xp_cols), 0.0f);
-    std::vector<float> part(static_cast<size_t>(taps * g.ow));
+    std::vector<float> xp(static_cast<size_t>((g.h + 2 * g.p) * xp_cols + 32), 0.0f);
+    std::vector<float> dy_rows(static_cast<size_t>(g.oh * dy_cols), 0.0f);
     for (int64_t channel = begin; channel < end; ++channel) {
-      std::fill(part.begin(), part.end(), 0.0f);
+      double sums[25] = {};
       for (int64_t image = 0; image < g.n; ++image) {
         const int64_t plane = image * g.c + channel;
         place(xd + plane * g.h * g.w, g.h, g.w, xp.data(), xp_cols, g.p, g.p);
-        plane_grad(xp.data(), xp_cols, dyd + plane * g.oh * g.ow, g.oh, g.ow, part.data());
+        place(dyd + plane * g.oh * g.ow, g.oh, g.ow, dy_rows.data(), dy_cols, 0, 0);
+        accumulate(xp.data(), xp_cols, dy_rows.data(), dy_cols, g.oh, sums);
       }
-      for (int64_t t = 0; t < taps; ++t) {
-        float sum = 0.0f;
-        for (int64_t ow = 0; ow < g.ow; ++ow) sum += part[t * g.ow + ow];
-        dwd[channel * taps + t] = sum;
-      }
+      for (int64_t t = 0; t < taps; ++t) dwd[channel * taps + t] = static_cast<float>(sums[t]);
     }
   });
   return dw;
@@ -324,9 +331,11 @@ class DepthwiseConv2dFunction : public torch::autograd::Function<DepthwiseConv2d
 
 }  // namespace
 
-bool depthwise_conv_applies(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                            at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation,
-                            int64_t groups) {
+namespace {
+
+// The arguments depthwise_conv2d computes torch::conv2d's result for.
+bool computes(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, at::IntArrayRef stride,
+              at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
   if (!x.defined() || !weight.defined() || bias.defined()) return false;
   if (x.dim() != 4 || weight.dim() != 4 || x.numel() == 0) return false;
   for (const torch::Tensor* t : {&x, &weight}) {
@@ -344,9 +353,17 @@ bool depthwise_conv_applies(const torch::Tensor& x, const torch::Tensor& weight,
   return !at::autocast::is_cpu_enabled();
 }
 
+}  // namespace
+
+bool depthwise_conv_applies(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                            at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation,
+                            int64_t groups) {
+  return computes(x, weight, bias, stride, padding, dilation, groups) && x.size(2) * x.size(3) >= kMinMapPixels;
+}
+
 torch::Tensor depthwise_conv2d(const torch::Tensor& x, const torch::Tensor& weight, int64_t stride) {
   const int64_t padding = weight.dim() == 4 ? (weight.size(2) - 1) / 2 : 0;
-  TORCH_CHECK(depthwise_conv_applies(x, weight, torch::Tensor(), {stride, stride}, {padding, padding}, {1, 1},
+  TORCH_CHECK(computes(x, weight, torch::Tensor(), {stride, stride}, {padding, padding}, {1, 1},
                                      x.dim() == 4 ? x.size(1) : 0),
               "depthwise_conv2d: x ", x.sizes(), " and weight ", weight.sizes(), " at stride ", stride,
               " are not a depthwise convolution it computes (see depthwise_conv_applies); use torch::conv2d");
