@@ -49,33 +49,50 @@ constexpr int64_t kValuesPerTask = 1 << 16;
 
 int64_t channels_per_task(const MapShape& s) { return std::max<int64_t>(1, kValuesPerTask / s.per_channel()); }
 
-// Sums term(i) over a plane, i in [0, count), in float with kLanes
-// independent accumulators: g++ vectorises this at the Debian baseline (SSE2,
-// four 4-float registers) without -ffast-math, the order fixed by the code.
-// Each `term` call writes its kTerms addends into `out`.
+// Sums term(j) over the values j of channel c (j indexes the map), in float
+// with kLanes independent accumulators, which g++ vectorises at the Debian
+// baseline (SSE2, four 4-float registers) without -ffast-math, the order fixed
+// by the code; the float sums move into double after every plane that brings
+// them to kFlushValues values (one 28x28 plane, 64 4x4 ones), so small
+// planes do not pay a horizontal sum each. Each `term` call writes its kTerms
+// addends into `out`.
 constexpr int64_t kLanes = 16;
+constexpr int64_t kFlushValues = 1024;
 
 template <int kTerms, typename Term>
-std::array<float, kTerms> plane_sums(int64_t count, Term term) {
+std::array<double, kTerms> channel_sums(const MapShape& s, int64_t c, Term term) {
+  std::array<double, kTerms> totals{};
   float lanes[kTerms][kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= count; i += kLanes) {
-    for (int64_t k = 0; k < kLanes; ++k) {
+  float tail[kTerms] = {};
+  int64_t pending = 0;  // values in lanes and tail
+  for (int64_t n = 0; n < s.batch; ++n) {
+    const int64_t base = s.offset(n, c);
+    int64_t i = 0;
+    for (; i + kLanes <= s.plane; i += kLanes) {
+      for (int64_t k = 0; k < kLanes; ++k) {
+        float addends[kTerms];
+        term(base + i + k, addends);
+        for (int t = 0; t < kTerms; ++t) lanes[t][k] += addends[t];
+      }
+    }
+    for (; i < s.plane; ++i) {
       float addends[kTerms];
-      term(i + k, addends);
-      for (int t = 0; t < kTerms; ++t) lanes[t][k] += addends[t];
+      term(base + i, addends);
+      for (int t = 0; t < kTerms; ++t) tail[t] += addends[t];
+    }
+    pending += s.plane;
+    if (pending >= kFlushValues || n + 1 == s.batch) {
+      for (int t = 0; t < kTerms; ++t) {
+        float sum = tail[t];
+        for (int64_t k = 0; k < kLanes; ++k) sum += lanes[t][k];
+        totals[t] += sum;
+        tail[t] = 0.f;
+        for (int64_t k = 0; k < kLanes; ++k) lanes[t][k] = 0.f;
+      }
+      pending = 0;
     }
   }
-  std::array<float, kTerms> sums{};
-  for (; i < count; ++i) {
-    float addends[kTerms];
-    term(i, addends);
-    for (int t = 0; t < kTerms; ++t) sums[t] += addends[t];
-  }
-  for (int t = 0; t < kTerms; ++t) {
-    for (int64_t k = 0; k < kLanes; ++k) sums[t] += lanes[t][k];
-  }
-  return sums;
+  return totals;
 }
 
 // The activation fused after the normalisation: its output, and whether its
@@ -126,21 +143,13 @@ void normalize_channels(const Buffers& b, float* y, float* running_mean, float* 
   const double count = static_cast<double>(s.per_channel());
   for (int64_t c = begin; c < end; ++c) {
     if (training) {
-      double sum = 0.0;
-      for (int64_t n = 0; n < s.batch; ++n) {
-        const float* xp = b.x + s.offset(n, c);
-        sum += plane_sums<1>(s.plane, [xp](int64_t i, float* out) { out[0] = xp[i]; })[0];
-      }
-      const double mean = sum / count;
+      const float* x = b.x;
+      const double mean = channel_sums<1>(s, c, [x](int64_t j, float* out) { out[0] = x[j]; })[0] / count;
       const float mean_f = static_cast<float>(mean);
-      double squares = 0.0;
-      for (int64_t n = 0; n < s.batch; ++n) {
-        const float* xp = b.x + s.offset(n, c);
-        squares += plane_sums<1>(s.plane, [xp, mean_f](int64_t i, float* out) {
-          const float centered = xp[i] - mean_f;
-          out[0] = centered * centered;
-        })[0];
-      }
+      const double squares = channel_sums<1>(s, c, [x, mean_f](int64_t j, float* out) {
+        const float centered = x[j] - mean_f;
+        out[0] = centered * centered;
+      })[0];
       b.save_mean[c] = static_cast<float>(mean);
       b.save_invstd[c] = static_cast<float>(1.0 / std::sqrt(squares / count + eps));
       // As LibTorch: in double, the unbiased variance for the running one.
@@ -170,19 +179,14 @@ void backward_channels(const Buffers& b, const float* dy, float* dx, float* grad
   for (int64_t c = begin; c < end; ++c) {
     const float mean = b.save_mean[c], invstd = b.save_invstd[c];
     const ChannelAffine affine(mean, invstd, b.gamma[c], b.beta[c]);
-    double sum_dy = 0.0, sum_dy_centered = 0.0;
-    for (int64_t n = 0; n < s.batch; ++n) {
-      const float* xp = b.x + s.offset(n, c);
-      const float* dyp = dy + s.offset(n, c);
-      const std::array<float, 2> sums = plane_sums<2>(s.plane, [&](int64_t i, float* out) {
-        const float upstream = dyp[i];
-        const float g = gradient_passes<A>(xp[i] * affine.scale + affine.shift) ? upstream : 0.f;
-        out[0] = g;
-        out[1] = g * (xp[i] - mean);
-      });
-      sum_dy += sums[0];
-      sum_dy_centered += sums[1];
-    }
+    const float* x = b.x;
+    const std::array<double, 2> sums = channel_sums<2>(s, c, [&](int64_t j, float* out) {
+      const float upstream = dy[j];
+      const float g = gradient_passes<A>(x[j] * affine.scale + affine.shift) ? upstream : 0.f;
+      out[0] = g;
+      out[1] = g * (x[j] - mean);
+    });
+    const double sum_dy = sums[0], sum_dy_centered = sums[1];
     if (grad_weight != nullptr) grad_weight[c] = static_cast<float>(sum_dy_centered * invstd);
     if (grad_bias != nullptr) grad_bias[c] = static_cast<float>(sum_dy);
     if (dx == nullptr) continue;

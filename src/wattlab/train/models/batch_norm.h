@@ -26,8 +26,8 @@ enum class Activation;  // models/layers.h
 // variance as BatchNorm2d does, and their backward recomputes the activation's
 // mask from the saved input and statistics (saving what LibTorch's batch norm
 // saves, no extra feature map). Each channel is reduced in a fixed order
-// (float within an H x W plane, double across planes), so results are the
-// same from run to run and for any number of threads. Everything else (other
+// (float within a plane or a run of small planes, double across them), so
+// results are the same from run to run and for any number of threads. Everything else (other
 // devices or dtypes, channels-last or other strides, a training batch with
 // one value per channel) runs LibTorch's batch norm, then the activation.
 class BatchNormImpl : public torch::nn::BatchNorm2dImpl {
