@@ -44,7 +44,7 @@ struct MapShape {
   int64_t per_channel() const { return batch * plane; }
 };
 
-// Per-channel sizes to give each thread at least this many values.
+// Channels per parallel task: enough for at least this many values each.
 constexpr int64_t kValuesPerTask = 1 << 16;
 
 int64_t channels_per_task(const MapShape& s) { return std::max<int64_t>(1, kValuesPerTask / s.per_channel()); }
