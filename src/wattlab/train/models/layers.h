@@ -22,6 +22,7 @@
 #include <string>
 
 #include "wattlab/train/models.h"
+#include "wattlab/train/models/batch_norm.h"
 #include "wattlab/train/models_torch.h"
 
 namespace wattlab::zoo {
@@ -161,22 +162,20 @@ class ConvBnActImpl : public nn::Module {
   ConvBnActImpl(ShapeTrace& trace, int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups,
                 Activation activation)
       : conv_(register_module("conv", traced_conv(trace, in, out, kernel, stride, groups))),
-        bn_(register_module("bn", nn::BatchNorm2d(out))),
-        activation_(activation) {}
+        bn_(register_module("bn", BatchNorm(out, fusable(activation) ? activation : Activation::kNone))),
+        after_bn_(fusable(activation) ? Activation::kNone : activation) {}
 
-  // ReLU and ReLU6 run in place on the batch norm's output (their backward
-  // needs only their result), saving a feature map's allocation and pass.
-  torch::Tensor forward(torch::Tensor x) {
-    torch::Tensor y = bn_->forward(conv_->forward(x));
-    if (activation_ == Activation::kRelu) return torch::relu_(y);
-    if (activation_ == Activation::kRelu6) return torch::hardtanh_(y, 0, 6);
-    return activate(y, activation_);
-  }
+  torch::Tensor forward(torch::Tensor x) { return activate(bn_->forward(conv_->forward(x)), after_bn_); }
 
  private:
+  // ReLU and ReLU6 run inside the batch norm (zoo::BatchNorm fuses them).
+  static bool fusable(Activation activation) {
+    return activation == Activation::kRelu || activation == Activation::kRelu6;
+  }
+
   nn::Conv2d conv_;
-  nn::BatchNorm2d bn_;
-  Activation activation_;
+  BatchNorm bn_;
+  Activation after_bn_;  // the activation when the batch norm could not take it
 };
 TORCH_MODULE(ConvBnAct);
 
