@@ -1,10 +1,12 @@
 // Per-layer convolution speed: oneDNN's forward, input gradient and weight
 // gradient (what nn::Conv2d runs) against the weight gradient as im2row + GEMM
-// (models/gemm_conv.h), on ResNet-18's 3x3 layers at 28x28 and 32x32 inputs,
-// batch 64, one thread. A and B alternate within each repetition; prints the
-// median CPU time of the calling thread (steadier than wall time on a shared
-// machine), GFLOP/s and the median per-repetition ratio, and the largest
-// difference between the two weight gradients relative to the largest value.
+// (models/gemm_conv.h), on ResNet-18's 3x3 layers at 28x28 and 32x32 inputs
+// (or the layers given), batch 64, one thread; then ResNet-18's 1x1 stride-2
+// shortcuts, forward + backward, strided against subsampled. A and B alternate
+// within each repetition; prints the median CPU time of the calling thread
+// (steadier than wall time on a shared machine), GFLOP/s, the median
+// per-repetition ratio, and the largest difference between the two weight
+// gradients relative to the largest value.
 //
 //   conv_bench [--reps 7] [--batch 64] [--threads 1] [IN,OUT,STRIDE,SIDE ...]
 #include <ATen/Parallel.h>
@@ -112,6 +114,24 @@ int main(int argc, char** argv) {
                 l.in, l.out, l.stride, l.side, l.side, g.out_height, g.out_width, shown(fwd).c_str(),
                 shown(grad_input).c_str(), shown(grad_weight).c_str(), shown(grad_weight_gemm).c_str(),
                 median(ratio), rel_error);
+    std::fflush(stdout);
+  }
+  // ResNet-18's 1x1 stride-2 shortcuts (maps 28/32 -> 14/16 -> 7/8 -> 4): forward + backward through
+  // autograd, LibTorch's conv2d against subsampled_pointwise_conv2d.
+  const Layer shortcuts[] = {{64, 128, 2, 28}, {64, 128, 2, 32}, {128, 256, 2, 14},
+                             {128, 256, 2, 16}, {256, 512, 2, 7},  {256, 512, 2, 8}};
+  for (const Layer& l : shortcuts) {
+    const at::Tensor x = at::randn({batch, l.in, l.side, l.side}).requires_grad_();
+    const at::Tensor w = at::randn({l.out, l.in, 1, 1}).requires_grad_();
+    std::vector<double> strided, sampled, ratio;
+    for (int r = 0; r < reps; ++r) {
+      strided.push_back(time_s([&] { at::conv2d(x, w, {}, l.stride).sum().backward(); }));
+      sampled.push_back(time_s([&] { wattlab::zoo::subsampled_pointwise_conv2d(x, w, {}, l.stride).sum().backward(); }));
+      ratio.push_back(strided.back() / sampled.back());
+    }
+    std::printf("shortcut %ld->%ld 1x1 s%ld %ldx%ld, forward + backward: strided %.1f ms, subsampled %.1f ms, "
+                "speedup %.2fx\n",
+                l.in, l.out, l.stride, l.side, l.side, median(strided) * 1e3, median(sampled) * 1e3, median(ratio));
     std::fflush(stdout);
   }
   return 0;

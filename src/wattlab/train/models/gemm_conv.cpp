@@ -107,14 +107,26 @@ ConvGeometry conv_geometry(const at::Tensor& x, const at::Tensor& weight, int64_
   return g;
 }
 
-bool gemm_conv_applies(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
-                       at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
+namespace {
+
+// What both fast paths need: autograd recording a weight gradient, CPU float32
+// contiguous NCHW tensors, groups 1, no dilation, equal strides and paddings.
+bool plain_training_conv(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
+                         at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
   if (!at::GradMode::is_enabled() || !weight.requires_grad()) return false;
   if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat) return false;
   if (x.dim() != 4 || weight.dim() != 4 || !x.is_contiguous() || !weight.is_contiguous()) return false;
   if (groups != 1 || stride.size() != 2 || padding.size() != 2 || dilation.size() != 2) return false;
-  if (stride[0] != stride[1] || padding[0] != padding[1] || dilation[0] != 1 || dilation[1] != 1) return false;
-  if (weight.size(2) != 3 || weight.size(3) != 3 || weight.size(1) != x.size(1)) return false;
+  return stride[0] == stride[1] && padding[0] == padding[1] && dilation[0] == 1 && dilation[1] == 1 &&
+         weight.size(1) == x.size(1);
+}
+
+}  // namespace
+
+bool gemm_conv_applies(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
+                       at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
+  if (!plain_training_conv(x, weight, stride, padding, dilation, groups)) return false;
+  if (weight.size(2) != 3 || weight.size(3) != 3) return false;
   const ConvGeometry g = conv_geometry(x, weight, stride[0], padding[0]);
   return g.out_height >= 1 && g.out_width >= 1 && g.out_height * g.out_width <= 16;
 }
@@ -123,6 +135,19 @@ at::Tensor gemm_conv2d(const at::Tensor& x, const at::Tensor& weight, const at::
                        int64_t padding) {
   return GemmConv2dFunction::apply(x, weight, bias.defined() ? bias : at::empty({0}, weight.options()), stride,
                                    padding);
+}
+
+bool subsampled_pointwise_applies(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
+                                  at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
+  return plain_training_conv(x, weight, stride, padding, dilation, groups) && x.size(0) >= 16 &&
+         weight.size(2) == 1 && weight.size(3) == 1 && padding[0] == 0 && stride[0] > 1;
+}
+
+at::Tensor subsampled_pointwise_conv2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                       int64_t stride) {
+  const at::Tensor sampled = x.slice(2, 0, x.size(2), stride).slice(3, 0, x.size(3), stride).contiguous();
+  const c10::optional<at::Tensor> b = bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt;
+  return at::mkldnn_convolution(sampled, weight, b, {0, 0}, {1, 1}, {1, 1}, 1);
 }
 
 at::Tensor conv_grad_weight_gemm(const at::Tensor& grad_out, const at::Tensor& x, const ConvGeometry& g) {

@@ -47,6 +47,21 @@ bool gemm_conv_applies(const at::Tensor& x, const at::Tensor& weight, at::IntArr
 at::Tensor gemm_conv2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
                        int64_t padding);
 
+// Whether subsampled_pointwise_conv2d handles conv(x, weight) and is measured
+// faster than LibTorch's own: autograd recording, CPU, float32, contiguous NCHW
+// x with a batch of at least 16 (LibTorch's own threshold for sending 1x1
+// convolutions to oneDNN), groups 1, a 1x1 kernel, no padding or dilation,
+// equal strides above 1 (ResNet's downsampling shortcuts).
+bool subsampled_pointwise_applies(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
+                                  at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups);
+
+// conv2d(x, weight, bias, stride) of a 1x1 kernel as x's every stride-th row
+// and column, copied contiguous, through a stride-1 oneDNN convolution; the
+// same products, differentiable. oneDNN's strided 1x1 backward ran 2-3x
+// slower than this on ResNet-18's shortcuts.
+at::Tensor subsampled_pointwise_conv2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                       int64_t stride);
+
 // dL/dweight [O, C, k, k] of a convolution with input x [N, C, H, W] and output
 // gradient grad_out [N, O, oh, ow], as im2row(x)^T * grad_out on oneDNN.
 at::Tensor conv_grad_weight_gemm(const at::Tensor& grad_out, const at::Tensor& x, const ConvGeometry& g);

@@ -107,6 +107,41 @@ TEST(GemmConvTest, AppliesOnlyWhereMeasuredFaster) {
   EXPECT_FALSE(gemm_conv_applies(x, w, {1, 1}, {1, 1}, {1, 1}, 1));
 }
 
+TEST(GemmConvTest, SubsampledPointwiseMatchesStridedConv2d) {
+  torch::manual_seed(13);
+  // ResNet's 7x7 -> 4x4 and 8x8 -> 4x4 shortcuts, odd sides, stride 3, a bias.
+  const std::vector<Case> cases = {{16, 24, 48, 7, 7, 2, false}, {16, 16, 32, 8, 8, 2, false},
+                                   {17, 5, 9, 9, 6, 2, true},    {16, 4, 6, 10, 11, 3, true}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(describe(c));
+    const torch::Tensor x0 = torch::randn({c.batch, c.in, c.height, c.width});
+    const torch::Tensor w0 = torch::randn({c.out, c.in, 1, 1});
+    const torch::Tensor b0 = c.bias ? torch::randn({c.out}) : torch::Tensor();
+    torch::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
+    torch::Tensor b = c.bias ? b0.clone().requires_grad_() : torch::Tensor();
+    torch::Tensor rx = x0.clone().requires_grad_(), rw = w0.clone().requires_grad_();
+    torch::Tensor rb = c.bias ? b0.clone().requires_grad_() : torch::Tensor();
+    ASSERT_TRUE(subsampled_pointwise_applies(x, w, {c.stride, c.stride}, {0, 0}, {1, 1}, 1));
+
+    const torch::Tensor y = subsampled_pointwise_conv2d(x, w, b, c.stride);
+    const torch::Tensor reference = torch::conv2d(rx, rw, rb, c.stride);
+    ASSERT_EQ(y.sizes(), reference.sizes());
+    EXPECT_LE(relative_to_max(y, reference), 1e-6);
+    const torch::Tensor grad_out = torch::randn(y.sizes());
+    y.backward(grad_out);
+    reference.backward(grad_out);
+    EXPECT_LE(relative_to_max(x.grad(), rx.grad()), 1e-5);
+    EXPECT_LE(relative_to_max(w.grad(), rw.grad()), 1e-5);
+    if (c.bias) EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 1e-5);
+  }
+  const torch::Tensor w = torch::randn({8, 4, 1, 1}).requires_grad_();
+  EXPECT_TRUE(subsampled_pointwise_applies(torch::randn({16, 4, 8, 8}), w, {2, 2}, {0, 0}, {1, 1}, 1));
+  // Batches under 16 (LibTorch's own 1x1 path), stride 1, padding.
+  EXPECT_FALSE(subsampled_pointwise_applies(torch::randn({8, 4, 8, 8}), w, {2, 2}, {0, 0}, {1, 1}, 1));
+  EXPECT_FALSE(subsampled_pointwise_applies(torch::randn({16, 4, 8, 8}), w, {1, 1}, {0, 0}, {1, 1}, 1));
+  EXPECT_FALSE(subsampled_pointwise_applies(torch::randn({16, 4, 8, 8}), w, {2, 2}, {1, 1}, {1, 1}, 1));
+}
+
 // Conv loads an nn::Conv2d's saved parameters, and outside gemm_conv's shapes
 // gives nn::Conv2d's result bit for bit.
 TEST(GemmConvTest, ConvModuleLoadsConv2dStateAndFallsBack) {

@@ -107,16 +107,21 @@ inline int64_t make_divisible(double value, int64_t divisor = 8) {
 
 // nn::Conv2d (same options, same parameters "weight" and "bias", so state
 // dicts and checkpoints load either way) whose forward sends the convolutions
-// that gemm_conv.h runs faster to gemm_conv2d; the rest to nn::Conv2d's own.
+// that gemm_conv.h runs faster to its functions; the rest to nn::Conv2d's own.
 class ConvImpl : public nn::Conv2dImpl {
  public:
   using nn::Conv2dImpl::Conv2dImpl;
 
   torch::Tensor forward(const torch::Tensor& x) {
     const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&options.padding());
-    if (padding != nullptr && c10::get_if<torch::enumtype::kZeros>(&options.padding_mode()) != nullptr &&
-        gemm_conv_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
-      return gemm_conv2d(x, weight, bias, options.stride()->at(0), (*padding)->at(0));
+    if (padding != nullptr && c10::get_if<torch::enumtype::kZeros>(&options.padding_mode()) != nullptr) {
+      const int64_t stride = options.stride()->at(0);
+      if (gemm_conv_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
+        return gemm_conv2d(x, weight, bias, stride, (*padding)->at(0));
+      }
+      if (subsampled_pointwise_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
+        return subsampled_pointwise_conv2d(x, weight, bias, stride);
+      }
     }
     return nn::Conv2dImpl::forward(x);
   }
