@@ -22,9 +22,9 @@ class DenseLayerImpl : public nn::Module {
 
  private:
   BatchNorm norm1_;
-  nn::Conv2d conv1_;
+  Conv conv1_;
   BatchNorm norm2_;
-  nn::Conv2d conv2_;
+  Conv conv2_;
 };
 TORCH_MODULE(DenseLayer);
 
@@ -46,7 +46,7 @@ class TransitionImpl : public nn::Module {
 
  private:
   BatchNorm norm_;
-  nn::Conv2d conv_;
+  Conv conv_;
   bool pool_;  // 2x2/2 average pool at the end
 };
 TORCH_MODULE(Transition);

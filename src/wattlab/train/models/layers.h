@@ -23,6 +23,7 @@
 
 #include "wattlab/train/models.h"
 #include "wattlab/train/models/batch_norm.h"
+#include "wattlab/train/models/gemm_conv.h"
 #include "wattlab/train/models_torch.h"
 
 namespace wattlab::zoo {
@@ -105,14 +106,37 @@ inline int64_t make_divisible(double value, int64_t divisor = 8) {
   return rounded;
 }
 
+// nn::Conv2d (same options, same parameters "weight" and "bias", so state
+// dicts and checkpoints load either way) whose forward sends the convolutions
+// that gemm_conv.h runs faster to its functions; the rest to nn::Conv2d's own.
+class ConvImpl : public nn::Conv2dImpl {
+ public:
+  using nn::Conv2dImpl::Conv2dImpl;
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&options.padding());
+    if (padding != nullptr && c10::get_if<torch::enumtype::kZeros>(&options.padding_mode()) != nullptr) {
+      const int64_t stride = options.stride()->at(0);
+      if (gemm_conv_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
+        return gemm_conv2d(x, weight, bias, stride, (*padding)->at(0));
+      }
+      if (subsampled_pointwise_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
+        return subsampled_pointwise_conv2d(x, weight, bias, stride);
+      }
+    }
+    return nn::Conv2dImpl::forward(x);
+  }
+};
+TORCH_MODULE(Conv);
+
 // A convolution whose MACs (out_h*out_w*out*(in/groups)*k*k) are added to the
 // trace, which moves to the output size. padding -1 means (kernel-1)/2 ("same" at stride 1).
-inline nn::Conv2d traced_conv(ShapeTrace& trace, int64_t in, int64_t out, int64_t kernel, int64_t stride = 1,
+inline Conv traced_conv(ShapeTrace& trace, int64_t in, int64_t out, int64_t kernel, int64_t stride = 1,
                               int64_t groups = 1, bool bias = false, int64_t padding = -1) {
   if (padding < 0) padding = (kernel - 1) / 2;
   trace.window(kernel, stride, padding);
   trace.add_macs(trace.height() * trace.width() * out * (in / groups) * kernel * kernel);
-  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).groups(groups).bias(bias));
+  return Conv(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).groups(groups).bias(bias));
 }
 
 // nn::Linear (same parameters, "weight" [out, in] and "bias") whose forward
@@ -173,7 +197,7 @@ class ConvBnActImpl : public nn::Module {
     return activation == Activation::kRelu || activation == Activation::kRelu6;
   }
 
-  nn::Conv2d conv_;
+  Conv conv_;
   BatchNorm bn_;
   Activation after_bn_;  // the activation when the batch norm could not take it
 };
@@ -200,8 +224,8 @@ class SqueezeExcitationImpl : public nn::Module {
   }
 
  private:
-  nn::Conv2d fc1_{nullptr};
-  nn::Conv2d fc2_{nullptr};
+  Conv fc1_{nullptr};
+  Conv fc2_{nullptr};
   Activation activation_;  // after the squeeze
   Activation gate_;        // makes the channel scales
 };

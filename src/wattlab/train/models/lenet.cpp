@@ -32,8 +32,8 @@ class SmallCnnImpl final : public ClassifierImpl {
   }
 
  private:
-  nn::Conv2d conv1_{nullptr};
-  nn::Conv2d conv2_{nullptr};
+  Conv conv1_{nullptr};
+  Conv conv2_{nullptr};
   Dense fc1_{nullptr};
   Dense fc2_{nullptr};
 };
@@ -69,8 +69,8 @@ class LeNet5Impl final : public ClassifierImpl {
   }
 
  private:
-  nn::Conv2d conv1_{nullptr};
-  nn::Conv2d conv2_{nullptr};
+  Conv conv1_{nullptr};
+  Conv conv2_{nullptr};
   Dense fc1_{nullptr};
   Dense fc2_{nullptr};
   Dense fc3_{nullptr};

@@ -7,7 +7,7 @@ namespace {
 
 // The shortcut's 1x1 conv + batch norm when a block changes shape; else none.
 struct Shortcut {
-  nn::Conv2d conv{nullptr};
+  Conv conv{nullptr};
   BatchNorm bn{nullptr};
 };
 
@@ -43,7 +43,7 @@ class BasicBlockImpl : public nn::Module {
   }
 
  private:
-  nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+  Conv conv1_{nullptr}, conv2_{nullptr};
   BatchNorm bn1_{nullptr}, bn2_{nullptr};
   Shortcut shortcut_;
 };
@@ -72,7 +72,7 @@ class BottleneckImpl : public nn::Module {
   }
 
  private:
-  nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
+  Conv conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
   BatchNorm bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
   Shortcut shortcut_;
 };
@@ -129,7 +129,7 @@ class ResNetImpl final : public ClassifierImpl {
   }
 
  private:
-  nn::Conv2d stem_conv_{nullptr};
+  Conv stem_conv_{nullptr};
   BatchNorm stem_bn_{nullptr};
   bool stem_pool_ = true;  // the 3x3/2 max-pool after the stem
   std::vector<nn::Sequential> stages_;

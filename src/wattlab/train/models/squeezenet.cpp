@@ -21,9 +21,9 @@ class FireImpl : public nn::Module {
   }
 
  private:
-  nn::Conv2d squeeze_;
-  nn::Conv2d expand1x1_;
-  nn::Conv2d expand3x3_;
+  Conv squeeze_;
+  Conv expand1x1_;
+  Conv expand3x3_;
 };
 TORCH_MODULE(Fire);
 
@@ -71,7 +71,7 @@ class SqueezeNet11Impl final : public ClassifierImpl {
  private:
   nn::Sequential features_{nullptr};
   nn::Dropout dropout_{nullptr};
-  nn::Conv2d classifier_{nullptr};
+  Conv classifier_{nullptr};
 };
 
 }  // namespace
