@@ -12,14 +12,21 @@
 
 namespace wattlab {
 
+// clock_gettime directly rather than steady_clock::now() and
+// system_clock::now(), which read the same clocks with the same arithmetic
+// through libstdc++: a sampler waking 10 times a second runs with cold caches
+// and TLBs, and in a VM each further library page on its path costs about a
+// microsecond (bench/monitor_overhead).
 double SystemClock::monotonic_ms() {
-  using namespace std::chrono;
-  return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec) / 1e6;
 }
 
 int64_t SystemClock::wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
 
 bool SystemClock::sleep_ms(double duration_ms, SleepInterrupt* interrupt) {

@@ -33,6 +33,26 @@ Result<std::unique_ptr<Monitor>> Monitor::create(Env& env, std::vector<std::uniq
     if (limit_ms < options.interval_ms) options.interval_ms = std::max(1.0, limit_ms);
   }
   std::unique_ptr<Monitor> monitor(new Monitor(env, std::move(meters), std::move(domains), options));
+  // Storage for everything the sampler's tick writes, now, so that the tick
+  // never allocates: the reading in progress, the sample's power, and the
+  // whole ring (whose pages become resident only as it fills).
+  const size_t n = monitor->domains_.size();
+  bool reserved = n == 0 || options.ring_capacity <= monitor->ring_power_w_.max_size() / n;
+  if (reserved) {
+    try {
+      monitor->next_sample_.energy_j.reserve(n);
+      monitor->sample_power_w_.resize(n);
+      monitor->ring_timestamp_ms_.reserve(options.ring_capacity);
+      monitor->ring_power_w_.reserve(options.ring_capacity * n);
+    } catch (const std::exception&) {  // bad_alloc, length_error
+      reserved = false;
+    }
+  }
+  if (!reserved) {
+    return Status::invalid_argument("monitor: cannot reserve memory for a ring of " +
+                                    std::to_string(options.ring_capacity) + " samples of " + std::to_string(n) +
+                                    " domains; lower ring_capacity");
+  }
   std::lock_guard lock(monitor->mu_);
   Status first = monitor->read_all_locked(ReadKind::kExact, &monitor->last_sample_);
   if (!first.ok()) return first.with_context("monitor: first read");
@@ -121,7 +141,6 @@ void Monitor::sample(ReadKind kind, double min_elapsed_ms) {
   }
   const double elapsed_s = (next_sample_.monotonic_ms - last_sample_.monotonic_ms) / 1000.0;
   if (elapsed_s <= 0) return;
-  sample_power_w_.resize(domains_.size());
   for (size_t i = 0; i < domains_.size(); ++i) {
     double& energy_j = next_sample_.energy_j[i];
     energy_j = std::max(energy_j, last_sample_.energy_j[i]);  // never backwards; see the header

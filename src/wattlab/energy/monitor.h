@@ -20,8 +20,8 @@
 // until the readings catch up. All public methods are thread-safe.
 //
 // The sampler runs every interval for the whole run, so its tick allocates
-// nothing once the ring has grown: the readings and the ring of samples
-// reuse their storage (bench/monitor_overhead measures what a tick costs).
+// nothing: the readings reuse their storage and the ring's is reserved by
+// create() (bench/monitor_overhead measures what a tick costs).
 #pragma once
 
 #include <atomic>
@@ -48,15 +48,18 @@ struct MonitorOptions {
   // every meter's max_read_interval_ms() (never below 1), so no counter wraps
   // unseen and power-only meters integrate finely enough.
   double interval_ms = 100;
-  size_t ring_capacity = 36'000;   // samples kept (an hour at 100 ms); the oldest are dropped
+  // Samples kept (an hour at 100 ms); the oldest are dropped. create()
+  // reserves the whole ring (ring_capacity × (8 + 8 × domains) bytes, resident
+  // only as it fills).
+  size_t ring_capacity = 36'000;
 };
 
 class Monitor {
  public:
   // Takes ownership of `meters` and reads each once as the baseline. Fails on
-  // an empty or null meter list, interval_ms < 1, ring_capacity 0, a domain
-  // name that two meters share, or a first read that fails. `env` (whose
-  // clock drives the sampler) must outlive the Monitor.
+  // an empty or null meter list, interval_ms < 1, ring_capacity 0 or too
+  // large to reserve, a domain name that two meters share, or a first read
+  // that fails. `env` (whose clock drives the sampler) must outlive the Monitor.
   static Result<std::unique_ptr<Monitor>> create(Env& env, std::vector<std::unique_ptr<Meter>> meters,
                                                  MonitorOptions options = {});
   // Stops the sampler.
@@ -131,13 +134,13 @@ class Monitor {
   Reading last_sample_;                   // the sampler's previous reading
   Reading next_sample_;                   // the sampler's reading in progress (storage reused)
   std::vector<double> meter_energy_j_;    // one meter's values in read_all_locked (storage reused)
-  std::vector<double> sample_power_w_;    // the sample being recorded (storage reused)
-  // The ring of samples, flat so that recording one allocates nothing once
-  // the ring has grown: sample k (0 the oldest) is in slot
+  std::vector<double> sample_power_w_;    // the sample being recorded, per domain (sized by create())
+  // The ring of samples, flat so that create() can reserve it whole and
+  // recording one allocates nothing: sample k (0 the oldest) is in slot
   // (ring_first_ + k) % ring slots, its time in ring_timestamp_ms_[slot] and
   // its power per domain in ring_power_w_[slot × domains_.size() ...]. Slots
-  // are added as needed up to options_.ring_capacity; ring_first_ is 0 until
-  // the ring is full.
+  // are added as needed up to options_.ring_capacity, within the capacity
+  // create() reserved; ring_first_ is 0 until the ring is full.
   std::vector<int64_t> ring_timestamp_ms_;
   std::vector<double> ring_power_w_;
   size_t ring_first_ = 0;                 // slot of the oldest sample

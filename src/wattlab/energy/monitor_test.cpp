@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <thread>
 
 namespace wattlab {
@@ -376,6 +377,12 @@ TEST_F(MonitorTest, CreateRejectsBadOptionsAndDuplicateDomains) {
   MonitorOptions no_ring;
   no_ring.ring_capacity = 0;
   EXPECT_EQ(Monitor::create(env_, meters_of({{"a"}}), no_ring).status().code(), Status::Code::kInvalidArgument);
+  MonitorOptions huge_ring;  // create() reserves the ring: too large is an error naming the option, not a throw
+  huge_ring.ring_capacity = std::numeric_limits<size_t>::max() / 4;
+  auto huge = Monitor::create(env_, meters_of({{"a", "b"}}), huge_ring);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(huge.status().message().find("ring_capacity"), std::string::npos) << huge.status().to_string();
   EXPECT_EQ(Monitor::create(env_, {}).status().code(), Status::Code::kInvalidArgument);
   auto duplicate = Monitor::create(env_, meters_of({{"a", "b"}, {"b"}}));
   ASSERT_FALSE(duplicate.ok());

@@ -9,21 +9,21 @@ namespace {
 class DenseLayerImpl : public nn::Module {
  public:
   DenseLayerImpl(ShapeTrace& t, int64_t in, int64_t growth, int64_t bottleneck)
-      : norm1_(register_module("norm1", nn::BatchNorm2d(in))),
+      : norm1_(register_module("norm1", BatchNorm(in, Activation::kRelu))),
         conv1_(register_module("conv1", traced_conv(t, in, bottleneck, 1))),
-        norm2_(register_module("norm2", nn::BatchNorm2d(bottleneck))),
+        norm2_(register_module("norm2", BatchNorm(bottleneck, Activation::kRelu))),
         conv2_(register_module("conv2", traced_conv(t, bottleneck, growth, 3))) {}
 
   torch::Tensor forward(torch::Tensor x) {
-    torch::Tensor y = conv1_->forward(torch::relu(norm1_->forward(x)));
-    y = conv2_->forward(torch::relu(norm2_->forward(y)));
+    torch::Tensor y = conv1_->forward(norm1_->forward(x));  // the ReLUs are fused
+    y = conv2_->forward(norm2_->forward(y));
     return torch::cat({x, y}, 1);
   }
 
  private:
-  nn::BatchNorm2d norm1_;
+  BatchNorm norm1_;
   Conv conv1_;
-  nn::BatchNorm2d norm2_;
+  BatchNorm norm2_;
   Conv conv2_;
 };
 TORCH_MODULE(DenseLayer);
@@ -33,19 +33,19 @@ TORCH_MODULE(DenseLayer);
 class TransitionImpl : public nn::Module {
  public:
   TransitionImpl(ShapeTrace& t, int64_t in, int64_t out, bool pool)
-      : norm_(register_module("norm", nn::BatchNorm2d(in))),
+      : norm_(register_module("norm", BatchNorm(in, Activation::kRelu))),
         conv_(register_module("conv", traced_conv(t, in, out, 1))),
         pool_(pool) {
     if (pool_) t.window(2, 2, 0);
   }
 
   torch::Tensor forward(torch::Tensor x) {
-    x = conv_->forward(torch::relu(norm_->forward(x)));
+    x = conv_->forward(norm_->forward(x));  // ReLU fused
     return pool_ ? F::avg_pool2d(x, F::AvgPool2dFuncOptions(2).stride(2)) : x;
   }
 
  private:
-  nn::BatchNorm2d norm_;
+  BatchNorm norm_;
   Conv conv_;
   bool pool_;  // 2x2/2 average pool at the end
 };
@@ -67,7 +67,7 @@ class DenseNet121Impl final : public ClassifierImpl {
     nn::Sequential features;
     features->push_back(plan.next_stride() == 2 ? traced_conv(t, s.in_channels, channels, 7, 2)
                                                 : traced_conv(t, s.in_channels, channels, 3, 1));
-    features->push_back(nn::BatchNorm2d(channels));
+    features->push_back(BatchNorm(channels, Activation::kRelu));
     stem_pool_ = plan.next_stride() == 2;
     if (stem_pool_) t.window(3, 2, 1);
     stem_ = register_module("stem", features);
@@ -85,24 +85,24 @@ class DenseNet121Impl final : public ClassifierImpl {
       }
       blocks_.push_back(register_module("denseblock" + std::to_string(block + 1), dense));
     }
-    norm_ = register_module("norm5", nn::BatchNorm2d(channels));
+    norm_ = register_module("norm5", BatchNorm(channels, Activation::kRelu));
     t.adaptive_pool(1);
     fc_ = register_module("classifier", traced_linear(t, channels, s.num_classes));
     set_macs_per_image(macs);
   }
 
   torch::Tensor forward(torch::Tensor x) override {
-    x = torch::relu(stem_->forward(x));
+    x = stem_->forward(x);
     if (stem_pool_) x = F::max_pool2d(x, F::MaxPool2dFuncOptions(3).stride(2).padding(1));
     for (nn::Sequential& block : blocks_) x = block->forward(x);
-    return fc_->forward(global_average_pool(torch::relu(norm_->forward(x))));
+    return fc_->forward(global_average_pool(norm_->forward(x)));  // ReLU fused in norm5
   }
 
  private:
-  nn::Sequential stem_{nullptr};  // conv + batch norm (ReLU and pool in forward)
+  nn::Sequential stem_{nullptr};  // conv + batch norm with ReLU (pool in forward)
   bool stem_pool_ = true;
   std::vector<nn::Sequential> blocks_;  // each dense block with the transition after it
-  nn::BatchNorm2d norm_{nullptr};
+  BatchNorm norm_{nullptr};
   Dense fc_{nullptr};
 };
 

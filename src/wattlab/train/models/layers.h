@@ -22,7 +22,9 @@
 #include <string>
 
 #include "wattlab/train/models.h"
+#include "wattlab/train/models/batch_norm.h"
 #include "wattlab/train/models/depthwise_conv.h"
+#include "wattlab/train/models/gemm_conv.h"
 #include "wattlab/train/models_torch.h"
 
 namespace wattlab::zoo {
@@ -106,18 +108,27 @@ inline int64_t make_divisible(double value, int64_t divisor = 8) {
 }
 
 // nn::Conv2d (same options, same parameters "weight" and "bias", so state
-// dicts and saved models load unchanged) whose depthwise 3x3 and 5x5
-// convolutions on NCHW float maps run wattlab's kernel (depthwise_conv.h);
-// every other convolution, layout, dtype or device runs nn::Conv2d's.
+// dicts and checkpoints load either way) whose forward sends the convolutions
+// that wattlab's kernels run faster to them: depthwise 3x3 and 5x5
+// (depthwise_conv.h), 3x3 weight gradients on small maps and strided 1x1
+// shortcuts (gemm_conv.h). Everything else runs nn::Conv2d's own.
 class ConvImpl : public nn::Conv2dImpl {
  public:
   using nn::Conv2dImpl::Conv2dImpl;
 
   torch::Tensor forward(const torch::Tensor& x) {
     const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&options.padding());
-    if (padding != nullptr && c10::holds_alternative<torch::enumtype::kZeros>(options.padding_mode()) &&
-        depthwise_conv_applies(x, weight, bias, options.stride(), *padding, options.dilation(), options.groups())) {
-      return depthwise_conv2d(x, weight, options.stride()->at(0));
+    if (padding != nullptr && c10::get_if<torch::enumtype::kZeros>(&options.padding_mode()) != nullptr) {
+      const int64_t stride = options.stride()->at(0);
+      if (depthwise_conv_applies(x, weight, bias, options.stride(), *padding, options.dilation(), options.groups())) {
+        return depthwise_conv2d(x, weight, stride);
+      }
+      if (gemm_conv_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
+        return gemm_conv2d(x, weight, bias, stride, (*padding)->at(0));
+      }
+      if (subsampled_pointwise_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
+        return subsampled_pointwise_conv2d(x, weight, bias, stride);
+      }
     }
     return nn::Conv2dImpl::forward(x);
   }
@@ -181,22 +192,20 @@ class ConvBnActImpl : public nn::Module {
   ConvBnActImpl(ShapeTrace& trace, int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups,
                 Activation activation)
       : conv_(register_module("conv", traced_conv(trace, in, out, kernel, stride, groups))),
-        bn_(register_module("bn", nn::BatchNorm2d(out))),
-        activation_(activation) {}
+        bn_(register_module("bn", BatchNorm(out, fusable(activation) ? activation : Activation::kNone))),
+        after_bn_(fusable(activation) ? Activation::kNone : activation) {}
 
-  // ReLU and ReLU6 run in place on the batch norm's output (their backward
-  // needs only their result), saving a feature map's allocation and pass.
-  torch::Tensor forward(torch::Tensor x) {
-    torch::Tensor y = bn_->forward(conv_->forward(x));
-    if (activation_ == Activation::kRelu) return torch::relu_(y);
-    if (activation_ == Activation::kRelu6) return torch::hardtanh_(y, 0, 6);
-    return activate(y, activation_);
-  }
+  torch::Tensor forward(torch::Tensor x) { return activate(bn_->forward(conv_->forward(x)), after_bn_); }
 
  private:
+  // ReLU and ReLU6 run inside the batch norm (zoo::BatchNorm fuses them).
+  static bool fusable(Activation activation) {
+    return activation == Activation::kRelu || activation == Activation::kRelu6;
+  }
+
   Conv conv_;
-  nn::BatchNorm2d bn_;
-  Activation activation_;
+  BatchNorm bn_;
+  Activation after_bn_;  // the activation when the batch norm could not take it
 };
 TORCH_MODULE(ConvBnAct);
 

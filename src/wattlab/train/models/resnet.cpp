@@ -8,14 +8,14 @@ namespace {
 // The shortcut's 1x1 conv + batch norm when a block changes shape; else none.
 struct Shortcut {
   Conv conv{nullptr};
-  nn::BatchNorm2d bn{nullptr};
+  BatchNorm bn{nullptr};
 };
 
 Shortcut make_shortcut(nn::Module& block, ShapeTrace trace, int64_t in, int64_t out, int64_t stride) {
   Shortcut s;
   if (stride == 1 && in == out) return s;
   s.conv = block.register_module("downsample_conv", traced_conv(trace, in, out, 1, stride));
-  s.bn = block.register_module("downsample_bn", nn::BatchNorm2d(out));
+  s.bn = block.register_module("downsample_bn", BatchNorm(out));
   return s;
 }
 
@@ -29,22 +29,22 @@ class BasicBlockImpl : public nn::Module {
   BasicBlockImpl(ShapeTrace& t, int64_t in, int64_t planes, int64_t stride) {
     const ShapeTrace input = t;
     conv1_ = register_module("conv1", traced_conv(t, in, planes, 3, stride));
-    bn1_ = register_module("bn1", nn::BatchNorm2d(planes));
+    bn1_ = register_module("bn1", BatchNorm(planes, Activation::kRelu));
     conv2_ = register_module("conv2", traced_conv(t, planes, planes, 3));
-    bn2_ = register_module("bn2", nn::BatchNorm2d(planes));
+    bn2_ = register_module("bn2", BatchNorm(planes));
     shortcut_ = make_shortcut(*this, input, in, planes, stride);
   }
 
   torch::Tensor forward(torch::Tensor x) {
-    // In place where autograd allows (a batch norm's backward does not need its output), as torchvision.
-    torch::Tensor y = bn1_->forward(conv1_->forward(x)).relu_();
+    torch::Tensor y = bn1_->forward(conv1_->forward(x));  // ReLU fused
     y = bn2_->forward(conv2_->forward(y));
+    // In place where autograd allows (a batch norm's backward does not need its output), as torchvision.
     return y.add_(shortcut_forward(shortcut_, x)).relu_();
   }
 
  private:
   Conv conv1_{nullptr}, conv2_{nullptr};
-  nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  BatchNorm bn1_{nullptr}, bn2_{nullptr};
   Shortcut shortcut_;
 };
 TORCH_MODULE(BasicBlock);
@@ -56,24 +56,24 @@ class BottleneckImpl : public nn::Module {
     const ShapeTrace input = t;
     const int64_t out = planes * 4;
     conv1_ = register_module("conv1", traced_conv(t, in, planes, 1));
-    bn1_ = register_module("bn1", nn::BatchNorm2d(planes));
+    bn1_ = register_module("bn1", BatchNorm(planes, Activation::kRelu));
     conv2_ = register_module("conv2", traced_conv(t, planes, planes, 3, stride));
-    bn2_ = register_module("bn2", nn::BatchNorm2d(planes));
+    bn2_ = register_module("bn2", BatchNorm(planes, Activation::kRelu));
     conv3_ = register_module("conv3", traced_conv(t, planes, out, 1));
-    bn3_ = register_module("bn3", nn::BatchNorm2d(out));
+    bn3_ = register_module("bn3", BatchNorm(out));
     shortcut_ = make_shortcut(*this, input, in, out, stride);
   }
 
   torch::Tensor forward(torch::Tensor x) {
-    torch::Tensor y = bn1_->forward(conv1_->forward(x)).relu_();
-    y = bn2_->forward(conv2_->forward(y)).relu_();
+    torch::Tensor y = bn1_->forward(conv1_->forward(x));  // ReLU fused, as in bn2
+    y = bn2_->forward(conv2_->forward(y));
     y = bn3_->forward(conv3_->forward(y));
     return y.add_(shortcut_forward(shortcut_, x)).relu_();
   }
 
  private:
   Conv conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
-  nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
+  BatchNorm bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
   Shortcut shortcut_;
 };
 TORCH_MODULE(Bottleneck);
@@ -96,7 +96,7 @@ class ResNetImpl final : public ClassifierImpl {
     const int64_t stem_stride = plan.next_stride();
     stem_conv_ = register_module("conv1", stem_stride == 2 ? traced_conv(t, s.in_channels, channels, 7, 2)
                                                            : traced_conv(t, s.in_channels, channels, 3, 1));
-    stem_bn_ = register_module("bn1", nn::BatchNorm2d(channels));
+    stem_bn_ = register_module("bn1", BatchNorm(channels, Activation::kRelu));
     stem_pool_ = plan.next_stride() == 2;
     if (stem_pool_) t.window(3, 2, 1);
 
@@ -122,7 +122,7 @@ class ResNetImpl final : public ClassifierImpl {
   }
 
   torch::Tensor forward(torch::Tensor x) override {
-    x = stem_bn_->forward(stem_conv_->forward(x)).relu_();
+    x = stem_bn_->forward(stem_conv_->forward(x));  // ReLU fused
     if (stem_pool_) x = F::max_pool2d(x, F::MaxPool2dFuncOptions(3).stride(2).padding(1));
     for (nn::Sequential& stage : stages_) x = stage->forward(x);
     return fc_->forward(global_average_pool(x));
@@ -130,7 +130,7 @@ class ResNetImpl final : public ClassifierImpl {
 
  private:
   Conv stem_conv_{nullptr};
-  nn::BatchNorm2d stem_bn_{nullptr};
+  BatchNorm stem_bn_{nullptr};
   bool stem_pool_ = true;  // the 3x3/2 max-pool after the stem
   std::vector<nn::Sequential> stages_;
   Dense fc_{nullptr};

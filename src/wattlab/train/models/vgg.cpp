@@ -37,8 +37,14 @@ class VggImpl final : public ClassifierImpl {
       }
       const int64_t out = scaled(layer, w);
       features->push_back(traced_conv(t, channels, out, 3, 1, 1, /*bias=*/true));
-      if (batch_norm) features->push_back(nn::BatchNorm2d(out));
-      features->push_back(nn::ReLU());
+      if (batch_norm) {
+        // The ReLU runs inside the batch norm; the Identity keeps the layers'
+        // indices (their names in checkpoints) those of conv, batch norm, ReLU.
+        features->push_back(BatchNorm(out, Activation::kRelu));
+        features->push_back(nn::Identity());
+      } else {
+        features->push_back(nn::ReLU());
+      }
       channels = out;
     }
     features_ = register_module("features", features);

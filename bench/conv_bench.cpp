@@ -1,0 +1,138 @@
+// Per-layer convolution speed: oneDNN's forward, input gradient and weight
+// gradient (what nn::Conv2d runs) against the weight gradient as im2row + GEMM
+// (models/gemm_conv.h), on ResNet-18's 3x3 layers at 28x28 and 32x32 inputs
+// (or the layers given), batch 64, one thread; then ResNet-18's 1x1 stride-2
+// shortcuts, forward + backward, strided against subsampled. A and B alternate
+// within each repetition; prints the median CPU time of the calling thread
+// (steadier than wall time on a shared machine), GFLOP/s, the median
+// per-repetition ratio, and the largest difference between the two weight
+// gradients relative to the largest value.
+//
+//   conv_bench [--reps 7] [--batch 64] [--threads 1] [IN,OUT,STRIDE,SIDE ...]
+#include <ATen/Parallel.h>
+#include <ATen/ops/convolution_backward.h>
+#include <ATen/ops/mkldnn_convolution.h>
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "wattlab/train/models/gemm_conv.h"
+
+namespace {
+
+double thread_cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+double time_s(const std::function<void()>& work) {
+  const double start = thread_cpu_s();
+  work();
+  return thread_cpu_s() - start;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+struct Layer {
+  int64_t in, out, stride, side;  // 3x3 kernel, padding 1
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reps = 7;
+  int64_t batch = 64;
+  int threads = 1;
+  std::vector<Layer> layers;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) {
+      reps = std::atoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) {
+      batch = std::atoll(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
+      threads = std::atoi(argv[++i]);
+    } else {
+      Layer l{};
+      if (std::sscanf(argv[i], "%ld,%ld,%ld,%ld", &l.in, &l.out, &l.stride, &l.side) != 4) {
+        std::fprintf(stderr, "conv_bench: %s is not IN,OUT,STRIDE,SIDE (e.g. 512,512,1,4)\n", argv[i]);
+        return 2;
+      }
+      layers.push_back(l);
+    }
+  }
+  if (reps < 1 || batch < 1 || threads < 1) {
+    std::fprintf(stderr, "conv_bench: --reps, --batch and --threads must be at least 1\n");
+    return 2;
+  }
+  if (layers.empty()) {
+    // ResNet-18's 3x3 convolutions past the stem at 28x28 (maps 28, 14, 7, 4) and 32x32 (32, 16, 8, 4).
+    layers = {{512, 512, 1, 4}, {256, 512, 2, 7}, {256, 512, 2, 8}, {256, 256, 1, 7}, {256, 256, 1, 8},
+              {128, 256, 2, 14}, {128, 256, 2, 16}, {128, 128, 1, 14}, {64, 128, 2, 28}};
+  }
+  at::set_num_threads(threads);
+  std::printf("batch=%ld threads=%d reps=%d (median thread CPU ms; GFLOP/s)\n", batch, threads, reps);
+  for (const Layer& l : layers) {
+    const at::Tensor x = at::randn({batch, l.in, l.side, l.side});
+    const at::Tensor w = at::randn({l.out, l.in, 3, 3}) * 0.05;
+    const at::Tensor y = at::mkldnn_convolution(x, w, c10::nullopt, {1, 1}, {l.stride, l.stride}, {1, 1}, 1);
+    const at::Tensor grad_out = at::randn(y.sizes());
+    const wattlab::zoo::ConvGeometry g = wattlab::zoo::conv_geometry(x, w, l.stride, 1);
+    const double flop = 2.0 * static_cast<double>(batch * l.out * l.in * 9 * g.out_height * g.out_width);
+    auto onednn_grad = [&](bool input, bool weight) {
+      return at::convolution_backward(grad_out, x, w, c10::nullopt, {l.stride, l.stride}, {1, 1}, {1, 1}, false,
+                                      {0, 0}, 1, {input, weight, false});
+    };
+    std::vector<double> fwd, grad_input, grad_weight, grad_weight_gemm, ratio;
+    for (int r = 0; r < reps; ++r) {
+      fwd.push_back(time_s([&] { at::mkldnn_convolution(x, w, c10::nullopt, {1, 1}, {l.stride, l.stride}, {1, 1}, 1); }));
+      grad_input.push_back(time_s([&] { onednn_grad(true, false); }));
+      grad_weight.push_back(time_s([&] { onednn_grad(false, true); }));
+      grad_weight_gemm.push_back(time_s([&] { wattlab::zoo::conv_grad_weight_gemm(grad_out, x, g); }));
+      ratio.push_back(grad_weight.back() / grad_weight_gemm.back());
+    }
+    const at::Tensor reference = std::get<1>(onednn_grad(false, true));
+    const at::Tensor gemm = wattlab::zoo::conv_grad_weight_gemm(grad_out, x, g);
+    const double rel_error = ((gemm - reference).abs().max() / reference.abs().max()).item<double>();
+    auto shown = [&](const std::vector<double>& t) {
+      const double s = median(t);
+      return std::to_string(static_cast<int>(s * 1e3 + 0.5)) + " ms (" +
+             std::to_string(static_cast<int>(flop / s / 1e9 + 0.5)) + ")";
+    };
+    std::printf("%ld->%ld s%ld %ldx%ld->%ldx%ld: fwd %s | grad input %s | grad weight oneDNN %s, gemm %s, "
+                "speedup %.2fx, max rel diff %.1e\n",
+                l.in, l.out, l.stride, l.side, l.side, g.out_height, g.out_width, shown(fwd).c_str(),
+                shown(grad_input).c_str(), shown(grad_weight).c_str(), shown(grad_weight_gemm).c_str(),
+                median(ratio), rel_error);
+    std::fflush(stdout);
+  }
+  // ResNet-18's 1x1 stride-2 shortcuts (maps 28/32 -> 14/16 -> 7/8 -> 4): forward + backward through
+  // autograd, LibTorch's conv2d against subsampled_pointwise_conv2d.
+  const Layer shortcuts[] = {{64, 128, 2, 28}, {64, 128, 2, 32}, {128, 256, 2, 14},
+                             {128, 256, 2, 16}, {256, 512, 2, 7},  {256, 512, 2, 8}};
+  for (const Layer& l : shortcuts) {
+    const at::Tensor x = at::randn({batch, l.in, l.side, l.side}).requires_grad_();
+    const at::Tensor w = at::randn({l.out, l.in, 1, 1}).requires_grad_();
+    std::vector<double> strided, sampled, ratio;
+    for (int r = 0; r < reps; ++r) {
+      strided.push_back(time_s([&] { at::conv2d(x, w, {}, l.stride).sum().backward(); }));
+      sampled.push_back(time_s([&] { wattlab::zoo::subsampled_pointwise_conv2d(x, w, {}, l.stride).sum().backward(); }));
+      ratio.push_back(strided.back() / sampled.back());
+    }
+    std::printf("shortcut %ld->%ld 1x1 s%ld %ldx%ld, forward + backward: strided %.1f ms, subsampled %.1f ms, "
+                "speedup %.2fx\n",
+                l.in, l.out, l.stride, l.side, l.side, median(strided) * 1e3, median(sampled) * 1e3, median(ratio));
+    std::fflush(stdout);
+  }
+  return 0;
+}

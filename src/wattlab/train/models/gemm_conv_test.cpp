@@ -1,0 +1,171 @@
+// The im2row + GEMM convolution: outputs and gradients against LibTorch's
+// conv2d on every kind of shape it takes, when it applies, that the zoo's Conv
+// module falls back to nn::Conv2d elsewhere, and loads nn::Conv2d's state.
+#include <gtest/gtest.h>
+#include <torch/serialize.h>
+#include <torch/torch.h>
+
+#include <sstream>
+
+#include "wattlab/train/models/gemm_conv.h"
+#include "wattlab/train/models/layers.h"
+
+namespace wattlab::zoo {
+namespace {
+
+// max |a - b| / max |b|: float32 sums in another order differ by ~1e-7 of the largest value.
+double relative_to_max(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).abs().max() / b.abs().max()).item<double>();
+}
+
+struct Case {
+  int64_t batch, in, out, height, width, stride;
+  bool bias;
+};
+
+std::string describe(const Case& c) {
+  return std::to_string(c.batch) + "x" + std::to_string(c.in) + "x" + std::to_string(c.height) + "x" +
+         std::to_string(c.width) + " -> " + std::to_string(c.out) + " stride " + std::to_string(c.stride) +
+         (c.bias ? " with bias" : "");
+}
+
+// Output maps 4x4, 2x2, 1x1 and 3x5, batches 1, 3 and 8, strides 1 and 2, odd sides and channel counts.
+const std::vector<Case> kCases = {
+    {1, 16, 8, 4, 4, 1, false}, {3, 5, 7, 4, 4, 1, true},  {8, 32, 16, 7, 7, 2, false}, {3, 6, 4, 8, 8, 2, true},
+    {1, 3, 5, 2, 2, 1, false},  {3, 4, 6, 3, 3, 2, false}, {3, 4, 6, 1, 1, 1, true},    {2, 8, 3, 2, 2, 2, false},
+    {3, 7, 9, 3, 5, 1, true},   {64, 24, 24, 4, 4, 1, false}};
+
+TEST(GemmConvTest, OutputAndGradientsMatchConv2d) {
+  torch::manual_seed(7);
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(describe(c));
+    const torch::Tensor x0 = torch::randn({c.batch, c.in, c.height, c.width});
+    const torch::Tensor w0 = torch::randn({c.out, c.in, 3, 3}) * 0.2;
+    const torch::Tensor b0 = c.bias ? torch::randn({c.out}) : torch::Tensor();
+    torch::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
+    torch::Tensor b = c.bias ? b0.clone().requires_grad_() : torch::Tensor();
+    torch::Tensor rx = x0.clone().requires_grad_(), rw = w0.clone().requires_grad_();
+    torch::Tensor rb = c.bias ? b0.clone().requires_grad_() : torch::Tensor();
+    ASSERT_TRUE(gemm_conv_applies(x, w, {c.stride, c.stride}, {1, 1}, {1, 1}, 1));
+
+    const torch::Tensor y = gemm_conv2d(x, w, b, c.stride, 1);
+    const torch::Tensor reference = torch::conv2d(rx, rw, rb, c.stride, 1);
+    ASSERT_EQ(y.sizes(), reference.sizes());
+    EXPECT_LE(relative_to_max(y, reference), 1e-6);
+
+    const torch::Tensor grad_out = torch::randn(y.sizes());
+    y.backward(grad_out);
+    reference.backward(grad_out);
+    EXPECT_LE(relative_to_max(x.grad(), rx.grad()), 1e-5);
+    EXPECT_LE(relative_to_max(w.grad(), rw.grad()), 1e-5);
+    if (c.bias) EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 1e-5);
+  }
+}
+
+TEST(GemmConvTest, OnlyTheWeightNeedsAGradient) {
+  torch::manual_seed(3);
+  const torch::Tensor x = torch::randn({3, 8, 4, 4});
+  torch::Tensor w = torch::randn({4, 8, 3, 3}).requires_grad_();
+  gemm_conv2d(x, w, torch::Tensor(), 1, 1).sum().backward();
+  torch::Tensor rw = w.detach().clone().requires_grad_();
+  torch::conv2d(x, rw, {}, 1, 1).sum().backward();
+  EXPECT_LE(relative_to_max(w.grad(), rw.grad()), 1e-5);
+  EXPECT_FALSE(x.grad().defined());
+}
+
+TEST(GemmConvTest, SameGradientsEveryRun) {
+  torch::manual_seed(11);
+  const torch::Tensor x0 = torch::randn({16, 32, 7, 7});
+  const torch::Tensor w0 = torch::randn({32, 32, 3, 3});
+  std::vector<torch::Tensor> grads;
+  for (int run = 0; run < 2; ++run) {
+    torch::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
+    gemm_conv2d(x, w, torch::Tensor(), 2, 1).square().sum().backward();
+    grads.push_back(x.grad());
+    grads.push_back(w.grad());
+  }
+  EXPECT_TRUE(torch::equal(grads[0], grads[2]));
+  EXPECT_TRUE(torch::equal(grads[1], grads[3]));
+}
+
+TEST(GemmConvTest, AppliesOnlyWhereMeasuredFaster) {
+  const torch::Tensor x = torch::randn({4, 8, 4, 4});
+  const torch::Tensor w = torch::randn({8, 8, 3, 3}).requires_grad_();
+  EXPECT_TRUE(gemm_conv_applies(x, w, {1, 1}, {1, 1}, {1, 1}, 1));
+  // An 8x8 output map (oneDNN's own weight gradient is faster there), a 1x1 kernel.
+  EXPECT_FALSE(gemm_conv_applies(torch::randn({4, 8, 8, 8}), w, {1, 1}, {1, 1}, {1, 1}, 1));
+  EXPECT_FALSE(gemm_conv_applies(x, torch::randn({8, 8, 1, 1}).requires_grad_(), {1, 1}, {0, 0}, {1, 1}, 1));
+  // Groups, dilation, unequal strides, another dtype, channels-last, no weight gradient, no autograd.
+  EXPECT_FALSE(gemm_conv_applies(x, torch::randn({8, 4, 3, 3}).requires_grad_(), {1, 1}, {1, 1}, {1, 1}, 2));
+  EXPECT_FALSE(gemm_conv_applies(x, w, {1, 1}, {2, 2}, {2, 2}, 1));
+  EXPECT_FALSE(gemm_conv_applies(x, w, {1, 2}, {1, 1}, {1, 1}, 1));
+  EXPECT_FALSE(gemm_conv_applies(x.to(torch::kDouble), w.detach().to(torch::kDouble).requires_grad_(), {1, 1}, {1, 1},
+                                 {1, 1}, 1));
+  EXPECT_FALSE(gemm_conv_applies(x.contiguous(torch::MemoryFormat::ChannelsLast), w, {1, 1}, {1, 1}, {1, 1}, 1));
+  EXPECT_FALSE(gemm_conv_applies(x, w.detach(), {1, 1}, {1, 1}, {1, 1}, 1));
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(gemm_conv_applies(x, w, {1, 1}, {1, 1}, {1, 1}, 1));
+}
+
+TEST(GemmConvTest, SubsampledPointwiseMatchesStridedConv2d) {
+  torch::manual_seed(13);
+  // ResNet's 7x7 -> 4x4 and 8x8 -> 4x4 shortcuts, odd sides, stride 3, a bias.
+  const std::vector<Case> cases = {{16, 24, 48, 7, 7, 2, false}, {16, 16, 32, 8, 8, 2, false},
+                                   {17, 5, 9, 9, 6, 2, true},    {16, 4, 6, 10, 11, 3, true}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(describe(c));
+    const torch::Tensor x0 = torch::randn({c.batch, c.in, c.height, c.width});
+    const torch::Tensor w0 = torch::randn({c.out, c.in, 1, 1});
+    const torch::Tensor b0 = c.bias ? torch::randn({c.out}) : torch::Tensor();
+    torch::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
+    torch::Tensor b = c.bias ? b0.clone().requires_grad_() : torch::Tensor();
+    torch::Tensor rx = x0.clone().requires_grad_(), rw = w0.clone().requires_grad_();
+    torch::Tensor rb = c.bias ? b0.clone().requires_grad_() : torch::Tensor();
+    ASSERT_TRUE(subsampled_pointwise_applies(x, w, {c.stride, c.stride}, {0, 0}, {1, 1}, 1));
+
+    const torch::Tensor y = subsampled_pointwise_conv2d(x, w, b, c.stride);
+    const torch::Tensor reference = torch::conv2d(rx, rw, rb, c.stride);
+    ASSERT_EQ(y.sizes(), reference.sizes());
+    EXPECT_LE(relative_to_max(y, reference), 1e-6);
+    const torch::Tensor grad_out = torch::randn(y.sizes());
+    y.backward(grad_out);
+    reference.backward(grad_out);
+    EXPECT_LE(relative_to_max(x.grad(), rx.grad()), 1e-5);
+    EXPECT_LE(relative_to_max(w.grad(), rw.grad()), 1e-5);
+    if (c.bias) EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 1e-5);
+  }
+  const torch::Tensor w = torch::randn({8, 4, 1, 1}).requires_grad_();
+  EXPECT_TRUE(subsampled_pointwise_applies(torch::randn({16, 4, 8, 8}), w, {2, 2}, {0, 0}, {1, 1}, 1));
+  // Batches under 16 (LibTorch's own 1x1 path), stride 1, padding.
+  EXPECT_FALSE(subsampled_pointwise_applies(torch::randn({8, 4, 8, 8}), w, {2, 2}, {0, 0}, {1, 1}, 1));
+  EXPECT_FALSE(subsampled_pointwise_applies(torch::randn({16, 4, 8, 8}), w, {1, 1}, {0, 0}, {1, 1}, 1));
+  EXPECT_FALSE(subsampled_pointwise_applies(torch::randn({16, 4, 8, 8}), w, {2, 2}, {1, 1}, {1, 1}, 1));
+}
+
+// Conv loads an nn::Conv2d's saved parameters, and outside gemm_conv's shapes
+// gives nn::Conv2d's result bit for bit.
+TEST(GemmConvTest, ConvModuleLoadsConv2dStateAndFallsBack) {
+  torch::manual_seed(5);
+  nn::Conv2d plain(nn::Conv2dOptions(6, 10, 3).stride(1).padding(1).bias(true));
+  std::stringstream saved;
+  torch::save(plain, saved);
+  Conv conv(nn::Conv2dOptions(6, 10, 3).stride(1).padding(1).bias(true));
+  torch::load(conv, saved);
+  EXPECT_TRUE(torch::equal(conv->weight, plain->weight));
+  EXPECT_TRUE(torch::equal(conv->bias, plain->bias));
+  EXPECT_EQ(conv->named_parameters().keys(), plain->named_parameters().keys());
+
+  const torch::Tensor large = torch::randn({2, 6, 9, 9});  // a 9x9 output: nn::Conv2d's path
+  ASSERT_FALSE(gemm_conv_applies(large, conv->weight, {1, 1}, {1, 1}, {1, 1}, 1));
+  EXPECT_TRUE(torch::equal(conv->forward(large), plain->forward(large)));
+
+  const torch::Tensor small = torch::randn({2, 6, 4, 4});  // gemm_conv's: same up to rounding
+  ASSERT_TRUE(gemm_conv_applies(small, conv->weight, {1, 1}, {1, 1}, {1, 1}, 1));
+  conv->forward(small).sum().backward();
+  plain->forward(small).sum().backward();
+  EXPECT_LE(relative_to_max(conv->weight.grad(), plain->weight.grad()), 1e-5);
+  EXPECT_LE(relative_to_max(conv->bias.grad(), plain->bias.grad()), 1e-5);
+}
+
+}  // namespace
+}  // namespace wattlab::zoo
