@@ -58,7 +58,9 @@ TEST(GemmConvTest, OutputAndGradientsMatchConv2d) {
     reference.backward(grad_out);
     EXPECT_LE(relative_to_max(x.grad(), rx.grad()), 1e-5);
     EXPECT_LE(relative_to_max(w.grad(), rw.grad()), 1e-5);
-    if (c.bias) EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 1e-5);
+    if (c.bias) {
+      EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 1e-5);
+    }
   }
 }
 
@@ -132,7 +134,9 @@ TEST(GemmConvTest, SubsampledPointwiseMatchesStridedConv2d) {
     reference.backward(grad_out);
     EXPECT_LE(relative_to_max(x.grad(), rx.grad()), 1e-5);
     EXPECT_LE(relative_to_max(w.grad(), rw.grad()), 1e-5);
-    if (c.bias) EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 1e-5);
+    if (c.bias) {
+      EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 1e-5);
+    }
   }
   const torch::Tensor w = torch::randn({8, 4, 1, 1}).requires_grad_();
   EXPECT_TRUE(subsampled_pointwise_applies(torch::randn({16, 4, 8, 8}), w, {2, 2}, {0, 0}, {1, 1}, 1));
