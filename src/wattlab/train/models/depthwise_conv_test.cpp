@@ -12,16 +12,11 @@
 #include <string>
 
 #include "wattlab/train/models/depthwise_conv.h"
+#include "wattlab/train/models/kernel_testing.h"
 #include "wattlab/train/models/layers.h"
 
 namespace wattlab::zoo {
 namespace {
-
-// max |actual - expected| as a share of max |expected|.
-double relative_to_max(const torch::Tensor& actual, const torch::Tensor& expected) {
-  const double scale = expected.abs().max().item<double>();
-  return (actual - expected).abs().max().item<double>() / (scale > 0 ? scale : 1.0);
-}
 
 struct Case {
   int64_t n, channels, height, width, kernel, stride;

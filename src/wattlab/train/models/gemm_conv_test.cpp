@@ -8,15 +8,11 @@
 #include <sstream>
 
 #include "wattlab/train/models/gemm_conv.h"
+#include "wattlab/train/models/kernel_testing.h"
 #include "wattlab/train/models/layers.h"
 
 namespace wattlab::zoo {
 namespace {
-
-// max |a - b| / max |b|: float32 sums in another order differ by ~1e-7 of the largest value.
-double relative_to_max(const torch::Tensor& a, const torch::Tensor& b) {
-  return ((a - b).abs().max() / b.abs().max()).item<double>();
-}
 
 struct Case {
   int64_t batch, in, out, height, width, stride;
@@ -27,6 +23,30 @@ std::string describe(const Case& c) {
   return std::to_string(c.batch) + "x" + std::to_string(c.in) + "x" + std::to_string(c.height) + "x" +
          std::to_string(c.width) + " -> " + std::to_string(c.out) + " stride " + std::to_string(c.stride) +
          (c.bias ? " with bias" : "");
+}
+
+// conv(x, w, b) against reference(x, w, b) on copies of the same inputs (b
+// may be undefined): the output within 1e-6 and the gradients of x, w and b
+// within 1e-5 of the largest value.
+template <typename Conv, typename Reference>
+void expect_same_as(const torch::Tensor& x0, const torch::Tensor& w0, const torch::Tensor& b0, Conv conv,
+                    Reference reference) {
+  const auto leaf = [](const torch::Tensor& t) { return t.defined() ? t.clone().requires_grad_() : torch::Tensor(); };
+  torch::Tensor x = leaf(x0), w = leaf(w0), b = leaf(b0);
+  torch::Tensor rx = leaf(x0), rw = leaf(w0), rb = leaf(b0);
+  const torch::Tensor y = conv(x, w, b);
+  const torch::Tensor expected = reference(rx, rw, rb);
+  ASSERT_EQ(y.sizes(), expected.sizes());
+  EXPECT_LE(relative_to_max(y, expected), 1e-6);
+
+  const torch::Tensor grad_out = torch::randn(y.sizes());
+  y.backward(grad_out);
+  expected.backward(grad_out);
+  EXPECT_LE(relative_to_max(x.grad(), rx.grad()), 1e-5);
+  EXPECT_LE(relative_to_max(w.grad(), rw.grad()), 1e-5);
+  if (b.defined()) {
+    EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 1e-5);
+  }
 }
 
 // Output maps 4x4, 2x2, 1x1 and 3x5, batches 1, 3 and 8, strides 1 and 2, odd sides and channel counts.
@@ -42,25 +62,15 @@ TEST(GemmConvTest, OutputAndGradientsMatchConv2d) {
     const torch::Tensor x0 = torch::randn({c.batch, c.in, c.height, c.width});
     const torch::Tensor w0 = torch::randn({c.out, c.in, 3, 3}) * 0.2;
     const torch::Tensor b0 = c.bias ? torch::randn({c.out}) : torch::Tensor();
-    torch::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
-    torch::Tensor b = c.bias ? b0.clone().requires_grad_() : torch::Tensor();
-    torch::Tensor rx = x0.clone().requires_grad_(), rw = w0.clone().requires_grad_();
-    torch::Tensor rb = c.bias ? b0.clone().requires_grad_() : torch::Tensor();
-    ASSERT_TRUE(gemm_conv_applies(x, w, {c.stride, c.stride}, {1, 1}, {1, 1}, 1));
-
-    const torch::Tensor y = gemm_conv2d(x, w, b, c.stride, 1);
-    const torch::Tensor reference = torch::conv2d(rx, rw, rb, c.stride, 1);
-    ASSERT_EQ(y.sizes(), reference.sizes());
-    EXPECT_LE(relative_to_max(y, reference), 1e-6);
-
-    const torch::Tensor grad_out = torch::randn(y.sizes());
-    y.backward(grad_out);
-    reference.backward(grad_out);
-    EXPECT_LE(relative_to_max(x.grad(), rx.grad()), 1e-5);
-    EXPECT_LE(relative_to_max(w.grad(), rw.grad()), 1e-5);
-    if (c.bias) {
-      EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 1e-5);
-    }
+    expect_same_as(
+        x0, w0, b0,
+        [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+          EXPECT_TRUE(gemm_conv_applies(x, w, {c.stride, c.stride}, {1, 1}, {1, 1}, 1));
+          return gemm_conv2d(x, w, b, c.stride, 1);
+        },
+        [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+          return torch::conv2d(x, w, b, c.stride, 1);
+        });
   }
 }
 
@@ -119,24 +129,15 @@ TEST(GemmConvTest, SubsampledPointwiseMatchesStridedConv2d) {
     const torch::Tensor x0 = torch::randn({c.batch, c.in, c.height, c.width});
     const torch::Tensor w0 = torch::randn({c.out, c.in, 1, 1});
     const torch::Tensor b0 = c.bias ? torch::randn({c.out}) : torch::Tensor();
-    torch::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
-    torch::Tensor b = c.bias ? b0.clone().requires_grad_() : torch::Tensor();
-    torch::Tensor rx = x0.clone().requires_grad_(), rw = w0.clone().requires_grad_();
-    torch::Tensor rb = c.bias ? b0.clone().requires_grad_() : torch::Tensor();
-    ASSERT_TRUE(subsampled_pointwise_applies(x, w, {c.stride, c.stride}, {0, 0}, {1, 1}, 1));
-
-    const torch::Tensor y = subsampled_pointwise_conv2d(x, w, b, c.stride);
-    const torch::Tensor reference = torch::conv2d(rx, rw, rb, c.stride);
-    ASSERT_EQ(y.sizes(), reference.sizes());
-    EXPECT_LE(relative_to_max(y, reference), 1e-6);
-    const torch::Tensor grad_out = torch::randn(y.sizes());
-    y.backward(grad_out);
-    reference.backward(grad_out);
-    EXPECT_LE(relative_to_max(x.grad(), rx.grad()), 1e-5);
-    EXPECT_LE(relative_to_max(w.grad(), rw.grad()), 1e-5);
-    if (c.bias) {
-      EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 1e-5);
-    }
+    expect_same_as(
+        x0, w0, b0,
+        [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+          EXPECT_TRUE(subsampled_pointwise_applies(x, w, {c.stride, c.stride}, {0, 0}, {1, 1}, 1));
+          return subsampled_pointwise_conv2d(x, w, b, c.stride);
+        },
+        [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+          return torch::conv2d(x, w, b, c.stride);
+        });
   }
   const torch::Tensor w = torch::randn({8, 4, 1, 1}).requires_grad_();
   EXPECT_TRUE(subsampled_pointwise_applies(torch::randn({16, 4, 8, 8}), w, {2, 2}, {0, 0}, {1, 1}, 1));
