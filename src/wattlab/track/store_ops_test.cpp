@@ -11,7 +11,9 @@
 #include <cmath>
 #include <filesystem>
 #include <set>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include "wattlab/track/postgres_store.h"
 #include "wattlab/track/sqlite_store.h"
@@ -21,6 +23,21 @@ namespace wattlab {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The first row of `sql`, its integer columns, read from the SQLite file at
+// `path` behind the store's back; empty when the query fails or has no row.
+std::vector<int> sqlite_row(const std::string& path, const char* sql) {
+  std::vector<int> row;
+  sqlite3* db = nullptr;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    for (int i = 0; i < sqlite3_column_count(stmt); ++i) row.push_back(sqlite3_column_int(stmt, i));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return row;
+}
 
 class StoreOpsTest : public StoreBackendTest {
  protected:
@@ -337,17 +354,9 @@ TEST(StoreMigration, AVersionOneSqliteStoreGainsTheSearchIndexes) {
     ASSERT_TRUE(store.ok()) << store.status().to_string();
     EXPECT_EQ(*(*store)->schema_version(), SqliteStore::latest_schema_version());
   }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
-                                   "('metric_series_by_key_value', 'runs_by_lifecycle')",
-                               -1, &stmt, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  EXPECT_EQ(sqlite_row(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                             "('metric_series_by_key_value', 'runs_by_lifecycle')"),
+            std::vector<int>{2});
   fs::remove_all(dir);
 }
 
@@ -414,20 +423,11 @@ TEST(StoreMigration, ASchemaThreeSqliteStoreMovesItsPointsIntoChunks) {
     EXPECT_EQ((*after)[11].value, 9.0);
     EXPECT_EQ((*after)[12].value, 11.25);
   }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'metric_points'), "
-                                   "(SELECT count(*) FROM metric_chunks WHERE series_id = 7)",
-                               -1, &stmt, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 0);
-  // 600 points went in as 256 + 256 + 88; the new point landed in the first,
-  // which split into two.
-  EXPECT_EQ(sqlite3_column_int(stmt, 1), 4);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  // metric_points is gone. 600 points went in as 256 + 256 + 88; the new
+  // point landed in the first chunk, which split into two.
+  EXPECT_EQ(sqlite_row(path, "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'metric_points'), "
+                             "(SELECT count(*) FROM metric_chunks WHERE series_id = 7)"),
+            (std::vector<int>{0, 4}));
   fs::remove_all(dir);
 }
 
