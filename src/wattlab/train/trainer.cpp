@@ -2,7 +2,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
@@ -19,6 +18,7 @@
 #include <random>
 #include <sstream>
 
+#include "wattlab/train/autocast.h"
 #include "wattlab/train/batch_loader.h"
 #include "wattlab/train/checkpoint.h"
 #include "wattlab/train/device.h"
@@ -84,29 +84,19 @@ class AutocastScope {
  public:
   AutocastScope(bool enabled, const torch::Device& device) : enabled_(enabled), cuda_(device.is_cuda()) {
     if (!enabled_) return;
-    previous_enabled_ = cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-    previous_dtype_ = cuda_ ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
-    set(true, at::kBFloat16);
+    previous_enabled_ = autocast::enabled(cuda_);
+    previous_dtype_ = autocast::dtype(cuda_);
+    autocast::set(cuda_, true, at::kBFloat16);
   }
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
   ~AutocastScope() {
     if (!enabled_) return;
-    set(previous_enabled_, previous_dtype_);
+    autocast::set(cuda_, previous_enabled_, previous_dtype_);
     if (!previous_enabled_) at::autocast::clear_cache();  // casts of weights that the next step changes
   }
 
  private:
-  void set(bool enabled, at::ScalarType dtype) const {
-    if (cuda_) {
-      at::autocast::set_autocast_gpu_dtype(dtype);
-      at::autocast::set_enabled(enabled);
-    } else {
-      at::autocast::set_autocast_cpu_dtype(dtype);
-      at::autocast::set_cpu_enabled(enabled);
-    }
-  }
-
   bool enabled_;
   bool cuda_;
   bool previous_enabled_ = false;

@@ -1,12 +1,13 @@
 #include "wattlab/train/models/depthwise_conv.h"
 
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
+
+#include "wattlab/train/autocast.h"
 
 namespace wattlab::zoo {
 namespace {
@@ -350,7 +351,7 @@ bool computes(const torch::Tensor& x, const torch::Tensor& weight, const torch::
   if (stride.size() != 2 || stride[0] != stride[1] || (stride[0] != 1 && stride[0] != 2)) return false;
   if (padding.size() != 2 || padding[0] != (kernel - 1) / 2 || padding[1] != (kernel - 1) / 2) return false;
   if (dilation.size() != 2 || dilation[0] != 1 || dilation[1] != 1) return false;
-  return !at::autocast::is_cpu_enabled();
+  return !autocast::enabled(/*cuda=*/false);
 }
 
 }  // namespace

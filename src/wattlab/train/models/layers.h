@@ -14,6 +14,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
@@ -117,8 +118,14 @@ class ConvImpl : public nn::Conv2dImpl {
   using nn::Conv2dImpl::Conv2dImpl;
 
   torch::Tensor forward(const torch::Tensor& x) {
-    const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&options.padding());
-    if (padding != nullptr && c10::get_if<torch::enumtype::kZeros>(&options.padding_mode()) != nullptr) {
+    // Conv options hold c10::variant in LibTorch 1.x, std::variant from 2.0.
+#if TORCH_VERSION_MAJOR >= 2
+    using std::get_if;
+#else
+    using c10::get_if;
+#endif
+    const auto* padding = get_if<torch::ExpandingArray<2>>(&options.padding());
+    if (padding != nullptr && get_if<torch::enumtype::kZeros>(&options.padding_mode()) != nullptr) {
       const int64_t stride = options.stride()->at(0);
       if (depthwise_conv_applies(x, weight, bias, options.stride(), *padding, options.dilation(), options.groups())) {
         return depthwise_conv2d(x, weight, stride);
