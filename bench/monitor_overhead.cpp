@@ -1,10 +1,13 @@
 // What metering costs: the Monitor's sampling thread's own CPU time at 10 Hz
 // and 1 kHz as a share of one core, and a CPU-bound workload's throughput with
 // the monitor sampling at 10 Hz against without it (interleaved rounds, the
-// order alternating, median ratio), on this machine's real meters (`--meter auto`, or the one named, to
+// order rotating, median ratio), on this machine's real meters (`--meter auto`, or the one named, to
 // see what each source costs). With NVML GPUs that have an energy counter it
 // also prints how often the sampler read that counter (costly: ~4 ms of CPU
-// per call on an H100), which should be about once a second.
+// per call on an H100), which should be about once a second. A third arm runs
+// the workload beside a thread that wakes at 10 Hz and does nothing (the same
+// sleep as the sampler's): what waking any thread costs on this machine, apart
+// from what the meters read.
 //
 //   build/bench/monitor_overhead [--seconds 5] [--rounds 5] [--meter auto|rapl|nvml|estimate]
 #include <pthread.h>
@@ -17,8 +20,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "wattlab/core/clock.h"
 #include "wattlab/core/env.h"
 #include "wattlab/energy/meters.h"
 #include "wattlab/energy/monitor.h"
@@ -150,31 +155,43 @@ int main(int argc, char** argv) {
   // Calibrate the workload to about `seconds` / 2 per run.
   uint64_t iterations = 50'000'000;
   iterations = static_cast<uint64_t>(workload_rate(iterations) * seconds / 2);
-  std::vector<double> ratios, with_rates, without_rates;
+  // Each round runs the three arms in a rotated order, so that a drift in the
+  // machine's speed during a round does not always favour the same one.
+  auto metered_rate = [&] {
+    auto monitor = make_monitor(100);
+    (void)monitor->start();
+    const double rate = workload_rate(iterations);
+    monitor->stop();
+    return rate;
+  };
+  auto empty_ticker_rate = [&] {
+    wattlab::SystemClock clock;
+    wattlab::SleepInterrupt stop;
+    std::thread ticker([&] {
+      while (!clock.sleep_ms(100, &stop)) {
+      }
+    });
+    const double rate = workload_rate(iterations);
+    stop.trigger();
+    ticker.join();
+    return rate;
+  };
+  std::vector<double> metered_ratios, ticker_ratios, with_rates, without_rates;
   for (int r = 0; r < rounds; ++r) {
-    // Alternate which goes first, so that a drift in the machine's speed
-    // during a round does not always favour the same side.
-    auto metered_rate = [&] {
-      auto monitor = make_monitor(100);
-      (void)monitor->start();
-      const double rate = workload_rate(iterations);
-      monitor->stop();
-      return rate;
-    };
-    double without = 0, with = 0;
-    if (r % 2 == 0) {
-      without = workload_rate(iterations);
-      with = metered_rate();
-    } else {
-      with = metered_rate();
-      without = workload_rate(iterations);
+    double rate[3] = {};  // unmetered, metered, empty ticker
+    for (int k = 0; k < 3; ++k) {
+      const int arm = (r + k) % 3;
+      rate[arm] = arm == 0 ? workload_rate(iterations) : arm == 1 ? metered_rate() : empty_ticker_rate();
     }
-    with_rates.push_back(with);
-    without_rates.push_back(without);
-    ratios.push_back(with / without);
+    without_rates.push_back(rate[0]);
+    with_rates.push_back(rate[1]);
+    metered_ratios.push_back(rate[1] / rate[0]);
+    ticker_ratios.push_back(rate[2] / rate[0]);
   }
   std::printf("CPU-bound workload, metered at 10 Hz / unmetered (median of %d interleaved rounds): %.4f "
               "(%.3g vs %.3g iterations/s)\n",
-              rounds, median(ratios), median(with_rates), median(without_rates));
+              rounds, median(metered_ratios), median(with_rates), median(without_rates));
+  std::printf("  beside an empty thread waking at 10 Hz / unmetered: %.4f (what any 10 Hz wake-up costs here)\n",
+              median(ticker_ratios));
   return 0;
 }
