@@ -1,12 +1,12 @@
 // Per-layer convolution speed: oneDNN's forward, input gradient and weight
-// gradient (what nn::Conv2d runs) against the weight gradient as im2row + GEMM
+// gradient (what nn::Conv2d runs) against each as im2row + sgemm
 // (models/gemm_conv.h), on ResNet-18's 3x3 layers at 28x28 and 32x32 inputs
 // (or the layers given), batch 64, one thread; then ResNet-18's 1x1 stride-2
 // shortcuts, forward + backward, strided against subsampled. A and B alternate
 // within each repetition; prints the median CPU time of the calling thread
 // (steadier than wall time on a shared machine), GFLOP/s, the median
-// per-repetition ratio, and the largest difference between the two weight
-// gradients relative to the largest value.
+// per-repetition ratio, and the largest difference between the two results
+// relative to the largest value.
 //
 //   conv_bench [--reps 7] [--batch 64] [--threads 1] [IN,OUT,STRIDE,SIDE ...]
 #include <ATen/Parallel.h>
@@ -93,27 +93,39 @@ int main(int argc, char** argv) {
       return at::convolution_backward(grad_out, x, w, c10::nullopt, {l.stride, l.stride}, {1, 1}, {1, 1}, false,
                                       {0, 0}, 1, {input, weight, false});
     };
-    std::vector<double> fwd, grad_input, grad_weight, grad_weight_gemm, ratio;
+    struct Pass {
+      const char* name;
+      std::function<at::Tensor()> onednn, gemm;
+      std::vector<double> onednn_s, gemm_s, ratio;
+    };
+    Pass passes[] = {
+        {"fwd", [&] { return at::mkldnn_convolution(x, w, c10::nullopt, {1, 1}, {l.stride, l.stride}, {1, 1}, 1); },
+         [&] { return wattlab::zoo::conv_forward_gemm(x, w, at::Tensor(), g); }, {}, {}, {}},
+        {"grad input", [&] { return std::get<0>(onednn_grad(true, false)); },
+         [&] { return wattlab::zoo::conv_grad_input_gemm(grad_out, w, g); }, {}, {}, {}},
+        {"grad weight", [&] { return std::get<1>(onednn_grad(false, true)); },
+         [&] { return wattlab::zoo::conv_grad_weight_gemm(grad_out, x, g); }, {}, {}, {}},
+    };
     for (int r = 0; r < reps; ++r) {
-      fwd.push_back(time_s([&] { at::mkldnn_convolution(x, w, c10::nullopt, {1, 1}, {l.stride, l.stride}, {1, 1}, 1); }));
-      grad_input.push_back(time_s([&] { onednn_grad(true, false); }));
-      grad_weight.push_back(time_s([&] { onednn_grad(false, true); }));
-      grad_weight_gemm.push_back(time_s([&] { wattlab::zoo::conv_grad_weight_gemm(grad_out, x, g); }));
-      ratio.push_back(grad_weight.back() / grad_weight_gemm.back());
+      for (Pass& p : passes) {
+        p.onednn_s.push_back(time_s([&] { p.onednn(); }));
+        p.gemm_s.push_back(time_s([&] { p.gemm(); }));
+        p.ratio.push_back(p.onednn_s.back() / p.gemm_s.back());
+      }
     }
-    const at::Tensor reference = std::get<1>(onednn_grad(false, true));
-    const at::Tensor gemm = wattlab::zoo::conv_grad_weight_gemm(grad_out, x, g);
-    const double rel_error = ((gemm - reference).abs().max() / reference.abs().max()).item<double>();
     auto shown = [&](const std::vector<double>& t) {
       const double s = median(t);
       return std::to_string(static_cast<int>(s * 1e3 + 0.5)) + " ms (" +
              std::to_string(static_cast<int>(flop / s / 1e9 + 0.5)) + ")";
     };
-    std::printf("%ld->%ld s%ld %ldx%ld->%ldx%ld: fwd %s | grad input %s | grad weight oneDNN %s, gemm %s, "
-                "speedup %.2fx, max rel diff %.1e\n",
-                l.in, l.out, l.stride, l.side, l.side, g.out_height, g.out_width, shown(fwd).c_str(),
-                shown(grad_input).c_str(), shown(grad_weight).c_str(), shown(grad_weight_gemm).c_str(),
-                median(ratio), rel_error);
+    std::printf("%ld->%ld s%ld %ldx%ld->%ldx%ld:\n", l.in, l.out, l.stride, l.side, l.side, g.out_height,
+                g.out_width);
+    for (Pass& p : passes) {
+      const at::Tensor reference = p.onednn(), ours = p.gemm();
+      const double rel_error = ((ours - reference).abs().max() / reference.abs().max()).item<double>();
+      std::printf("  %-11s oneDNN %s, gemm %s, speedup %.2fx, max rel diff %.1e\n", p.name,
+                  shown(p.onednn_s).c_str(), shown(p.gemm_s).c_str(), median(p.ratio), rel_error);
+    }
     std::fflush(stdout);
   }
   // ResNet-18's 1x1 stride-2 shortcuts (maps 28/32 -> 14/16 -> 7/8 -> 4): forward + backward through

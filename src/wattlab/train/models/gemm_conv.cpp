@@ -1,10 +1,16 @@
 #include "wattlab/train/models/gemm_conv.h"
 
 #include <ATen/Parallel.h>
-#include <ATen/ops/convolution_backward.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
 #include <ATen/ops/mkldnn_convolution.h>
 #include <torch/autograd.h>
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#include "wattlab/train/models/sgemm.h"
 
 
 namespace wattlab::zoo {
@@ -12,33 +18,46 @@ namespace {
 
 // rows[(b * oh + i) * ow + j][(c * k + kh) * k + kw] = x[b][c][i*s + kh - p][j*s + kw - p],
 // 0 where that falls in the padding: one row per output pixel, its receptive
-// field as the columns. Each sample's rows are written by one thread, in order.
-void im2row(const float* x, float* rows, const ConvGeometry& g) {
+// field as the columns. With kBack, the adjoint instead: each row entry is
+// added to the x element it was read from (x zeroed beforehand), the input
+// gradient from the rows' gradient. Each sample is visited by one thread, in
+// order, so the sums are the same every run.
+template <bool kBack>
+void im2row(std::conditional_t<kBack, float*, const float*> x, std::conditional_t<kBack, const float*, float*> rows,
+            const ConvGeometry& g) {
   const int64_t k = g.kernel, in_h = g.in_height, in_w = g.in_width;
   const int64_t row_length = g.in_channels * k * k;
   const int64_t sample_in = g.in_channels * in_h * in_w;
   const int64_t sample_rows = g.out_height * g.out_width * row_length;
   at::parallel_for(0, g.batch, 1, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
-      const float* xb = x + b * sample_in;
-      float* row = rows + b * sample_rows;
+      auto* xb = x + b * sample_in;
+      auto* row = rows + b * sample_rows;
       for (int64_t i = 0; i < g.out_height; ++i) {
         const int64_t top = i * g.stride - g.padding;
         for (int64_t j = 0; j < g.out_width; ++j, row += row_length) {
           const int64_t left = j * g.stride - g.padding;
-          float* out = row;
+          // The kernel columns that fall inside the image: [kw_begin, kw_end).
+          const int64_t kw_begin = std::max<int64_t>(0, -left), kw_end = std::min(k, in_w - left);
+          auto* entry = row;
           for (int64_t c = 0; c < g.in_channels; ++c) {
-            const float* plane = xb + c * in_h * in_w;
-            for (int64_t kh = 0; kh < k; ++kh) {
+            auto* plane = xb + c * in_h * in_w;
+            for (int64_t kh = 0; kh < k; ++kh, entry += k) {
               const int64_t y = top + kh;
-              if (y < 0 || y >= in_h) {
-                for (int64_t kw = 0; kw < k; ++kw) *out++ = 0.0f;
-                continue;
-              }
-              const float* line = plane + y * in_w;
-              for (int64_t kw = 0; kw < k; ++kw) {
-                const int64_t xpos = left + kw;
-                *out++ = (xpos >= 0 && xpos < in_w) ? line[xpos] : 0.0f;
+              const bool inside = y >= 0 && y < in_h;
+              if constexpr (kBack) {
+                if (!inside) continue;
+                float* line = plane + y * in_w + left;
+                for (int64_t kw = kw_begin; kw < kw_end; ++kw) line[kw] += entry[kw];
+              } else {
+                if (!inside) {
+                  std::fill(entry, entry + k, 0.0f);
+                  continue;
+                }
+                const float* line = plane + y * in_w + left;
+                for (int64_t kw = 0; kw < kw_begin; ++kw) entry[kw] = 0.0f;
+                for (int64_t kw = kw_begin; kw < kw_end; ++kw) entry[kw] = line[kw];
+                for (int64_t kw = std::max(kw_begin, kw_end); kw < k; ++kw) entry[kw] = 0.0f;
               }
             }
           }
@@ -48,11 +67,64 @@ void im2row(const float* x, float* rows, const ConvGeometry& g) {
   });
 }
 
-// A oneDNN convolution with no bias, stride 1, no padding or dilation: the
-// matrix product of src's channels with weight's, whatever the batch size
-// (LibTorch's own 1x1 path would take small batches to the system BLAS).
-at::Tensor onednn_1x1(const at::Tensor& src, const at::Tensor& weight) {
-  return at::mkldnn_convolution(src, weight, c10::nullopt, {0, 0}, {1, 1}, {1, 1}, 1);
+// The transpose of im2row, written directly: cols[(c * k + kh) * k + kw][(b * oh + i) * ow + j]
+// = x[b][c][i*s + kh - p][j*s + kw - p], 0 in the padding. The forward's
+// product reads it row by row (sgemm packs B fastest from contiguous rows).
+void im2col(const float* x, float* cols, const ConvGeometry& g) {
+  const int64_t k = g.kernel, in_h = g.in_height, in_w = g.in_width, s = g.stride;
+  const int64_t pixels = g.batch * g.out_height * g.out_width;
+  at::parallel_for(0, g.in_channels, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      for (int64_t kh = 0; kh < k; ++kh) {
+        for (int64_t kw = 0; kw < k; ++kw) {
+          // The output columns whose input column j*s - p + kw is inside the image: [j_begin, j_end).
+          const int64_t shift = kw - g.padding;
+          const int64_t j_begin = std::min(g.out_width, shift >= 0 ? 0 : (-shift + s - 1) / s);
+          const int64_t j_end = std::max(j_begin, std::min(g.out_width, (in_w - 1 - shift) / s + 1));
+          float* out = cols + ((c * k + kh) * k + kw) * pixels;
+          for (int64_t b = 0; b < g.batch; ++b) {
+            const float* plane = x + (b * g.in_channels + c) * in_h * in_w;
+            for (int64_t i = 0; i < g.out_height; ++i, out += g.out_width) {
+              const int64_t y = i * s - g.padding + kh;
+              if (y < 0 || y >= in_h) {
+                std::fill(out, out + g.out_width, 0.0f);
+                continue;
+              }
+              const float* line = plane + y * in_w + shift;
+              for (int64_t j = 0; j < j_begin; ++j) out[j] = 0.0f;
+              for (int64_t j = j_begin; j < j_end; ++j) out[j] = line[j * s];
+              for (int64_t j = j_end; j < g.out_width; ++j) out[j] = 0.0f;
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// `floats` floats of the calling thread's that only grow: the lowered input
+// or its gradient, the step's largest temporaries (18.9 MB a call in
+// ResNet-18's layer 4), then cost no fresh pages. Valid until the next call.
+float* workspace(int64_t floats) {
+  thread_local std::vector<float> buffer;
+  if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
+  return buffer.data();
+}
+
+// grad_out [N, O, oh, ow] as [O, N * oh * ow].
+at::Tensor channels_first(const at::Tensor& grad_out, const ConvGeometry& g) {
+  return grad_out.reshape({g.batch, g.out_channels, -1}).transpose(0, 1).contiguous();
+}
+
+// sgemm with C's columns split among LibTorch's threads in whole tiles; the
+// same result for any number of threads.
+void parallel_sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col, const float* b,
+                    int64_t b_row, int64_t b_col, float* c, int64_t ldc) {
+  constexpr int64_t kTile = 16;
+  at::parallel_for(0, (n + kTile - 1) / kTile, 1, [&](int64_t begin, int64_t end) {
+    const int64_t first = begin * kTile, last = std::min(n, end * kTile);
+    sgemm(m, last - first, k, a, a_row, a_col, b + first * b_col, b_row, b_col, c + first, ldc);
+  });
 }
 
 class GemmConv2dFunction : public torch::autograd::Function<GemmConv2dFunction> {
@@ -64,8 +136,7 @@ class GemmConv2dFunction : public torch::autograd::Function<GemmConv2dFunction> 
     ctx->saved_data["stride"] = stride;
     ctx->saved_data["padding"] = padding;
     ctx->saved_data["has_bias"] = bias.numel() > 0;
-    const c10::optional<at::Tensor> b = bias.numel() > 0 ? c10::optional<at::Tensor>(bias) : c10::nullopt;
-    return at::mkldnn_convolution(x, weight, b, {padding, padding}, {stride, stride}, {1, 1}, 1);
+    return conv_forward_gemm(x, weight, bias.numel() > 0 ? bias : at::Tensor(), conv_geometry(x, weight, stride, padding));
   }
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
@@ -73,18 +144,12 @@ class GemmConv2dFunction : public torch::autograd::Function<GemmConv2dFunction> 
     const torch::autograd::variable_list saved = ctx->get_saved_variables();
     const at::Tensor& x = saved[0];
     const at::Tensor& weight = saved[1];
-    const int64_t stride = ctx->saved_data["stride"].toInt();
-    const int64_t padding = ctx->saved_data["padding"].toInt();
+    const ConvGeometry g =
+        conv_geometry(x, weight, ctx->saved_data["stride"].toInt(), ctx->saved_data["padding"].toInt());
     const at::Tensor grad_out = grads[0].contiguous();
     at::Tensor grad_x, grad_weight, grad_bias;
-    if (ctx->needs_input_grad(0)) {
-      grad_x = std::get<0>(at::convolution_backward(grad_out, x, weight, c10::nullopt, {stride, stride},
-                                                    {padding, padding}, {1, 1}, false, {0, 0}, 1,
-                                                    {true, false, false}));
-    }
-    if (ctx->needs_input_grad(1)) {
-      grad_weight = conv_grad_weight_gemm(grad_out, x, conv_geometry(x, weight, stride, padding));
-    }
+    if (ctx->needs_input_grad(0)) grad_x = conv_grad_input_gemm(grad_out, weight, g);
+    if (ctx->needs_input_grad(1)) grad_weight = conv_grad_weight_gemm(grad_out, x, g);
     if (ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2)) grad_bias = grad_out.sum({0, 2, 3});
     return {grad_x, grad_weight, grad_bias, at::Tensor(), at::Tensor()};
   }
@@ -126,7 +191,7 @@ bool plain_training_conv(const at::Tensor& x, const at::Tensor& weight, at::IntA
 bool gemm_conv_applies(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
                        at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
   if (!plain_training_conv(x, weight, stride, padding, dilation, groups)) return false;
-  if (weight.size(2) != 3 || weight.size(3) != 3) return false;
+  if (weight.size(2) != 3 || weight.size(3) != 3 || !sgemm_available()) return false;
   const ConvGeometry g = conv_geometry(x, weight, stride[0], padding[0]);
   return g.out_height >= 1 && g.out_width >= 1 && g.out_height * g.out_width <= 16;
 }
@@ -150,16 +215,49 @@ at::Tensor subsampled_pointwise_conv2d(const at::Tensor& x, const at::Tensor& we
   return at::mkldnn_convolution(sampled, weight, b, {0, 0}, {1, 1}, {1, 1}, 1);
 }
 
+at::Tensor conv_forward_gemm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                             const ConvGeometry& g) {
+  const int64_t pixels = g.batch * g.out_height * g.out_width;
+  const int64_t row_length = g.in_channels * g.kernel * g.kernel;
+  const at::Tensor xc = x.contiguous();
+  float* cols = workspace(row_length * pixels);
+  im2col(xc.data_ptr<float>(), cols, g);
+  const at::Tensor w = weight.contiguous();
+  // [O, N * oh * ow] = weight [O, C*k*k] x cols, then back to [N, O, oh, ow].
+  at::Tensor out = at::empty({g.out_channels, pixels}, x.options());
+  parallel_sgemm(g.out_channels, pixels, row_length, w.data_ptr<float>(), row_length, 1, cols,
+                 pixels, 1, out.data_ptr<float>(), pixels);
+  out = out.view({g.out_channels, g.batch, g.out_height, g.out_width}).transpose(0, 1).contiguous();
+  if (bias.defined()) out.add_(bias.view({1, -1, 1, 1}));
+  return out;
+}
+
+at::Tensor conv_grad_input_gemm(const at::Tensor& grad_out, const at::Tensor& weight, const ConvGeometry& g) {
+  const int64_t pixels = g.batch * g.out_height * g.out_width;
+  const int64_t row_length = g.in_channels * g.kernel * g.kernel;
+  const at::Tensor go = channels_first(grad_out, g);
+  const at::Tensor w = weight.contiguous();
+  // The rows' gradient [N*oh*ow, C*k*k] = go^T x weight, then added back onto the pixels each row was read from.
+  float* grad_rows = workspace(pixels * row_length);
+  parallel_sgemm(pixels, row_length, g.out_channels, go.data_ptr<float>(), 1, pixels, w.data_ptr<float>(), row_length,
+                 1, grad_rows, row_length);
+  at::Tensor grad_x = at::zeros({g.batch, g.in_channels, g.in_height, g.in_width}, grad_out.options());
+  im2row<true>(grad_x.data_ptr<float>(), grad_rows, g);
+  return grad_x;
+}
+
 at::Tensor conv_grad_weight_gemm(const at::Tensor& grad_out, const at::Tensor& x, const ConvGeometry& g) {
   const int64_t pixels = g.batch * g.out_height * g.out_width;
   const int64_t row_length = g.in_channels * g.kernel * g.kernel;
   const at::Tensor xc = x.contiguous();
-  at::Tensor rows = at::empty({1, pixels, row_length, 1}, x.options());
-  im2row(xc.data_ptr<float>(), rows.data_ptr<float>(), g);
-  // grad_out as [O, N * oh * ow]: the reduction runs over the 1x1 conv's input channels.
-  const at::Tensor lhs =
-      grad_out.reshape({g.batch, g.out_channels, -1}).transpose(0, 1).contiguous().view({g.out_channels, pixels, 1, 1});
-  return onednn_1x1(rows, lhs).view({g.out_channels, g.in_channels, g.kernel, g.kernel});
+  float* rows = workspace(pixels * row_length);
+  im2row<false>(xc.data_ptr<float>(), rows, g);
+  const at::Tensor go = channels_first(grad_out, g);
+  // [O, C*k*k] = go [O, N*oh*ow] x rows, reducing over the batch's pixels.
+  at::Tensor grad_weight = at::empty({g.out_channels, g.in_channels, g.kernel, g.kernel}, x.options());
+  parallel_sgemm(g.out_channels, row_length, pixels, go.data_ptr<float>(), pixels, 1, rows,
+                 row_length, 1, grad_weight.data_ptr<float>(), row_length);
+  return grad_weight;
 }
 
 }  // namespace wattlab::zoo

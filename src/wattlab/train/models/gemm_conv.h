@@ -1,14 +1,14 @@
-// Convolutions whose weight gradient oneDNN computes slowly, done instead as
-// im2col + a GEMM. Internal to train/.
+// Convolutions that oneDNN runs slowly, done instead as im2row + matrix
+// products of our own (models/sgemm.h). Internal to train/.
 //
-// On one thread of this CPU (Zen 3, AVX2), oneDNN's weight gradient of a 3x3
-// convolution on a small output map (ResNet-18's 4x4 layer 4 at 28x28 and
-// 32x32 inputs) reaches only ~24 GFLOP/s, half of its forward. Lowering the
-// input to rows (one per output pixel of the batch, the receptive field as
-// columns) turns the weight gradient into one matrix product reducing over
-// batch x pixels, which oneDNN runs as a 1x1 convolution at its forward speed.
-// Forward and input gradient stay with oneDNN (measured no faster as GEMMs).
-// Single-threaded, and any thread count, the result is the same every run.
+// On one thread of this CPU (Zen 3, AVX2), oneDNN reaches only 38-46 GFLOP/s
+// on 3x3 convolutions with small output maps (ResNet-18's 4x4 layer 4 at 28x28
+// and 32x32 inputs), and 23-31 on their weight gradient, against 60-80 on
+// larger maps. Lowering the input to rows (one per output pixel of the batch,
+// the receptive field as columns) turns the forward, the input gradient and
+// the weight gradient each into one product of large matrices, which sgemm
+// runs at 58-69 GFLOP/s; the input gradient then adds the rows' gradient back
+// onto the pixels. Results are the same every run, for any number of threads.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -35,15 +35,16 @@ struct ConvGeometry {
 // Whether gemm_conv2d handles conv(x, weight) with these settings and is
 // measured faster than LibTorch's own convolution: autograd recording, CPU,
 // float32, x [N, C, H, W] and weight [O, C, k, k] contiguous (NCHW), groups 1,
-// no dilation, equal strides and paddings, a 3x3 kernel and an output map of at
-// most 16 pixels. Everything else belongs to nn::Conv2dImpl::forward.
+// no dilation, equal strides and paddings, a 3x3 kernel, an output map of at
+// most 16 pixels, and a CPU that runs sgemm. Everything else belongs to
+// nn::Conv2dImpl::forward.
 bool gemm_conv_applies(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
                        at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups);
 
 // conv2d(x, weight, bias) (bias may be undefined), differentiable in x, weight
-// and bias; the forward and the input gradient are oneDNN's, as LibTorch's, the
-// weight gradient is conv_grad_weight_gemm's. Requires gemm_conv_applies(...)
-// or at least its layout conditions (CPU float32 NCHW, groups 1, no dilation).
+// and bias, through the three functions below. Requires gemm_conv_applies(...)
+// or at least its layout conditions (CPU float32 NCHW, groups 1, no dilation)
+// and sgemm_available().
 at::Tensor gemm_conv2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
                        int64_t padding);
 
@@ -62,8 +63,17 @@ bool subsampled_pointwise_applies(const at::Tensor& x, const at::Tensor& weight,
 at::Tensor subsampled_pointwise_conv2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                                        int64_t stride);
 
-// dL/dweight [O, C, k, k] of a convolution with input x [N, C, H, W] and output
-// gradient grad_out [N, O, oh, ow], as im2row(x)^T * grad_out on oneDNN.
+// The convolution [N, O, oh, ow] of x [N, C, H, W] with weight [O, C, k, k]
+// (plus bias [O] when defined), as weight x im2row(x)^T.
+at::Tensor conv_forward_gemm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                             const ConvGeometry& g);
+
+// dL/dx [N, C, H, W] from the output gradient grad_out [N, O, oh, ow], as
+// grad_out^T x weight (the rows' gradient) added back onto the input pixels.
+at::Tensor conv_grad_input_gemm(const at::Tensor& grad_out, const at::Tensor& weight, const ConvGeometry& g);
+
+// dL/dweight [O, C, k, k] from input x and output gradient grad_out, as
+// grad_out x im2row(x), reducing over the batch's output pixels.
 at::Tensor conv_grad_weight_gemm(const at::Tensor& grad_out, const at::Tensor& x, const ConvGeometry& g);
 
 // The geometry of conv(x, weight) at this stride and padding.

@@ -1,0 +1,31 @@
+// A single-precision matrix product for the convolutions that oneDNN runs
+// slowly (models/gemm_conv.h). Internal to train/; torch-free.
+//
+// Debian's LibTorch has only the reference BLAS (3 GFLOP/s here), so products
+// went through oneDNN as 1x1 convolutions, which reach 38-50 GFLOP/s on the
+// shapes of ResNet-18's 4x4 layers. This is the usual packed design (Goto /
+// BLIS): blocks of A and B copied into panels that stay in cache, an AVX2 FMA
+// micro-kernel computing 6x16 tiles of C.
+//
+// Deterministic: every element of C is the same sum in the same order (blocks
+// of k in order, each summed from zero and then added), whatever m, n, the
+// position of the element or how a caller splits the columns among threads.
+#pragma once
+
+#include <cstdint>
+
+namespace wattlab::zoo {
+
+// Whether this CPU runs sgemm (AVX2 and FMA).
+bool sgemm_available();
+
+// C = A * B, A [m x k] and B [k x n] given by element strides (element (i, j)
+// of A at a[i * a_row + j * a_col], so a transposed operand is only a change
+// of strides), C [m x n] row-major with row stride ldc. Overwrites C. Single-
+// threaded; callers split the columns (b and c offset, n reduced) among
+// threads. Requires sgemm_available(). Packing buffers are per thread and
+// grow once, so repeated calls allocate nothing.
+void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col, const float* b,
+           int64_t b_row, int64_t b_col, float* c, int64_t ldc);
+
+}  // namespace wattlab::zoo
