@@ -47,16 +47,16 @@ void im2row(std::conditional_t<kBack, float*, const float*> x, std::conditional_
               const bool inside = y >= 0 && y < in_h;
               if constexpr (kBack) {
                 if (!inside) continue;
-                float* line = plane + y * in_w + left;
-                for (int64_t kw = kw_begin; kw < kw_end; ++kw) line[kw] += entry[kw];
+                auto* line = plane + y * in_w;
+                for (int64_t kw = kw_begin; kw < kw_end; ++kw) line[left + kw] += entry[kw];
               } else {
                 if (!inside) {
                   std::fill(entry, entry + k, 0.0f);
                   continue;
                 }
-                const float* line = plane + y * in_w + left;
+                const float* line = plane + y * in_w;
                 for (int64_t kw = 0; kw < kw_begin; ++kw) entry[kw] = 0.0f;
-                for (int64_t kw = kw_begin; kw < kw_end; ++kw) entry[kw] = line[kw];
+                for (int64_t kw = kw_begin; kw < kw_end; ++kw) entry[kw] = line[left + kw];
                 for (int64_t kw = std::max(kw_begin, kw_end); kw < k; ++kw) entry[kw] = 0.0f;
               }
             }
@@ -77,10 +77,11 @@ void im2col(const float* x, float* cols, const ConvGeometry& g) {
     for (int64_t c = begin; c < end; ++c) {
       for (int64_t kh = 0; kh < k; ++kh) {
         for (int64_t kw = 0; kw < k; ++kw) {
-          // The output columns whose input column j*s - p + kw is inside the image: [j_begin, j_end).
+          // The output columns whose input column j*s + shift is inside the image: [j_begin, j_end).
           const int64_t shift = kw - g.padding;
           const int64_t j_begin = std::min(g.out_width, shift >= 0 ? 0 : (-shift + s - 1) / s);
-          const int64_t j_end = std::max(j_begin, std::min(g.out_width, (in_w - 1 - shift) / s + 1));
+          const int64_t j_end =
+              in_w - 1 - shift < 0 ? j_begin : std::max(j_begin, std::min(g.out_width, (in_w - 1 - shift) / s + 1));
           float* out = cols + ((c * k + kh) * k + kw) * pixels;
           for (int64_t b = 0; b < g.batch; ++b) {
             const float* plane = x + (b * g.in_channels + c) * in_h * in_w;
@@ -90,9 +91,9 @@ void im2col(const float* x, float* cols, const ConvGeometry& g) {
                 std::fill(out, out + g.out_width, 0.0f);
                 continue;
               }
-              const float* line = plane + y * in_w + shift;
+              const float* line = plane + y * in_w;
               for (int64_t j = 0; j < j_begin; ++j) out[j] = 0.0f;
-              for (int64_t j = j_begin; j < j_end; ++j) out[j] = line[j * s];
+              for (int64_t j = j_begin; j < j_end; ++j) out[j] = line[j * s + shift];
               for (int64_t j = j_end; j < g.out_width; ++j) out[j] = 0.0f;
             }
           }

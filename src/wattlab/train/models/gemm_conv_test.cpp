@@ -49,11 +49,13 @@ void expect_same_as(const torch::Tensor& x0, const torch::Tensor& w0, const torc
   }
 }
 
-// Output maps 4x4, 2x2, 1x1 and 3x5, batches 1, 3 and 8, strides 1 and 2, odd sides and channel counts.
+// Output maps 4x4, 2x2, 1x1 and 3x5, batches 1, 3 and 8, strides 1 and 2, odd sides and channel counts,
+// inputs one pixel wide or high (the padding on both sides of every window).
 const std::vector<Case> kCases = {
     {1, 16, 8, 4, 4, 1, false}, {3, 5, 7, 4, 4, 1, true},  {8, 32, 16, 7, 7, 2, false}, {3, 6, 4, 8, 8, 2, true},
     {1, 3, 5, 2, 2, 1, false},  {3, 4, 6, 3, 3, 2, false}, {3, 4, 6, 1, 1, 1, true},    {2, 8, 3, 2, 2, 2, false},
-    {3, 7, 9, 3, 5, 1, true},   {64, 24, 24, 4, 4, 1, false}};
+    {3, 7, 9, 3, 5, 1, true},   {64, 24, 24, 4, 4, 1, false}, {2, 3, 4, 1, 1, 2, false}, {2, 3, 4, 3, 1, 2, true},
+    {2, 3, 4, 1, 3, 2, false}};
 
 TEST(GemmConvTest, OutputAndGradientsMatchConv2d) {
   torch::manual_seed(7);
