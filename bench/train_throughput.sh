@@ -3,8 +3,8 @@
 # Python (pytorch_train.py, models mirrored in pytorch_models.py), on the same
 # models, images, batch size and threads, data already in memory on both sides:
 # the small CNN, MobileNetV2 and ResNet-18 on Fashion-MNIST at 28x28 and resized
-# to 32x32. Runs interleaved (wattlab, pytorch, wattlab, ...) because
-# single-thread speed here drifts ±30 % between runs; reports the median of the
+# to 32x32. Runs interleaved (wattlab, pytorch, baseline; then the reverse
+# order) because single-thread speed here drifts ±30 % between runs; reports the median of the
 # per-round ratios, of wall-clock images/s and of images per CPU second of the
 # training thread (steadier when the machine is shared). Checks that both
 # sides built models of the same size.
@@ -66,6 +66,23 @@ run_one() {
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "batch size $batch_size, $threads thread(s), $rounds rounds (A = wattlab, B = pytorch${baseline:+, C = baseline}); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# One contender's run for $model at $size; each sets its figures ($a..., $b..., $c...).
+run_wattlab() {
+  run_one "$bench_bin" --model "$model" --resize "$resize" --images "$n" --test-images 100 \
+    --batch-size "$batch_size" --threads "$threads"
+  a="$ips" a_cpu="$cpu_ips" a_params="$params" a_macs="$macs"
+}
+run_pytorch() {
+  run_one /usr/bin/python3 "$here/pytorch_train.py" --model "$model" --resize "$resize" --images "$n" \
+    --batch-size "$batch_size" --threads "$threads"
+  b="$ips" b_cpu="$cpu_ips" b_params="$params"
+}
+run_baseline() {
+  [[ -z "$baseline" ]] && return
+  run_one "$baseline" --model "$model" --resize "$resize" --images "$n" --test-images 100 \
+    --batch-size "$batch_size" --threads "$threads"
+  c="$ips" c_cpu="$cpu_ips"
+}
 summary=""
 for model in $models; do
   for size in $sizes; do
@@ -74,14 +91,11 @@ for model in $models; do
     resize=0; [[ "$size" != 28 ]] && resize="$size"
     a_all="" b_all="" c_all="" ratio_all="" cratio_all="" cpu_ratio_all="" cpu_cratio_all="" a_cpu_all=""
     for ((r = 1; r <= rounds; r++)); do
-      run_one "$bench_bin" --model "$model" --resize "$resize" --images "$n" --test-images 100 \
-        --batch-size "$batch_size" --threads "$threads"
-      a="$ips" a_cpu="$cpu_ips" a_params="$params" a_macs="$macs"
-      run_one /usr/bin/python3 "$here/pytorch_train.py" --model "$model" --resize "$resize" --images "$n" \
-        --batch-size "$batch_size" --threads "$threads"
-      b="$ips" b_cpu="$cpu_ips"
-      if [[ "$params" != "$a_params" ]]; then
-        echo "train_throughput.sh: $model at $size: wattlab has $a_params parameters, pytorch $params — not the same model" >&2
+      # Odd rounds run wattlab first, even rounds last: runs here favour a
+      # position in the sequence, and alternating cancels that in the medians.
+      if ((r % 2)); then run_wattlab; run_pytorch; run_baseline; else run_baseline; run_pytorch; run_wattlab; fi
+      if [[ "$b_params" != "$a_params" ]]; then
+        echo "train_throughput.sh: $model at $size: wattlab has $a_params parameters, pytorch $b_params — not the same model" >&2
         exit 1
       fi
       ratio="$(awk -v a="$a" -v b="$b" 'BEGIN {print a / b}')"
@@ -89,12 +103,9 @@ for model in $models; do
       line="$(printf '%s %s round %d: wattlab %7.1f  pytorch %7.1f images/s  ratio %.3f | per CPU s: %7.1f %7.1f ratio %.3f' \
         "$model" "$size" "$r" "$a" "$b" "$ratio" "$a_cpu" "$b_cpu" "$cpu_ratio")"
       if [[ -n "$baseline" ]]; then
-        run_one "$baseline" --model "$model" --resize "$resize" --images "$n" --test-images 100 \
-          --batch-size "$batch_size" --threads "$threads"
-        c="$ips"
         c_all="$c_all $c" cratio_all="$cratio_all $(awk -v c="$c" -v b="$b" 'BEGIN {print c / b}')"
-        cpu_cratio_all="$cpu_cratio_all $(awk -v c="$cpu_ips" -v b="$b_cpu" 'BEGIN {print c / b}')"
-        line="$line$(printf ' | baseline %7.1f images/s, %7.1f per CPU s' "$c" "$cpu_ips")"
+        cpu_cratio_all="$cpu_cratio_all $(awk -v c="$c_cpu" -v b="$b_cpu" 'BEGIN {print c / b}')"
+        line="$line$(printf ' | baseline %7.1f images/s, %7.1f per CPU s' "$c" "$c_cpu")"
       fi
       echo "$line"
       a_all="$a_all $a" b_all="$b_all $b" ratio_all="$ratio_all $ratio"
