@@ -121,9 +121,8 @@ at::Tensor channels_first(const at::Tensor& grad_out, const ConvGeometry& g) {
 // same result for any number of threads.
 void parallel_sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col, const float* b,
                     int64_t b_row, int64_t b_col, float* c, int64_t ldc) {
-  constexpr int64_t kTile = 16;
-  at::parallel_for(0, (n + kTile - 1) / kTile, 1, [&](int64_t begin, int64_t end) {
-    const int64_t first = begin * kTile, last = std::min(n, end * kTile);
+  at::parallel_for(0, (n + kSgemmTileColumns - 1) / kSgemmTileColumns, 1, [&](int64_t begin, int64_t end) {
+    const int64_t first = begin * kSgemmTileColumns, last = std::min(n, end * kSgemmTileColumns);
     sgemm(m, last - first, k, a, a_row, a_col, b + first * b_col, b_row, b_col, c + first, ldc);
   });
 }

@@ -15,7 +15,7 @@ namespace {
 // a 6x16 tile of C lives in 12 of the 16 ymm registers; a kKc x 16 panel of B
 // (16 KiB) stays in L1, a kMc x kKc block of A (96 KiB) in L2.
 constexpr int64_t kMr = 6;
-constexpr int64_t kNr = 16;
+constexpr int64_t kNr = kSgemmTileColumns;
 constexpr int64_t kKc = 256;
 constexpr int64_t kMc = 96;
 constexpr int64_t kNc = 4096;
@@ -91,10 +91,6 @@ void store_tile(const float* tile, int64_t rows, int64_t cols, float* c, int64_t
   }
 }
 
-// The product of a packed A panel and a packed B panel over kc, summed from
-// zero, into C's rows x cols corner (row stride ldc): stored, or added when
-// `add`. Full 6x16 tiles go straight from registers; C's rows are fetched
-// into cache while the sum runs.
 // out[0..16) = (v0, v1), or += when `add`.
 __attribute__((target("avx2,fma"), always_inline)) inline void put_row(float* out, __m256 v0, __m256 v1, bool add) {
   if (add) {
@@ -105,6 +101,10 @@ __attribute__((target("avx2,fma"), always_inline)) inline void put_row(float* ou
   _mm256_storeu_ps(out + 8, v1);
 }
 
+// The product of a packed A panel and a packed B panel over kc, summed from
+// zero, into C's rows x cols corner (row stride ldc): stored, or added when
+// `add`. Full 6x16 tiles go straight from registers; C's rows are fetched
+// into cache while the sum runs.
 __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, const float* a, const float* b, float* c,
                                                      int64_t ldc, int64_t rows, int64_t cols, bool add) {
   for (int64_t i = 0; i < rows; ++i) {

@@ -16,6 +16,11 @@
 
 namespace wattlab::zoo {
 
+// The width of sgemm's tiles of C: callers splitting the columns among
+// threads cut at multiples of it (any cut gives the same result; these keep
+// every tile full).
+constexpr int64_t kSgemmTileColumns = 16;
+
 // Whether this CPU runs sgemm (AVX2 and FMA).
 bool sgemm_available();
 
