@@ -1,6 +1,7 @@
 // Per-layer convolution speed: oneDNN's forward, input gradient and weight
-// gradient (what nn::Conv2d runs) against each as im2row + sgemm
-// (models/gemm_conv.h), on ResNet-18's 3x3 layers at 28x28 and 32x32 inputs
+// gradient (what nn::Conv2d runs) against ours (models/gemm_conv.h: Winograd
+// for stride 1 on maps over 16 pixels, else im2row + sgemm), on ResNet-18's
+// 3x3 layers at 28x28 and 32x32 inputs
 // (or the layers given), batch 64, one thread; then ResNet-18's 1x1 stride-2
 // shortcuts, forward + backward, strided against subsampled. A and B alternate
 // within each repetition; prints the median CPU time of the calling thread
@@ -81,8 +82,10 @@ int main(int argc, char** argv) {
   }
   if (layers.empty()) {
     // ResNet-18's 3x3 convolutions past the stem at 28x28 (maps 28, 14, 7, 4) and 32x32 (32, 16, 8, 4).
-    layers = {{512, 512, 1, 4}, {256, 512, 2, 7}, {256, 512, 2, 8}, {256, 256, 1, 7}, {256, 256, 1, 8},
-              {128, 256, 2, 14}, {128, 256, 2, 16}, {128, 128, 1, 14}, {64, 128, 2, 28}};
+    layers = {{512, 512, 1, 4},   {256, 512, 2, 7},   {256, 512, 2, 8},   {256, 256, 1, 7},
+              {256, 256, 1, 8},   {128, 256, 2, 14},  {128, 256, 2, 16},  {128, 128, 1, 14},
+              {128, 128, 1, 16},  {64, 128, 2, 28},   {64, 128, 2, 32},   {64, 64, 1, 28},
+              {64, 64, 1, 32}};
   }
   at::set_num_threads(threads);
   wall_clock = threads > 1;
@@ -95,6 +98,9 @@ int main(int argc, char** argv) {
     const at::Tensor grad_out = at::randn(y.sizes());
     const wattlab::zoo::ConvGeometry g = wattlab::zoo::conv_geometry(x, w, l.stride, 1);
     const double flop = 2.0 * static_cast<double>(batch * l.out * l.in * 9 * g.out_height * g.out_width);
+    // Ours as the zoo's Conv picks it: Winograd for stride 1 on maps over 16 pixels, else im2row + sgemm.
+    const bool winograd = l.stride == 1 && g.out_height * g.out_width > 16;
+    namespace zoo = wattlab::zoo;
     auto onednn_grad = [&](bool input, bool weight) {
       return at::convolution_backward(grad_out, x, w, c10::nullopt, {l.stride, l.stride}, {1, 1}, {1, 1}, false,
                                       {0, 0}, 1, {input, weight, false});
@@ -106,11 +112,11 @@ int main(int argc, char** argv) {
     };
     Pass passes[] = {
         {"fwd", [&] { return at::mkldnn_convolution(x, w, c10::nullopt, {1, 1}, {l.stride, l.stride}, {1, 1}, 1); },
-         [&] { return wattlab::zoo::conv_forward_gemm(x, w, at::Tensor(), g); }, {}, {}, {}},
+         [&] { return winograd ? zoo::conv_forward_winograd(x, w, at::Tensor(), g) : zoo::conv_forward_gemm(x, w, at::Tensor(), g); }, {}, {}, {}},
         {"grad input", [&] { return std::get<0>(onednn_grad(true, false)); },
-         [&] { return wattlab::zoo::conv_grad_input_gemm(grad_out, w, g); }, {}, {}, {}},
+         [&] { return winograd ? zoo::conv_grad_input_winograd(grad_out, w, g) : zoo::conv_grad_input_gemm(grad_out, w, g); }, {}, {}, {}},
         {"grad weight", [&] { return std::get<1>(onednn_grad(false, true)); },
-         [&] { return wattlab::zoo::conv_grad_weight_gemm(grad_out, x, g); }, {}, {}, {}},
+         [&] { return winograd ? zoo::conv_grad_weight_winograd(grad_out, x, g) : zoo::conv_grad_weight_gemm(grad_out, x, g); }, {}, {}, {}},
     };
     for (int r = 0; r < reps; ++r) {
       for (Pass& p : passes) {
@@ -124,12 +130,12 @@ int main(int argc, char** argv) {
       return std::to_string(static_cast<int>(s * 1e3 + 0.5)) + " ms (" +
              std::to_string(static_cast<int>(flop / s / 1e9 + 0.5)) + ")";
     };
-    std::printf("%ld->%ld s%ld %ldx%ld->%ldx%ld:\n", l.in, l.out, l.stride, l.side, l.side, g.out_height,
-                g.out_width);
+    std::printf("%ld->%ld s%ld %ldx%ld->%ldx%ld (ours: %s):\n", l.in, l.out, l.stride, l.side, l.side, g.out_height,
+                g.out_width, winograd ? "winograd" : "gemm");
     for (Pass& p : passes) {
       const at::Tensor reference = p.onednn(), ours = p.gemm();
       const double rel_error = ((ours - reference).abs().max() / reference.abs().max()).item<double>();
-      std::printf("  %-11s oneDNN %s, gemm %s, speedup %.2fx, max rel diff %.1e\n", p.name,
+      std::printf("  %-11s oneDNN %s, ours %s, speedup %.2fx, max rel diff %.1e\n", p.name,
                   shown(p.onednn_s).c_str(), shown(p.gemm_s).c_str(), median(p.ratio), rel_error);
     }
     std::fflush(stdout);

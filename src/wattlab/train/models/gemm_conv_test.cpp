@@ -1,6 +1,7 @@
-// The im2row + GEMM convolution: outputs and gradients against LibTorch's
-// conv2d on every kind of shape it takes, when it applies, that the zoo's Conv
-// module falls back to nn::Conv2d elsewhere, and loads nn::Conv2d's state.
+// The im2row + GEMM and Winograd convolutions: outputs and gradients against
+// LibTorch's conv2d on every kind of shape they take, when they apply, that
+// the zoo's Conv module falls back to nn::Conv2d elsewhere, and loads
+// nn::Conv2d's state.
 #include <gtest/gtest.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
@@ -26,26 +27,26 @@ std::string describe(const Case& c) {
 }
 
 // conv(x, w, b) against reference(x, w, b) on copies of the same inputs (b
-// may be undefined): the output within 1e-6 and the gradients of x, w and b
-// within 1e-5 of the largest value.
+// may be undefined): the output within output_tolerance and the gradients of
+// x, w and b within 10 * output_tolerance of the largest value.
 template <typename Conv, typename Reference>
 void expect_same_as(const torch::Tensor& x0, const torch::Tensor& w0, const torch::Tensor& b0, Conv conv,
-                    Reference reference) {
+                    Reference reference, double output_tolerance = 1e-6) {
   const auto leaf = [](const torch::Tensor& t) { return t.defined() ? t.clone().requires_grad_() : torch::Tensor(); };
   torch::Tensor x = leaf(x0), w = leaf(w0), b = leaf(b0);
   torch::Tensor rx = leaf(x0), rw = leaf(w0), rb = leaf(b0);
   const torch::Tensor y = conv(x, w, b);
   const torch::Tensor expected = reference(rx, rw, rb);
   ASSERT_EQ(y.sizes(), expected.sizes());
-  EXPECT_LE(relative_to_max(y, expected), 1e-6);
+  EXPECT_LE(relative_to_max(y, expected), output_tolerance);
 
   const torch::Tensor grad_out = torch::randn(y.sizes());
   y.backward(grad_out);
   expected.backward(grad_out);
-  EXPECT_LE(relative_to_max(x.grad(), rx.grad()), 1e-5);
-  EXPECT_LE(relative_to_max(w.grad(), rw.grad()), 1e-5);
+  EXPECT_LE(relative_to_max(x.grad(), rx.grad()), 10 * output_tolerance);
+  EXPECT_LE(relative_to_max(w.grad(), rw.grad()), 10 * output_tolerance);
   if (b.defined()) {
-    EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 1e-5);
+    EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 10 * output_tolerance);
   }
 }
 
@@ -119,6 +120,42 @@ TEST(GemmConvTest, AppliesOnlyWhereMeasuredFaster) {
   EXPECT_FALSE(gemm_conv_applies(x, w.detach(), {1, 1}, {1, 1}, {1, 1}, 1));
   torch::NoGradGuard no_grad;
   EXPECT_FALSE(gemm_conv_applies(x, w, {1, 1}, {1, 1}, {1, 1}, 1));
+}
+
+TEST(GemmConvTest, WinogradMatchesConv2dAndAppliesOnlyWhereMeasuredFaster) {
+  torch::manual_seed(17);
+  // Even and odd sides (ResNet-18's 8x8 and 7x7), a map wider than high, channels off sgemm's tiles, a bias.
+  const std::vector<Case> cases = {{2, 64, 64, 8, 8, 1, false}, {3, 64, 70, 7, 7, 1, true}, {2, 67, 64, 5, 9, 1, false}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(describe(c));
+    const torch::Tensor x0 = torch::randn({c.batch, c.in, c.height, c.width});
+    const torch::Tensor w0 = torch::randn({c.out, c.in, 3, 3}) * 0.05;
+    const torch::Tensor b0 = c.bias ? torch::randn({c.out}) : torch::Tensor();
+    // The transforms add and halve: ~2e-6 of the largest value from the direct sum at 256 channels.
+    expect_same_as(
+        x0, w0, b0,
+        [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+          EXPECT_TRUE(winograd_conv_applies(x, w, {1, 1}, {1, 1}, {1, 1}, 1));
+          return winograd_conv2d(x, w, b);
+        },
+        [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+          return torch::conv2d(x, w, b, 1, 1);
+        },
+        5e-6);
+  }
+  const torch::Tensor x = torch::randn({2, 64, 8, 8});
+  const torch::Tensor w = torch::randn({64, 64, 3, 3}).requires_grad_();
+  // Stride 2, no padding, a 4x4 map (gemm_conv's), fewer than 64 channels in or out.
+  EXPECT_FALSE(winograd_conv_applies(x, w, {2, 2}, {1, 1}, {1, 1}, 1));
+  EXPECT_FALSE(winograd_conv_applies(x, w, {1, 1}, {0, 0}, {1, 1}, 1));
+  EXPECT_FALSE(winograd_conv_applies(torch::randn({2, 64, 4, 4}), w, {1, 1}, {1, 1}, {1, 1}, 1));
+  EXPECT_FALSE(winograd_conv_applies(torch::randn({2, 32, 8, 8}), torch::randn({64, 32, 3, 3}).requires_grad_(),
+                                     {1, 1}, {1, 1}, {1, 1}, 1));
+  EXPECT_FALSE(winograd_conv_applies(x, torch::randn({32, 64, 3, 3}).requires_grad_(), {1, 1}, {1, 1}, {1, 1}, 1));
+  // The layout conditions it shares with gemm_conv: channels-last, no autograd.
+  EXPECT_FALSE(winograd_conv_applies(x.contiguous(torch::MemoryFormat::ChannelsLast), w, {1, 1}, {1, 1}, {1, 1}, 1));
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(winograd_conv_applies(x, w, {1, 1}, {1, 1}, {1, 1}, 1));
 }
 
 TEST(GemmConvTest, SubsampledPointwiseMatchesStridedConv2d) {

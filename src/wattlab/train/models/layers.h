@@ -111,8 +111,9 @@ inline int64_t make_divisible(double value, int64_t divisor = 8) {
 // nn::Conv2d (same options, same parameters "weight" and "bias", so state
 // dicts and checkpoints load either way) whose forward sends the convolutions
 // that wattlab's kernels run faster to them: depthwise 3x3 and 5x5
-// (depthwise_conv.h), 3x3 weight gradients on small maps and strided 1x1
-// shortcuts (gemm_conv.h). Everything else runs nn::Conv2d's own.
+// (depthwise_conv.h), 3x3 convolutions on small maps, stride-1 3x3
+// convolutions on larger ones (Winograd) and strided 1x1 shortcuts
+// (gemm_conv.h). Everything else runs nn::Conv2d's own.
 class ConvImpl : public nn::Conv2dImpl {
  public:
   using nn::Conv2dImpl::Conv2dImpl;
@@ -132,6 +133,9 @@ class ConvImpl : public nn::Conv2dImpl {
       }
       if (gemm_conv_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
         return gemm_conv2d(x, weight, bias, stride, (*padding)->at(0));
+      }
+      if (winograd_conv_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
+        return winograd_conv2d(x, weight, bias);
       }
       if (subsampled_pointwise_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
         return subsampled_pointwise_conv2d(x, weight, bias, stride);

@@ -161,15 +161,22 @@ bool sgemm_available() {
   return available;
 }
 
-void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col, const float* b,
-           int64_t b_row, int64_t b_col, float* c, int64_t ldc) {
+namespace {
+
+// C = A * B (or C += A * B when `accumulate`), A's blocks given by
+// a_block(ic, pc, mc, kc): a pointer to rows [ic, ic + mc) x columns
+// [pc, pc + kc) of A packed as pack_a writes them.
+template <typename ABlock>
+void multiply(int64_t m, int64_t n, int64_t k, ABlock a_block, const float* b, int64_t b_row, int64_t b_col,
+              float* c, int64_t ldc, bool accumulate) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
-    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    if (!accumulate) {
+      for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    }
     return;
   }
-  thread_local PackBuffer a_buffer, b_buffer;
-  float* a_packed = a_buffer.get(kMc * kKc);
+  thread_local PackBuffer b_buffer;
   for (int64_t jc = 0; jc < n; jc += kNc) {
     const int64_t nc = std::min(kNc, n - jc);
     float* b_packed = b_buffer.get((nc + kNr - 1) / kNr * kNr * kKc);
@@ -178,16 +185,55 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64
       pack_b(kc, nc, b + pc * b_row + jc * b_col, b_row, b_col, b_packed);
       for (int64_t ic = 0; ic < m; ic += kMc) {
         const int64_t mc = std::min(kMc, m - ic);
-        pack_a(mc, kc, a + ic * a_row + pc * a_col, a_row, a_col, a_packed);
+        const float* a_packed = a_block(ic, pc, mc, kc);
         for (int64_t jr = 0; jr < nc; jr += kNr) {
           for (int64_t ir = 0; ir < mc; ir += kMr) {
             kernel_6x16(kc, a_packed + ir * kc, b_packed + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc,
-                        std::min(kMr, mc - ir), std::min(kNr, nc - jr), pc > 0);
+                        std::min(kMr, mc - ir), std::min(kNr, nc - jr), accumulate || pc > 0);
           }
         }
       }
     }
   }
+}
+
+// Rows of A rounded up to whole panels.
+int64_t padded_rows(int64_t m) { return (m + kMr - 1) / kMr * kMr; }
+
+}  // namespace
+
+void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col, const float* b,
+           int64_t b_row, int64_t b_col, float* c, int64_t ldc, bool accumulate) {
+  thread_local PackBuffer a_buffer;
+  float* a_packed = a_buffer.get(kMc * kKc);
+  multiply(
+      m, n, k,
+      [&](int64_t ic, int64_t pc, int64_t mc, int64_t kc) {
+        pack_a(mc, kc, a + ic * a_row + pc * a_col, a_row, a_col, a_packed);
+        return a_packed;
+      },
+      b, b_row, b_col, c, ldc, accumulate);
+}
+
+int64_t sgemm_packed_a_floats(int64_t m, int64_t k) { return padded_rows(m) * k; }
+
+// The blocks lie one k-block after another, each holding all of A's rows
+// for its kc columns as pack_a writes them, so block (ic, pc) starts at
+// pc * padded_rows(m) + ic * kc.
+void sgemm_pack_a(int64_t m, int64_t k, const float* a, int64_t a_row, int64_t a_col, float* packed) {
+  for (int64_t pc = 0; pc < k; pc += kKc) {
+    const int64_t kc = std::min(kKc, k - pc);
+    pack_a(m, kc, a + pc * a_col, a_row, a_col, packed + pc * padded_rows(m));
+  }
+}
+
+void sgemm_packed(int64_t m, int64_t n, int64_t k, const float* packed_a, const float* b, int64_t b_row,
+                  int64_t b_col, float* c, int64_t ldc, bool accumulate) {
+  const int64_t rows = padded_rows(m);
+  multiply(
+      m, n, k,
+      [&](int64_t ic, int64_t pc, int64_t, int64_t kc) { return packed_a + pc * rows + ic * kc; }, b, b_row,
+      b_col, c, ldc, accumulate);
 }
 
 }  // namespace wattlab::zoo

@@ -97,5 +97,26 @@ TEST_F(SgemmTest, WritesOnlyItsColumnsAndZerosForAnEmptyInnerDimension) {
   }
 }
 
+TEST_F(SgemmTest, PackedOperandGivesSgemmsBitsAndAccumulates) {
+  // m past one block of rows (96) and k past one block (256), A transposed and not.
+  for (bool transposed : {false, true}) {
+    const Operands ops(101, 40, 300, transposed, false, 11);
+    std::vector<float> expected(ops.m * ops.n), packed_product(ops.m * ops.n);
+    ops.multiply(expected.data(), ops.n, 0, ops.n);
+    std::vector<float> packed(sgemm_packed_a_floats(ops.m, ops.k));
+    sgemm_pack_a(ops.m, ops.k, ops.a.data(), ops.a_row(), ops.a_col(), packed.data());
+    sgemm_packed(ops.m, ops.n, ops.k, packed.data(), ops.b.data(), ops.b_row(), ops.b_col(), packed_product.data(),
+                 ops.n, false);
+    EXPECT_EQ(std::memcmp(expected.data(), packed_product.data(), expected.size() * sizeof(float)), 0);
+
+    std::vector<float> accumulated(ops.m * ops.n, 0.5f);
+    sgemm_packed(ops.m, ops.n, ops.k, packed.data(), ops.b.data(), ops.b_row(), ops.b_col(), accumulated.data(),
+                 ops.n, true);
+    for (size_t i = 0; i < accumulated.size(); ++i) {
+      ASSERT_NEAR(accumulated[i], expected[i] + 0.5f, 1e-5f * (1.0f + std::fabs(expected[i]))) << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace wattlab::zoo

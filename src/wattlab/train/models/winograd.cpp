@@ -1,0 +1,357 @@
+#include "wattlab/train/models/winograd.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "wattlab/train/models/sgemm.h"
+
+namespace wattlab::zoo {
+namespace {
+
+// The forward works through blocks of about this many tiles: their
+// transformed input and products (16 floats per tile and channel) then stay
+// in L2/L3 between the transform, the products and the output transform.
+constexpr int64_t kForwardBlockTiles = 192;
+
+// The weight gradient sums its products over blocks of about this many
+// tiles, each block's transforms made by all threads first.
+constexpr int64_t kWeightBlockTiles = 512;
+
+// Working memory, one buffer of each thread's per use.
+enum Slot { kTransformed, kProducts, kPackedWeight, kUnpacked, kTransformLines, kOutputLines, kSlots };
+
+// A buffer of the calling thread's that only grows (fresh pages on every
+// call cost more than some of the transforms): valid until the next call
+// with the same slot. Not zeroed.
+float* scratch(Slot slot, int64_t floats) {
+  thread_local std::vector<float> buffers[kSlots];
+  std::vector<float>& buffer = buffers[slot];
+  if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
+  return buffer.data();
+}
+
+// (G g G^T) for a 3x3 kernel g (g[a * 3 + b], read at g[a * row + b * col]
+// so that a flipped kernel is a change of strides), into u[16].
+void transform_kernel(const float* g, int64_t row, int64_t col, float* u) {
+  // G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
+  float t[4][3];  // G g
+  for (int b = 0; b < 3; ++b) {
+    const float g0 = g[b * col], g1 = g[row + b * col], g2 = g[2 * row + b * col];
+    t[0][b] = g0;
+    t[1][b] = 0.5f * (g0 + g1 + g2);
+    t[2][b] = 0.5f * (g0 - g1 + g2);
+    t[3][b] = g2;
+  }
+  for (int i = 0; i < 4; ++i) {
+    u[i * 4 + 0] = t[i][0];
+    u[i * 4 + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+    u[i * 4 + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+    u[i * 4 + 3] = t[i][2];
+  }
+}
+
+// The convolution whose forward is conv's input gradient: in and out swapped.
+WinogradConv adjoint_of(const WinogradConv& conv) {
+  WinogradConv adjoint = conv;
+  std::swap(adjoint.in_channels, adjoint.out_channels);
+  return adjoint;
+}
+
+// Floats of the transformed kernel, U, packed for sgemm_packed.
+int64_t winograd_weight_floats(const WinogradConv& conv) {
+  return kWinogradTerms * sgemm_packed_a_floats(conv.out_channels, conv.in_channels);
+}
+
+// U[e] = (G g G^T)[e] for every kernel g of weight [out, in, 3, 3], each
+// packed as sgemm's A [out x in]. With `adjoint`, weight is [in, out, 3, 3],
+// the kernel of the convolution whose input gradient conv computes, and
+// conv's kernel (o, i) is its kernel (i, o) turned by 180 degrees.
+void winograd_transform_weight(const WinogradConv& conv, const float* weight, bool adjoint, float* packed) {
+  const int64_t out = conv.out_channels, in = conv.in_channels;
+  // u[o][e][i] unpacked (16 streams a multiple of 4 KiB apart, as [e][o][i] has, thrash the cache), then
+  // each e packed as sgemm's A [out x in] with rows 16 * in apart.
+  float* const u = scratch(kUnpacked, kWinogradTerms * out * in);
+  float terms[kWinogradTerms];
+  for (int64_t o = 0; o < out; ++o) {
+    for (int64_t i = 0; i < in; ++i) {
+      if (adjoint) {
+        // conv's kernel (o, i) is the given kernel (i, o) turned by 180 degrees.
+        transform_kernel(weight + (i * out + o) * 9 + 8, -3, -1, terms);
+      } else {
+        transform_kernel(weight + (o * in + i) * 9, 3, 1, terms);
+      }
+      for (int64_t e = 0; e < kWinogradTerms; ++e) u[(o * kWinogradTerms + e) * in + i] = terms[e];
+    }
+  }
+  const int64_t each = sgemm_packed_a_floats(out, in);
+  for (int64_t e = 0; e < kWinogradTerms; ++e) {
+    sgemm_pack_a(out, in, u + e * in, kWinogradTerms * in, 1, packed + e * each);
+  }
+}
+
+// The 16 matrices of a block's transforms, one per term e, each [channels x
+// ld] (a column per tile), lie term_stride floats apart: a cache line more
+// than their size, since 16 streams a multiple of 4 KiB apart would all fall
+// in one set of the L1 and L2 caches (at 256 channels they did, and the
+// transforms ran 10x slower than their arithmetic).
+int64_t term_stride(int64_t channels, int64_t ld) { return channels * ld + 16; }
+
+#define WATTLAB_AVX2 __attribute__((target("avx2,fma")))
+
+// Tiles rounded up to whole vectors of 8: the transforms below compute 8
+// tiles at a time, and write past a row's last tile into the next row's
+// place (overwritten next) or into 8 floats of slack at the end.
+int64_t vector_tiles(int64_t tiles) { return (tiles + 7) / 8 * 8; }
+
+// p[0, 2, ..., 14] and p[1, 3, ..., 15].
+WATTLAB_AVX2 inline void deinterleave8(const float* p, __m256& even, __m256& odd) {
+  const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+  // shuffle_ps works within 128-bit lanes: (a0 a2 b0 b2 | a4 a6 b4 b6), then the 64-bit pairs reordered.
+  even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+  odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+}
+
+// out[0, 16) = (even[0], odd[0], even[1], odd[1], ...).
+WATTLAB_AVX2 inline void interleave8(__m256 even, __m256 odd, float* out) {
+  const __m256 low = _mm256_unpacklo_ps(even, odd), high = _mm256_unpackhi_ps(even, odd);
+  _mm256_storeu_ps(out, _mm256_permute2f128_ps(low, high, 0x20));
+  _mm256_storeu_ps(out + 8, _mm256_permute2f128_ps(low, high, 0x31));
+}
+
+// Row y of a plane [height x width] into line[1, width] (0 when y is outside
+// the plane); the line's other floats stay as they are (zero).
+inline void copy_row(const float* __restrict plane, const WinogradConv& conv, int64_t y, float* __restrict line) {
+  const bool inside = y >= 0 && y < conv.height;
+  const float* row = plane + y * conv.width;
+  for (int64_t q = 0; q < conv.width; ++q) line[q] = inside ? row[q] : 0.0f;
+}
+
+// V = B^T d B for every input channel of the tiles in rows [row_begin,
+// row_end): element e of channel c of the row's tile t at
+// v[e * term_stride(in_channels, ldv) + c * ldv + (r - row_begin) * tiles_per_row + t].
+WATTLAB_AVX2 void winograd_transform_input(const WinogradConv& conv, const float* x, int64_t row_begin,
+                                           int64_t row_end, float* v, int64_t ldv) {
+  const int64_t tiles = conv.tiles_per_row(), per_image = conv.tile_rows_per_image();
+  const int64_t plane_size = conv.height * conv.width, stride = term_stride(conv.in_channels, ldv);
+  const int64_t count = (row_end - row_begin) * tiles;  // the tiles of the range
+  const int64_t line_length = 2 * vector_tiles(tiles) + 2, h_length = count + 8;
+  // Four padded patch rows (line[q] is column q - 1, zero outside), then d B of each, h[i * 4 + j][tile].
+  float* const lines = scratch(kTransformLines, 4 * line_length + 16 * h_length);
+  std::fill(lines, lines + 4 * line_length, 0.0f);
+  float* const h = lines + 4 * line_length;
+  for (int64_t c = 0; c < conv.in_channels; ++c) {
+    for (int64_t r = row_begin; r < row_end; ++r) {
+      const int64_t n = r / per_image, top = 2 * (r % per_image) - 1;
+      const float* plane = x + (n * conv.in_channels + c) * plane_size;
+      const int64_t column = (r - row_begin) * tiles;
+      for (int i = 0; i < 4; ++i) {
+        float* line = lines + i * line_length;
+        copy_row(plane, conv, top + i, line + 1);
+        // d B: (p0 - p2, p1 + p2, p2 - p1, p1 - p3) of each tile's padded columns 2t..2t+3.
+        float* hi = h + i * 4 * h_length + column;
+        for (int64_t t = 0; t < tiles; t += 8) {
+          __m256 p0, p1, p2, p3;
+          deinterleave8(line + 2 * t, p0, p1);
+          deinterleave8(line + 2 * t + 2, p2, p3);
+          _mm256_storeu_ps(hi + t, _mm256_sub_ps(p0, p2));
+          _mm256_storeu_ps(hi + h_length + t, _mm256_add_ps(p1, p2));
+          _mm256_storeu_ps(hi + 2 * h_length + t, _mm256_sub_ps(p2, p1));
+          _mm256_storeu_ps(hi + 3 * h_length + t, _mm256_sub_ps(p1, p3));
+        }
+      }
+    }
+    // B^T down the columns, over all the range's tiles at once: rows (h0 - h2, h1 + h2, h2 - h1, h1 - h3).
+    float* out = v + c * ldv;
+    for (int j = 0; j < 4; ++j) {
+      const float* __restrict d0 = h + (0 * 4 + j) * h_length;
+      const float* __restrict d1 = h + (1 * 4 + j) * h_length;
+      const float* __restrict d2 = h + (2 * 4 + j) * h_length;
+      const float* __restrict d3 = h + (3 * 4 + j) * h_length;
+      float* __restrict v0 = out + (0 * 4 + j) * stride;
+      float* __restrict v1 = out + (1 * 4 + j) * stride;
+      float* __restrict v2 = out + (2 * 4 + j) * stride;
+      float* __restrict v3 = out + (3 * 4 + j) * stride;
+      for (int64_t q = 0; q < count; ++q) {
+        v0[q] = d0[q] - d2[q];
+        v1[q] = d1[q] + d2[q];
+        v2[q] = d2[q] - d1[q];
+        v3[q] = d1[q] - d3[q];
+      }
+    }
+  }
+}
+
+// y's rows for output channel o of tile rows [block, block + rows), from the
+// block's products m (laid out like winograd_transform_input's v: row stride
+// ld, terms `stride` apart). `work` holds 4 * (rows * tiles + 8) + 2 *
+// vector_tiles(tiles) + 16 floats.
+WATTLAB_AVX2 void output_rows(const WinogradConv& conv, const float* m, int64_t stride, int64_t o, int64_t block,
+                              int64_t rows, float* y, float* work) {
+  const int64_t tiles = conv.tiles_per_row(), per_image = conv.tile_rows_per_image();
+  const int64_t count = rows * tiles, y_length = count + 8;
+  // A^T m A for every tile: rows (m0 + m1 + m2, m1 - m2 - m3), then the same along the columns.
+  float* __restrict y00 = work;
+  float* __restrict y01 = work + y_length;
+  float* __restrict y10 = work + 2 * y_length;
+  float* __restrict y11 = work + 3 * y_length;
+  const float* __restrict t[16];
+  for (int e = 0; e < 16; ++e) t[e] = m + e * stride + o * count;
+  for (int64_t q = 0; q < count; ++q) {
+    const float s00 = t[0][q] + t[4][q] + t[8][q], s01 = t[1][q] + t[5][q] + t[9][q];
+    const float s02 = t[2][q] + t[6][q] + t[10][q], s03 = t[3][q] + t[7][q] + t[11][q];
+    const float s10 = t[4][q] - t[8][q] - t[12][q], s11 = t[5][q] - t[9][q] - t[13][q];
+    const float s12 = t[6][q] - t[10][q] - t[14][q], s13 = t[7][q] - t[11][q] - t[15][q];
+    y00[q] = s00 + s01 + s02;
+    y01[q] = s01 - s02 - s03;
+    y10[q] = s10 + s11 + s12;
+    y11[q] = s11 - s12 - s13;
+  }
+  float* line = work + 4 * y_length;
+  for (int64_t r = block; r < block + rows; ++r) {
+    const int64_t n = r / per_image, top = 2 * (r % per_image), column = (r - block) * tiles;
+    float* plane = y + (n * conv.out_channels + o) * conv.height * conv.width;
+    for (int64_t p = 0; p < 2 && top + p < conv.height; ++p) {
+      const float* even = (p == 0 ? y00 : y10) + column;
+      const float* odd = (p == 0 ? y01 : y11) + column;
+      for (int64_t q = 0; q < tiles; q += 8) interleave8(_mm256_loadu_ps(even + q), _mm256_loadu_ps(odd + q), line + 2 * q);
+      std::copy(line, line + conv.width, plane + (top + p) * conv.width);
+    }
+  }
+}
+
+// Output tile rows [row_begin, row_end) of y = conv(x), U from
+// winograd_transform_weight; other rows are not touched.
+void winograd_forward(const WinogradConv& conv, const float* x, const float* packed_weight, float* y,
+                      int64_t row_begin, int64_t row_end) {
+  const int64_t tiles = conv.tiles_per_row();
+  const int64_t out = conv.out_channels, in = conv.in_channels;
+  const int64_t block_rows = std::max<int64_t>(1, kForwardBlockTiles / tiles);
+  const int64_t weight_each = sgemm_packed_a_floats(out, in);
+  float* v = scratch(kTransformed, kWinogradTerms * term_stride(in, block_rows * tiles));
+  float* m = scratch(kProducts, kWinogradTerms * term_stride(out, block_rows * tiles));
+  float* work = scratch(kOutputLines, 4 * (block_rows * tiles + 8) + 2 * vector_tiles(tiles) + 16);
+  for (int64_t block = row_begin; block < row_end; block += block_rows) {
+    const int64_t rows = std::min(block_rows, row_end - block), ld = rows * tiles;
+    const int64_t v_stride = term_stride(in, ld), m_stride = term_stride(out, ld);
+    winograd_transform_input(conv, x, block, block + rows, v, ld);
+    for (int64_t e = 0; e < kWinogradTerms; ++e) {
+      sgemm_packed(out, ld, in, packed_weight + e * weight_each, v + e * v_stride, ld, 1, m + e * m_stride, ld, false);
+    }
+    for (int64_t o = 0; o < out; ++o) output_rows(conv, m, m_stride, o, block, rows, y, work);
+  }
+}
+
+// A dY A^T for every output channel of the same tiles, dY the 2x2 tile of
+// grad_out [batch, out, height, width] (0 past its edges), laid out like v.
+WATTLAB_AVX2 void winograd_transform_grad_output(const WinogradConv& conv, const float* grad_out, int64_t row_begin,
+                                                 int64_t row_end, float* w, int64_t ldw) {
+  const int64_t tiles = conv.tiles_per_row(), per_image = conv.tile_rows_per_image();
+  const int64_t plane_size = conv.height * conv.width, stride = term_stride(conv.out_channels, ldw);
+  const int64_t count = (row_end - row_begin) * tiles, d_length = count + 8;
+  const int64_t line_length = 2 * vector_tiles(tiles);
+  // A row of dY zero past the width, then dY's four columns per tile: d[p * 2 + q][tile] = dY[p][q].
+  float* const line = scratch(kTransformLines, line_length + 4 * d_length);
+  std::fill(line, line + line_length, 0.0f);
+  float* const d = line + line_length;
+  for (int64_t o = 0; o < conv.out_channels; ++o) {
+    for (int64_t r = row_begin; r < row_end; ++r) {
+      const int64_t n = r / per_image, top = 2 * (r % per_image), column = (r - row_begin) * tiles;
+      const float* plane = grad_out + (n * conv.out_channels + o) * plane_size;
+      for (int64_t p = 0; p < 2; ++p) {
+        copy_row(plane, conv, top + p, line);
+        for (int64_t t = 0; t < tiles; t += 8) {
+          __m256 left, right;
+          deinterleave8(line + 2 * t, left, right);
+          _mm256_storeu_ps(d + (2 * p) * d_length + column + t, left);
+          _mm256_storeu_ps(d + (2 * p + 1) * d_length + column + t, right);
+        }
+      }
+    }
+    // A dY: rows (dY0, dY0 + dY1, dY0 - dY1, -dY1); then A along each row likewise.
+    const float* __restrict a0 = d;
+    const float* __restrict a1 = d + d_length;
+    const float* __restrict b0 = d + 2 * d_length;
+    const float* __restrict b1 = d + 3 * d_length;
+    float* __restrict out[16];
+    for (int e = 0; e < 16; ++e) out[e] = w + e * stride + o * ldw;
+    for (int64_t q = 0; q < count; ++q) {
+      const float rows[4][2] = {{a0[q], a1[q]}, {a0[q] + b0[q], a1[q] + b1[q]}, {a0[q] - b0[q], a1[q] - b1[q]},
+                                {-b0[q], -b1[q]}};
+      for (int i = 0; i < 4; ++i) {
+        out[i * 4 + 0][q] = rows[i][0];
+        out[i * 4 + 1][q] = rows[i][0] + rows[i][1];
+        out[i * 4 + 2][q] = rows[i][0] - rows[i][1];
+        out[i * 4 + 3][q] = -rows[i][1];
+      }
+    }
+  }
+}
+
+// grad_weight [out, in, 3, 3] = G^T dU G from dU [16][out][in].
+void winograd_weight_from_transformed(const WinogradConv& conv, const float* grad_u, float* grad_weight) {
+  const int64_t pairs = conv.out_channels * conv.in_channels;
+  for (int64_t k = 0; k < pairs; ++k) {
+    float du[4][4];
+    for (int e = 0; e < kWinogradTerms; ++e) du[e / 4][e % 4] = grad_u[e * pairs + k];
+    // G^T du G, G^T = [[1, 1/2, 1/2, 0], [0, 1/2, -1/2, 0], [0, 1/2, 1/2, 1]].
+    float t[3][4];
+    for (int j = 0; j < 4; ++j) {
+      t[0][j] = du[0][j] + 0.5f * (du[1][j] + du[2][j]);
+      t[1][j] = 0.5f * (du[1][j] - du[2][j]);
+      t[2][j] = 0.5f * (du[1][j] + du[2][j]) + du[3][j];
+    }
+    float* g = grad_weight + k * 9;
+    for (int a = 0; a < 3; ++a) {
+      g[a * 3 + 0] = t[a][0] + 0.5f * (t[a][1] + t[a][2]);
+      g[a * 3 + 1] = 0.5f * (t[a][1] - t[a][2]);
+      g[a * 3 + 2] = 0.5f * (t[a][1] + t[a][2]) + t[a][3];
+    }
+  }
+}
+
+}  // namespace
+
+void winograd_conv_forward(const WinogradConv& conv, const float* x, const float* weight, float* y,
+                           const WinogradParallelFor& parallel_for) {
+  float* packed = scratch(kPackedWeight, winograd_weight_floats(conv));
+  winograd_transform_weight(conv, weight, false, packed);
+  parallel_for(conv.tile_rows(), 1, [&](int64_t begin, int64_t end) { winograd_forward(conv, x, packed, y, begin, end); });
+}
+
+void winograd_conv_grad_input(const WinogradConv& conv, const float* grad_out, const float* weight, float* grad_x,
+                              const WinogradParallelFor& parallel_for) {
+  const WinogradConv adjoint = adjoint_of(conv);
+  float* packed = scratch(kPackedWeight, winograd_weight_floats(adjoint));
+  winograd_transform_weight(adjoint, weight, true, packed);
+  parallel_for(adjoint.tile_rows(), 1,
+               [&](int64_t begin, int64_t end) { winograd_forward(adjoint, grad_out, packed, grad_x, begin, end); });
+}
+
+void winograd_conv_grad_weight(const WinogradConv& conv, const float* x, const float* grad_out, float* grad_weight,
+                               const WinogradParallelFor& parallel_for) {
+  const int64_t tiles = conv.tiles_per_row(), in = conv.in_channels, out = conv.out_channels;
+  const int64_t block_rows = std::max<int64_t>(1, kWeightBlockTiles / tiles);
+  // The blocks' transforms (filled by all threads), then dU summed block after block.
+  float* v = scratch(kTransformed, kWinogradTerms * term_stride(in, block_rows * tiles));
+  float* w = scratch(kProducts, kWinogradTerms * term_stride(out, block_rows * tiles));
+  float* grad_u = scratch(kUnpacked, kWinogradTerms * out * in);
+  for (int64_t block = 0; block < conv.tile_rows(); block += block_rows) {
+    const int64_t rows = std::min(block_rows, conv.tile_rows() - block), ld = rows * tiles;
+    parallel_for(rows, 1, [&](int64_t begin, int64_t end) {
+      winograd_transform_input(conv, x, block + begin, block + end, v + begin * tiles, ld);
+      winograd_transform_grad_output(conv, grad_out, block + begin, block + end, w + begin * tiles, ld);
+    });
+    // dU[e] [out x in] += w[e] [out x tiles] * v[e]^T.
+    parallel_for(kWinogradTerms, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t e = begin; e < end; ++e) {
+        sgemm(out, in, ld, w + e * term_stride(out, ld), ld, 1, v + e * term_stride(in, ld), 1, ld,
+              grad_u + e * out * in, in, block > 0);
+      }
+    });
+  }
+  winograd_weight_from_transformed(conv, grad_u, grad_weight);
+}
+
+}  // namespace wattlab::zoo

@@ -1,0 +1,66 @@
+// 3x3 convolutions with stride 1 and padding 1 by Winograd's F(2x2, 3x3):
+// 16 multiplications for each 2x2 block of output pixels and input channel
+// instead of 36. Internal to train/; torch-free (models/gemm_conv.h drives it
+// on LibTorch's threads).
+//
+// Each 2x2 output tile reads a 4x4 input patch d. With the fixed matrices
+// B, G, A of F(2x2, 3x3), the tile is A^T [(G g G^T) . (B^T d B)] A, where
+// g is a 3x3 kernel and "." the element-wise product summed over input
+// channels. So the sum over channels becomes 16 matrix products, one per
+// element e of the 4x4 transforms:
+//   M[e] [out x tiles] = U[e] [out x in] * V[e] [in x tiles].
+// The input gradient is the forward convolution of the output gradient with
+// the kernels flipped and in/out swapped (winograd_transform_weight's
+// `adjoint`); the weight gradient follows from the same identity:
+//   dL/dU[e] = sum over tiles of (A dY A^T)[e] * V[e]^T,  dL/dg = G^T dL/dU G.
+//
+// Tiles are numbered row-major over the batch: tile row r covers output rows
+// 2*(r % tile_rows_per_image) and the next of sample r / tile_rows_per_image.
+// Output pixels past an odd height or width are computed and dropped (their
+// gradients taken as zero). Against a direct float32 convolution the results
+// differ by ~1e-6 of the largest value (the transforms add and halve).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace wattlab::zoo {
+
+// The products per tile and channel: the 16 elements of a 4x4 transform.
+constexpr int64_t kWinogradTerms = 16;
+
+// x [batch, in_channels, height, width] -> y [batch, out_channels, height,
+// width], kernel [out_channels, in_channels, 3, 3], all contiguous (NCHW).
+struct WinogradConv {
+  int64_t batch = 0;
+  int64_t in_channels = 0;
+  int64_t out_channels = 0;
+  int64_t height = 0;
+  int64_t width = 0;
+
+  int64_t tiles_per_row() const { return (width + 1) / 2; }
+  int64_t tile_rows_per_image() const { return (height + 1) / 2; }
+  int64_t tile_rows() const { return batch * tile_rows_per_image(); }
+};
+
+// Runs body(begin, end) on pieces covering [0, count) once each, on one
+// thread or several (gemm_conv.cpp passes LibTorch's parallel_for). Results
+// are the same bits however the range is cut.
+using WinogradParallelFor =
+    std::function<void(int64_t count, int64_t grain, const std::function<void(int64_t, int64_t)>& body)>;
+
+// y [batch, out, height, width] = conv(x) with weight [out, in, 3, 3].
+void winograd_conv_forward(const WinogradConv& conv, const float* x, const float* weight, float* y,
+                           const WinogradParallelFor& parallel_for);
+
+// grad_x [batch, in, height, width] from grad_out [batch, out, height,
+// width]: the forward of the output gradient with each kernel turned by 180
+// degrees and in and out swapped.
+void winograd_conv_grad_input(const WinogradConv& conv, const float* grad_out, const float* weight, float* grad_x,
+                              const WinogradParallelFor& parallel_for);
+
+// grad_weight [out, in, 3, 3] from x and grad_out, summed over the batch.
+void winograd_conv_grad_weight(const WinogradConv& conv, const float* x, const float* grad_out, float* grad_weight,
+                               const WinogradParallelFor& parallel_for);
+
+}  // namespace wattlab::zoo

@@ -1,0 +1,140 @@
+// Winograd's F(2x2, 3x3): the forward, the input gradient and the weight
+// gradient against a direct convolution summed in double precision, on even
+// and odd sides, maps of one pixel, several blocks of tiles, and the same bits
+// however the work is cut among threads.
+#include "wattlab/train/models/winograd.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "wattlab/train/models/sgemm.h"
+
+namespace wattlab::zoo {
+namespace {
+
+// One piece, as on one thread.
+void serially(int64_t count, int64_t, const std::function<void(int64_t, int64_t)>& body) { body(0, count); }
+
+// Uneven pieces of 1, 2, 3, ... indices, as threads might take them.
+void in_uneven_pieces(int64_t count, int64_t, const std::function<void(int64_t, int64_t)>& body) {
+  for (int64_t begin = 0, size = 1; begin < count; begin += size, ++size) body(begin, std::min(count, begin + size));
+}
+
+std::vector<float> random_values(int64_t count, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(count));
+  for (float& x : v) x = value(gen);
+  return v;
+}
+
+// The largest |actual - expected| as a share of the largest |expected|.
+double relative_error(const std::vector<float>& actual, const std::vector<double>& expected) {
+  double scale = 0, error = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    scale = std::max(scale, std::fabs(expected[i]));
+    error = std::max(error, std::fabs(actual[i] - expected[i]));
+  }
+  return error / (scale > 0 ? scale : 1.0);
+}
+
+// The direct convolution's forward, input gradient and weight gradient in double precision.
+struct Direct {
+  const WinogradConv& c;
+  const std::vector<float>& x;       // [N, in, H, W]
+  const std::vector<float>& weight;  // [out, in, 3, 3]
+  const std::vector<float>& grad_out;  // [N, out, H, W]
+
+  // Calls f(n, o, i, y, x, ky, kx, input index, output index) for every term x[..] * w[..] of the sum.
+  template <typename F>
+  void each_term(F f) const {
+    for (int64_t n = 0; n < c.batch; ++n)
+      for (int64_t o = 0; o < c.out_channels; ++o)
+        for (int64_t i = 0; i < c.in_channels; ++i)
+          for (int64_t y = 0; y < c.height; ++y)
+            for (int64_t xx = 0; xx < c.width; ++xx)
+              for (int64_t ky = 0; ky < 3; ++ky)
+                for (int64_t kx = 0; kx < 3; ++kx) {
+                  const int64_t sy = y + ky - 1, sx = xx + kx - 1;
+                  if (sy < 0 || sy >= c.height || sx < 0 || sx >= c.width) continue;
+                  f(((n * c.in_channels + i) * c.height + sy) * c.width + sx,
+                    ((n * c.out_channels + o) * c.height + y) * c.width + xx, ((o * c.in_channels + i) * 3 + ky) * 3 + kx);
+                }
+  }
+  std::vector<double> forward() const {
+    std::vector<double> y(grad_out.size());
+    each_term([&](int64_t in, int64_t out, int64_t k) { y[out] += static_cast<double>(x[in]) * weight[k]; });
+    return y;
+  }
+  std::vector<double> grad_input() const {
+    std::vector<double> g(x.size());
+    each_term([&](int64_t in, int64_t out, int64_t k) { g[in] += static_cast<double>(grad_out[out]) * weight[k]; });
+    return g;
+  }
+  std::vector<double> grad_weight() const {
+    std::vector<double> g(weight.size());
+    each_term([&](int64_t in, int64_t out, int64_t k) { g[k] += static_cast<double>(grad_out[out]) * x[in]; });
+    return g;
+  }
+};
+
+class WinogradTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!sgemm_available()) GTEST_SKIP() << "this CPU lacks AVX2 or FMA";
+  }
+};
+
+TEST_F(WinogradTest, MatchesTheDirectConvolutionOnEveryKindOfShape) {
+  // Even and odd sides, one-pixel maps, channel counts off the 6x16 tiles, and
+  // batches whose tiles span several blocks (192 forward, 512 weight gradient).
+  const WinogradConv shapes[] = {{1, 1, 1, 1, 1},   {2, 3, 5, 2, 2},   {3, 7, 4, 7, 5},    {2, 5, 9, 8, 8},
+                                 {1, 4, 3, 1, 6},   {2, 6, 2, 5, 1},   {4, 17, 13, 14, 14}, {9, 8, 10, 16, 16},
+                                 {2, 33, 20, 32, 28}};
+  uint32_t seed = 1;
+  for (const WinogradConv& c : shapes) {
+    const std::string shape = std::to_string(c.batch) + "x" + std::to_string(c.in_channels) + "x" +
+                              std::to_string(c.height) + "x" + std::to_string(c.width) + " -> " +
+                              std::to_string(c.out_channels);
+    const auto x = random_values(c.batch * c.in_channels * c.height * c.width, seed++);
+    const auto weight = random_values(c.out_channels * c.in_channels * 9, seed++);
+    const auto grad_out = random_values(c.batch * c.out_channels * c.height * c.width, seed++);
+    const Direct direct{c, x, weight, grad_out};
+
+    std::vector<float> y(grad_out.size(), NAN), grad_x(x.size(), NAN), grad_w(weight.size(), NAN);
+    winograd_conv_forward(c, x.data(), weight.data(), y.data(), serially);
+    winograd_conv_grad_input(c, grad_out.data(), weight.data(), grad_x.data(), serially);
+    winograd_conv_grad_weight(c, x.data(), grad_out.data(), grad_w.data(), serially);
+    EXPECT_LE(relative_error(y, direct.forward()), 2e-6) << shape;
+    EXPECT_LE(relative_error(grad_x, direct.grad_input()), 2e-6) << shape;
+    EXPECT_LE(relative_error(grad_w, direct.grad_weight()), 2e-6) << shape;
+  }
+}
+
+TEST_F(WinogradTest, ResultsAreTheSameBitsHoweverTheWorkIsCut) {
+  const WinogradConv c{6, 12, 10, 15, 16};
+  const auto x = random_values(c.batch * c.in_channels * c.height * c.width, 5);
+  const auto weight = random_values(c.out_channels * c.in_channels * 9, 6);
+  const auto grad_out = random_values(c.batch * c.out_channels * c.height * c.width, 7);
+  for (int pass = 0; pass < 3; ++pass) {
+    const int64_t size = pass == 0 ? grad_out.size() : pass == 1 ? x.size() : weight.size();
+    std::vector<float> whole(size), cut(size);
+    auto run = [&](float* out, const WinogradParallelFor& parallel_for) {
+      if (pass == 0) winograd_conv_forward(c, x.data(), weight.data(), out, parallel_for);
+      if (pass == 1) winograd_conv_grad_input(c, grad_out.data(), weight.data(), out, parallel_for);
+      if (pass == 2) winograd_conv_grad_weight(c, x.data(), grad_out.data(), out, parallel_for);
+    };
+    run(whole.data(), serially);
+    run(cut.data(), in_uneven_pieces);
+    EXPECT_EQ(std::memcmp(whole.data(), cut.data(), size * sizeof(float)), 0) << "pass " << pass;
+  }
+}
+
+}  // namespace
+}  // namespace wattlab::zoo
