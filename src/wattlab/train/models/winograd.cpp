@@ -120,8 +120,8 @@ WATTLAB_AVX2 inline void interleave8(__m256 even, __m256 odd, float* out) {
   _mm256_storeu_ps(out + 8, _mm256_permute2f128_ps(low, high, 0x31));
 }
 
-// Row y of a plane [height x width] into line[1, width] (0 when y is outside
-// the plane); the line's other floats stay as they are (zero).
+// Row y of a plane [height x width] into line[0, width), zeros when y is
+// outside the plane; the line's floats past the width are left as they are.
 inline void copy_row(const float* __restrict plane, const WinogradConv& conv, int64_t y, float* __restrict line) {
   const bool inside = y >= 0 && y < conv.height;
   const float* row = plane + y * conv.width;

@@ -10,8 +10,8 @@
 // element e of the 4x4 transforms:
 //   M[e] [out x tiles] = U[e] [out x in] * V[e] [in x tiles].
 // The input gradient is the forward convolution of the output gradient with
-// the kernels flipped and in/out swapped (winograd_transform_weight's
-// `adjoint`); the weight gradient follows from the same identity:
+// the kernels flipped and in/out swapped; the weight gradient follows from
+// the same identity:
 //   dL/dU[e] = sum over tiles of (A dY A^T)[e] * V[e]^T,  dL/dg = G^T dL/dU G.
 //
 // Tiles are numbered row-major over the batch: tile row r covers output rows
@@ -42,6 +42,9 @@ struct WinogradConv {
   int64_t tile_rows_per_image() const { return (height + 1) / 2; }
   int64_t tile_rows() const { return batch * tile_rows_per_image(); }
 };
+
+// All three below require sgemm_available(). Their working memory is each
+// thread's own and only grows (up to 2 x 8 MB a thread at 256 channels).
 
 // Runs body(begin, end) on pieces covering [0, count) once each, on one
 // thread or several (gemm_conv.cpp passes LibTorch's parallel_for). Results
