@@ -13,7 +13,7 @@ namespace {
 // The forward works through blocks of about this many tiles: their
 // transformed input and products (16 floats per tile and channel) then stay
 // in L2/L3 between the transform, the products and the output transform.
-constexpr int64_t kForwardBlockTiles = 192;
+constexpr int64_t kForwardBlockTiles = 96;
 
 // The weight gradient sums its products over blocks of about this many
 // tiles, each block's transforms made by all threads first.

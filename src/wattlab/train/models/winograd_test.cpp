@@ -93,7 +93,7 @@ class WinogradTest : public ::testing::Test {
 
 TEST_F(WinogradTest, MatchesTheDirectConvolutionOnEveryKindOfShape) {
   // Even and odd sides, one-pixel maps, channel counts off the 6x16 tiles, and
-  // batches whose tiles span several blocks (192 forward, 512 weight gradient).
+  // batches whose tiles span several blocks (96 forward, 512 weight gradient).
   const WinogradConv shapes[] = {{1, 1, 1, 1, 1},   {2, 3, 5, 2, 2},   {3, 7, 4, 7, 5},    {2, 5, 9, 8, 8},
                                  {1, 4, 3, 1, 6},   {2, 6, 2, 5, 1},   {4, 17, 13, 14, 14}, {9, 8, 10, 16, 16},
                                  {2, 33, 20, 32, 28}};
