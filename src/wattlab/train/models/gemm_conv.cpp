@@ -291,9 +291,9 @@ at::Tensor conv_grad_weight_gemm(const at::Tensor& grad_out, const at::Tensor& x
 
 namespace {
 
-// winograd.h's parallel loop on LibTorch's threads.
-void on_torch_threads(int64_t count, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
-  at::parallel_for(0, count, grain, body);
+// winograd.h's parallel loop on LibTorch's threads, down to pieces of one index.
+void on_torch_threads(int64_t count, const std::function<void(int64_t, int64_t)>& body) {
+  at::parallel_for(0, count, 1, body);
 }
 
 WinogradConv winograd_shape(const ConvGeometry& g) {

@@ -138,7 +138,7 @@ WATTLAB_AVX2 void winograd_transform_input(const WinogradConv& conv, const float
   const int64_t count = (row_end - row_begin) * tiles;  // the tiles of the range
   const int64_t line_length = 2 * vector_tiles(tiles) + 2, h_length = count + 8;
   // Four padded patch rows (line[q] is column q - 1, zero outside), then d B of each, h[i * 4 + j][tile].
-  float* const lines = scratch(kTransformLines, 4 * line_length + 16 * h_length);
+  float* const lines = scratch(kTransformLines, 4 * line_length + kWinogradTerms * h_length);
   std::fill(lines, lines + 4 * line_length, 0.0f);
   float* const h = lines + 4 * line_length;
   for (int64_t c = 0; c < conv.in_channels; ++c) {
@@ -196,8 +196,8 @@ WATTLAB_AVX2 void output_rows(const WinogradConv& conv, const float* m, int64_t 
   float* __restrict y01 = work + y_length;
   float* __restrict y10 = work + 2 * y_length;
   float* __restrict y11 = work + 3 * y_length;
-  const float* __restrict t[16];
-  for (int e = 0; e < 16; ++e) t[e] = m + e * stride + o * count;
+  const float* __restrict t[kWinogradTerms];
+  for (int e = 0; e < kWinogradTerms; ++e) t[e] = m + e * stride + o * count;
   for (int64_t q = 0; q < count; ++q) {
     const float s00 = t[0][q] + t[4][q] + t[8][q], s01 = t[1][q] + t[5][q] + t[9][q];
     const float s02 = t[2][q] + t[6][q] + t[10][q], s03 = t[3][q] + t[7][q] + t[11][q];
@@ -274,8 +274,8 @@ WATTLAB_AVX2 void winograd_transform_grad_output(const WinogradConv& conv, const
     const float* __restrict a1 = d + d_length;
     const float* __restrict b0 = d + 2 * d_length;
     const float* __restrict b1 = d + 3 * d_length;
-    float* __restrict out[16];
-    for (int e = 0; e < 16; ++e) out[e] = w + e * stride + o * ldw;
+    float* __restrict out[kWinogradTerms];
+    for (int e = 0; e < kWinogradTerms; ++e) out[e] = w + e * stride + o * ldw;
     for (int64_t q = 0; q < count; ++q) {
       const float rows[4][2] = {{a0[q], a1[q]}, {a0[q] + b0[q], a1[q] + b1[q]}, {a0[q] - b0[q], a1[q] - b1[q]},
                                 {-b0[q], -b1[q]}};
@@ -317,7 +317,7 @@ void winograd_conv_forward(const WinogradConv& conv, const float* x, const float
                            const WinogradParallelFor& parallel_for) {
   float* packed = scratch(kPackedWeight, winograd_weight_floats(conv));
   winograd_transform_weight(conv, weight, false, packed);
-  parallel_for(conv.tile_rows(), 1, [&](int64_t begin, int64_t end) { winograd_forward(conv, x, packed, y, begin, end); });
+  parallel_for(conv.tile_rows(), [&](int64_t begin, int64_t end) { winograd_forward(conv, x, packed, y, begin, end); });
 }
 
 void winograd_conv_grad_input(const WinogradConv& conv, const float* grad_out, const float* weight, float* grad_x,
@@ -325,7 +325,7 @@ void winograd_conv_grad_input(const WinogradConv& conv, const float* grad_out, c
   const WinogradConv adjoint = adjoint_of(conv);
   float* packed = scratch(kPackedWeight, winograd_weight_floats(adjoint));
   winograd_transform_weight(adjoint, weight, true, packed);
-  parallel_for(adjoint.tile_rows(), 1,
+  parallel_for(adjoint.tile_rows(),
                [&](int64_t begin, int64_t end) { winograd_forward(adjoint, grad_out, packed, grad_x, begin, end); });
 }
 
@@ -339,12 +339,12 @@ void winograd_conv_grad_weight(const WinogradConv& conv, const float* x, const f
   float* grad_u = scratch(kUnpacked, kWinogradTerms * out * in);
   for (int64_t block = 0; block < conv.tile_rows(); block += block_rows) {
     const int64_t rows = std::min(block_rows, conv.tile_rows() - block), ld = rows * tiles;
-    parallel_for(rows, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(rows, [&](int64_t begin, int64_t end) {
       winograd_transform_input(conv, x, block + begin, block + end, v + begin * tiles, ld);
       winograd_transform_grad_output(conv, grad_out, block + begin, block + end, w + begin * tiles, ld);
     });
     // dU[e] [out x in] += w[e] [out x tiles] * v[e]^T.
-    parallel_for(kWinogradTerms, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(kWinogradTerms, [&](int64_t begin, int64_t end) {
       for (int64_t e = begin; e < end; ++e) {
         sgemm(out, in, ld, w + e * term_stride(out, ld), ld, 1, v + e * term_stride(in, ld), 1, ld,
               grad_u + e * out * in, in, block > 0);

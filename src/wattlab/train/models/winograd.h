@@ -50,7 +50,7 @@ struct WinogradConv {
 // thread or several (gemm_conv.cpp passes LibTorch's parallel_for). Results
 // are the same bits however the range is cut.
 using WinogradParallelFor =
-    std::function<void(int64_t count, int64_t grain, const std::function<void(int64_t, int64_t)>& body)>;
+    std::function<void(int64_t count, const std::function<void(int64_t, int64_t)>& body)>;
 
 // y [batch, out, height, width] = conv(x) with weight [out, in, 3, 3].
 void winograd_conv_forward(const WinogradConv& conv, const float* x, const float* weight, float* y,

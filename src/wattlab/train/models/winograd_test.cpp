@@ -19,10 +19,10 @@ namespace wattlab::zoo {
 namespace {
 
 // One piece, as on one thread.
-void serially(int64_t count, int64_t, const std::function<void(int64_t, int64_t)>& body) { body(0, count); }
+void serially(int64_t count, const std::function<void(int64_t, int64_t)>& body) { body(0, count); }
 
 // Uneven pieces of 1, 2, 3, ... indices, as threads might take them.
-void in_uneven_pieces(int64_t count, int64_t, const std::function<void(int64_t, int64_t)>& body) {
+void in_uneven_pieces(int64_t count, const std::function<void(int64_t, int64_t)>& body) {
   for (int64_t begin = 0, size = 1; begin < count; begin += size, ++size) body(begin, std::min(count, begin + size));
 }
 
