@@ -12,16 +12,19 @@
 #include <string>
 #include <vector>
 
+#include "wattlab/train/models/kernel_testing.h"
 #include "wattlab/train/models/layers.h"
 
 namespace wattlab::zoo {
 namespace {
 
-// max |actual - expected| <= tolerance * max |expected| (plus a floor for all-zero tensors).
+// max |actual - expected| <= tolerance * max |expected| (plus a floor for
+// all-zero tensors), and no NaN (an unwritten output: see kernel_testing.h).
 void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, const std::string& what,
                   double tolerance = 1e-5) {
   ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
   ASSERT_EQ(actual.scalar_type(), expected.scalar_type()) << what;
+  ASSERT_TRUE(torch::isfinite(actual).all().item<bool>()) << what << " holds NaN or infinity";
   const double scale = expected.abs().max().item<double>();
   const double error = (actual - expected).abs().max().item<double>();
   EXPECT_LE(error, tolerance * scale + 1e-7) << what << ": max error " << error << " at scale " << scale;

@@ -122,8 +122,9 @@ at::Tensor channels_first(const at::Tensor& grad_out, const ConvGeometry& g) {
 // same result for any number of threads.
 void parallel_sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col, const float* b,
                     int64_t b_row, int64_t b_col, float* c, int64_t ldc) {
-  at::parallel_for(0, (n + kSgemmTileColumns - 1) / kSgemmTileColumns, 1, [&](int64_t begin, int64_t end) {
-    const int64_t first = begin * kSgemmTileColumns, last = std::min(n, end * kSgemmTileColumns);
+  const int64_t tile = sgemm_tile_columns();
+  at::parallel_for(0, (n + tile - 1) / tile, 1, [&](int64_t begin, int64_t end) {
+    const int64_t first = begin * tile, last = std::min(n, end * tile);
     sgemm(m, last - first, k, a, a_row, a_col, b + first * b_col, b_row, b_col, c + first, ldc);
   });
 }
