@@ -1,7 +1,7 @@
 #include "wattlab/train/kernel_dispatch.h"
 
 #include <algorithm>
-#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -91,7 +91,8 @@ std::string format_layer_kernels(const std::vector<LayerKernel>& layers) {
     const auto id = std::make_pair(l.layer, l.shape);
     auto [it, added] = passes.emplace(id, "");
     if (added) order.push_back(id);
-    it->second += " " + l.pass + "=" + l.implementation + (l.source == "measured" ? "" : " (" + l.source + ")");
+    it->second += " " + l.pass + "=" + l.implementation +
+                  (l.source == "measured" ? " [" + l.timings + "]" : " (" + l.source + ")");
     width = std::max(width, l.layer.size());
   }
   std::string text;
@@ -145,7 +146,7 @@ size_t KernelChooser::choose(const std::string& layer, const std::string& shape,
       } else if ((chosen = remembered(cached_)) < candidates.size()) {
         source = "cache";
       } else {
-        chosen = measure(candidates);
+        chosen = measure(candidates, &timings_[key]);
         source = "measured";
         measured_[key] = candidates[chosen].name;
       }
@@ -157,14 +158,14 @@ size_t KernelChooser::choose(const std::string& layer, const std::string& shape,
     sources_[key] = source;
   }
   if (recorded_.insert(layer + "|" + key).second) {
-    layers_.push_back({layer, shape, pass, candidates[chosen].name, sources_[key]});
+    layers_.push_back({layer, shape, pass, candidates[chosen].name, timings_[key], sources_[key]});
   }
   return chosen;
 }
 
-size_t KernelChooser::measure(const std::vector<KernelCandidate>& candidates) {
-  const auto start = std::chrono::steady_clock::now();
+size_t KernelChooser::measure(const std::vector<KernelCandidate>& candidates, std::string* timings) {
   const std::function<double()> clock = options_.clock_s ? options_.clock_s : thread_cpu_s;
+  const double start = clock();
   // One untimed run each: LibTorch builds its oneDNN kernels, ours grow their working memory.
   for (const KernelCandidate& c : candidates) c.run();
   std::vector<double> fastest(candidates.size(), std::numeric_limits<double>::infinity());
@@ -177,7 +178,12 @@ size_t KernelChooser::measure(const std::vector<KernelCandidate>& candidates) {
       fastest[i] = std::min(fastest[i], clock() - before);
     }
   }
-  measuring_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  measuring_s_ += clock() - start;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%s%s %.3g ms", i ? ", " : "", candidates[i].name.c_str(), fastest[i] * 1e3);
+    *timings += text;
+  }
   return static_cast<size_t>(std::min_element(fastest.begin(), fastest.end()) - fastest.begin());
 }
 

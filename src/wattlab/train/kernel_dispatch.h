@@ -43,6 +43,8 @@ struct LayerKernel {
   std::string shape;           // "conv 64->64 k3 s1 p1 64x28x28", "batchnorm+relu 64x64x28x28 train"
   std::string pass;            // "forward", "input_grad", "weight_grad" or "backward"
   std::string implementation;  // "libtorch", or ours: "winograd", "gemm", "depthwise", "subsampled", "wattlab"
+  std::string timings;         // when measured here: each candidate's fastest repetition, "libtorch 12.1 ms,
+                               // winograd 4.3 ms"
   std::string source;          // "measured"; "cache", "process" (an earlier run of this process) or
                                // "checkpoint" (remembered); "mode" (forced by --kernels); or "only"
                                // (LibTorch's was the one implementation that applied)
@@ -50,7 +52,7 @@ struct LayerKernel {
 
 // One line per layer and shape: "layer1.0.conv1  conv 64->64 ...  forward=winograd
 // input_grad=winograd weight_grad=libtorch" (the source of each choice in
-// parentheses unless it was measured).
+// parentheses unless it was measured, the timings in brackets when it was).
 std::string format_layer_kernels(const std::vector<LayerKernel>& layers);
 
 // One implementation of a pass, for KernelChooser::choose.
@@ -104,7 +106,8 @@ class KernelChooser {
   // What each layer used, in the order first asked.
   const std::vector<LayerKernel>& layers() const { return layers_; }
 
-  // Wall-clock seconds spent measuring so far.
+  // Seconds spent measuring so far, on options.clock_s (the calling thread's
+  // CPU time by default).
   double measuring_s() const { return measuring_s_; }
 
   // Adds this run's measured choices to the cache file (its other entries
@@ -114,7 +117,8 @@ class KernelChooser {
   Status save_cache() const;
 
  private:
-  size_t measure(const std::vector<KernelCandidate>& candidates);
+  // The index of the fastest candidate; its timings into *timings.
+  size_t measure(const std::vector<KernelCandidate>& candidates, std::string* timings);
 
   const KernelChooserOptions options_;
   std::map<std::string, std::string> cached_;    // the cache file's entries for this scope
@@ -122,6 +126,7 @@ class KernelChooser {
   std::map<std::string, std::string> choices_;   // decided in this run
   std::map<std::string, std::string> measured_;  // the subset measured here, for the cache
   std::map<std::string, std::string> sources_;   // how each was decided
+  std::map<std::string, std::string> timings_;   // what the measured ones took
   std::set<std::string> recorded_;               // "layer|shape|pass" already in layers_
   std::vector<LayerKernel> layers_;
   double measuring_s_ = 0;

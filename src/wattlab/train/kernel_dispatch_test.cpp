@@ -72,6 +72,8 @@ TEST(KernelChooserTest, KeepsTheFasterOfTwoImplementationsAndMeasuresOnce) {
     EXPECT_EQ(first.pass, "forward");
     EXPECT_EQ(first.implementation, ours_faster ? "winograd" : "libtorch");
     EXPECT_EQ(first.source, "measured");
+    EXPECT_EQ(first.timings, ours_faster ? "libtorch 2 ms, winograd 1 ms" : "libtorch 1 ms, winograd 2 ms");
+    EXPECT_NEAR(chooser.measuring_s(), 2 * (4 * 1e-3 + 4 * 2e-3), 1e-12);  // two passes of four runs each
     EXPECT_EQ(chooser.choices().at("conv 64->64|forward"), ours_faster ? "winograd" : "libtorch");
   }
 }
@@ -217,12 +219,12 @@ TEST(KernelModeTest, ParsesTheFlagAndNamesItInErrors) {
 
 TEST(LayerKernelsTest, OneLinePerLayerAndShapeWithItsPasses) {
   const std::vector<LayerKernel> layers = {
-      {"layer1.0.conv1", "conv 64->64", "forward", "winograd", "measured"},
-      {"layer1.0.conv1", "conv 64->64", "weight_grad", "libtorch", "cache"},
-      {"bn1", "batchnorm 64", "forward", "wattlab", "measured"}};
+      {"layer1.0.conv1", "conv 64->64", "forward", "winograd", "libtorch 2 ms, winograd 1 ms", "measured"},
+      {"layer1.0.conv1", "conv 64->64", "weight_grad", "libtorch", "", "cache"},
+      {"bn1", "batchnorm 64", "forward", "wattlab", "libtorch 3 ms, wattlab 1 ms", "measured"}};
   EXPECT_EQ(format_layer_kernels(layers),
-            "layer1.0.conv1  conv 64->64  forward=winograd weight_grad=libtorch (cache)\n"
-            "bn1             batchnorm 64  forward=wattlab\n");
+            "layer1.0.conv1  conv 64->64  forward=winograd [libtorch 2 ms, winograd 1 ms] weight_grad=libtorch (cache)\n"
+            "bn1             batchnorm 64  forward=wattlab [libtorch 3 ms, wattlab 1 ms]\n");
 }
 
 }  // namespace
