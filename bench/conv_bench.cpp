@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "wattlab/train/models/conv_dispatch.h"
 #include "wattlab/train/models/gemm_conv.h"
 #include "wattlab/train/models/sgemm.h"
 
@@ -162,7 +163,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   // ResNet-18's 1x1 stride-2 shortcuts (maps 28/32 -> 14/16 -> 7/8 -> 4): forward + backward through
-  // autograd, LibTorch's conv2d against subsampled_pointwise_conv2d.
+  // autograd, LibTorch's conv2d against the subsampled kernel (conv_dispatch.h).
   const Layer shortcuts[] = {{64, 128, 2, 28}, {64, 128, 2, 32}, {128, 256, 2, 14},
                              {128, 256, 2, 16}, {256, 512, 2, 7},  {256, 512, 2, 8}};
   for (const Layer& l : shortcuts) {
@@ -171,7 +172,10 @@ int main(int argc, char** argv) {
     std::vector<double> strided, sampled, ratio;
     for (int r = 0; r < reps; ++r) {
       strided.push_back(time_s([&] { at::conv2d(x, w, {}, l.stride).sum().backward(); }));
-      sampled.push_back(time_s([&] { wattlab::zoo::subsampled_pointwise_conv2d(x, w, {}, l.stride).sum().backward(); }));
+      sampled.push_back(time_s([&] {
+        const wattlab::zoo::ConvKernel k = wattlab::zoo::ConvKernel::kSubsampled;
+        wattlab::zoo::conv2d_planned(x, w, {}, {l.stride, 0, 1}, {k, k, k}).sum().backward();
+      }));
       ratio.push_back(strided.back() / sampled.back());
     }
     std::printf("shortcut %ld->%ld 1x1 s%ld %ldx%ld, forward + backward: strided %.1f ms, subsampled %.1f ms, "
