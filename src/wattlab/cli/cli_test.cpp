@@ -53,10 +53,11 @@ class CliTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // Runs `wattlab ARGS` through the shell (args are pasted as given), with
-  // `env` (VAR=value ...) in its environment.
+  // `env` (VAR=value ...) in its environment. Its kernel cache is the test's
+  // own, so runs compared bit for bit share their kernel choices.
   CommandResult wattlab(const std::string& args, const std::string& env = "") {
-    std::string cmd = env + " " + std::string(WATTLAB_BINARY) + " " + args + " >" + (dir_ / "out").string() + " 2>" +
-                      (dir_ / "err").string() + " </dev/null";
+    std::string cmd = "XDG_CACHE_HOME=" + (dir_ / "cache").string() + " " + env + " " + std::string(WATTLAB_BINARY) +
+                      " " + args + " >" + (dir_ / "out").string() + " 2>" + (dir_ / "err").string() + " </dev/null";
     int status = std::system(cmd.c_str());
     CommandResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
