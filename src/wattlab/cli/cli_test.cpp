@@ -393,6 +393,11 @@ TEST_F(CliTest, OneEpochOnTwoThousandImagesLeavesAFinishedRun) {
   EXPECT_EQ(run->environment.at("seed"), "42");
   EXPECT_FALSE(run->environment.at("libtorch_version").empty());
   EXPECT_NE(run->environment.at("command_line").find("train"), std::string::npos);
+  // The kernels each layer ran, per shape and pass, measured here (--kernels auto, the default).
+  EXPECT_EQ(run->params.at("kernels"), "auto");
+  EXPECT_NE(run->environment.at("kernel_choices").find(" forward="), std::string::npos);
+  EXPECT_NE(run->environment.at("kernel_choices").find(" weight_grad="), std::string::npos);
+  EXPECT_GT(std::stod(run->environment.at("kernel_measure_s")), 0);
   auto timeline = (*store)->get_power_samples(run->info.run_id);
   ASSERT_TRUE(timeline.ok());
   EXPECT_FALSE(timeline->samples.empty());
