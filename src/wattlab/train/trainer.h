@@ -219,7 +219,11 @@ Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data
 // Loads the data set into memory, builds the model, and trains it for up to
 // config.epochs epochs, evaluating after each. Deterministic on the CPU: the
 // same config (seed and threads included) on the same machine and LibTorch
-// build gives bit-identical metrics (times aside); CUDA kernels (cuDNN's
+// build gives bit-identical metrics (times aside) when it runs the same
+// kernels: always with --kernels libtorch or wattlab; with auto once the
+// choices are known (in the kernel cache, from an earlier run in this process,
+// or from the checkpoint resumed), since a first measurement, or one after the
+// cache was deleted, may pick others. CUDA kernels (cuDNN's
 // algorithm choice, atomic additions) need not be. Makes glibc keep freed
 // memory for reuse, once per process (zoo::reuse_freed_memory: page faults
 // cost LibTorch's convolutions up to 5x on a VM; the process keeps its peak

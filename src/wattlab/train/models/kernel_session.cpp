@@ -52,8 +52,8 @@ double kernel_clock_s() {
 void reuse_freed_memory() {
   static std::once_flag once;
   std::call_once(once, [] {
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest: blocks up to 32 MiB come from the heap
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);   // and the heap's top is not given back below 1 GiB
+    mallopt(M_MMAP_MAX, 0);             // every block from the heap (mmap only where it cannot grow)
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);  // and the heap's top is not given back below 1 GiB
   });
 }
 

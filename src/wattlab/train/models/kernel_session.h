@@ -39,14 +39,19 @@ class KernelSession {
 // (the other threads' work is then the caller's wait).
 double kernel_clock_s();
 
-// Makes glibc keep freed blocks of up to 32 MiB for reuse (once per process;
-// later calls do nothing). By default it returns a large freed block to the
-// OS (munmap, or trimming the heap's top), and the next block of the same
-// size faults in every page again: on a Zen 5 VM a 64-channel 28x28
-// convolution of LibTorch's took 105 ms with 6,276 page faults per call, and
-// 21 ms with none after this. Training and measuring kernels both need it: a
+// Makes glibc keep freed blocks of any size for reuse (once per process;
+// later calls do nothing): the main heap serves every block (no mmap, but
+// where the heap cannot grow) and its top is not given back below 1 GiB. By
+// default glibc returns a large freed block to the OS (munmap, or trimming
+// the heap's top), and the next block of the same size faults in every page
+// again: on a Zen 5 VM a 64-channel 28x28 convolution of LibTorch's took
+// 105 ms with 6,276 page faults per call, and 21 ms with none after this;
+// MobileNetV2's 64x144x32x32 maps (38 MB, above the 32 MiB that glibc's
+// mmap threshold can be raised to) trained at 10.5 images per CPU second
+// with mmap and 14 without. Training and measuring kernels both need it: a
 // kernel's measured cost must be its cost in the steady state of training,
-// not the allocator's. The process keeps its peak heap afterwards.
+// not the allocator's. The process keeps its peak heap afterwards, and its
+// freed blocks may fragment the heap instead of going back to the OS.
 void reuse_freed_memory();
 
 // Names each zoo::Conv and zoo::BatchNorm of `model` by its path
