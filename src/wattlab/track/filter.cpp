@@ -462,6 +462,20 @@ Result<SqlFragment> compile_run_filter(const Filter& filter, SqlDialect dialect)
       case FilterEntity::kParam:
       case FilterEntity::kTag: {
         const bool param = c.entity == FilterEntity::kParam;
+        if (c.op == FilterOp::kEq && !c.values.empty() && !c.values[0].is_number) {
+          // An uncorrelated IN, as for metrics: the runs with that value come from one range of
+          // {tags,params}_by_key_value (PostgreSQL indexes md5(value): values may exceed a b-tree entry).
+          const char* table = param ? "params" : "tags";
+          out.sql += std::string("r.run_id IN (SELECT kv.run_id FROM ") + table + " kv WHERE kv.key = ? AND ";
+          out.params.emplace_back(c.key);
+          if (dialect == SqlDialect::kPostgres) {
+            out.sql += "md5(kv.value) = md5(?) AND ";
+            out.params.emplace_back(c.values[0].text);
+          }
+          out.sql += "kv.value = ?)";
+          out.params.emplace_back(c.values[0].text);
+          break;
+        }
         out.sql += param ? "EXISTS (SELECT 1 FROM params p WHERE p.run_id = r.run_id AND p.key = ? AND "
                          : "EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.run_id AND t.key = ? AND ";
         out.params.emplace_back(c.key);

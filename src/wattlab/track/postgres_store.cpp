@@ -178,6 +178,13 @@ UPDATE metric_series s SET points = (SELECT COUNT(*) FROM metric_points p WHERE 
 DROP TABLE latest_metrics;
 DROP TABLE metrics;
 )sql",
+    // 3: tags and params by key and value, for filters on a value (a study's
+    // trials are found by their tags). md5(value): a value may be longer than
+    // a b-tree entry may hold; compile_run_filter compares both.
+    R"sql(
+CREATE INDEX tags_by_key_value ON tags (key, md5(value));
+CREATE INDEX params_by_key_value ON params (key, md5(value));
+)sql",
 };
 
 constexpr int kLatestSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));

@@ -12,6 +12,7 @@
 #include <set>
 #include <iterator>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "wattlab/core/env.h"
@@ -208,6 +209,13 @@ CREATE TABLE metric_chunks (
   data              BLOB NOT NULL
 );
 CREATE UNIQUE INDEX metric_chunks_by_position ON metric_chunks (series_id, first_step, first_timestamp_ms, first_seq);
+)sql",
+    // 5: tags and params by (key, value): a filter on a tag's or a param's
+    // value (a study's trials are found by their tags) reads the matching
+    // runs from one range instead of probing every run.
+    R"sql(
+CREATE INDEX tags_by_key_value ON tags (key, value);
+CREATE INDEX params_by_key_value ON params (key, value);
 )sql",
 };
 
@@ -1036,6 +1044,72 @@ Result<RunData> SqliteStore::read_run(const std::string& run_id, bool with_extra
   return data;
 }
 
+Result<std::vector<RunData>> SqliteStore::read_runs(const std::vector<std::string>& run_ids) {
+  std::vector<RunData> runs(run_ids.size());
+  std::unordered_map<std::string, size_t> at;
+  // The ids as one JSON array, which json_each() hands to each query's IN.
+  std::string ids = "[";
+  for (size_t i = 0; i < run_ids.size(); ++i) {
+    at.emplace(run_ids[i], i);
+    ids += i ? ",\"" : "\"";
+    for (char c : run_ids[i]) {
+      if (c == '"' || c == '\\') ids += '\\';
+      ids += c;
+    }
+    ids += '"';
+  }
+  ids += "]";
+  {
+    WATTLAB_PREPARE(q,
+                    "SELECT run_id, experiment_id, run_name, status, start_time_ms, end_time_ms, lifecycle_stage, "
+                    "artifact_uri FROM runs WHERE run_id IN (SELECT value FROM json_each(?1))");
+    q.text(1, ids);
+    for (;;) {
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), "cannot read runs");
+      if (!*row) break;
+      RunInfo& info = runs[at.at(q.text(0))].info;
+      info.run_id = q.text(0);
+      info.experiment_id = std::to_string(q.int64(1));
+      info.run_name = q.text(2);
+      auto status = parse_run_status(q.text(3));
+      if (!status.ok()) return Status::corrupt("run " + info.run_id + " has " + status.status().message());
+      info.status = *status;
+      info.start_time_ms = q.int64(4);
+      if (!q.is_null(5)) info.end_time_ms = q.int64(5);
+      info.lifecycle_stage = q.text(6);
+      info.artifact_uri = q.text(7);
+    }
+  }
+  auto read_maps = [&](const char* sql, std::map<std::string, std::string> RunData::*member, const char* what) -> Status {
+    WATTLAB_PREPARE(q, sql);
+    q.text(1, ids);
+    for (;;) {
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), std::string("cannot read the runs' ") + what);
+      if (!*row) return Status();
+      (runs[at.at(q.text(0))].*member)[q.text(1)] = q.text(2);
+    }
+  };
+  WATTLAB_RETURN_IF_ERROR(read_maps("SELECT run_id, key, value FROM params WHERE run_id IN (SELECT value FROM json_each(?1))",
+                                    &RunData::params, "params"));
+  WATTLAB_RETURN_IF_ERROR(read_maps("SELECT run_id, key, value FROM tags WHERE run_id IN (SELECT value FROM json_each(?1))",
+                                    &RunData::tags, "tags"));
+  {
+    WATTLAB_PREPARE(q, "SELECT run_id, key, value, timestamp_ms, step FROM metric_series "
+                       "WHERE run_id IN (SELECT value FROM json_each(?1))");
+    q.text(1, ids);
+    for (;;) {
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), "cannot read the runs' metrics");
+      if (!*row) break;
+      Metric m{q.text(1), q.real(2), q.int64(3), q.int64(4)};
+      runs[at.at(q.text(0))].latest_metrics[m.key] = std::move(m);
+    }
+  }
+  return runs;
+}
+
 Result<std::vector<RunInfo>> SqliteStore::list_runs(const ListRunsOptions& options) {
   std::lock_guard<std::mutex> lock(mu_);
   int64_t experiment_id = -1;
@@ -1644,13 +1718,15 @@ Result<RunsPage> SqliteStore::search_runs(const SearchRunsOptions& options) {
   RunsPage page;
   std::vector<SqlValue> values;
   std::string sql = "SELECT r.run_id FROM runs r WHERE ";
-  // With a metric filter, the runs come from one range of
-  // metric_series_by_key_value (see compile_run_filter) looked up by run_id.
+  // With a metric filter (or a tag or param equality), the runs come from one
+  // range of metric_series_by_key_value (tags_by_key_value...; see
+  // compile_run_filter) looked up by run_id.
   // Without statistics SQLite would rather scan every run of the experiment
   // (or stage) by its index and test each against that list: 100,000 runs
   // for a filter matching 100. A unary '+' keeps it off those indexes.
-  const bool metric_filter = std::any_of(filter->comparisons.begin(), filter->comparisons.end(),
-                                         [](const FilterComparison& c) { return c.entity == FilterEntity::kMetric; });
+  const bool metric_filter = std::any_of(filter->comparisons.begin(), filter->comparisons.end(), [](const FilterComparison& c) {
+    return c.entity == FilterEntity::kMetric || (c.entity != FilterEntity::kAttribute && c.op == FilterOp::kEq);
+  });
   const std::string no_index = metric_filter ? "+" : "";
   if (options.experiment_ids) {
     std::vector<int64_t> ids;
@@ -1689,11 +1765,9 @@ Result<RunsPage> SqliteStore::search_runs(const SearchRunsOptions& options) {
       run_ids.emplace_back(p ? reinterpret_cast<const char*>(p) : "");
     }
   }
-  for (const auto& id : run_ids) {
-    auto run = read_run(id, /*with_extras=*/false);
-    if (!run.ok()) return run.status();
-    page.runs.push_back(std::move(run).value());
-  }
+  auto runs = read_runs(run_ids);
+  if (!runs.ok()) return runs.status();
+  page.runs = std::move(runs).value();
   WATTLAB_RETURN_IF_ERROR(snapshot.commit());
   if (static_cast<int>(run_ids.size()) == options.max_results) page.next_page_token = encode_page_token(*offset + options.max_results);
   return page;
