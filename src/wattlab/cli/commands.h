@@ -40,6 +40,9 @@ void add_devices_command(CLI::App& app, const GlobalOptions& global, int* exit_c
 void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_chess_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+// `chess recognise` and `chess study`, under `chess` (they need LibTorch).
+void add_chess_recognition_commands(CLI::App& chess, const GlobalOptions& global, int* exit_code);
 
 // "wattlab 0.1.0 (LibTorch 1.13.1)" or "... (built without LibTorch)".
 std::string version_string();
