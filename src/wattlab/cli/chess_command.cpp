@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "wattlab/chess/movegen.h"
+#include "wattlab/chess/render.h"
 #include "wattlab/cli/commands.h"
 
 namespace wattlab::cli {
@@ -42,7 +43,42 @@ int run_perft(const PerftOptions& o) {
   return 0;
 }
 
+struct RenderCommandOptions {
+  std::string fen;
+  std::string out;
+  chess::RenderOptions render;
+  std::vector<std::string> fonts;
+};
+
+int run_render(const RenderCommandOptions& o) {
+  auto placement = read_placement(o.fen);
+  if (!placement.ok()) return report_error(placement.status().message());
+  chess::RenderOptions options = o.render;
+  options.fonts = o.fonts;
+  auto board = chess::render_board(*placement, options);
+  if (!board.ok()) return report_error(board.status().message());
+  if (Status s = chess::write_png(board->image, o.out); !s.ok()) return report_error(s.message());
+  std::printf("%s: %dx%d, font %s, board corners a8 (%.1f, %.1f) h8 (%.1f, %.1f) h1 (%.1f, %.1f) a1 (%.1f, %.1f)\n",
+              o.out.c_str(), board->image.width, board->image.height, board->font.c_str(), board->corners[0].x,
+              board->corners[0].y, board->corners[1].x, board->corners[1].y, board->corners[2].x, board->corners[2].y,
+              board->corners[3].x, board->corners[3].y);
+  return 0;
+}
+
 }  // namespace
+
+Result<chess::Placement> read_placement(const std::string& fen) {
+  if (fen == "startpos") return chess::Position::start().placement();
+  if (fen.find(' ') == std::string::npos) {
+    auto placement = chess::parse_placement_fen(fen);
+    if (!placement.ok()) return placement.status().with_context("FEN \"" + fen + "\"");
+    if (Status s = chess::check_placement(*placement); !s.ok()) return s.with_context("FEN \"" + fen + "\"");
+    return placement;
+  }
+  auto position = chess::Position::from_fen(fen);
+  if (!position.ok()) return position.status();
+  return position->placement();
+}
 
 void add_chess_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
   auto* chess = app.add_subcommand("chess", "The chess-position recognition case study: rules, renders, recognition");
@@ -54,6 +90,18 @@ void add_chess_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
   perft->add_option("DEPTH", po->depth, "Plies to search")->required();
   perft->add_flag("--divide", po->divide, "Print each legal move's count (UCI order), as Stockfish's go perft does");
   perft->callback([po, exit_code] { *exit_code = run_perft(*po); });
+
+  auto* render = chess->add_subcommand("render", "Draw a synthetic photo of a board (PNG) from a FEN");
+  auto ro = std::make_shared<RenderCommandOptions>();
+  render->add_option("FEN", ro->fen, "The position: a FEN (quoted), its placement field alone, or startpos")->required();
+  render->add_option("--out", ro->out, "The PNG file to write")->required();
+  render->add_option("--difficulty", ro->render.difficulty,
+                     "0 (a clean diagram) to 1 (low contrast, rotated, warped, blurred, noisy)")
+      ->capture_default_str();
+  render->add_option("--seed", ro->render.seed, "Seed of every random choice")->capture_default_str();
+  render->add_option("--font", ro->fonts, "dejavu, freeserif or a .ttf file; repeat to draw one at random (default: both)");
+  render->add_option("--size", ro->render.image_size, "Image side in pixels")->capture_default_str();
+  render->callback([ro, exit_code] { *exit_code = run_render(*ro); });
 
   add_chess_recognition_commands(*chess, global, exit_code);
 }

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "wattlab/chess/board.h"
 #include "wattlab/core/status.h"
 #include "wattlab/track/run_logger.h"
 
@@ -42,6 +43,10 @@ void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_co
 void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_chess_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 // `chess recognise` and `chess study`, under `chess` (they need LibTorch).
+// The position of a chess command's FEN argument: a full FEN (checked as
+// Position::from_fen does), its placement field alone (checked by
+// check_placement) or "startpos".
+Result<chess::Placement> read_placement(const std::string& fen);
 void add_chess_recognition_commands(CLI::App& chess, const GlobalOptions& global, int* exit_code);
 
 // "wattlab 0.1.0 (LibTorch 1.13.1)" or "... (built without LibTorch)".
