@@ -199,15 +199,18 @@ Result<RenderedBoard> render_board(const Placement& placement, const RenderOptio
     }
   const float piece_height = static_cast<float>(rnd.uniform(0.78, 0.92) * kSquarePx);
   const float scale = piece_height / font.king_height;
+  // Offsets come from a generator of their own, drawn for every square, so
+  // that the camera and lighting below do not depend on the position.
   const double jitter = (0.02 + 0.06 * d) * kSquarePx;
+  Random offsets(options.seed ^ 0x9E3779B97F4A7C15ull);
   for (int s = 0; s < 64; ++s) {
+    const float cx = (file_of(s) + 0.5f) * kSquarePx + static_cast<float>(offsets.symmetric(jitter));
+    const float cy = (7 - rank_of(s) + 0.5f) * kSquarePx + static_cast<float>(offsets.symmetric(jitter));
     const Piece p = placement[s];
     if (p == kEmpty) continue;
     const PieceType t = piece_type(p);
     int x0, y0, x1, y1;
     stbtt_GetCodepointBitmapBox(&font.info, filled_glyph(t), scale, scale, &x0, &y0, &x1, &y1);
-    const float cx = (file_of(s) + 0.5f) * kSquarePx + static_cast<float>(rnd.symmetric(jitter));
-    const float cy = (7 - rank_of(s) + 0.5f) * kSquarePx + static_cast<float>(rnd.symmetric(jitter));
     // Place the glyph's box centre at (cx, cy); the outline glyph shares the filled one's origin.
     const float origin_x = cx - (x0 + x1) / 2.f, origin_y = cy - (y0 + y1) / 2.f;
     if (piece_color(p) == kWhite) {
