@@ -178,6 +178,14 @@ Status check_placement(const Placement& placement) {
   return check_piece_counts(counts);
 }
 
+uint8_t castling_rights_possible(const Placement& placement) {
+  uint8_t rights = 0;
+  for (const auto& need : kCastlingNeeds)
+    if (placement[need.king_square] == make_piece(need.color, kKing) && placement[need.rook_square] == make_piece(need.color, kRook))
+      rights |= need.right;
+  return rights;
+}
+
 std::string placement_fen(const Placement& placement) {
   std::string out;
   for (int r = 7; r >= 0; --r) {
@@ -332,11 +340,12 @@ Result<Position> Position::from_fen(std::string_view fen) {
   return pos;
 }
 
-Result<Position> Position::from_placement(const Placement& placement, Color side) {
+Result<Position> Position::from_placement(const Placement& placement, Color side, uint8_t castling) {
   Position pos;
   for (int s = 0; s < 64; ++s)
     if (placement[s] != kEmpty) pos.put(s, placement[s]);
   pos.side_ = side;
+  pos.castling_ = castling & 15;
   WATTLAB_RETURN_IF_ERROR(pos.check_legal(pos.fen()));
   return pos;
 }

@@ -81,6 +81,10 @@ Status check_piece_counts(const PieceCounts& counts);
 // first or eighth rank").
 Status check_placement(const Placement& placement);
 
+// The castling rights (CastlingRight bits) whose king and rook stand on
+// their original squares in `placement`.
+uint8_t castling_rights_possible(const Placement& placement);
+
 // The placement field of a FEN ("rnbqkbnr/pppppppp/8/...") for `placement`.
 std::string placement_fen(const Placement& placement);
 // Parses a FEN's placement field. InvalidArgument naming the rank and the
@@ -103,9 +107,10 @@ class Position {
   // otherwise, its message starting with the FEN and naming the field, the
   // rule broken and the squares involved.
   static Result<Position> from_fen(std::string_view fen);
-  // A position with `placement` and `side` to move, no castling rights or en
-  // passant square, counters 0 and 1; checked as from_fen does.
-  static Result<Position> from_placement(const Placement& placement, Color side);
+  // A position with `placement`, `side` to move and `castling` rights
+  // (CastlingRight bits), no en passant square, counters 0 and 1; checked as
+  // from_fen does.
+  static Result<Position> from_placement(const Placement& placement, Color side, uint8_t castling = 0);
 
   // The six-field FEN; from_fen(fen()) gives back an equal position.
   std::string fen() const;
