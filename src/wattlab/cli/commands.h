@@ -41,8 +41,9 @@ void add_devices_command(CLI::App& app, const GlobalOptions& global, int* exit_c
 void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_infer_bench_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_chess_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
-// `chess recognise` and `chess study`, under `chess` (they need LibTorch).
+// `chess train`, `chess recognise` and `chess study`, under `chess` (they need LibTorch).
 // The position of a chess command's FEN argument: a full FEN (checked as
 // Position::from_fen does), its placement field alone (checked by
 // check_placement) or "startpos".
@@ -51,6 +52,10 @@ void add_chess_recognition_commands(CLI::App& chess, const GlobalOptions& global
 
 // "wattlab 0.1.0 (LibTorch 1.13.1)" or "... (built without LibTorch)".
 std::string version_string();
+
+// "10s", "2.5s", "500ms", "1m" (or a bare number of seconds) into
+// *seconds; false for anything else or a negative duration.
+bool parse_duration_s(const std::string& text, double* seconds);
 
 // Prints "wattlab: error: <message>" on stderr and returns exit code 1 — the
 // one way commands report a failure to the user.

@@ -386,19 +386,6 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   return exit_code;
 }
 
-// "10s", "2.5s", "500ms", "1m" → seconds.
-bool parse_duration_s(const std::string& text, double* seconds) {
-  char* end = nullptr;
-  double value = std::strtod(text.c_str(), &end);
-  std::string unit = end ? end : "";
-  if (end == text.c_str() || value < 0 || !std::isfinite(value)) return false;
-  if (unit == "s" || unit.empty()) *seconds = value;
-  else if (unit == "ms") *seconds = value / 1000;
-  else if (unit == "m" || unit == "min") *seconds = value * 60;
-  else return false;
-  return true;
-}
-
 }  // namespace
 
 void add_measure_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {

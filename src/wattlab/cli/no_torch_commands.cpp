@@ -34,7 +34,12 @@ void add_infer_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
   add_unavailable(app, "infer", "Evaluate the model a training run saved", exit_code);
 }
 
+void add_infer_bench_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
+  add_unavailable(app, "infer-bench", "Latency, throughput and energy of a saved model's inference", exit_code);
+}
+
 void add_chess_recognition_commands(CLI::App& chess, const GlobalOptions&, int* exit_code) {
+  add_unavailable(chess, "train", "Train the square classifier on rendered boards", exit_code);
   add_unavailable(chess, "recognise", "Read the position from a board image (FEN)", exit_code);
   add_unavailable(chess, "study", "The recognition experiment: decoders x difficulty levels", exit_code);
 }
