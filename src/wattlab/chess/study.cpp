@@ -89,6 +89,7 @@ Status track_row(const StudyOptions& o, StudyRow& row, const std::string& model_
       {"latency_classify_ms", row.classify_ms},
       {"latency_decode_ms", row.decode_ms},
       {"boards_per_s", row.boards_per_s},
+      {"boards_per_cpu_s", row.boards_per_cpu_s},
       {"energy_j", row.energy.energy_j},
       {"energy_per_board_j", row.energy_per_board_j},
       {"cpu_energy_attributed_per_board_j", row.energy.attributed_cpu_energy_j / static_cast<double>(row.boards)},
@@ -174,6 +175,7 @@ Result<std::vector<StudyRow>> run_chess_study(const StudyOptions& o, const std::
         row.classify_energy_share = result->stages[1].energy_share;
         row.decode_energy_share = result->stages[2].energy_share;
         row.boards_per_s = result->items_per_s;
+        row.boards_per_cpu_s = result->items_per_cpu_s;
         row.energy = result->energy;
         row.energy_per_board_j = result->energy_per_item_j;
         if (o.logger) {

@@ -58,7 +58,8 @@ struct StudyRow {
   double locate_ms = 0;            // mean latency per board of each stage
   double classify_ms = 0;
   double decode_ms = 0;
-  double boards_per_s = 0;
+  double boards_per_s = 0;         // boards / the summed latency of their stages
+  double boards_per_cpu_s = 0;     // boards / the study thread's CPU time (one thread: the rate on an unshared core)
   EnergyMeasurement energy;        // all stages, all boards
   double energy_per_board_j = 0;   // machine-wide
   double locate_energy_share = 0;  // of energy.energy_j

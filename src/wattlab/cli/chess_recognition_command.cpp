@@ -54,7 +54,6 @@ struct ChessTrainOptions {
 int run_chess_train(const GlobalOptions& global, ChessTrainOptions o) {
   o.squares.seed = o.tracked.train.seed;
   if (o.test_boards < 1) return report_error("--test-boards must be at least 1");
-  o.tracked.train.dataset = "chess-squares";
   o.tracked.train.data_dir = "rendered by wattlab chess train";
   if (Status s = validate(o.tracked.train); !s.ok()) return report_error(s.message());
   std::fprintf(stderr, "wattlab: rendering %d training and %d test boards\n", o.squares.boards, o.test_boards);
@@ -139,7 +138,7 @@ struct StudyCommandOptions {
 };
 
 struct Aggregate {
-  std::vector<double> square_accuracy, exact_match, latency_p50_ms, boards_per_s, energy_per_board_j, locate_ms,
+  std::vector<double> square_accuracy, exact_match, latency_p50_ms, boards_per_s, boards_per_cpu_s, energy_per_board_j, locate_ms,
       classify_ms, decode_ms;
   int64_t boards = 0, fallbacks = 0;
   bool estimated = false;
@@ -179,9 +178,9 @@ int run_study(const GlobalOptions& global, StudyCommandOptions o) {
 
   auto rows = chess::run_chess_study(o.study, [&](const chess::StudyRow& row) {
     std::fprintf(stderr, "wattlab: %-11s difficulty %.2f repetition %d: %lld boards, squares %.4f, boards %.4f, "
-                         "%.1f boards/s, run %s\n",
+                         "%.1f boards/s (%.1f per CPU s), run %s\n",
                  row.decoder.c_str(), row.difficulty, row.repetition, static_cast<long long>(row.boards),
-                 row.square_accuracy, row.board_exact_match, row.boards_per_s, row.run_id.c_str());
+                 row.square_accuracy, row.board_exact_match, row.boards_per_s, row.boards_per_cpu_s, row.run_id.c_str());
   });
   (*monitor)->stop();
   if (!rows.ok()) return report_error(rows.status().message());
@@ -196,6 +195,7 @@ int run_study(const GlobalOptions& global, StudyCommandOptions o) {
     a.exact_match.push_back(row.board_exact_match);
     a.latency_p50_ms.push_back(row.latency.p50_ms);
     a.boards_per_s.push_back(row.boards_per_s);
+    a.boards_per_cpu_s.push_back(row.boards_per_cpu_s);
     a.energy_per_board_j.push_back(row.energy_per_board_j);
     a.locate_ms.push_back(row.locate_ms);
     a.classify_ms.push_back(row.classify_ms);
@@ -213,14 +213,15 @@ int run_study(const GlobalOptions& global, StudyCommandOptions o) {
                      {"latency_p50_ms", row.latency.p50_ms}, {"latency_p95_ms", row.latency.p95_ms},
                      {"latency_p99_ms", row.latency.p99_ms}, {"locate_ms", row.locate_ms},
                      {"classify_ms", row.classify_ms}, {"decode_ms", row.decode_ms},
-                     {"boards_per_s", row.boards_per_s}, {"energy_per_board_j", row.energy_per_board_j},
+                     {"boards_per_s", row.boards_per_s}, {"boards_per_cpu_s", row.boards_per_cpu_s},
+                     {"energy_per_board_j", row.energy_per_board_j},
                      {"energy_estimated", row.energy.estimated}, {"run_id", row.run_id}});
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
   TextTable table({"difficulty", "decoder", "boards", "square acc.", "board exact", "p50 ms/board", "locate/classify/decode ms",
-                   "boards/s", "J/board", "fallbacks"},
-                  {true, false, true, true, true, true, true, true, true, true});
+                   "boards/s", "boards/CPU s", "J/board", "fallbacks"},
+                  {true, false, true, true, true, true, true, true, true, true, true});
   for (const auto& key : order) {
     const Aggregate& a = groups[key];
     table.add_row({format_number(key.first, 2), key.second, std::to_string(a.boards),
@@ -229,7 +230,7 @@ int run_study(const GlobalOptions& global, StudyCommandOptions o) {
                    format_number(mean(a.latency_p50_ms), 2),
                    format_number(mean(a.locate_ms), 2) + " / " + format_number(mean(a.classify_ms), 2) + " / " +
                        format_number(mean(a.decode_ms), 3),
-                   format_number(mean(a.boards_per_s), 1), format_number(mean(a.energy_per_board_j), 4) + (a.estimated ? " (est.)" : ""),
+                   format_number(mean(a.boards_per_s), 1), format_number(mean(a.boards_per_cpu_s), 1), format_number(mean(a.energy_per_board_j), 4) + (a.estimated ? " (est.)" : ""),
                    std::to_string(a.fallbacks)});
   }
   std::ostringstream text;

@@ -46,6 +46,8 @@ struct StageResult {
   std::string name;
   LatencySummary latency;      // per item
   double total_s = 0;          // sum of the item latencies
+  double cpu_s = 0;            // CPU time of the calling thread over the stage's calls (work done
+                               // on other threads, e.g. LibTorch's with several, is not in it)
   double latency_share = 0;    // total_s over all stages' total_s
   EnergyMeasurement energy;    // the stage's windows summed
   double energy_share = 0;     // energy.energy_j over all stages' (0 without a monitor)
@@ -56,6 +58,8 @@ struct PipelineBenchResult {
   LatencySummary latency;           // per item, end to end: the sum of its stages' latencies
   int64_t items = 0;
   double items_per_s = 0;           // items / the sum of all stage latencies
+  double items_per_cpu_s = 0;       // items / the calling thread's CPU time over all stages: the
+                                    // throughput on one unshared core when the stages use one thread
   EnergyMeasurement energy;         // all stages
   double energy_per_item_j = 0;     // energy.energy_j / items (machine-wide)
   double attributed_cpu_energy_per_item_j = 0;  // energy.attributed_cpu_energy_j / items

@@ -75,6 +75,9 @@ TEST(PipelineBenchTest, EachStageGetsItsOwnTimeAndEnergy) {
   EXPECT_NEAR(r->stages[0].latency_share + r->stages[1].latency_share, 1, 1e-12);
   EXPECT_GE(r->latency.p50_ms, r->stages[1].latency.p50_ms);
   EXPECT_NEAR(r->items_per_s, 10 / (r->stages[0].total_s + r->stages[1].total_s), 1e-9);
+  // Sleeping costs no CPU: stage b's CPU time is far below its latency.
+  EXPECT_LT(r->stages[1].cpu_s, 0.5 * r->stages[1].total_s);
+  EXPECT_GT(r->items_per_cpu_s, r->items_per_s);
 }
 
 TEST(PipelineBenchTest, StageErrorsNameTheStageAndItem) {
