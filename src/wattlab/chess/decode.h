@@ -41,7 +41,7 @@ struct ConstrainedOptions {
 };
 
 struct ConstrainedResult {
-  Placement placement;          // the best legal placement found, else the independent one
+  Placement placement{};        // the best legal placement found, else the independent one
   double log_probability = 0;   // its score
   bool satisfied = false;       // false when no legal placement was found within the limits
   int squares_changed = 0;      // squares that differ from the independent decoding
@@ -63,7 +63,7 @@ struct TemporalOptions {
 };
 
 struct TemporalResult {
-  Placement placement;
+  Placement placement{};
   // The position reached (side to move, castling rights and en passant
   // included) when a candidate was accepted; after a fallback, the
   // placement made a position when it can be one (the side to move guessed

@@ -51,8 +51,8 @@ Result<Decoder> parse_decoder(const std::string& name);
 
 struct Recognition {
   BoardLocation location;
-  ProbabilityGrid probabilities;
-  Placement placement;
+  ProbabilityGrid probabilities{};
+  Placement placement{};
   std::optional<Position> position;  // temporal decoding only: the position reached
   bool fell_back = false;            // temporal decoding only: no candidate fitted (TemporalResult)
   std::string note;                  // the decoder's: the move found, a fallback, an unsatisfied search

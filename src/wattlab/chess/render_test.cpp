@@ -64,10 +64,11 @@ TEST(RenderTest, FontsAndOptionsAreChecked) {
   EXPECT_EQ(board->font, "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
   options.fonts = {"/nonexistent.ttf"};
   EXPECT_EQ(render_board(Position::start().placement(), options).status().code(), Status::Code::kNotFound);
-  // A real font without the chess glyphs.
-  options.fonts = {"/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"};
-  auto mono = render_board(Position::start().placement(), options);
-  if (!mono.ok()) EXPECT_NE(mono.status().message().find("has no glyph for U+"), std::string::npos);
+  // A real font without the chess glyphs (FreeSans, of fonts-freefont-ttf as FreeSerif is).
+  options.fonts = {"/usr/share/fonts/truetype/freefont/FreeSans.ttf"};
+  auto no_glyphs = render_board(Position::start().placement(), options);
+  EXPECT_EQ(no_glyphs.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(no_glyphs.status().message().find("has no glyph for U+2654"), std::string::npos);
   options.fonts = {};
   options.difficulty = 1.5;
   EXPECT_EQ(render_board(Position::start().placement(), options).status().code(), Status::Code::kInvalidArgument);

@@ -74,6 +74,10 @@ Status track_row(const StudyOptions& o, StudyRow& row, const std::string& model_
   c.log_param("missed_frame_rate", fixed(o.missed_frame_rate, 3));
   c.log_param("threads", std::to_string(o.threads));
   c.log_param("seed", std::to_string(o.seed));
+  std::string fonts;
+  for (const auto& f : o.fonts) fonts += (fonts.empty() ? "" : ",") + f;
+  c.log_param("fonts", fonts.empty() ? "dejavu,freeserif" : fonts);
+  c.set_tag("wattlab.chess.fonts", fonts.empty() ? "dejavu,freeserif" : fonts);
   const std::vector<std::pair<std::string, double>> metrics = {
       {"boards", static_cast<double>(row.boards)},
       {"square_accuracy", row.square_accuracy},

@@ -6,6 +6,7 @@
 //   wattlab.chess.decoder     independent | constrained | temporal
 //   wattlab.chess.difficulty  the difficulty, e.g. "1.00"
 //   wattlab.chess.repetition  0, 1, ...
+//   wattlab.chess.fonts       the render fonts (a font unseen in training is a domain shift)
 //   wattlab.trained_run       the run that trained the classifier (when known)
 // The decoders of one repetition see the same images (a paired design); each
 // repetition renders other games with other seeds. The API is free of LibTorch.

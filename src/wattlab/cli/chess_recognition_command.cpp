@@ -138,7 +138,8 @@ struct StudyCommandOptions {
 };
 
 struct Aggregate {
-  std::vector<double> square_accuracy, exact_match, latency_p50_ms, boards_per_s, boards_per_cpu_s, energy_per_board_j, locate_ms,
+  std::vector<double> square_accuracy, exact_match, latency_p50_ms, boards_per_s, boards_per_cpu_s, energy_per_board_j,
+      attributed_per_board_j, locate_ms,
       classify_ms, decode_ms;
   int64_t boards = 0, fallbacks = 0;
   bool estimated = false;
@@ -197,6 +198,7 @@ int run_study(const GlobalOptions& global, StudyCommandOptions o) {
     a.boards_per_s.push_back(row.boards_per_s);
     a.boards_per_cpu_s.push_back(row.boards_per_cpu_s);
     a.energy_per_board_j.push_back(row.energy_per_board_j);
+    a.attributed_per_board_j.push_back(row.energy.attributed_cpu_energy_j / static_cast<double>(row.boards));
     a.locate_ms.push_back(row.locate_ms);
     a.classify_ms.push_back(row.classify_ms);
     a.decode_ms.push_back(row.decode_ms);
@@ -215,13 +217,14 @@ int run_study(const GlobalOptions& global, StudyCommandOptions o) {
                      {"classify_ms", row.classify_ms}, {"decode_ms", row.decode_ms},
                      {"boards_per_s", row.boards_per_s}, {"boards_per_cpu_s", row.boards_per_cpu_s},
                      {"energy_per_board_j", row.energy_per_board_j},
+                     {"cpu_energy_attributed_per_board_j", row.energy.attributed_cpu_energy_j / static_cast<double>(row.boards)},
                      {"energy_estimated", row.energy.estimated}, {"run_id", row.run_id}});
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
   TextTable table({"difficulty", "decoder", "boards", "square acc.", "board exact", "p50 ms/board", "locate/classify/decode ms",
-                   "boards/s", "boards/CPU s", "J/board", "fallbacks"},
-                  {true, false, true, true, true, true, true, true, true, true, true});
+                   "boards/s", "boards/CPU s", "J/board", "CPU J/board (ours)", "fallbacks"},
+                  {true, false, true, true, true, true, true, true, true, true, true, true});
   for (const auto& key : order) {
     const Aggregate& a = groups[key];
     table.add_row({format_number(key.first, 2), key.second, std::to_string(a.boards),
@@ -231,13 +234,15 @@ int run_study(const GlobalOptions& global, StudyCommandOptions o) {
                    format_number(mean(a.locate_ms), 2) + " / " + format_number(mean(a.classify_ms), 2) + " / " +
                        format_number(mean(a.decode_ms), 3),
                    format_number(mean(a.boards_per_s), 1), format_number(mean(a.boards_per_cpu_s), 1), format_number(mean(a.energy_per_board_j), 4) + (a.estimated ? " (est.)" : ""),
+                   format_number(mean(a.attributed_per_board_j), 4),
                    std::to_string(a.fallbacks)});
   }
   std::ostringstream text;
   table.print(text);
   std::printf("%s", text.str().c_str());
-  std::printf("means over %d repetition(s) (± their standard deviation); runs in experiment \"%s\" of %s, tagged "
-              "wattlab.chess.decoder / wattlab.chess.difficulty / wattlab.chess.repetition\n",
+  std::printf("means over %d repetition(s) (± their standard deviation); J/board is the machine's, CPU J/board "
+              "(ours) the CPU energy attributed to this process by its CPU-time share; runs in experiment \"%s\" of "
+              "%s, tagged wattlab.chess.decoder / wattlab.chess.difficulty / wattlab.chess.repetition\n",
               o.study.repetitions, o.study.experiment.c_str(), destination->description.c_str());
   return 0;
 }
