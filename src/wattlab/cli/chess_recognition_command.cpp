@@ -13,8 +13,9 @@
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/saved_model_source.h"
 #include "wattlab/cli/table.h"
-#include "wattlab/cli/tracked_training.h"
+#include "wattlab/cli/training_progress.h"
 #include "wattlab/energy/meters.h"
+#include "wattlab/run/tracked_training.h"
 #include "wattlab/track/client.h"
 
 namespace wattlab::cli {
@@ -70,7 +71,8 @@ int run_chess_train(const GlobalOptions& global, ChessTrainOptions o) {
   data.test = std::move(*test);
   auto destination = open_run_destination(global, o.tracking_uri);
   if (!destination.ok()) return report_error(destination.status().message());
-  auto summary = run_tracked_training(*destination->logger, o.tracked, data);
+  TerminalTrainingReporter reporter(true);
+  auto summary = run_tracked_training(*destination->logger, o.tracked, data, &reporter);
   if (!summary.ok()) return report_error(summary.status().message());
   // What the squares were rendered from, beside the trainer's own params.
   TrackingClient client(destination->logger.get(), summary->run_id);

@@ -1,4 +1,3 @@
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -17,18 +16,6 @@ std::string version_string() {
 #else
   return std::string("wattlab ") + WATTLAB_VERSION + " (built without LibTorch)";
 #endif
-}
-
-bool parse_duration_s(const std::string& text, double* seconds) {
-  char* end = nullptr;
-  double value = std::strtod(text.c_str(), &end);
-  std::string unit = end ? end : "";
-  if (end == text.c_str() || value < 0 || !std::isfinite(value)) return false;
-  if (unit == "s" || unit.empty()) *seconds = value;
-  else if (unit == "ms") *seconds = value / 1000;
-  else if (unit == "m" || unit == "min") *seconds = value * 60;
-  else return false;
-  return true;
 }
 
 int report_error(const std::string& message) {

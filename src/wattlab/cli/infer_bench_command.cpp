@@ -10,6 +10,7 @@
 #include "wattlab/cli/table.h"
 #include "wattlab/energy/meters.h"
 #include "wattlab/infer/model_bench.h"
+#include "wattlab/study/spec.h"
 #include "wattlab/track/client.h"
 #include "wattlab/track/environment.h"
 #include "wattlab/train/device.h"
@@ -54,10 +55,11 @@ int run_infer_bench(const GlobalOptions& global, const InferBenchOptions& o) {
     return report_error("give the model with --run RUN_ID (a training run) or --model-file F (model.pt, model.json "
                         "or their folder), one of them");
   if (o.format != "table" && o.format != "json") return report_error("--format must be table or json");
-  double duration_s = 0, warmup_s = 0;
-  if (!parse_duration_s(o.duration, &duration_s) || duration_s <= 0)
+  auto duration_s = parse_duration_s(o.duration);
+  if (!duration_s.ok() || *duration_s <= 0)
     return report_error("--duration \"" + o.duration + "\" is not a positive duration like 10s or 500ms");
-  if (!parse_duration_s(o.warmup, &warmup_s)) return report_error("--warmup \"" + o.warmup + "\" is not a duration like 2s");
+  auto warmup_s = parse_duration_s(o.warmup);
+  if (!warmup_s.ok()) return report_error("--warmup: " + warmup_s.status().message());
   for (int64_t b : o.batch_sizes)
     if (b < 1) return report_error("--batch-sizes must all be at least 1 (got " + std::to_string(b) + ")");
   for (int t : o.threads)
@@ -102,16 +104,16 @@ int run_infer_bench(const GlobalOptions& global, const InferBenchOptions& o) {
       client.log_param("batch_size", std::to_string(batch));
       client.log_param("threads", std::to_string(threads));
       client.log_param("device", o.device);
-      client.log_param("duration_s", format_number(duration_s, 3));
-      client.log_param("warmup_s", format_number(warmup_s, 3));
+      client.log_param("duration_s", format_number(*duration_s, 3));
+      client.log_param("warmup_s", format_number(*warmup_s, 3));
       client.log_param("meter", o.meter.kind);
       client.set_environment(collect_environment(env, {}));
       std::fprintf(stderr, "wattlab: %s: %s warm-up, %s measured\n", name.c_str(), o.warmup.c_str(), o.duration.c_str());
       ModelBenchConfig config;
       config.batch_size = batch;
       config.threads = threads;
-      config.duration_s = duration_s;
-      config.warmup_s = warmup_s;
+      config.duration_s = *duration_s;
+      config.warmup_s = *warmup_s;
       auto r = bench_model(**classifier, config, monitor->get(), &env);
       if (!r.ok()) {
         client.end_run(RunStatus::kFailed);

@@ -20,8 +20,8 @@
 
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/phase_protocol.h"
-#include "wattlab/cli/power_timeline.h"
-#include "wattlab/cli/signals.h"
+#include "wattlab/run/power_timeline.h"
+#include "wattlab/core/stop_signal.h"
 #include "wattlab/cli/table.h"
 #include "wattlab/core/env.h"
 #include "wattlab/energy/carbon.h"
@@ -164,7 +164,8 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   std::string command_text;
   for (const auto& a : o.command) command_text += (command_text.empty() ? "" : " ") + a;
   std::string run_name = o.run_name.empty() ? std::filesystem::path(o.command[0]).filename().string() : o.run_name;
-  auto started = TrackingClient::start_run(destination->logger.get(), o.experiment, run_name);
+  auto started = TrackingClient::start_run(destination->logger.get(), o.experiment, run_name,
+                                           TrackingClientOptions{.heartbeat_interval_ms = kDefaultHeartbeatIntervalMs});
   if (!started.ok()) return report_error(started.status().message());
   TrackingClient& client = **started;
   bool estimated = false;
@@ -384,6 +385,19 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
                  format_energy_j(dynamic_j).c_str());
   }
   return exit_code;
+}
+
+// "10s", "2.5s", "500ms", "1m" → seconds.
+bool parse_duration_s(const std::string& text, double* seconds) {
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  std::string unit = end ? end : "";
+  if (end == text.c_str() || value < 0 || !std::isfinite(value)) return false;
+  if (unit == "s" || unit.empty()) *seconds = value;
+  else if (unit == "ms") *seconds = value / 1000;
+  else if (unit == "m" || unit == "min") *seconds = value * 60;
+  else return false;
+  return true;
 }
 
 }  // namespace

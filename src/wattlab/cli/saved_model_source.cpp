@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "wattlab/cli/tracked_training.h"
+#include "wattlab/run/run_artifacts.h"
 #include "wattlab/track/store.h"
 #include "wattlab/train/saved_model.h"
 
