@@ -16,6 +16,7 @@ PACKAGES=(
   prometheus                          # promtool checks the server's /metrics in the tests
   libstb-dev                          # stb_image: PNG/JPEG image folders in train/
   dataset-fashion-mnist               # /usr/share/datasets/fashion-mnist
+  fonts-dejavu-core fonts-freefont-ttf  # chess glyphs (U+2654-U+265F) for chess/render
 )
 
 SUDO=""
