@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <set>
 #include <iterator>
+#include <set>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -277,16 +279,45 @@ std::string journal_mode(sqlite3* db) {
   return mode;
 }
 
+// Every table a wattlab store has ever had: those the migrations create.
+const std::set<std::string>& wattlab_tables() {
+  static const std::set<std::string> tables = [] {
+    std::set<std::string> out = {"schema_version"};
+    for (const char* migration : kMigrations) {
+      const std::string sql = migration;
+      for (size_t at = sql.find("CREATE TABLE "); at != std::string::npos; at = sql.find("CREATE TABLE ", at + 1)) {
+        size_t name = at + std::strlen("CREATE TABLE ");
+        if (sql.compare(name, 14, "IF NOT EXISTS ") == 0) name += 14;
+        const size_t end = sql.find_first_of(" (\n", name);
+        out.insert(sql.substr(name, end - name));
+      }
+    }
+    return out;
+  }();
+  return tables;
+}
+
+// True when the file at `path` is empty and no non-empty -wal file is beside
+// it, after waiting (up to 1 s) for another process that is creating a store
+// there to write its first page.
+bool stays_empty(const std::string& path) {
+  for (int i = 0;; ++i) {
+    std::error_code ec, wal_ec;
+    const auto bytes = std::filesystem::file_size(path, ec);
+    const auto wal_bytes = std::filesystem::file_size(path + "-wal", wal_ec);
+    if (ec || bytes > 0 || (!wal_ec && wal_bytes > 0)) return false;
+    if (i == 100) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 // InvalidArgument, before anything is written, when the existing file at
 // `path` (open as `db`) is not a wattlab store: an empty file (unless a
 // non-empty -wal file beside it holds a new store's first commits), or a
-// database with tables of its own. A file that is no database at all fails
-// later, when it is first read (Corrupt).
+// database with a table wattlab never made. A file that is no database at
+// all fails later, when it is first read (Corrupt).
 Status refuse_foreign_file(sqlite3* db, const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::file_size(path, ec) == 0 && !ec) {
-    const auto wal_bytes = std::filesystem::file_size(path + "-wal", ec);
-    if (!ec && wal_bytes > 0) return Status();
+  if (stays_empty(path)) {
     return Status::invalid_argument("cannot open store " + path +
                                     ": the file is empty (0 bytes), so it is not a wattlab store; it was left "
                                     "untouched — delete it to make a new store there, or " + kStoreFix);
@@ -300,8 +331,10 @@ Status refuse_foreign_file(sqlite3* db, const std::string& path) {
   std::set<std::string> tables;
   while (sqlite3_step(stmt) == SQLITE_ROW) tables.insert(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
   sqlite3_finalize(stmt);
-  const bool wattlab = tables.count("schema_version") && tables.count("experiments") && tables.count("runs");
-  if (tables.empty() || wattlab) return Status();
+  // (A store another process is creating right now has some of wattlab's tables only.)
+  const bool wattlab = std::all_of(tables.begin(), tables.end(),
+                                   [](const std::string& t) { return wattlab_tables().count(t) > 0; });
+  if (wattlab) return Status();
   std::string found;
   size_t shown = 0;
   for (const auto& t : tables) {
@@ -312,8 +345,7 @@ Status refuse_foreign_file(sqlite3* db, const std::string& path) {
     found += (found.empty() ? "" : ", ") + t;
   }
   return Status::invalid_argument("cannot open store " + path + ": it is another application's SQLite database (" +
-                                  std::to_string(tables.size()) + " tables: " + found +
-                                  "), not a wattlab store; it was left untouched — " + kStoreFix);
+                                  "tables " + found + "), not a wattlab store; it was left untouched — " + kStoreFix);
 }
 
 }  // namespace

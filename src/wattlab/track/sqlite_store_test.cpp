@@ -145,6 +145,20 @@ TEST_F(SqliteStoreTest, AnotherApplicationsDatabaseIsRefusedUntouched) {
   EXPECT_FALSE(fs::exists(path_ + "-shm"));
 }
 
+// Another process creating the store right now has made some of wattlab's
+// tables only: that is a store, not a foreign database.
+TEST_F(SqliteStoreTest, AStoreHalfwayThroughItsCreationIsOpened) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode = WAL; CREATE TABLE schema_version (version INTEGER NOT NULL)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->get_or_create_experiment("x").ok());
+}
+
 TEST_F(SqliteStoreTest, AnEmptyFileIsRefusedUntouched) {
   std::ofstream(path_).close();
   auto store = Store::open(path_, &clock_);
