@@ -15,7 +15,7 @@
 //      --history-points points: median ms (and the ingest rate of that history)
 // Usage: server_bench [--calls N] [--batches N] [--runs N] [--history-points N]
 //                     [--only log-metric|log-batch|store|search|history]
-//                     [--durability process,full (default both) | process | full]
+//                     [--durability process,full (default both) | process | full] [--threads N]
 #include <unistd.h>
 
 #include <algorithm>
@@ -80,6 +80,7 @@ int run_bench(int argc, char** argv, wattlab::Durability durability) {
   }
   wattlab::ServerOptions options;
   options.port = 0;
+  options.threads = arg(argc, argv, "--threads", options.threads);
   auto server = wattlab::TrackingServer::bind(store->get(), options);
   if (!server.ok()) {
     std::fprintf(stderr, "%s\n", server.status().to_string().c_str());

@@ -21,7 +21,7 @@ struct ServerCommandOptions {
   std::string artifacts_dir = "./wattlab-artifacts";
   int max_artifact_mb = 1024;
   std::string durability = "full";
-  int threads = 32;
+  int threads = 16;
 };
 
 int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {

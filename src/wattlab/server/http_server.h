@@ -71,7 +71,7 @@ std::unique_ptr<HttpExchange> buffered_exchange(uint64_t max_body_bytes,
                                                 std::function<HttpResponse(const HttpRequest&)> too_large);
 
 struct HttpServerOptions {
-  int threads = 32;  // the pool; each exchange blocked in respond() holds one
+  int threads = 16;  // the pool; each exchange blocked in respond() holds one
   size_t max_connections = 10000;
   size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds header_timeout{10'000};
