@@ -38,6 +38,10 @@ class Parser {
       auto c = comparison();
       if (!c.ok()) return c.status();
       f.comparisons.push_back(std::move(c).value());
+      if (f.comparisons.size() > kMaxFilterComparisons) {
+        return Status::invalid_argument("the filter has more than " + std::to_string(kMaxFilterComparisons) +
+                                        " conditions; narrow it, or split the search");
+      }
       skip_space();
       if (at_end()) return f;
       std::string word = read_word();
@@ -416,6 +420,10 @@ Result<Filter> parse_filter(const std::string& text) { return Parser(text).filte
 Result<OrderByTerm> parse_order_by(const std::string& text) { return Parser(text).order_by(); }
 
 Result<std::vector<OrderByTerm>> parse_order_by_list(const std::vector<std::string>& texts) {
+  if (texts.size() > kMaxOrderByTerms) {
+    return Status::invalid_argument("order_by has " + std::to_string(texts.size()) + " terms; at most " +
+                                    std::to_string(kMaxOrderByTerms) + " are allowed");
+  }
   std::vector<OrderByTerm> terms;
   terms.reserve(texts.size());
   for (const auto& text : texts) {
