@@ -38,6 +38,7 @@ void add_measure_command(CLI::App& app, const GlobalOptions& global, int* exit_c
 void add_runs_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_devices_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_ui_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   add_runs_command(app, global, &exit_code);
   add_devices_command(app, global, &exit_code);
   add_server_command(app, global, &exit_code);
+  add_ui_command(app, global, &exit_code);
   add_models_command(app, global, &exit_code);
   add_infer_command(app, global, &exit_code);
 

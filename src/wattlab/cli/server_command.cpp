@@ -1,4 +1,5 @@
-// `wattlab server`: the MLflow-compatible tracking server over the store.
+// `wattlab server`: the MLflow-compatible tracking server over the store, and
+// `wattlab ui`: the same server, announced by the address of its web UI.
 #include <atomic>
 #include <chrono>
 #include <iostream>
@@ -7,6 +8,7 @@
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/signals.h"
 #include "wattlab/server/tracking_server.h"
+#include "wattlab/server/ui_assets.h"
 #include "wattlab/track/store.h"
 
 namespace wattlab::cli {
@@ -22,7 +24,8 @@ struct ServerCommandOptions {
   int max_artifact_mb = 1024;
 };
 
-int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
+// `ui`: print the UI's address first (the command opens no browser itself).
+int run_server(const GlobalOptions& global, const ServerCommandOptions& o, bool ui) {
   auto store = Store::open(global.store_path);
   if (!store.ok()) return report_error(store.status().message());
   ServerOptions options;
@@ -44,6 +47,12 @@ int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
+  const std::string url = "http://" + (o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host) + ":" +
+                          std::to_string((*server)->port()) + "/";
+  if (ui) {
+    std::cout << "wattlab UI: " << url << (ui_is_built() ? "" : " (built without npm: a page there says how to build the UI)")
+              << (o.token.empty() ? "" : " (it asks for the token once)") << std::endl;
+  }
   std::cout << "wattlab server listening on http://" << o.host << ":" << (*server)->port() << " (store "
             << global.store_path << ", artifacts " << o.artifacts_dir
             << (o.token.empty() ? "" : ", bearer token required")
@@ -56,11 +65,8 @@ int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
   return 0;
 }
 
-}  // namespace
-
-void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
-  auto o = std::make_shared<ServerCommandOptions>();
-  auto* cmd = app.add_subcommand("server", "Serve the store over MLflow's tracking REST API (and wattlab's own endpoints)");
+// The options `server` and `ui` share.
+void add_server_options(CLI::App* cmd, ServerCommandOptions* o) {
   cmd->add_option("--host", o->host, "Address to listen on; anything but loopback requires --token")
       ->capture_default_str();
   cmd->add_option("--port", o->port, "TCP port (0: any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
@@ -75,7 +81,22 @@ void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_co
   cmd->add_option("--max-artifact-mb", o->max_artifact_mb, "Largest artifact upload accepted, in MiB")
       ->check(CLI::Range(1, 1024 * 1024))
       ->capture_default_str();
-  cmd->callback([&global, o, exit_code] { *exit_code = run_server(global, *o); });
+}
+
+}  // namespace
+
+void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
+  auto o = std::make_shared<ServerCommandOptions>();
+  auto* cmd = app.add_subcommand("server", "Serve the store over MLflow's tracking REST API, wattlab's own endpoints and the web UI");
+  add_server_options(cmd, o.get());
+  cmd->callback([&global, o, exit_code] { *exit_code = run_server(global, *o, /*ui=*/false); });
+}
+
+void add_ui_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
+  auto o = std::make_shared<ServerCommandOptions>();
+  auto* cmd = app.add_subcommand("ui", "Serve the web UI (runs, power timelines, comparisons, studies) on the store and print its address");
+  add_server_options(cmd, o.get());
+  cmd->callback([&global, o, exit_code] { *exit_code = run_server(global, *o, /*ui=*/true); });
 }
 
 }  // namespace wattlab::cli

@@ -13,6 +13,7 @@
 
 #include "wattlab/server/mlflow_api.h"
 #include "wattlab/server/server_metrics.h"
+#include "wattlab/server/ui_assets.h"
 
 namespace wattlab {
 
@@ -353,6 +354,19 @@ void TrackingServer::install_routes() {
              res.set_content(metrics->exposition(), "text/plain; version=0.0.4; charset=utf-8");
            }));
   if (artifacts_) install_artifact_routes();
+  // The web UI's files (ui_assets.h): "/", root files and assets/*; no token
+  // (they hold no data). A path that names no file falls to the JSON 404.
+  http.Get(R"(/|/[^/]+\.[A-Za-z0-9]+|/assets/[^/]+)", [](const httplib::Request& req, httplib::Response& res) {
+    tl_request.endpoint = "ui";
+    auto ui = ui_response(req.path, req.get_header_value("If-None-Match"));
+    if (!ui) {
+      res.status = 404;
+      return;
+    }
+    res.status = ui->http_status;
+    for (const auto& [name, value] : ui->headers) res.set_header(std::string(name), std::string(value));
+    if (ui->http_status == 200) res.set_content(ui->body.data(), ui->body.size(), std::string(ui->content_type));
+  });
 }
 
 void TrackingServer::install_artifact_routes() {
