@@ -147,6 +147,7 @@ export async function openBrowser(outDir) {
   });
   const context = await browser.newContext({ viewport: { width: WIDTH, height: HEIGHT }, acceptDownloads: true });
   const page = await context.newPage();
+  page.setDefaultTimeout(60_000); // generous: CI machines are shared and slow
   const problems = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {

@@ -38,7 +38,7 @@ async function askForToken(refused: boolean): Promise<void> {
 }
 
 // fetch() with the token; a 401 asks for a token and tries again.
-export async function authorizedFetch(path: string, init: RequestInit = {}): Promise<Response> {
+async function authorizedFetch(path: string, init: RequestInit = {}): Promise<Response> {
   for (;;) {
     const sent = token();
     const headers = new Headers(init.headers);
@@ -132,7 +132,7 @@ export interface ArtifactEntry {
 // ---- Runs and experiments -------------------------------------------------------
 
 // MLflow's metric value encoding: a number, or "NaN" / "Infinity" / "-Infinity".
-export function metricValue(v: unknown): number {
+function metricValue(v: unknown): number {
   if (typeof v === 'number') return v;
   if (v === 'Infinity') return Infinity;
   if (v === '-Infinity') return -Infinity;

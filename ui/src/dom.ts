@@ -119,7 +119,7 @@ export function energyCell(text: string, estimated: boolean): HTMLElement {
 }
 
 // The colours of series, in order (distinct on white, colour-blind aware).
-export const PALETTE = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#475569', '#b45309'];
+const PALETTE = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#475569', '#b45309'];
 
 export function colorOf(i: number): string {
   return PALETTE[i % PALETTE.length];

@@ -134,6 +134,9 @@ export function runPage(runId: string): Page {
         h('span', {}, 'id ', code(run.id)),
         h('span', {}, `started ${fmtTime(run.startMs)}`),
         h('span', {}, `${live ? 'running for' : 'took'} ${fmtDuration(runDurationS(run))}`),
+        live && run.tags['wattlab.heartbeat_ms']
+          ? h('span', { title: 'the trainer sets this tag every 10 s; a run silent for 60 s is marked KILLED' }, `last heartbeat ${fmtDuration((Date.now() - Number(run.tags['wattlab.heartbeat_ms'])) / 1000)} ago`)
+          : null,
         h('label', {}, box, ' select for compare'),
       ),
     );

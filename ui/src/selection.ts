@@ -11,7 +11,7 @@ function load(): string[] {
   }
 }
 
-let selected = new Set<string>(load());
+const selected = new Set<string>(load());
 
 function changed(): void {
   sessionStorage.setItem(KEY, JSON.stringify([...selected]));
@@ -31,11 +31,6 @@ export function setSelected(runId: string, on: boolean): void {
 
 export function selectedRuns(): string[] {
   return [...selected];
-}
-
-export function clearSelection(): void {
-  selected = new Set();
-  changed();
 }
 
 // Calls `listener` after every change; returns what removes it.

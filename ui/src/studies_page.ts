@@ -28,7 +28,7 @@ import { tradeoffView } from './tradeoff';
 const STUDY = 'wattlab.study';
 const tag = (run: Run, key: string) => run.tags[`${STUDY}.${key}`] ?? '';
 
-export interface Study {
+interface Study {
   name: string;
   runs: Run[]; // every run of the study (trials, warm-ups, idle baselines)
   trials: Run[];
@@ -37,7 +37,7 @@ export interface Study {
   repetitions: number; // the highest repetition seen
 }
 
-export function groupStudies(runs: Run[]): Study[] {
+function groupStudies(runs: Run[]): Study[] {
   const byName = new Map<string, Run[]>();
   for (const r of runs) {
     const name = r.tags[STUDY];
@@ -70,7 +70,7 @@ function count(s: Study, status: string): number {
   return s.trials.filter((r) => r.status === status).length;
 }
 
-export function median(values: number[]): number {
+function median(values: number[]): number {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
   const m = v.length >> 1;

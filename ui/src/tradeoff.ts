@@ -6,7 +6,7 @@ import { paretoFront, type ParetoPoint } from './pareto';
 import { href } from './route';
 
 const SVG = 'http://www.w3.org/2000/svg';
-export const WALL_TIME = 'wall time (s)';
+const WALL_TIME = 'wall time (s)';
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, ...children: (Node | string)[]): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG, tag);
@@ -16,13 +16,13 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 }
 
 // A metric's value for a run, or its wall time for WALL_TIME.
-export function valueOf(run: Run, key: string): number {
+function valueOf(run: Run, key: string): number {
   if (key === WALL_TIME) return runDurationS(run);
   return run.metrics[key] ?? NaN;
 }
 
 // About `count` round tick values covering [lo, hi].
-export function niceTicks(lo: number, hi: number, count: number): number[] {
+function niceTicks(lo: number, hi: number, count: number): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
@@ -33,7 +33,7 @@ export function niceTicks(lo: number, hi: number, count: number): number[] {
 }
 
 // Keys that are better smaller (losses, errors, energy, time).
-export function lowerIsBetter(key: string): boolean {
+function lowerIsBetter(key: string): boolean {
   return /loss|error|energy|time|duration|co2e|_s$|_j$/i.test(key);
 }
 

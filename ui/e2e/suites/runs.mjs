@@ -15,7 +15,7 @@ async function rows(page, col) {
 }
 
 async function waitForCount(page, text) {
-  await page.waitForFunction((t) => document.querySelector('[data-testid=run-count]')?.textContent === t, text, { timeout: 20_000 });
+  await page.waitForFunction((t) => document.querySelector('[data-testid=run-count]')?.textContent === t, text);
 }
 
 async function search(page, filter) {
@@ -37,13 +37,16 @@ export async function run({ server, browser, page, log }) {
   await waitForCount(page, '200+ runs (more load as you scroll)');
   await browser.checkFits('the runs table');
   await browser.screenshot('runs-table');
-  for (let i = 0; i < 30; ++i) {
-    const done = await page.$eval('[data-testid=run-count]', (e) => e.textContent === `${(1264).toLocaleString('en-US')} runs`);
-    if (done) break;
-    await page.$eval('[data-testid=runs-table]', (t) => (t.scrollTop = t.scrollHeight));
-    await page.waitForTimeout(150);
-  }
-  await waitForCount(page, `${total.toLocaleString('en-US')} runs`);
+  // Scroll to the end until every page has come (each scroll asks for the next).
+  await page.waitForFunction(
+    (text) => {
+      const table = document.querySelector('[data-testid=runs-table]');
+      table.scrollTop = table.scrollHeight;
+      return document.querySelector('[data-testid=run-count]').textContent === text;
+    },
+    `${total.toLocaleString('en-US')} runs`,
+    { polling: 250, timeout: 90_000 },
+  );
   await page.$eval('[data-testid=runs-table]', (t) => (t.scrollTop = t.scrollHeight));
   await page.waitForFunction((n) => document.querySelector(`[data-testid=runs-table] .vt-row[data-index="${n - 1}"]`), total);
   const drawn = await page.$$eval('[data-testid=runs-table] .vt-row', (r) => r.length);
