@@ -24,11 +24,12 @@ export function checkEqual(actual, expected, what) {
   if (a !== e) throw new Failure(`${what}: expected ${e}, got ${a}`);
 }
 
-// Starts `wattlab <command> --port 0` on a new store in a temporary folder;
-// resolves once it prints its address. stop() ends it and removes the folder.
-export async function startServer({ wattlab, command = 'server', token } = {}) {
+// Starts `wattlab <command> --port 0` on a new store in a temporary folder
+// (or on `store`, which is kept); resolves once it prints its address.
+// stop() ends it and removes the folder.
+export async function startServer({ wattlab, command = 'server', token, store } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'wattlab-ui-'));
-  const args = ['--store', path.join(dir, 'store.db'), command, '--port', '0', '--artifacts', path.join(dir, 'artifacts')];
+  const args = ['--store', store ?? path.join(dir, 'store.db'), command, '--port', '0', '--artifacts', path.join(dir, 'artifacts')];
   if (token) args.push('--token', token);
   const child = spawn(wattlab, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WATTLAB_TOKEN: '' } });
   let output = '';
@@ -158,6 +159,7 @@ export async function openBrowser(outDir) {
   let shot = 0;
   return {
     browser,
+    context,
     page,
     problems,
     // Saves a full-page screenshot as <outDir>/NN-name.png.

@@ -104,6 +104,10 @@ function epochMetrics(t, start, epochs) {
 // Seeds the study; returns {experimentId, trials (with runId), baselineRunId}.
 export async function seedStudy(api, name = 'green-cv') {
   const experimentId = await api.createExperiment(name);
+  // The spec, as `wattlab study run` keeps it (study/study_state.cpp): in parts.
+  const spec = `name: ${name}\nmodels: [${MODELS.join(', ')}]\nrepetitions: ${REPETITIONS}\n`;
+  const specTags = { [`wattlab.study.${name}.spec_parts`]: '2', [`wattlab.study.${name}.spec.0`]: spec.slice(0, 20), [`wattlab.study.${name}.spec.1`]: spec.slice(20), [`wattlab.study.${name}.spec_hash`]: '0123456789abcdef' };
+  for (const [key, value] of Object.entries(specTags)) await api.post('mlflow/experiments/set-experiment-tag', { experiment_id: experimentId, key, value });
   const studyTags = (t, role) => ({
     'wattlab.study': name,
     'wattlab.study.role': role,

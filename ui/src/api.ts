@@ -200,6 +200,12 @@ export async function getRun(runId: string, signal?: AbortSignal): Promise<Run> 
   return toRun(res.run);
 }
 
+// An experiment's tags (a study keeps its spec there).
+export async function experimentTags(experimentId: string, signal?: AbortSignal): Promise<Record<string, string>> {
+  const res = await get<any>('mlflow/experiments/get', { experiment_id: experimentId }, signal);
+  return Object.fromEntries((res.experiment.tags ?? []).map((t: { key: string; value: string }) => [t.key, t.value]));
+}
+
 export async function listExperiments(): Promise<Experiment[]> {
   const out: Experiment[] = [];
   let pageToken: string | undefined;

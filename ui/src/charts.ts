@@ -41,6 +41,14 @@ export interface Chart {
 // Tick spacings for whole-number axes: 1, 2, 5, 10, 20, 50, ...
 const INTEGER_INCREMENTS = Array.from({ length: 30 }, (_, i) => [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3));
 
+// An axis tick short enough to sit beside its neighbours: 250k, 1.5M.
+function compact(v: number): string {
+  const abs = Math.abs(v);
+  if (abs >= 1e6) return `${fmtNumber(v / 1e6)}M`;
+  if (abs >= 1e4) return `${fmtNumber(v / 1e3)}k`;
+  return fmtNumber(v);
+}
+
 function pointCount(data: uPlot.AlignedData): number {
   return data[0]?.length ?? 0;
 }
@@ -55,7 +63,13 @@ export function lineChart(spec: ChartSpec): Chart {
     legend: { live: true, show: spec.series.length <= 4 }, // more: the page's own legend names them
     cursor: { drag: { x: true, y: false, setScale: true } },
     axes: [
-      { label: spec.xLabel, labelSize: 18, size: 36, incrs: spec.xIntegers ? INTEGER_INCREMENTS : undefined },
+      {
+        label: spec.xLabel,
+        labelSize: 18,
+        size: 36,
+        incrs: spec.xIntegers ? INTEGER_INCREMENTS : undefined,
+        values: spec.xIsTime ? undefined : (_u, ticks) => ticks.map(compact),
+      },
       { label: spec.yLabel, labelSize: 18, size: 58, values: (_u, ticks) => ticks.map((t) => fmtNumber(t)) },
     ],
     series: [

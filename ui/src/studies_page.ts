@@ -3,7 +3,7 @@
 // (medians, savings against a baseline, the trade-off). The statistics
 // (tests, effect sizes) are `wattlab study report`'s: linked when a run of
 // the study keeps report.html among its artifacts.
-import { artifactUrl, listArtifacts, searchAllRuns, type Run } from './api';
+import { artifactUrl, experimentTags, listArtifacts, searchAllRuns, type Run } from './api';
 import {
   code,
   emptyState,
@@ -173,6 +173,17 @@ function groupsOf(s: Study, correctness: string): Group[] {
   return out.sort((a, b) => a.energyPerImage - b.energyPerImage || a.energy - b.energy);
 }
 
+// The spec the study was last run with: `wattlab study run` keeps its text
+// in the experiment's tags wattlab.study.<name>.spec.0..spec_parts-1.
+async function showSpec(s: Study, host: HTMLElement, life: Lifetime): Promise<void> {
+  const tags = await experimentTags(s.runs[0].experimentId, life.signal).catch(() => ({}) as Record<string, string>);
+  const prefix = `${STUDY}.${s.name}.`;
+  const parts = Number(tags[`${prefix}spec_parts`] ?? 0);
+  const text = Array.from({ length: parts }, (_, i) => tags[`${prefix}spec.${i}`] ?? '').join('');
+  if (life.ended || !text) return;
+  host.replaceChildren(h('details', { class: 'spec' }, h('summary', {}, `Spec (hash ${tags[`${prefix}spec_hash`] ?? '?'})`), h('pre', { 'data-testid': 'spec' }, text)));
+}
+
 async function findReport(s: Study, host: HTMLElement, life: Lifetime): Promise<void> {
   // Runs that may keep the study's report: the non-trial runs and the newest trial.
   const newest = [...s.trials].sort((a, b) => b.startMs - a.startMs)[0];
@@ -210,6 +221,7 @@ function studyDetail(name: string): Page {
     const remaining = planned(s) - finished.length;
     const meanDuration = finished.length ? finished.reduce((t, r) => t + runDurationS(r), 0) / finished.length : NaN;
     const reportHost = h('div', {}, h('p', { class: 'muted' }, 'Looking for the report…'));
+    const specHost = h('div');
 
     let baseline = groups.length ? groups[groups.length - 1] : null; // the costliest per image
     const savingsHost = h('div');
@@ -268,6 +280,7 @@ function studyDetail(name: string): Page {
         ),
       ),
       reportHost,
+      specHost,
       section(
         `Per model × environment (medians over finished trials)`,
         groups.length
@@ -327,6 +340,7 @@ function studyDetail(name: string): Page {
       ),
     );
     void findReport(s, reportHost, life);
+    void showSpec(s, specHost, life);
   }
 
   load().catch((e) => !isAbort(e) && el.replaceChildren(errorBox(`Cannot load study ${name}: ${(e as Error).message}`)));

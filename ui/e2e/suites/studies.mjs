@@ -43,6 +43,8 @@ export async function run({ server, browser, page, log }) {
   const report = await page.$eval('[data-testid=report-link]', (a) => a.getAttribute('href'));
   const res = await fetch(url + report);
   check(res.ok && (await res.text()).includes('green-cv report'), `the report link serves report.html (${report})`);
+  await page.waitForSelector('[data-testid=spec]', { state: 'attached' });
+  check((await page.$eval('[data-testid=spec]', (e) => e.textContent)).includes(`models: [${MODELS.join(', ')}]`), 'the spec is shown whole');
   await browser.checkFits('the study page');
   await browser.screenshot('study');
   log(`study front: ${front.join(', ')}`);
