@@ -15,6 +15,7 @@ PACKAGES=(
   prometheus                          # promtool checks the server's /metrics in the tests
   libstb-dev                          # stb_image: PNG/JPEG image folders in train/
   dataset-fashion-mnist               # /usr/share/datasets/fashion-mnist
+  libeigen3-dev                       # analysis/: PRE's kernel ridge regression
 )
 
 SUDO=""

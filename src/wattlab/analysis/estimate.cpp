@@ -108,8 +108,7 @@ void add_advice(Store& store, const std::string& model, const PreEnvironment& ha
 
 }  // namespace
 
-Result<EstimateReport> estimate_training(Store& store, const PreWorkload& workload, const PreModelCost& cost,
-                                         const ModelCostLookup& cost_lookup,
+Result<EstimateReport> estimate_training(Store& store, const PreWorkload& workload, const ModelCostLookup& cost_lookup,
                                          const std::optional<std::vector<std::string>>& compare,
                                          const EstimateOptions& options, Clock& clock) {
   EstimateReport report;
@@ -117,6 +116,16 @@ Result<EstimateReport> estimate_training(Store& store, const PreWorkload& worklo
   auto model = load_or_fit_pre(store, cost_lookup, options.fit, clock, &report.model_note, &observations);
   if (!model.ok()) return model.status();
   const PreModel* pre = model->has_value() ? &**model : nullptr;
+  // PRE's model keeps the figures of the shapes it was fitted on: no model to build for those.
+  auto known = pre != nullptr ? pre->model_costs.find(workload.shape.key()) : std::map<std::string, PreModelCost>::const_iterator();
+  if (pre != nullptr && known != pre->model_costs.end()) {
+    report.cost = known->second;
+  } else {
+    auto counted = cost_lookup(workload.shape);
+    if (!counted.ok()) return counted.status();
+    report.cost = *counted;
+  }
+  const PreModelCost& cost = report.cost;
 
   std::vector<PreEnvironment> environments = {workload.environment};
   if (compare) {

@@ -55,6 +55,7 @@ struct TrainingEstimate {
 };
 
 struct EstimateReport {
+  PreModelCost cost;                        // the workload's model
   std::vector<TrainingEstimate> estimates;  // one, or one per environment, least energy first
   std::string model_note;                   // how PRE's model was obtained, or why there is none
   // From the latest comparable run of the same model, when there is one.
@@ -63,17 +64,17 @@ struct EstimateReport {
   std::string advice_sentence;  // advice.sentence, and what it means for `epochs`
 };
 
-// Estimates `workload` (whose model costs `cost`; `cost_lookup` counts the
-// models of the store's runs for PRE) for options.epochs epochs on
-// workload.environment; or, with `compare` set, on every environment the
-// store has finished training runs of (PRE's configurations', or the runs'
-// when they are too few for a model) whose name or label contains one of
-// the names in *compare (all of them when it is empty), the workload's
-// threads and device then coming from each environment. NotFound, naming
-// the environments there are, when no environment matches; otherwise fails
-// only when the store does.
-Result<EstimateReport> estimate_training(Store& store, const PreWorkload& workload, const PreModelCost& cost,
-                                         const ModelCostLookup& cost_lookup,
+// Estimates `workload` for options.epochs epochs on workload.environment;
+// or, with `compare` set, on every environment the store has finished
+// training runs of (PRE's configurations', or the runs' when they are too few
+// for a model) whose name or label contains one of the names in *compare
+// (all of them when it is empty), the workload's threads and device then
+// coming from each environment. `cost_lookup` counts models (the workload's,
+// unless PRE's stored model has its figures, and those of the store's runs
+// when PRE is fitted). NotFound, naming the environments there are, when no
+// environment matches; the lookup's error when it cannot count the
+// workload's model; otherwise fails only when the store does.
+Result<EstimateReport> estimate_training(Store& store, const PreWorkload& workload, const ModelCostLookup& cost_lookup,
                                          const std::optional<std::vector<std::string>>& compare,
                                          const EstimateOptions& options, Clock& clock);
 

@@ -35,8 +35,7 @@ class EstimateTest : public ::testing::Test {
 
   Result<EstimateReport> estimate(const PreWorkload& w,
                                   const std::optional<std::vector<std::string>>& compare = std::nullopt) {
-    return estimate_training(*store_, w, *testing::fake_model_cost(w.shape), testing::fake_model_cost, compare,
-                             options_, clock_);
+    return estimate_training(*store_, w, testing::fake_model_cost, compare, options_, clock_);
   }
 
   // 3 models x 2 thread counts x 3 repetitions; F1 levels off after epoch 3.

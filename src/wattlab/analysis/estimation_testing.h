@@ -56,6 +56,8 @@ struct SyntheticTraining {
   int epochs = 4;
   std::string cpu_model = "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz";
   std::string hostname = "host1";
+  int cpu_count = 8;
+  double ram_gib = 16.0;
   std::string experiment = "Default";
   std::string study;  // when set: a study trial (wattlab.study tags)
   std::string study_environment;
@@ -121,8 +123,8 @@ inline std::string add_synthetic_training(Store& store, const SyntheticTraining&
   }
   if (!store.log_batch(run->run_id, metrics, params, tags).ok()) return "";
   const std::map<std::string, std::string> environment = {{"cpu_model", t.cpu_model},
-                                                          {"cpu_count", "8"},
-                                                          {"ram_gib", "16.0"},
+                                                          {"cpu_count", std::to_string(t.cpu_count)},
+                                                          {"ram_gib", std::to_string(t.ram_gib)},
                                                           {"hostname", t.hostname},
                                                           {"threads", std::to_string(t.threads)},
                                                           {"device", "cpu"}};

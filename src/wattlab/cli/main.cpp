@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add_server_command(app, global, &exit_code);
   add_models_command(app, global, &exit_code);
   add_infer_command(app, global, &exit_code);
+  add_estimate_command(app, global, &exit_code);
 
   try {
     app.parse(argc, argv);

@@ -32,4 +32,8 @@ void add_infer_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
   add_unavailable(app, "infer", "Evaluate the model a training run saved", exit_code);
 }
 
+void add_estimate_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
+  add_unavailable(app, "estimate", "Energy, time and CO2e a training would take, before it starts", exit_code);
+}
+
 }  // namespace wattlab::cli
