@@ -67,7 +67,15 @@ RegimeSearch find_regime_change(std::span<const EpochEnergy> epochs, std::span<c
     return r;
   }
   const int64_t from_ms = epochs.front().start_ms;
-  const int64_t timeline_end_ms = power.back().timestamp_ms;
+  // Samples are taken every interval, so the last one falls a little before
+  // an epoch's end: an epoch counts as covered when the timeline reaches to
+  // within two sampling intervals (the median of the latest gaps) of its end.
+  std::vector<int64_t> gaps;
+  for (size_t i = power.size() - 1; i > 0 && gaps.size() < 16; --i) {
+    gaps.push_back(power[i].timestamp_ms - power[i - 1].timestamp_ms);
+  }
+  std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2), gaps.end());
+  const int64_t timeline_end_ms = power.back().timestamp_ms + 2 * gaps[gaps.size() / 2];
   int covered = 0;
   for (const EpochEnergy& e : epochs) covered += e.end_ms <= timeline_end_ms ? 1 : 0;
   char buf[160];
@@ -205,9 +213,10 @@ Result<StepProjection> project_step(std::span<const EpochEnergy> epochs, std::sp
   p.total_epochs = total_epochs;
   p.stabilisation = detect_stabilisation(epochs, power, options);
   p.window_last_epoch = e;
-  p.window_first_epoch = p.stabilisation.stable
-                             ? std::max(p.stabilisation.stable_epoch, e - std::max(options.window_epochs, 1) + 1)
-                             : e;
+  // The latest window_epochs epochs: of the stable stretch, or, before there
+  // is one, all but epoch 1 (which holds the warm-up) once there are two.
+  const int first_usable = p.stabilisation.stable ? p.stabilisation.stable_epoch : std::min(e, 2);
+  p.window_first_epoch = std::max(first_usable, e - std::max(options.window_epochs, 1) + 1);
   double energy = 0, duration = 0, low = INFINITY, high = 0;
   for (int k = p.window_first_epoch; k <= e; ++k) {
     const EpochEnergy& epoch = epochs[static_cast<size_t>(k) - 1];

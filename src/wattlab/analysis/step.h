@@ -21,8 +21,10 @@
 //     window_epochs, at least min_stable_epochs of them, as many as have run)
 //     differ in energy by at most `tolerance` of their mean (max − min). None:
 //     not stable yet.
-// Before the run is stable a projection is still made from the latest epoch,
-// marked not stable (StepProjection::stabilisation.stable).
+// Before the run is stable a projection is still made, from the latest
+// window_epochs epochs but epoch 1 (which holds the warm-up; epoch 1 alone
+// while it is the only one), marked not stable
+// (StepProjection::stabilisation.stable).
 #pragma once
 
 #include <cstdint>

@@ -79,8 +79,14 @@ TEST(StepStabilisationTest, PowerThatKeepsClimbingIsNeverStable) {
   auto p = project_step(run.epochs, run.power, 20, std::nullopt);
   ASSERT_TRUE(p.ok());
   EXPECT_FALSE(p->stabilisation.stable);
-  EXPECT_EQ(p->window_first_epoch, 10);  // not stable: projected from the latest epoch alone
+  EXPECT_EQ(p->window_first_epoch, 6);  // not stable: projected from the latest 5 epochs
   EXPECT_EQ(p->window_last_epoch, 10);
+  auto early = project_step(std::span(run.epochs).first(3), {}, 20, std::nullopt);
+  ASSERT_TRUE(early.ok());
+  EXPECT_EQ(early->window_first_epoch, 2);  // epoch 1 left out: it holds the warm-up
+  auto first = project_step(std::span(run.epochs).first(1), {}, 20, std::nullopt);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->window_first_epoch, 1);
 }
 
 TEST(StepStabilisationTest, AShortRunFallsBackAndSaysSo) {
@@ -97,6 +103,14 @@ TEST(StepStabilisationTest, AShortRunFallsBackAndSaysSo) {
   auto uneven = run.epochs;
   uneven[0].energy_j *= 1.2;
   EXPECT_FALSE(detect_stabilisation(uneven, {}).stable);
+}
+
+TEST(StepStabilisationTest, ATimelineEndingASampleBeforeTheEpochStillCoversIt) {
+  auto run = synthetic_run(3, [](double) { return 100.0; });
+  run.power.pop_back();  // the sampler's last tick fell 100 ms before the evaluation ended
+  EXPECT_EQ(detect_stabilisation(run.epochs, run.power).method, StabilityMethod::kMatrixProfile);
+  run.power.resize(run.power.size() - 100);  // 10 s short: epoch 3 is not covered
+  EXPECT_EQ(detect_stabilisation(run.epochs, run.power).note, "the power timeline covers 2 epochs; FLUSS needs 3");
 }
 
 TEST(StepProjectionTest, IsExactOnAConstantPowerRun) {
