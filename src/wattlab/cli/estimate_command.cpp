@@ -10,6 +10,7 @@
 
 #include "wattlab/analysis/estimate.h"
 #include "wattlab/cli/commands.h"
+#include "wattlab/cli/config_file.h"
 #include "wattlab/cli/table.h"
 #include "wattlab/cli/train_options.h"
 #include "wattlab/core/env.h"
@@ -22,12 +23,10 @@ namespace wattlab::cli {
 namespace {
 
 struct EstimateCommandOptions {
-  TrainConfig train;
+  TrainCommandOptions train;  // every `train` flag, so that a train command line can be pasted
   std::string format = "table";
   std::vector<std::string> compare;  // --compare-environments NAME...
   bool compare_set = false;
-  std::string carbon;  // empty: world average
-  double pue = 1.0;
   double min_f1_gain_per_kj = AdviceOptions().min_f1_gain_per_kj;
 };
 
@@ -69,21 +68,23 @@ nlohmann::json to_json(const TrainingEstimate& e) {
           {"assumptions", e.assumptions}};
 }
 
-int run_estimate(const GlobalOptions& global, EstimateCommandOptions& o) {
-  TrainConfig& c = o.train;
+int run_estimate(const GlobalOptions& global, EstimateCommandOptions& o, CLI::App& cmd) {
+  TrainConfig& c = o.train.run.train;
+  if (!o.train.resume.empty()) {
+    return report_error("estimate takes no --resume: ask about the run's remaining epochs with --epochs instead");
+  }
+  if (!o.train.config_path.empty()) {
+    auto file = ConfigFile::read(o.train.config_path);
+    if (!file.ok()) return report_error(file.status().message());
+    if (Status s = file->apply(cmd, kNotSettable); !s.ok()) return report_error(s.message());
+  }
   if (Status s = validate(c); !s.ok()) return report_error(s.message());
+  if (Status s = resolve_budget(o.train); !s.ok()) return report_error(s.message());
   EstimateOptions options;
   options.epochs = c.epochs;
-  options.pue = o.pue;
+  options.intensity = o.train.run.budget.intensity;
+  options.pue = o.train.run.budget.pue;
   options.advice.min_f1_gain_per_kj = o.min_f1_gain_per_kj;
-  if (!o.carbon.empty()) {
-    auto intensity = resolve_carbon_intensity(o.carbon);
-    if (!intensity.ok()) return report_error("--carbon: " + intensity.status().message());
-    options.intensity = *intensity;
-  }
-  if (auto check = estimate_carbon(0, options.intensity, options.pue); !check.ok()) {
-    return report_error("--pue: " + check.status().message());
-  }
   // The data set's sizes and shape, as the training would see them.
   auto data = load_train_data(c);
   if (!data.ok()) return report_error(data.status().message());
@@ -186,8 +187,7 @@ void add_estimate_command(CLI::App& app, const GlobalOptions& global, int* exit_
   auto* cmd = app.add_subcommand(
       "estimate", "Energy, time and CO2e a training would take, before it starts (PRE from the store's runs)");
   auto o = std::make_shared<EstimateCommandOptions>();
-  add_training_workload_options(cmd, o->train);
-  add_carbon_options(cmd, &o->carbon, &o->pue);
+  add_train_options(cmd, o->train);
   auto* compare = cmd->add_option("--compare-environments", o->compare,
                                   "Rank every environment the store has runs of (or those whose name or label "
                                   "contains one of NAMES) by predicted energy and time")
@@ -199,16 +199,16 @@ void add_estimate_command(CLI::App& app, const GlobalOptions& global, int* exit_
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
   cmd->footer(
-      "Takes the same model, data and compute flags as `wattlab train`. PRE (kernel ridge regression on the\n"
+      "Takes `wattlab train`'s flags (those that do not change the cost are ignored). PRE (kernel ridge regression on the\n"
       "store's finished runs) is fitted when the store has new runs and kept in the experiment\n"
       "wattlab-estimators; with too few runs on this hardware the answer is the Green Algorithms baseline.\n"
       "Examples:\n"
       "  wattlab estimate --model mobilenet_v2 --epochs 10 --threads 2\n"
       "  wattlab estimate --model resnet18 --subset 5000 --epochs 5 --compare-environments\n"
       "  wattlab estimate --model cnn --epochs 3 --format json");
-  cmd->callback([&global, o, exit_code, compare] {
+  cmd->callback([&global, o, exit_code, compare, cmd] {
     o->compare_set = compare->count() > 0;
-    *exit_code = run_estimate(global, *o);
+    *exit_code = run_estimate(global, *o, *cmd);
   });
 }
 
