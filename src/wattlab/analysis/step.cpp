@@ -67,6 +67,10 @@ RegimeSearch find_regime_change(std::span<const EpochEnergy> epochs, std::span<c
     return r;
   }
   const int64_t from_ms = epochs.front().start_ms;
+  if (power.front().timestamp_ms > epochs.front().end_ms) {
+    r.note = "the power timeline starts after epoch 1 (a resumed run); FLUSS needs the whole run";
+    return r;
+  }
   // Samples are taken every interval, so the last one falls a little before
   // an epoch's end: an epoch counts as covered when the timeline reaches to
   // within two sampling intervals (the median of the latest gaps) of its end.
@@ -240,7 +244,9 @@ Result<StepProjection> project_step(std::span<const EpochEnergy> epochs, std::sp
   p.energy_j = measured.energy_j + p.energy_per_epoch_j * remaining;
   p.energy_low_j = measured.energy_j + low * remaining;
   p.energy_high_j = measured.energy_j + high * remaining;
-  p.duration_s = measured.duration_s + duration / count * remaining;
+  p.remaining_energy_j = p.energy_per_epoch_j * remaining;
+  p.remaining_duration_s = duration / count * remaining;
+  p.duration_s = measured.duration_s + p.remaining_duration_s;
   auto carbon = estimate_carbon(p.energy_j, options.intensity, options.pue);
   p.co2e_g = carbon.ok() ? carbon->co2e_g : NAN;
   return p;

@@ -15,8 +15,9 @@
 //     FLUSS (analysis/matrix_profile.h) looks for a regime change in it; the
 //     first epoch that starts at or after the change is the candidate. No
 //     change (the corrected arc curve stays above regime_change_cac): epoch 1.
-//     With a shorter timeline, or none, the candidate is epoch 1 and the
-//     result says that the fallback was used, and why.
+//     With a shorter timeline, one that starts after epoch 1 (a resumed
+//     run's), or none, the candidate is epoch 1 and the result says that the
+//     fallback was used, and why.
 //  2. From the candidate on, the first epoch k whose next epochs (up to
 //     window_epochs, at least min_stable_epochs of them, as many as have run)
 //     differ in energy by at most `tolerance` of their mean (max − min). None:
@@ -105,6 +106,8 @@ struct StepProjection {
   double energy_high_j = 0;
   double duration_s = 0;  // projected total duration
   double co2e_g = 0;      // energy_j at StepOptions' intensity and PUE
+  double remaining_energy_j = 0;    // of the epochs still to run (energy_j less what was measured)
+  double remaining_duration_s = 0;
 };
 
 // Step 1 and 2 above for `epochs` (consecutive from 1) and the run's power

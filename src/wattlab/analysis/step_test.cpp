@@ -109,6 +109,10 @@ TEST(StepStabilisationTest, ATimelineEndingASampleBeforeTheEpochStillCoversIt) {
   auto run = synthetic_run(3, [](double) { return 100.0; });
   run.power.pop_back();  // the sampler's last tick fell 100 ms before the evaluation ended
   EXPECT_EQ(detect_stabilisation(run.epochs, run.power).method, StabilityMethod::kMatrixProfile);
+  auto resumed = run;
+  resumed.power.erase(resumed.power.begin(), resumed.power.begin() + 250);  // a second session from epoch 2 on
+  EXPECT_EQ(detect_stabilisation(resumed.epochs, resumed.power).note,
+            "the power timeline starts after epoch 1 (a resumed run); FLUSS needs the whole run");
   run.power.resize(run.power.size() - 100);  // 10 s short: epoch 3 is not covered
   EXPECT_EQ(detect_stabilisation(run.epochs, run.power).note, "the power timeline covers 2 epochs; FLUSS needs 3");
 }
@@ -132,6 +136,8 @@ TEST(StepProjectionTest, IsExactOnAConstantPowerRun) {
   EXPECT_NEAR(p->energy_low_j, p->energy_j, 1e-9);
   EXPECT_NEAR(p->energy_high_j, p->energy_j, 1e-9);
   EXPECT_NEAR(p->duration_s, 5.0 + 12 * 20, 1e-9);
+  EXPECT_NEAR(p->remaining_energy_j, 8 * epoch_j, 1e-9);
+  EXPECT_NEAR(p->remaining_duration_s, 8 * 20, 1e-9);
   EXPECT_NEAR(p->co2e_g, p->energy_j / 3.6e6 * 400, 1e-9);
   EXPECT_EQ(p->made_at_epoch, 4);
   EXPECT_EQ(p->total_epochs, 12);
