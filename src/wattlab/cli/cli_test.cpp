@@ -466,6 +466,38 @@ TEST_F(CliTest, ImageFolderWithValidationSplitLeavesAFinishedRun) {
   EXPECT_TRUE(has_validate_window);
 }
 
+TEST_F(CliTest, TrainLogsStepsProjectionFromTheFirstStableEpoch) {
+  const fs::path data = dir_ / "images";
+  write_image_folder(data, 8, 2);
+  // A RAPL counter that never moves: every epoch takes 0 J, so the run is stable from epoch 1 and projected
+  // from epoch 2 (STEP needs two agreeing epochs) on.
+  const fs::path zone = dir_ / "sys/class/powercap/intel-rapl:0";
+  fs::create_directories(zone);
+  std::ofstream(zone / "name") << "package-0\n";
+  std::ofstream(zone / "max_energy_range_uj") << "262143328850\n";
+  std::ofstream(zone / "energy_uj") << "1000000\n";
+  auto r = wattlab("train --data " + data.string() + " --meter rapl --epochs 3 --batch-size 8 --store " + store_,
+                   "WATTLAB_SYSFS_ROOT=" + (dir_ / "sys").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("epoch 2/3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("projected 0.0 J"), std::string::npos) << r.err;
+  auto store = Store::open(store_);
+  ASSERT_TRUE(store.ok());
+  auto runs = (*store)->list_runs({});
+  ASSERT_TRUE(runs.ok() && runs->size() == 1u);
+  const std::string id = (*runs)[0].run_id;
+  auto projected = (*store)->get_metric_history(id, "projected_energy_j");
+  ASSERT_TRUE(projected.ok());
+  ASSERT_EQ(projected->size(), 2u);
+  EXPECT_EQ((*projected)[0].step, 2);
+  EXPECT_EQ((*projected)[1].step, 3);
+  EXPECT_EQ((*projected)[1].value, 0);
+  auto remaining = (*store)->get_metric_history(id, "projected_remaining_s");
+  ASSERT_TRUE(remaining.ok() && remaining->size() == 2u);
+  EXPECT_GT((*remaining)[0].value, 0);   // after epoch 2: one epoch to go
+  EXPECT_EQ((*remaining)[1].value, 0);   // after the last: none
+}
+
 TEST_F(CliTest, EnergyBudgetStopsBeforeAnEpochItCannotAfford) {
   const fs::path data = dir_ / "images";
   write_image_folder(data, 8, 2);
