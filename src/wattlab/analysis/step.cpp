@@ -21,7 +21,7 @@ std::vector<double> bin_power(std::span<const PowerPoint> power, int64_t from_ms
   std::vector<double> energy(bins, 0.0), covered(bins, 0.0);
   for (size_t p = 0; p < power.size(); ++p) {
     const double end = static_cast<double>(power[p].timestamp_ms - from_ms);
-    double span = p > 0 ? static_cast<double>(power[p].timestamp_ms - power[p - 1].timestamp_ms)
+    const double span = p > 0 ? static_cast<double>(power[p].timestamp_ms - power[p - 1].timestamp_ms)
                         : (power.size() > 1 ? static_cast<double>(power[1].timestamp_ms - power[0].timestamp_ms) : width);
     double start = end - span;
     if (end <= 0 || start >= width * static_cast<double>(bins) || !std::isfinite(power[p].power_w)) continue;
