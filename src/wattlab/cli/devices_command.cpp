@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wattlab/cli/commands.h"
+#include "wattlab/cli/meter_notes.h"
 #include "wattlab/cli/table.h"
 #include "wattlab/core/env.h"
 #include "wattlab/energy/meters.h"
@@ -42,6 +43,8 @@ nlohmann::json gpu_json(const GpuTelemetry& g) {
 
 int run_devices(const DevicesOptions& o) {
   auto probes = probe_meters(Env::system(), o.probe);
+  // Everything is explained here: the next command may note it again.
+  forget_meter_notes();
   if (o.format == "json") {
     auto out = nlohmann::json::array();
     for (const auto& p : probes) {

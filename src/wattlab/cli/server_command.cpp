@@ -6,6 +6,7 @@
 
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/signals.h"
+#include "wattlab/server/rest_run_logger.h"
 #include "wattlab/server/tracking_server.h"
 #include "wattlab/track/store.h"
 
@@ -23,6 +24,10 @@ struct ServerCommandOptions {
 };
 
 int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
+  if (is_http_tracking_uri(global.store_path)) {
+    return report_error("--store " + global.store_path + " is a tracking server: `wattlab server` serves a store of "
+                        "its own (a SQLite file, sqlite:///path or postgresql://...); give one with --store");
+  }
   auto store = Store::open(global.store_path);
   if (!store.ok()) return report_error(store.status().message());
   ServerOptions options;
