@@ -21,6 +21,7 @@
 #include "wattlab/train/autocast.h"
 #include "wattlab/train/batch_loader.h"
 #include "wattlab/train/checkpoint.h"
+#include "wattlab/train/classification_metrics.h"
 #include "wattlab/train/device.h"
 #include "wattlab/train/models.h"
 #include "wattlab/train/models_torch.h"
@@ -102,36 +103,6 @@ class AutocastScope {
   bool previous_enabled_ = false;
   at::ScalarType previous_dtype_ = at::kBFloat16;
 };
-
-// Macro precision, recall and F1 from a confusion matrix (row = true class),
-// over the classes that occur in the labels or the predictions (as sklearn).
-void macro_scores(const std::vector<int64_t>& confusion, int64_t num_classes, EpochMetrics& m) {
-  double precision_sum = 0, recall_sum = 0, f1_sum = 0;
-  int64_t classes = 0, correct = 0, total = 0;
-  for (int64_t c = 0; c < num_classes; ++c) {
-    int64_t actual = 0, predicted = 0;
-    for (int64_t k = 0; k < num_classes; ++k) {
-      actual += confusion[c * num_classes + k];
-      predicted += confusion[k * num_classes + c];
-    }
-    const int64_t tp = confusion[c * num_classes + c];
-    correct += tp;
-    total += actual;
-    if (actual == 0 && predicted == 0) continue;
-    const double precision = predicted > 0 ? static_cast<double>(tp) / predicted : 0.0;
-    const double recall = actual > 0 ? static_cast<double>(tp) / actual : 0.0;
-    precision_sum += precision;
-    recall_sum += recall;
-    f1_sum += precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
-    ++classes;
-  }
-  m.accuracy = total > 0 ? static_cast<double>(correct) / total : 0.0;
-  if (classes > 0) {
-    m.precision_macro = precision_sum / classes;
-    m.recall_macro = recall_sum / classes;
-    m.f1_macro = f1_sum / classes;
-  }
-}
 
 Status cancelled(int epoch, const char* phase, int64_t done, int64_t total) {
   return Status::cancelled("training stopped on request in epoch " + std::to_string(epoch) + " (" + phase +
@@ -444,7 +415,11 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
       m.test_loss = e.loss;
       m.top5_accuracy = e.top5_accuracy;
       m.confusion = std::move(e.confusion);
-      macro_scores(m.confusion, num_classes, m);
+      const ClassificationScores scores = classification_scores(m.confusion, num_classes);
+      m.accuracy = scores.accuracy;
+      m.precision_macro = scores.precision_macro;
+      m.recall_macro = scores.recall_macro;
+      m.f1_macro = scores.f1_macro;
       m.eval_time_s = seconds_since(start);
     }
     schedule.observe(monitored_loss(m));
