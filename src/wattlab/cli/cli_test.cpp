@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "wattlab/cli/cli_testing.h"
 #include "wattlab/cli/server_process_testing.h"
 #include "wattlab/track/store.h"
 
@@ -28,52 +29,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("wattlab_cli_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-    store_ = (dir_ / "runs.db").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Runs `wattlab ARGS` through the shell (args are pasted as given), with
-  // `env` (VAR=value ...) in its environment.
-  CommandResult wattlab(const std::string& args, const std::string& env = "") {
-    std::string cmd = env + " " + std::string(WATTLAB_BINARY) + " " + args + " >" + (dir_ / "out").string() + " 2>" +
-                      (dir_ / "err").string() + " </dev/null";
-    int status = std::system(cmd.c_str());
-    CommandResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(dir_ / "out");
-    r.err = slurp(dir_ / "err");
-    return r;
-  }
-
-  fs::path dir_;
-  std::string store_;
-};
-
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
+using testing::CliTest;
+using testing::CommandResult;
+using testing::count_lines;
+using testing::slurp;
 
 TEST_F(CliTest, VersionAndHelp) {
   auto v = wattlab("--version");

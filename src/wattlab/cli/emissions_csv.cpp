@@ -114,7 +114,7 @@ std::vector<std::string> codecarbon_row(const RunData& run, const std::string& e
   const double energy_j = metric_or_nan(run, "energy_j");
   const double emissions_kg = metric_or_nan(run, "co2e_g") / 1000.0;
   auto power_w = [&](double j) { return duration_s > 0 ? j / duration_s : NAN; };
-  const double kwh = 1 / 3.6e6;
+  auto kwh = [](double j) { return j / 3.6e6; };
   const Location where = location_of(param(run, "carbon_source"));
   std::string gpu_count = environment(run, "gpu_count");
   if (gpu_count.empty() && whole) gpu_count = std::to_string(gpu_domains);
@@ -130,10 +130,10 @@ std::vector<std::string> codecarbon_row(const RunData& run, const std::string& e
           number(power_w(cpu_j)),
           number(power_w(gpu_j)),
           number(power_w(ram_j)),
-          number(cpu_j * kwh),
-          number(gpu_j * kwh),
-          number(ram_j * kwh),
-          number(energy_j * kwh),
+          number(kwh(cpu_j)),
+          number(kwh(gpu_j)),
+          number(kwh(ram_j)),
+          number(kwh(energy_j)),
           where.country_name,
           where.country_iso_code,
           "",

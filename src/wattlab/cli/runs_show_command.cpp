@@ -16,7 +16,8 @@ namespace {
 
 struct RunOptions {
   std::string tracking_uri;
-  std::vector<std::string> runs;  // show, metrics, power: one; rm, restore: one or more
+  std::string run;                // show, metrics, power
+  std::vector<std::string> runs;  // rm, restore: one or more
   std::string key;                // metrics: the metric
   std::string format;
 };
@@ -34,7 +35,7 @@ Result<RunData> find_run(RunCatalog& catalog, const std::string& run) {
 }
 
 int run_show(RunCatalog& catalog, const RunOptions& o) {
-  auto run = find_run(catalog, o.runs.front());
+  auto run = find_run(catalog, o.run);
   if (!run.ok()) return report_error(run.status().message());
   const RunData& r = *run;
   const EnergyState state = energy_state(r);
@@ -141,7 +142,7 @@ int run_delete_or_restore(RunCatalog& catalog, const RunOptions& o, bool restore
 }
 
 int run_metrics(RunCatalog& catalog, const RunOptions& o) {
-  auto run = find_run(catalog, o.runs.front());
+  auto run = find_run(catalog, o.run);
   if (!run.ok()) return report_error(run.status().message());
   auto history = catalog.get_metric_history(run->info.run_id, o.key);
   if (!history.ok()) return report_error(history.status().message());
@@ -163,7 +164,7 @@ int run_metrics(RunCatalog& catalog, const RunOptions& o) {
 }
 
 int run_power(RunCatalog& catalog, const RunOptions& o) {
-  auto run = find_run(catalog, o.runs.front());
+  auto run = find_run(catalog, o.run);
   if (!run.ok()) return report_error(run.status().message());
   auto timeline = catalog.get_power_samples(run->info.run_id);
   if (!timeline.ok()) return report_error(timeline.status().message());
@@ -210,7 +211,7 @@ void add_run_detail_commands(CLI::App* runs, const GlobalOptions& global, int* e
   auto show_options = std::make_shared<RunOptions>();
   show_options->format = "table";
   auto* show = runs->add_subcommand("show", "Everything about one run: params, metrics, energy windows, environment");
-  show->add_option("RUN", show_options->runs, run_help)->required()->expected(1);
+  show->add_option("RUN", show_options->run, run_help)->required();
   show->add_option("--format", show_options->format, "table or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
@@ -233,7 +234,7 @@ void add_run_detail_commands(CLI::App* runs, const GlobalOptions& global, int* e
   auto metrics_options = std::make_shared<RunOptions>();
   metrics_options->format = "table";
   auto* metrics = runs->add_subcommand("metrics", "Every logged point of one metric of a run (its history)");
-  metrics->add_option("RUN", metrics_options->runs, run_help)->required()->expected(1);
+  metrics->add_option("RUN", metrics_options->run, run_help)->required();
   metrics->add_option("KEY", metrics_options->key, "The metric, e.g. accuracy or train_energy_j")->required();
   metrics->add_option("--format", metrics_options->format, "table, json or csv (step, value, timestamp_ms)")
       ->check(CLI::IsMember(kListingFormats))
@@ -244,7 +245,7 @@ void add_run_detail_commands(CLI::App* runs, const GlobalOptions& global, int* e
   auto power_options = std::make_shared<RunOptions>();
   power_options->format = "csv";
   auto* power = runs->add_subcommand("power", "A run's power timeline: watts per energy domain over time");
-  power->add_option("RUN", power_options->runs, run_help)->required()->expected(1);
+  power->add_option("RUN", power_options->run, run_help)->required();
   power->add_option("--format", power_options->format,
                     "csv (timestamp_ms, then <domain>_w per domain), json ({domains, samples: [{timestamp_ms, "
                     "power_w: [...]}]}) or table")
