@@ -33,6 +33,7 @@ using testing::CliTest;
 using testing::CommandResult;
 using testing::count_lines;
 using testing::slurp;
+using testing::write_image_folder;
 
 TEST_F(CliTest, VersionAndHelp) {
   auto v = wattlab("--version");
@@ -367,23 +368,6 @@ TEST_F(CliTest, OneEpochOnTwoThousandImagesLeavesAFinishedRun) {
   ASSERT_EQ(show.exit_code, 0) << show.err;
   EXPECT_NE(show.out.find(run->info.run_id), std::string::npos);
   EXPECT_NE(show.out.find("epoch-1/train"), std::string::npos);
-}
-
-// A tiny image folder: ROOT/{train,test}/{dark,light}/N.ppm, 12x12 RGB
-// (stb_image reads binary PPM as it reads PNG or JPEG).
-void write_image_folder(const fs::path& root, int per_class_train, int per_class_test) {
-  auto ppm = [](const fs::path& path, int value) {
-    fs::create_directories(path.parent_path());
-    std::ofstream out(path, std::ios::binary);
-    out << "P6\n12 12\n255\n";
-    for (int i = 0; i < 12 * 12 * 3; ++i) out.put(static_cast<char>((value + i % 7) & 0xff));
-  };
-  for (const auto& [split, count] : {std::pair{"train", per_class_train}, std::pair{"test", per_class_test}}) {
-    for (int i = 0; i < count; ++i) {
-      ppm(root / split / "dark" / (std::to_string(i) + ".ppm"), 20 + i);
-      ppm(root / split / "light" / (std::to_string(i) + ".ppm"), 200 + i);
-    }
-  }
 }
 
 TEST_F(CliTest, ImageFolderWithValidationSplitLeavesAFinishedRun) {

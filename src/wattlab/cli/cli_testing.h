@@ -34,6 +34,23 @@ inline int count_lines(const std::string& s) {
   return n;
 }
 
+// A tiny image folder: ROOT/{train,test}/{dark,light}/N.ppm, 12x12 RGB
+// (stb_image reads binary PPM as it reads PNG or JPEG).
+inline void write_image_folder(const std::filesystem::path& root, int per_class_train, int per_class_test) {
+  auto ppm = [](const std::filesystem::path& path, int value) {
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream out(path, std::ios::binary);
+    out << "P6\n12 12\n255\n";
+    for (int i = 0; i < 12 * 12 * 3; ++i) out.put(static_cast<char>((value + i % 7) & 0xff));
+  };
+  for (const auto& [split, count] : {std::pair{"train", per_class_train}, std::pair{"test", per_class_test}}) {
+    for (int i = 0; i < count; ++i) {
+      ppm(root / split / "dark" / (std::to_string(i) + ".ppm"), 20 + i);
+      ppm(root / split / "light" / (std::to_string(i) + ".ppm"), 200 + i);
+    }
+  }
+}
+
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {

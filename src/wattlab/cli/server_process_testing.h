@@ -22,12 +22,13 @@ namespace wattlab::testing {
 
 class ServerProcess {
  public:
-  // Starts the server with its stdout in DIR/server.out and waits (up to
-  // 10 s) for its "listening on http://HOST:PORT" line; uri() stays empty
-  // when it does not come.
-  ServerProcess(const std::filesystem::path& dir, const std::string& store) : log_(dir / "server.out") {
+  // Starts the server with its stdout in DIR/server.out and its artifacts in
+  // DIR/server-artifacts, and waits (up to 10 s) for its "listening on
+  // http://HOST:PORT" line; uri() stays empty when it does not come.
+  ServerProcess(const std::filesystem::path& dir, const std::string& store)
+      : log_(dir / "server.out"), artifacts_dir_(dir / "server-artifacts") {
     std::string bin = WATTLAB_BINARY;
-    std::vector<std::string> args = {bin, "--store", store, "server", "--port", "0"};
+    std::vector<std::string> args = {bin, "--store", store, "server", "--port", "0", "--artifacts", artifacts_dir_};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -57,6 +58,8 @@ class ServerProcess {
   }
   // "http://127.0.0.1:PORT", or empty when the server did not start.
   const std::string& uri() const { return uri_; }
+  // The server's --artifacts folder.
+  const std::string& artifacts_dir() const { return artifacts_dir_; }
   // What the server printed on stdout so far.
   std::string output() const {
     std::ifstream in(log_);
@@ -67,6 +70,7 @@ class ServerProcess {
 
  private:
   std::filesystem::path log_;
+  std::string artifacts_dir_;
   pid_t pid_ = 0;
   std::string uri_;
 };
