@@ -11,6 +11,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev zlib1g-dev libcpp-httplib-dev
   libyaml-cpp-dev                     # train --config f.yaml
   libpq-dev postgresql                # PostgreSQL store (libpq), and the server its tests start
+  slurm-wlm munge                     # study run --executor slurm, and the one-node cluster its test starts
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus                          # promtool checks the server's /metrics in the tests
   libstb-dev                          # stb_image: PNG/JPEG image folders in train/

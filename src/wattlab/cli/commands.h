@@ -15,7 +15,11 @@ namespace wattlab::cli {
 
 // Options every command shares.
 struct GlobalOptions {
-  std::string store_path = "wattlab.db";  // --store / WATTLAB_STORE
+  std::string store_path = "wattlab.db";   // --store / WATTLAB_STORE
+  const CLI::Option* store_option = nullptr;  // the --store option, once main registered it
+
+  // True when --store or WATTLAB_STORE named the store (rather than the default).
+  bool store_given() const { return store_option != nullptr && store_option->count() > 0; }
 };
 
 // Where a command that records a run (train, measure) sends it.
@@ -51,10 +55,13 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
 void add_quickstart_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_measure_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_runs_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+// `runs gc`, under the `runs` command that add_runs_command made.
+void add_runs_gc_command(CLI::App& runs, const GlobalOptions& global, int* exit_code);
 void add_devices_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_study_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_experiments_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 
 // "wattlab 0.1.0 (LibTorch 1.13.1)" or "... (built without LibTorch)".

@@ -8,15 +8,15 @@
 
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/meter_notes.h"
-#include "wattlab/cli/power_timeline.h"
 #include "wattlab/cli/progress_bar.h"
 #include "wattlab/cli/table.h"
-#include "wattlab/cli/tracked_training.h"
 #include "wattlab/core/env.h"
 #include "wattlab/energy/carbon.h"
 #include "wattlab/energy/meters.h"
 #include "wattlab/energy/monitor.h"
 #include "wattlab/infer/evaluate.h"
+#include "wattlab/run/power_timeline.h"
+#include "wattlab/run/run_artifacts.h"
 #include "wattlab/server/rest_client.h"
 #include "wattlab/server/rest_run_catalog.h"
 #include "wattlab/track/client.h"
@@ -148,7 +148,8 @@ int run_infer(const GlobalOptions& global, const InferCommandOptions& o) {
     experiment = trained_in.ok() ? trained_in->name : "Default";
   }
   const std::string device = parse_device(o.inference.device)->name();
-  auto started = TrackingClient::start_run(destination->logger.get(), experiment, "infer-" + param("model"));
+  auto started = TrackingClient::start_run(destination->logger.get(), experiment, "infer-" + param("model"),
+                                           TrackingClientOptions{.heartbeat_interval_ms = kDefaultHeartbeatIntervalMs});
   if (!started.ok()) return report_error(started.status().message());
   TrackingClient& client = **started;
   bool estimated = false;

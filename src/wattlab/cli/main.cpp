@@ -16,9 +16,9 @@ int main(int argc, char** argv) {
              "Run `wattlab COMMAND --help` for a command's options.");
 
   GlobalOptions global;
-  app.add_option("--store", global.store_path,
-                 "Where runs are kept: a SQLite file (created if missing), sqlite:///path, postgresql://user@host/db, "
-                 "or a tracking server's http://host:port")
+  global.store_option = app.add_option("--store", global.store_path,
+                                       "Where runs are kept: a SQLite file (created if missing), sqlite:///path, "
+                                       "postgresql://user@host/db, or a tracking server's http://host:port")
       ->envname("WATTLAB_STORE")
       ->capture_default_str();
 
@@ -27,11 +27,13 @@ int main(int argc, char** argv) {
   add_train_command(app, global, &exit_code);
   add_measure_command(app, global, &exit_code);
   add_runs_command(app, global, &exit_code);
+  add_runs_gc_command(*app.get_subcommand("runs"), global, &exit_code);
   add_experiments_command(app, global, &exit_code);
   add_devices_command(app, global, &exit_code);
   add_server_command(app, global, &exit_code);
   add_models_command(app, global, &exit_code);
   add_infer_command(app, global, &exit_code);
+  add_study_command(app, global, &exit_code);
 
   try {
     app.parse(argc, argv);

@@ -5,9 +5,11 @@
 #include <thread>
 
 #include "wattlab/cli/commands.h"
-#include "wattlab/cli/signals.h"
+#include "wattlab/core/env.h"
+#include "wattlab/core/stop_signal.h"
 #include "wattlab/server/rest_run_logger.h"
 #include "wattlab/server/tracking_server.h"
+#include "wattlab/track/stale_runs.h"
 #include "wattlab/track/store.h"
 
 namespace wattlab::cli {
@@ -42,10 +44,23 @@ int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
 
   install_stop_signal_handlers();
   std::atomic<bool> served{false};
-  // stop() is a no-op until the listener runs, so keep asking until serve() returns.
+  // stop() is a no-op until the listener runs, so keep asking until serve() returns. Every
+  // half minute, runs whose trainer died without a word (no heartbeat) are ended KILLED.
   std::thread watcher([&] {
+    int64_t last_sweep_ms = 0;
     while (!served.load()) {
       if (stop_requested()) (*server)->stop();
+      const int64_t now_ms = Env::system().clock().wall_ms();
+      if (now_ms - last_sweep_ms >= 30'000) {
+        last_sweep_ms = now_ms;
+        auto ended = end_stale_runs(**store, now_ms, kDefaultStaleAfterMs, std::nullopt);
+        if (ended.ok()) {
+          for (const RunInfo& run : *ended) {
+            std::cout << "run " << run.run_id << " sent no heartbeat for over " << kDefaultStaleAfterMs / 1000
+                      << " s: marked KILLED" << std::endl;
+          }
+        }
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });

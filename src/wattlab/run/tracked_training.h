@@ -1,9 +1,11 @@
 // One training run, metered and tracked: the trainer's phases become energy
 // windows, its epoch metrics become run metrics, and the run ends FINISHED,
-// KILLED (a stop signal) or FAILED in the store. `wattlab train` and
-// `wattlab quickstart` both run trainings through here.
+// KILLED (a stop signal) or FAILED in the store. `wattlab train`, `wattlab
+// quickstart` and both study executors run trainings through here; what they
+// show on a terminal they learn through a TrainingReporter.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,11 +13,38 @@
 #include "wattlab/core/status.h"
 #include "wattlab/energy/energy_budget.h"
 #include "wattlab/energy/meters.h"
+#include "wattlab/run/run_artifacts.h"
 #include "wattlab/track/entities.h"
 #include "wattlab/track/run_logger.h"
 #include "wattlab/train/trainer.h"
 
-namespace wattlab::cli {
+namespace wattlab {
+
+// One epoch as a reporter sees it.
+struct EpochReport {
+  int epoch = 0;                 // 1-based
+  int epochs = 0;                // the run's --epochs
+  const EpochMetrics* metrics = nullptr;  // the trainer's figures; valid during the call
+  double energy_j = 0;           // this epoch's training, validation and evaluation energy
+  double run_energy_j = 0;       // the run's epochs so far (every session of a resumed run)
+  bool energy_estimated = false;
+};
+
+// What a tracked training tells whoever watches it (a terminal, a study's
+// progress line). Called on the training thread; the defaults do nothing.
+class TrainingReporter {
+ public:
+  virtual ~TrainingReporter() = default;
+  // The run exists in the store (created, or resumed) and training is about to start.
+  virtual void on_run_started(const std::string& run_id) {}
+  // During an epoch's training pass: `images_done` of `images_total`.
+  virtual void on_progress(int epoch, int epochs, int64_t images_done, int64_t images_total) {}
+  virtual void on_epoch_end(const EpochReport& report) {}
+  // Something the user should know that is not an error ("run X keeps no checkpoints: ...").
+  virtual void on_note(const std::string& text) {}
+  // Training ended (any way); whatever is drawn on the terminal should be cleared.
+  virtual void on_finished() {}
+};
 
 struct TrackedTrainingOptions {
   TrainConfig train;
@@ -23,7 +52,6 @@ struct TrackedTrainingOptions {
   std::string run_name;                   // empty: "<model>-t<threads>-b<batch>"
   MeterOptions meter;
   double sample_interval_ms = 100;        // power timeline resolution
-  bool show_progress = true;              // progress bar and one line per epoch on stderr
   EnergyBudgetOptions budget;             // --energy-budget / --carbon-budget; its intensity and PUE give co2e_g
   // Where a tracking server keeps its artifacts on this machine (its
   // --artifacts): runs recorded through a server, whose artifact URI is
@@ -36,17 +64,14 @@ struct TrackedTrainingOptions {
   // Continue this run (RUNNING again, epochs appended) from the checkpoint in
   // its artifact folder instead of starting a new one.
   std::optional<RunData> resume;
+  // End at the first epoch's end after this many seconds of training, as a
+  // finished run (a study's warm-up); 0: no limit.
+  double max_duration_s = 0;
+  // Tags set on the run besides wattlab's own (a study's trial tags).
+  std::map<std::string, std::string> tags;
+  // Files written into the run's artifact folder, by name (a study's spec.yaml).
+  std::map<std::string, std::string> files;
 };
-
-// The files of a run in its artifact folder.
-inline constexpr const char* kCheckpointFile = "checkpoint.pt";  // after every epoch (trainer.h TrainFiles)
-inline constexpr const char* kConfigFile = "config.yaml";        // the resolved configuration
-
-// The local folder of a run's artifacts: the artifact URI itself when it is a
-// path (or file://path), `artifacts_dir`/P for a server's "mlflow-artifacts:/P"
-// when `artifacts_dir` is given. Unavailable, naming the URI and the fix,
-// otherwise.
-Result<std::string> run_artifact_dir(const std::string& artifact_uri, const std::string& artifacts_dir);
 
 struct TrackedTrainingSummary {
   std::string run_id;
@@ -67,8 +92,8 @@ struct TrackedTrainingSummary {
 
 // Trains `options.train` on `data`, metering it with the meters of
 // `options.meter` and recording everything through `logger` (a store or a
-// tracking server). A stop signal
-// (cli/signals.h) ends the run KILLED with what was logged so far flushed;
+// tracking server); `reporter` (may be null) hears of progress. A stop signal
+// (core/stop_signal.h) ends the run KILLED with what was logged so far flushed;
 // that is a summary with status KILLED, not an error. A training or metering
 // failure marks the run FAILED and returns the failure.
 // The run's artifact folder receives config.yaml (when options.config_yaml is
@@ -78,6 +103,6 @@ struct TrackedTrainingSummary {
 // left as they were (params are write-once): the tag wattlab.epochs holds the
 // --epochs of the latest session, the environment its device and threads.
 Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const TrackedTrainingOptions& options,
-                                                    const TrainData& data);
+                                                    const TrainData& data, TrainingReporter* reporter = nullptr);
 
-}  // namespace wattlab::cli
+}  // namespace wattlab

@@ -1,11 +1,11 @@
-#include "wattlab/cli/signals.h"
+#include "wattlab/core/stop_signal.h"
 
 #include <csignal>
 #include <unistd.h>
 
 #include <atomic>
 
-namespace wattlab::cli {
+namespace wattlab {
 
 namespace {
 std::atomic<int> g_stop_signal{0};
@@ -51,4 +51,4 @@ void forward_stop_signals_to(pid_t child_pid) {
 bool stop_requested() { return g_stop_signal.load() != 0; }
 int stop_signal() { return g_stop_signal.load(); }
 
-}  // namespace wattlab::cli
+}  // namespace wattlab

@@ -6,7 +6,7 @@
 
 #include <sys/types.h>
 
-namespace wattlab::cli {
+namespace wattlab {
 
 // Installs the handlers. Safe to call more than once.
 void install_stop_signal_handlers();
@@ -18,4 +18,4 @@ int stop_signal();
 // `child_pid` (and recorded as by a stop request); 0 stops forwarding.
 void forward_stop_signals_to(pid_t child_pid);
 
-}  // namespace wattlab::cli
+}  // namespace wattlab

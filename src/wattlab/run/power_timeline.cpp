@@ -1,9 +1,9 @@
-#include "wattlab/cli/power_timeline.h"
+#include "wattlab/run/power_timeline.h"
 
 #include <algorithm>
 #include <utility>
 
-namespace wattlab::cli {
+namespace wattlab {
 
 PowerTimelineRecorder::PowerTimelineRecorder(Monitor& monitor, TrackingClient& client)
     : monitor_(monitor),
@@ -32,4 +32,4 @@ Status PowerTimelineRecorder::log(std::vector<PowerSample> buckets) {
   return client_.log_power_samples(domain_names_, std::move(buckets));
 }
 
-}  // namespace wattlab::cli
+}  // namespace wattlab

@@ -1,4 +1,4 @@
-#include "wattlab/cli/tracked_training.h"
+#include "wattlab/run/tracked_training.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,18 +7,16 @@
 #include <fstream>
 #include <map>
 
-#include "wattlab/cli/config_file.h"
-#include "wattlab/cli/power_timeline.h"
-#include "wattlab/cli/progress_bar.h"
-#include "wattlab/cli/signals.h"
-#include "wattlab/cli/table.h"
 #include "wattlab/core/env.h"
+#include "wattlab/core/ids.h"
+#include "wattlab/core/stop_signal.h"
+#include "wattlab/run/power_timeline.h"
 #include "wattlab/energy/monitor.h"
 #include "wattlab/track/client.h"
 #include "wattlab/track/environment.h"
 #include "wattlab/train/device.h"
 
-namespace wattlab::cli {
+namespace wattlab {
 
 double TrackedTrainingSummary::energy_per_image_j() const {
   return train_images > 0 ? train_energy_j / static_cast<double>(train_images) : NAN;
@@ -27,16 +25,16 @@ double TrackedTrainingSummary::energy_per_image_j() const {
 namespace {
 
 // Bridges the trainer to the monitor (energy windows), the tracking client
-// (metrics) and the terminal (progress bar, one line per epoch).
+// (metrics) and the reporter.
 class TrackingObserver final : public TrainObserver {
  public:
   TrackingObserver(Monitor& monitor, TrackingClient& client, const TrackedTrainingOptions& options,
-                   TrackedTrainingSummary& summary)
+                   TrackedTrainingSummary& summary, TrainingReporter& reporter)
       : monitor_(monitor),
         client_(client),
         options_(options),
         summary_(summary),
-        progress_("img", options.show_progress),
+        reporter_(reporter),
         timeline_(monitor, client),
         budget_(options.budget) {
     // A resumed run's budget counts its earlier sessions too (their whole energy: a slight over-count).
@@ -71,8 +69,7 @@ class TrackingObserver final : public TrainObserver {
   }
 
   void on_progress(int epoch, int64_t images_done, int64_t images_total) override {
-    progress_.update("epoch " + std::to_string(epoch) + "/" + std::to_string(options_.train.epochs), images_done,
-                     images_total, Env::system().clock().monotonic_ms());
+    reporter_.on_progress(epoch, options_.train.epochs, images_done, images_total);
   }
 
   void on_resume(const std::vector<EpochMetrics>& earlier_epochs) override {
@@ -102,29 +99,31 @@ class TrackingObserver final : public TrainObserver {
     for (const auto& [key, value] : optional_metrics) {
       if (std::isfinite(value)) keep_error(client_.log_metric(key, value, epoch));
     }
-    if (options_.show_progress) {
-      progress_.clear();
-      std::string validation;
-      if (m.val_images > 0) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "  val_loss %.4f  val_accuracy %.4f", m.val_loss, m.val_accuracy);
-        validation = buf;
-      }
-      const double energy_j = epoch_train_energy_j_ + epoch_eval_energy_j_ + (m.val_images > 0 ? epoch_val_energy_j_ : 0);
-      std::fprintf(stderr, "epoch %d/%d  loss %.4f%s  accuracy %.4f  F1 %.4f  lr %.3g  %s  %s%s\n", epoch,
-                   options_.train.epochs, m.train_loss, validation.c_str(), m.accuracy, m.f1_macro, m.learning_rate,
-                   format_duration_s(m.train_time_s + m.val_time_s + m.eval_time_s).c_str(),
-                   format_energy_j(energy_j).c_str(), summary_.energy_estimated ? " (estimated)" : "");
-    }
+    EpochReport report;
+    report.epoch = epoch;
+    report.epochs = options_.train.epochs;
+    report.metrics = &m;
+    report.energy_j = epoch_train_energy_j_ + epoch_eval_energy_j_ + (m.val_images > 0 ? epoch_val_energy_j_ : 0);
+    report.run_energy_j = epochs_energy_j_;
+    report.energy_estimated = summary_.energy_estimated;
+    reporter_.on_epoch_end(report);
   }
 
   bool should_stop() override { return stop_requested(); }
-  std::string stop_after_epoch(int epoch) override { return budget_.after_epoch(epoch, epochs_energy_j_); }
+  std::string stop_after_epoch(int epoch) override {
+    if (options_.max_duration_s > 0) {
+      const double elapsed_s = (Env::system().clock().monotonic_ms() - start_ms_) / 1000.0;
+      if (elapsed_s >= options_.max_duration_s) {
+        return "trained for " + std::to_string(static_cast<int>(elapsed_s)) + " s (at most " +
+               std::to_string(static_cast<int>(options_.max_duration_s)) + " s asked)";
+      }
+    }
+    return budget_.after_epoch(epoch, epochs_energy_j_);
+  }
 
   // Stores the rest of the power timeline; once, after the monitor stopped.
   void finish_timeline() { keep_error(timeline_.finish()); }
 
-  void clear_progress() { progress_.clear(); }
   // The first metering or logging failure during training, or OK.
   const Status& error() const { return error_; }
 
@@ -137,10 +136,11 @@ class TrackingObserver final : public TrainObserver {
   TrackingClient& client_;
   const TrackedTrainingOptions& options_;
   TrackedTrainingSummary& summary_;
-  ProgressBar progress_;
+  TrainingReporter& reporter_;
   PowerTimelineRecorder timeline_;
   EnergyBudget budget_;
   double epochs_energy_j_ = 0;  // every epoch phase so far (training, validation, evaluation)
+  const double start_ms_ = Env::system().clock().monotonic_ms();  // when this session's training began
   std::map<std::string, WindowId> open_windows_;  // by phase name
   double epoch_train_energy_j_ = NAN;             // of the current epoch
   double epoch_eval_energy_j_ = NAN;
@@ -224,44 +224,12 @@ std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& d
   return params;
 }
 
-// Writes `text` to `path` through a temporary file renamed over it.
-Status write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) return Status::io_error("cannot write " + temp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) return Status::io_error("cannot rename " + temp + " to " + path + ": " + ec.message());
-  return Status();
-}
-
 }  // namespace
 
-Result<std::string> run_artifact_dir(const std::string& artifact_uri, const std::string& artifacts_dir) {
-  const std::string proxied = "mlflow-artifacts:/";
-  if (artifact_uri.rfind(proxied, 0) == 0) {
-    if (artifacts_dir.empty()) {
-      return Status::unavailable("the run's artifacts live on its tracking server (" + artifact_uri +
-                                 "); give the server's artifact folder with --artifacts DIR when it is on this "
-                                 "machine");
-    }
-    return (std::filesystem::path(artifacts_dir) / artifact_uri.substr(proxied.size())).string();
-  }
-  if (artifact_uri.rfind("file://", 0) == 0) return artifact_uri.substr(7);
-  const size_t colon = artifact_uri.find(':');
-  if (artifact_uri.empty() || (colon != std::string::npos && artifact_uri.find('/') > colon)) {
-    return Status::unavailable("the run's artifact location \"" + artifact_uri +
-                               "\" is not a folder of this machine, so wattlab cannot keep files there");
-  }
-  return artifact_uri;
-}
-
 Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const TrackedTrainingOptions& options,
-                                                    const TrainData& data) {
+                                                    const TrainData& data, TrainingReporter* reporter) {
+  TrainingReporter silent;
+  TrainingReporter& report = reporter ? *reporter : silent;
   const auto device = parse_device(options.train.device);  // params_of and the environment record its name
   if (!device.ok()) return device.status();
   Env& env = Env::system();
@@ -285,7 +253,8 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
     if (!created.ok()) return created.status();
     run = *created;
   }
-  auto client = std::make_unique<TrackingClient>(&logger, run.run_id);
+  auto client = std::make_unique<TrackingClient>(&logger, run.run_id,
+                                                 TrackingClientOptions{.heartbeat_interval_ms = kDefaultHeartbeatIntervalMs});
 
   TrackedTrainingSummary summary;
   summary.run_id = run.run_id;
@@ -301,9 +270,8 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
     files.checkpoint_path = (std::filesystem::path(*artifact_dir) / kCheckpointFile).string();
     if (options.resume) files.resume_from = files.checkpoint_path;
     files.model_dir = *artifact_dir;
-  } else if (options.show_progress) {
-    std::fprintf(stderr, "wattlab: note: run %s keeps no checkpoints: %s\n", run.run_id.c_str(),
-                 artifact_dir.status().message().c_str());
+  } else {
+    report.on_note("run " + run.run_id + " keeps no checkpoints: " + artifact_dir.status().message());
   }
   for (const auto& d : (*monitor)->domains()) summary.energy_estimated |= d.estimated;
 
@@ -318,7 +286,7 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
                         names += (names.empty() ? "" : ",") + d.name + (d.estimated ? " (estimated)" : "");
                       return names;
                     }()}};
-  if (!options.config_yaml.empty()) extras.values["config_hash"] = config_hash(options.config_yaml);
+  if (!options.config_yaml.empty()) extras.values["config_hash"] = content_hash(options.config_yaml);
   TrackingClient& tracking = *client;
   Status setup = tracking.set_environment(collect_environment(env, extras));
   // A resumed run keeps the params it was started with (they are write-once).
@@ -327,10 +295,17 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
       if (setup.ok()) setup = tracking.log_param(p.key, p.value);
     }
   }
-  if (setup.ok() && artifact_dir.ok() && !options.config_yaml.empty()) {
+  if (setup.ok() && artifact_dir.ok()) {
+    std::map<std::string, std::string> run_files = options.files;
+    if (!options.config_yaml.empty()) run_files[kConfigFile] = options.config_yaml;
     std::error_code ec;
-    std::filesystem::create_directories(*artifact_dir, ec);
-    setup = write_file_atomically((std::filesystem::path(*artifact_dir) / kConfigFile).string(), options.config_yaml);
+    if (!run_files.empty()) std::filesystem::create_directories(*artifact_dir, ec);
+    for (const auto& [name, text] : run_files) {
+      if (setup.ok()) setup = write_file_atomically((std::filesystem::path(*artifact_dir) / name).string(), text);
+    }
+  }
+  for (const auto& [key, value] : options.tags) {
+    if (setup.ok()) setup = tracking.set_tag(key, value);
   }
   if (setup.ok()) setup = tracking.set_tag("mlflow.runName", run_name);
   // Params are write-once, so a resumed run's params.epochs stays that of its first session; this tag follows --epochs.
@@ -349,9 +324,10 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
     return run_window.status();
   }
 
-  TrackingObserver observer(meter, tracking, options, summary);
+  TrackingObserver observer(meter, tracking, options, summary, report);
+  report.on_run_started(run.run_id);
   auto trained = train_model(options.train, data, observer, files);
-  observer.clear_progress();
+  report.on_finished();
   auto whole = meter.end_window(*run_window);
   meter.stop();
   observer.finish_timeline();
@@ -415,4 +391,4 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
   return summary;
 }
 
-}  // namespace wattlab::cli
+}  // namespace wattlab

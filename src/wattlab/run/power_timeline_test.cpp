@@ -1,7 +1,7 @@
 // PowerTimelineRecorder on a monitor driven tick by tick: the peaks it keeps
 // are the highest sampled power of each domain, and the timeline it stores
 // holds every sample once, drained part-way or not.
-#include "wattlab/cli/power_timeline.h"
+#include "wattlab/run/power_timeline.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include "wattlab/track/client.h"
 #include "wattlab/track/sqlite_store.h"
 
-namespace wattlab::cli {
+namespace wattlab {
 namespace {
 
 // Two domains at settable powers, integrated against the clock on each read.
@@ -122,4 +122,4 @@ TEST_F(PowerTimelineTest, PeaksAreTheHighestSampledPowerAndEverySampleIsStoredOn
 }
 
 }  // namespace
-}  // namespace wattlab::cli
+}  // namespace wattlab

@@ -12,7 +12,7 @@
 #include "wattlab/energy/timeline_downsampler.h"
 #include "wattlab/track/client.h"
 
-namespace wattlab::cli {
+namespace wattlab {
 
 class PowerTimelineRecorder {
  public:
@@ -36,4 +36,4 @@ class PowerTimelineRecorder {
   TimelineDownsampler downsampler_;
 };
 
-}  // namespace wattlab::cli
+}  // namespace wattlab
