@@ -11,6 +11,10 @@
 #include "wattlab/track/run_catalog.h"
 #include "wattlab/track/run_logger.h"
 
+namespace wattlab {
+class RestClient;  // server/rest_client.h
+}  // namespace wattlab
+
 namespace wattlab::cli {
 
 // Options every command shares.
@@ -27,6 +31,10 @@ struct RunDestination {
   std::unique_ptr<RunLogger> logger;
   std::string description;  // "wattlab.db", "http://host:5000"
   std::string server_uri;   // the tracking server's URI when logging through one; empty otherwise
+  // The tracking server's connection when logging through one (for the run's
+  // files: RestClient::upload_file, server/remote_artifacts.h); owned by
+  // `logger`; null for a store.
+  RestClient* server = nullptr;
 };
 
 // Where a command reads or writes runs: `tracking_uri` (--tracking-uri /

@@ -65,6 +65,7 @@ Result<RunDestination> open_run_destination(const GlobalOptions& global, const s
       std::fprintf(stderr, "wattlab: note: %s\n", mlflow_native_note((*logger)->uri()).c_str());
     }
     out.description = out.server_uri = (*logger)->uri();
+    out.server = &(*logger)->client();
     out.logger = std::move(*logger);
     return out;
   }

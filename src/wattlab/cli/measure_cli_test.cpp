@@ -150,6 +150,19 @@ TEST_F(MeasureCliTest, NotesAreSaidOnceUntilDevicesAndNeverWithQuiet) {
   EXPECT_EQ(quiet.out, "");
 }
 
+TEST_F(MeasureCliTest, DevicesListsTheMetersAsCsv) {
+  auto r = wattlab("devices --format csv", fixture_env() + " WATTLAB_NVML_LIBRARY=libwattlab-no-such-nvml.so.1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find("nvml,")),
+            "meter,available,estimated,domains,reason,detail\n"
+            "rapl,true,false,package-0,,intel-rapl:0 \u2192 package-0\n");
+  EXPECT_NE(r.out.find("\nnvml,false,false,,libwattlab-no-such-nvml.so.1 not found"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nestimator,true,true,\"cpu-estimated,ram-estimated\",,\"CPU: AMD EPYC, TDP unknown"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(count_lines(r.out), 4);
+}
+
 TEST_F(MeasureCliTest, TheEstimatorsAssumptionsAreStoredWithTheRun) {
   auto r = wattlab("measure --meter estimate --format json --store " + store_ + " -- true", fixture_env());
   ASSERT_EQ(r.exit_code, 0) << r.err;

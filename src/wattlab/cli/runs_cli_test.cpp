@@ -253,6 +253,9 @@ TEST_F(RunsCliTest, DeleteRestoreAndExperimentsThroughEveryWayOfNamingAServer) {
   auto taken = wattlab("experiments create study", env);
   EXPECT_EQ(taken.exit_code, 1);
   EXPECT_EQ(count_lines(taken.err), 1) << taken.err;
+  auto table = wattlab("experiments ls", env);
+  EXPECT_EQ(table.out.rfind("id  name", 0), 0u) << table.out;
+  EXPECT_NE(table.out.find(" reference "), std::string::npos) << table.out;
   auto csv = wattlab("experiments ls --all --format csv", env);
   EXPECT_EQ(csv.out.substr(0, csv.out.find('\n')), "experiment_id,name,lifecycle_stage,creation_time_ms,created,artifact_location");
 }

@@ -99,16 +99,17 @@ Status RestClient::check_reachable() {
 Result<ServerKind> RestClient::server_kind() {
   std::lock_guard lock(kind_mu_);
   if (kind_) return *kind_;
-  // A run id no server has: wattlab answers RESOURCE_DOES_NOT_EXIST, MLflow
-  // has no such endpoint.
-  auto found = get("wattlab/runs/environment", {{"run_id", std::string(32, '0')}});
-  if (found.ok() || found.status().code() == Status::Code::kNotFound) {
+  // A run id no server has: wattlab answers RESOURCE_DOES_NOT_EXIST; MLflow
+  // has no such endpoint (its Flask answers an HTML 404).
+  auto res = http_->get("/api/2.0/wattlab/runs/environment?" + query_string({{"run_id", std::string(32, '0')}}));
+  if (!res.ok()) return res.status();
+  const json body = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+  if (res->status == 200 || json_string(body, "error_code") == "RESOURCE_DOES_NOT_EXIST") {
     kind_ = ServerKind::kWattlab;
-  } else if (found.status().code() == Status::Code::kUnavailable &&
-             found.status().message().find("has no endpoint") != std::string::npos) {
+  } else if (res->status == 404) {
     kind_ = ServerKind::kMlflow;
   } else {
-    return found.status();
+    return reply_json(*res, "/api/2.0/wattlab/runs/environment").status();
   }
   return *kind_;
 }
