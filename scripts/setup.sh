@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev python3-torch          # LibTorch for train/, the same build for the PyTorch bench
-  libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev zlib1g-dev libcpp-httplib-dev
+  libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev zlib1g-dev
+  libboost-dev                        # Boost.Asio/Beast (header-only): the tracking server's HTTP
+  clang libclang-rt-14-dev            # libFuzzer targets of fuzz/ (scripts/fuzz.sh)
   libyaml-cpp-dev                     # train --config f.yaml
   libpq-dev postgresql                # PostgreSQL store (libpq), and the server its tests start
   slurm-wlm munge                     # study run --executor slurm, and the one-node cluster its test starts
@@ -16,6 +18,9 @@ PACKAGES=(
   prometheus                          # promtool checks the server's /metrics in the tests
   libstb-dev                          # stb_image: PNG/JPEG image folders in train/
   dataset-fashion-mnist               # /usr/share/datasets/fashion-mnist
+  fonts-dejavu-core fonts-freefont-ttf  # chess glyphs (U+2654-U+265F) for chess/render
+  chromium                            # the web UI's browser tests (ui/e2e, with npm's playwright-core)
+  libeigen3-dev                       # analysis/: PRE's kernel ridge regression
 )
 
 SUDO=""
@@ -23,6 +28,12 @@ if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; fi
 echo "==> installing Debian packages (${#PACKAGES[@]})"
 $SUDO apt-get update -q
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >/dev/null
+
+# The web UI (ui/) is built by the CMake build below with npm (Node.js 20+,
+# not from Debian): `npm ci` once, then Vite; without npm it serves a placeholder.
+if ! command -v npm >/dev/null; then
+  echo "==> npm not found: wattlab will serve a placeholder page instead of the web UI (install Node.js 20+ with npm)"
+fi
 
 # ccache hits across clones in other folders (CI builds a fresh clone).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true

@@ -29,27 +29,35 @@ done
 T="$(mktemp -d "${TMPDIR:-/tmp}/wattlab-slurm.XXXXXX")"
 chmod 755 "$T"
 DB="wattlab_slurm_test_$$"
-started_pids=()
 
 cleanup() {
   local status=$?
+  set +e  # clean up everything, whatever fails
+  # Jobs first (their tasks outlive slurmd otherwise), then the daemons.
+  if [[ -n "${SLURM_CONF:-}" && -s "$T/slurm/slurmctld.pid" ]]; then
+    scancel --full $(squeue --noheader --format=%A 2>/dev/null) >/dev/null 2>&1 || true
+  fi
+  pkill -9 -f "$T/work" 2>/dev/null || true
   for pidfile in "$T/slurm/slurmd.pid" "$T/slurm/slurmctld.pid" "$T/munge/munged.pid"; do
-    [[ -s "$pidfile" ]] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    [[ -s "$pidfile" ]] && kill "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null || true
   done
   # Give them a moment to go, then make sure.
   for _ in $(seq 20); do
     alive=0
     for pidfile in "$T/slurm/slurmd.pid" "$T/slurm/slurmctld.pid" "$T/munge/munged.pid"; do
-      [[ -s "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && alive=1
+      [[ -s "$pidfile" ]] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null && alive=1
     done
     [[ $alive -eq 0 ]] && break
     sleep 0.25
   done
   for pidfile in "$T/slurm/slurmd.pid" "$T/slurm/slurmctld.pid" "$T/munge/munged.pid"; do
-    [[ -s "$pidfile" ]] && kill -9 "$(cat "$pidfile")" 2>/dev/null || true
+    [[ -s "$pidfile" ]] && kill -9 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null || true
   done
-  # slurmstepd and the tasks it started, should any remain.
-  pkill -9 -f "slurmstepd.*$T" 2>/dev/null || true
+  # A step (and its task) that outlived slurmd: it carries our SLURM_CONF.
+  for pid in $(pgrep -x slurmstepd); do
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "SLURM_CONF=${SLURM_CONF:-}" && kill -9 "$pid" 2>/dev/null
+  done
+  pkill -9 -f "$T/work" 2>/dev/null || true
   psql -q "$WATTLAB_TEST_POSTGRES_URI" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   if [[ $status -ne 0 && $status -ne $SKIP ]]; then
     echo "---- logs (the test failed) ----"
@@ -147,7 +155,7 @@ without_windows=$(sql "SELECT count(*) FROM runs r WHERE NOT EXISTS (SELECT 1 FR
 echo "    8 FINISHED trials in PostgreSQL, each with its run and epoch energy windows"
 
 step "a slower model joins; one of its array tasks is cancelled while it trains"
-sed -i 's/^  - model: lenet5$/  - model: lenet5\n  - {model: cnn, name: cnn-slow, epochs: 40}/' study.yaml
+sed -i 's/^  - model: lenet5$/  - model: lenet5\n  - {model: cnn, name: cnn-slow, epochs: 12}/' study.yaml
 "$WATTLAB" --store "$STORE" study run study.yaml --executor slurm --work-dir "$T/work" --max-parallel 1 | tee run2.txt
 victim=""
 for _ in $(seq 240); do
@@ -157,7 +165,7 @@ for _ in $(seq 240); do
     run=$(sql "SELECT r.run_id FROM runs r JOIN tags j ON j.run_id = r.run_id AND j.key = 'wattlab.slurm.job'
                AND j.value = '$task' JOIN tags m ON m.run_id = r.run_id AND m.key = 'wattlab.study.model'
                AND m.value = 'cnn-slow' WHERE r.status = 'RUNNING'
-               AND EXISTS (SELECT 1 FROM metrics x WHERE x.run_id = r.run_id AND x.key = 'accuracy')")
+               AND EXISTS (SELECT 1 FROM metric_series x WHERE x.run_id = r.run_id AND x.key = 'accuracy')")
     if [[ -n "$run" ]]; then victim="$task"; victim_run="$run"; break; fi
   done
   [[ -n "$victim" ]] && break
@@ -166,7 +174,7 @@ done
 [[ -n "$victim" ]] || fail "no cnn-slow task was seen training"
 scancel "$victim"
 echo "    cancelled task $victim (run $victim_run)"
-for _ in $(seq 600); do
+for _ in $(seq 1800); do
   [[ -z "$(squeue --noheader --format=%i)" ]] && break
   sleep 0.5
 done

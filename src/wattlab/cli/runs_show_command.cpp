@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "wattlab/analysis/advice.h"
 #include "wattlab/cli/listing.h"
 #include "wattlab/cli/run_view.h"
 #include "wattlab/cli/runs_command.h"
@@ -40,6 +41,10 @@ int run_show(RunCatalog& catalog, const RunOptions& o) {
   const RunData& r = *run;
   const EnergyState state = energy_state(r);
   const bool deleted = r.info.lifecycle_stage == kLifecycleDeleted;
+  std::string advice;  // when its F1 stopped paying for its energy (analysis/advice.h); empty without epochs
+  if (auto epochs = epoch_progress_of_run(catalog, r.info.run_id); epochs.ok()) {
+    if (auto a = advise_run_stop(*epochs); a.ok()) advice = a->sentence;
+  }
   if (o.format == "json") {
     nlohmann::json metrics = nlohmann::json::object();
     for (const auto& [key, m] : r.latest_metrics)
@@ -67,7 +72,8 @@ int run_show(RunCatalog& catalog, const RunOptions& o) {
                           {"metrics", metrics},
                           {"derived", derived},
                           {"energy_windows", windows},
-                          {"environment", r.environment}};
+                          {"environment", r.environment},
+                          {"advice", advice.empty() ? nlohmann::json() : nlohmann::json(advice)}};
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -105,6 +111,10 @@ int run_show(RunCatalog& catalog, const RunOptions& o) {
                        w.estimated() ? "estimated" : "measured"});
     }
     windows.print(std::cout);
+  }
+  if (!advice.empty()) {
+    section("Advice");
+    std::cout << advice << "\n";
   }
   if (!r.environment.empty()) {
     section("Environment");

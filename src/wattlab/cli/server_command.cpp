@@ -1,4 +1,5 @@
-// `wattlab server`: the MLflow-compatible tracking server over the store.
+// `wattlab server`: the MLflow-compatible tracking server over the store, and
+// `wattlab ui`: the same server, announced by the address of its web UI.
 #include <atomic>
 #include <chrono>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "wattlab/core/stop_signal.h"
 #include "wattlab/server/rest_run_logger.h"
 #include "wattlab/server/tracking_server.h"
+#include "wattlab/server/ui_assets.h"
 #include "wattlab/track/stale_runs.h"
 #include "wattlab/track/store.h"
 
@@ -23,14 +25,19 @@ struct ServerCommandOptions {
   int max_body_mib = 16;
   std::string artifacts_dir = "./wattlab-artifacts";
   int max_artifact_mb = 1024;
+  std::string durability = "full";
+  int threads = 16;
 };
 
-int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
+// `ui`: print the UI's address first (the command opens no browser itself).
+int run_server(const GlobalOptions& global, const ServerCommandOptions& o, bool ui) {
   if (is_http_tracking_uri(global.store_path)) {
     return report_error("--store " + global.store_path + " is a tracking server: `wattlab server` serves a store of "
                         "its own (a SQLite file, sqlite:///path or postgresql://...); give one with --store");
   }
-  auto store = Store::open(global.store_path);
+  auto durability = parse_durability(o.durability);
+  if (!durability.ok()) return report_error(durability.status().message());
+  auto store = Store::open(global.store_path, nullptr, {.durability = *durability});
   if (!store.ok()) return report_error(store.status().message());
   ServerOptions options;
   options.host = o.host;
@@ -39,6 +46,7 @@ int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
   options.max_body_bytes = static_cast<size_t>(o.max_body_mib) * 1024 * 1024;
   options.artifacts_dir = o.artifacts_dir;
   options.max_artifact_bytes = static_cast<size_t>(o.max_artifact_mb) * 1024 * 1024;
+  options.threads = o.threads;
   auto server = TrackingServer::bind(store->get(), options);
   if (!server.ok()) return report_error(server.status().message());
 
@@ -64,6 +72,12 @@ int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
+  if (ui) {
+    const bool ipv6 = o.host.find(':') != std::string::npos;
+    std::cout << "wattlab UI: http://" << (ipv6 ? "[" + o.host + "]" : o.host) << ":" << (*server)->port() << "/"
+              << (ui_is_built() ? "" : " (built without npm: a page there says how to build the UI)")
+              << (o.token.empty() ? "" : " (it asks for the token once)") << std::endl;
+  }
   std::cout << "wattlab server listening on http://" << o.host << ":" << (*server)->port() << " (store "
             << global.store_path << ", artifacts " << o.artifacts_dir
             << (o.token.empty() ? "" : ", bearer token required")
@@ -76,15 +90,14 @@ int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
   return 0;
 }
 
-}  // namespace
-
-void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
-  auto o = std::make_shared<ServerCommandOptions>();
-  auto* cmd = app.add_subcommand("server", "Serve the store over MLflow's tracking REST API (and wattlab's own endpoints)");
+// The options `server` and `ui` share.
+void add_server_options(CLI::App* cmd, ServerCommandOptions* o) {
   cmd->add_option("--host", o->host, "Address to listen on; anything but loopback requires --token")
       ->capture_default_str();
   cmd->add_option("--port", o->port, "TCP port (0: any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
-  cmd->add_option("--token", o->token, "Bearer token every request must carry")->envname("WATTLAB_TOKEN");
+  cmd->add_option("--token", o->token,
+                  "Bearer token every request must carry (at least 16 characters, e.g. `openssl rand -hex 24`)")
+      ->envname("WATTLAB_TOKEN");
   cmd->add_option("--max-body-mib", o->max_body_mib, "Largest request body accepted, in MiB")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
@@ -95,7 +108,32 @@ void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_co
   cmd->add_option("--max-artifact-mb", o->max_artifact_mb, "Largest artifact upload accepted, in MiB")
       ->check(CLI::Range(1, 1024 * 1024))
       ->capture_default_str();
-  cmd->callback([&global, o, exit_code] { *exit_code = run_server(global, *o); });
+  cmd->add_option("--durability", o->durability,
+                  "What an acknowledged write survives: full (a power loss: synced to disk before the answer, "
+                  "concurrent writes sharing a sync) or process (a crash of the server only; faster)")
+      ->check(CLI::IsMember({"full", "process"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads,
+                  "Threads serving requests; connections wait without one, a request waiting on the disk holds one "
+                  "(with --durability full, concurrent writes share a sync: more threads, bigger groups)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+}
+
+}  // namespace
+
+void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
+  auto o = std::make_shared<ServerCommandOptions>();
+  auto* cmd = app.add_subcommand("server", "Serve the store over MLflow's tracking REST API, wattlab's own endpoints and the web UI");
+  add_server_options(cmd, o.get());
+  cmd->callback([&global, o, exit_code] { *exit_code = run_server(global, *o, /*ui=*/false); });
+}
+
+void add_ui_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
+  auto o = std::make_shared<ServerCommandOptions>();
+  auto* cmd = app.add_subcommand("ui", "Serve the web UI (runs, power timelines, comparisons, studies) on the store and print its address");
+  add_server_options(cmd, o.get());
+  cmd->callback([&global, o, exit_code] { *exit_code = run_server(global, *o, /*ui=*/true); });
 }
 
 }  // namespace wattlab::cli

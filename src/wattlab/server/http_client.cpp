@@ -1,26 +1,109 @@
 #include "wattlab/server/http_client.h"
 
-#include <httplib.h>
+#include <utility>  // before Asio: Boost 1.74's asio/awaitable.hpp uses std::exchange without it
 
-#include <cctype>
-#include <chrono>
-#include <cstdio>
+#include <poll.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <filesystem>
-#include <fstream>
+#include <limits>
 #include <thread>
 
 namespace wattlab {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
 namespace {
 
-constexpr int kConnectTries = 3;
+// `target` with the bytes a request line cannot carry percent-encoded.
+std::string sendable_target(const std::string& target) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : target) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) {
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// The request line and header fields every request carries.
+template <typename Body>
+void set_head(http::request<Body>& req, const std::string& method, const std::string& target,
+              const std::string& address, const std::string& content_type, const HttpHeaders& headers,
+              const std::string& bearer_token) {
+  req.method_string(method);
+  req.target(sendable_target(target));
+  req.version(11);
+  req.set(http::field::host, address);
+  req.set(http::field::user_agent, "wattlab");
+  if (!content_type.empty()) req.set(http::field::content_type, content_type);
+  if (!bearer_token.empty() && find_header(headers, "Authorization").empty()) {
+    req.set(http::field::authorization, "Bearer " + bearer_token);
+  }
+  for (const auto& [name, value] : headers) req.insert(name, value);
+}
+
+// The status and header fields of `res` (its body is the caller's).
+template <typename Body>
+HttpResponse response_head(const http::response<Body>& res) {
+  HttpResponse out;
+  out.status = static_cast<int>(res.result_int());
+  for (const auto& field : res) {
+    if (field.name() == http::field::content_type) out.content_type = std::string(field.value());
+    else out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  return out;
+}
+
+std::string cause_of(beast::error_code ec, std::chrono::milliseconds io_timeout) {
+  return ec == beast::error::timeout ? "no answer within " + std::to_string(io_timeout.count() / 1000) + " s"
+                                     : ec.message();
+}
 
 }  // namespace
 
 struct HttpClient::Connection {
-  explicit Connection(const std::string& uri) : client(uri) {}
-  httplib::Client client;
+  asio::io_context io;
+  beast::tcp_stream stream{io};
+  beast::flat_buffer buffer;
+
+  // Runs one asynchronous operation to completion; its error.
+  template <typename Start>
+  beast::error_code run(Start start) {
+    beast::error_code result = asio::error::would_block;
+    start([&result](beast::error_code ec, auto&&...) { result = ec; });
+    io.restart();
+    io.run();
+    return result;
+  }
+
+  // False when the server has closed the connection (or sent something
+  // unasked) since the last answer.
+  bool still_open() {
+    pollfd p{stream.socket().native_handle(), POLLIN, 0};
+    return buffer.size() == 0 && ::poll(&p, 1, 0) == 0;
+  }
 };
+
+HttpClient::HttpClient(std::string host, int port, HttpClientOptions options)
+    : host_(std::move(host)),
+      port_(port),
+      address_((host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_) + ":" + std::to_string(port)),
+      uri_("http://" + address_),
+      options_(std::move(options)) {}
+
+HttpClient::~HttpClient() = default;
 
 Result<std::unique_ptr<HttpClient>> HttpClient::connect(const std::string& uri, const std::string& token) {
   if (uri.rfind("https://", 0) == 0) {
@@ -37,163 +120,158 @@ Result<std::unique_ptr<HttpClient>> HttpClient::connect(const std::string& uri, 
     return Status::invalid_argument("tracking URI " + uri + ": give the server's address only (http://host:port), "
                                     "without a path");
   }
-  std::unique_ptr<HttpClient> client(new HttpClient(base, token));
+  std::string host = base.substr(7);
+  int port = 80;
+  const size_t colon = host.rfind(':');
+  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
+    const std::string digits = host.substr(colon + 1);
+    if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(digits) > 65535) {
+      return Status::invalid_argument("tracking URI " + uri + " has a bad port — give http://host:port");
+    }
+    port = std::stoi(digits);
+    host.resize(colon);
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) return Status::invalid_argument("tracking URI \"" + uri + "\" names no host — give http://host:port");
+  HttpClientOptions options;
+  options.connect_timeout = std::chrono::seconds(5);
+  options.io_timeout = std::chrono::seconds(120);
+  options.connect_tries = 3;
+  options.retry_delay = std::chrono::milliseconds(200);
+  options.bearer_token = token;
+  auto client = std::make_unique<HttpClient>(std::move(host), port, std::move(options));
+  client->uri_ = base;  // as the user spelled it
   return client;
 }
 
-HttpClient::HttpClient(std::string uri, std::string token)
-    : uri_(std::move(uri)), connection_(std::make_unique<Connection>(uri_)) {
-  httplib::Client& c = connection_->client;
-  c.set_keep_alive(true);
-  c.set_connection_timeout(5, 0);
-  c.set_read_timeout(120, 0);
-  c.set_write_timeout(120, 0);
-  if (!token.empty()) c.set_bearer_token_auth(token);
-}
-
-HttpClient::~HttpClient() = default;
-
-namespace {
-
-// Sends one request with `send`, retrying a connection that failed before
-// the request went out, and turns the answer into an HttpResponse.
-template <typename Send>
-Result<HttpResponse> send_with_retry(const std::string& uri, Send send) {
+Status HttpClient::ensure_connected() {
+  if (connection_ && connection_->still_open()) return Status();
+  connection_.reset();
+  std::string cause;
   for (int attempt = 1;; ++attempt) {
-    httplib::Result res = send();
-    if (!res) {
-      if (res.error() == httplib::Error::Connection && attempt < kConnectTries) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        continue;
-      }
-      return Status::unavailable("cannot reach the tracking server at " + uri + " (" +
-                                 httplib::to_string(res.error()) + ") — is the server running there?");
+    auto c = std::make_unique<Connection>();
+    beast::error_code ec;
+    tcp::resolver resolver(c->io);
+    auto endpoints = resolver.resolve(host_, std::to_string(port_), tcp::resolver::numeric_service, ec);
+    if (!ec) {
+      c->stream.expires_after(options_.connect_timeout);
+      ec = c->run([&](auto handler) {
+        c->stream.async_connect(endpoints, [handler](beast::error_code e, auto&&) mutable { handler(e); });
+      });
     }
-    HttpResponse out;
-    out.status = res->status;
-    out.body = std::move(res->body);
-    out.content_type = res->get_header_value("Content-Type");
-    return out;
+    if (!ec) {
+      c->stream.socket().set_option(tcp::no_delay(true), ec);
+      connection_ = std::move(c);
+      return Status();
+    }
+    cause = ec == beast::error::timeout ? "connection timed out" : ec.message();
+    if (attempt >= options_.connect_tries) break;
+    std::this_thread::sleep_for(options_.retry_delay);
   }
+  return Status::unavailable("cannot connect to " + address_ + ": " + cause);
 }
 
-}  // namespace
-
-Result<HttpResponse> HttpClient::get(const std::string& target) {
-  std::lock_guard lock(mu_);
-  return send_with_retry(uri_, [&] { return connection_->client.Get(target.c_str()); });
+Status HttpClient::failed(const std::string& what, const std::string& cause) {
+  connection_.reset();
+  return Status::io_error(what + " " + address_ + " failed: " + cause);
 }
 
-Result<HttpResponse> HttpClient::post(const std::string& target, const std::string& body,
-                                      const std::string& content_type) {
-  std::lock_guard lock(mu_);
-  return send_with_retry(uri_, [&] { return connection_->client.Post(target.c_str(), body, content_type.c_str()); });
+template <typename Request>
+Status HttpClient::write(Request& req) {
+  WATTLAB_RETURN_IF_ERROR(ensure_connected());
+  Connection& c = *connection_;
+  c.stream.expires_after(options_.io_timeout);
+  beast::error_code ec = c.run([&](auto handler) { http::async_write(c.stream, req, handler); });
+  // A server that answers before reading the whole body (413) may close
+  // while the body is still going out: its answer is then still to be read.
+  if (ec && ec != asio::error::broken_pipe && ec != asio::error::connection_reset) {
+    return failed("sending a request to", cause_of(ec, options_.io_timeout));
+  }
+  return Status();
 }
 
-Result<HttpResponse> HttpClient::put(const std::string& target, const std::string& body,
-                                     const std::string& content_type) {
+template <typename Parser>
+Status HttpClient::read(Parser& parser) {
+  parser.body_limit(std::numeric_limits<uint64_t>::max());  // (boost::none is broken in Boost 1.74)
+  Connection& c = *connection_;
+  if (!parser.is_done()) {
+    beast::error_code ec = c.run([&](auto handler) { http::async_read(c.stream, c.buffer, parser, handler); });
+    if (ec) return failed("reading the answer of", cause_of(ec, options_.io_timeout));
+  }
+  if (!parser.get().keep_alive()) connection_.reset();
+  return Status();
+}
+
+Result<HttpResponse> HttpClient::request(const std::string& method, const std::string& target,
+                                         const std::string& body, const std::string& content_type,
+                                         const HttpHeaders& headers) {
   std::lock_guard lock(mu_);
-  return send_with_retry(uri_, [&] { return connection_->client.Put(target.c_str(), body, content_type.c_str()); });
+  http::request<http::string_body> req;
+  set_head(req, method, target, address_, content_type, headers, options_.bearer_token);
+  req.body() = body;
+  if (!body.empty() || (method != "GET" && method != "HEAD")) req.prepare_payload();
+  WATTLAB_RETURN_IF_ERROR(write(req));
+  http::response_parser<http::string_body> parser;
+  WATTLAB_RETURN_IF_ERROR(read(parser));
+  HttpResponse out = response_head(parser.get());
+  out.body = std::move(parser.get().body());
+  return out;
 }
 
 Result<HttpResponse> HttpClient::put_file(const std::string& target, const std::string& path) {
-  std::error_code ec;
-  const uintmax_t size = std::filesystem::file_size(path, ec);
+  http::request<http::file_body> req;
+  beast::error_code ec;
+  req.body().open(path.c_str(), beast::file_mode::scan, ec);
   if (ec) return Status::not_found("cannot read " + path + ": " + ec.message());
   std::lock_guard lock(mu_);
-  return send_with_retry(uri_, [&] {
-    // Reopened per try: a retry starts from the file's beginning.
-    auto in = std::make_shared<std::ifstream>(path, std::ios::binary);
-    return connection_->client.Put(
-        target.c_str(), static_cast<size_t>(size),
-        [in](size_t offset, size_t length, httplib::DataSink& sink) {
-          char buffer[64 * 1024];
-          in->seekg(static_cast<std::streamoff>(offset));
-          in->read(buffer, static_cast<std::streamsize>(std::min(length, sizeof buffer)));
-          const std::streamsize n = in->gcount();
-          if (n <= 0) return false;  // shrunk or unreadable: abort the request
-          return sink.write(buffer, static_cast<size_t>(n));
-        },
-        "application/octet-stream");
-  });
+  set_head(req, "PUT", target, address_, "application/octet-stream", {}, options_.bearer_token);
+  req.prepare_payload();
+  WATTLAB_RETURN_IF_ERROR(write(req));
+  http::response_parser<http::string_body> parser;
+  WATTLAB_RETURN_IF_ERROR(read(parser));
+  HttpResponse out = response_head(parser.get());
+  out.body = std::move(parser.get().body());
+  return out;
 }
 
 Result<HttpResponse> HttpClient::get_to_file(const std::string& target, const std::string& path) {
-  const std::string part = path + ".part";
   std::lock_guard lock(mu_);
-  for (int attempt = 1;; ++attempt) {
-    std::ofstream out;
-    std::string error_body;
-    int status = 0;
-    std::string content_type;
-    bool write_failed = false;
-    httplib::Result res = connection_->client.Get(
-        target.c_str(),
-        [&](const httplib::Response& response) {
-          status = response.status;
-          content_type = response.get_header_value("Content-Type");
-          if (status == 200) out.open(part, std::ios::binary | std::ios::trunc);
-          return status != 200 || out.is_open();
-        },
-        [&](const char* data, size_t length) {
-          if (status != 200) {
-            error_body.append(data, length);
-            return true;
-          }
-          out.write(data, static_cast<std::streamsize>(length));
-          write_failed = !out;
-          return !write_failed;
-        });
-    if (!res && status == 200 && (write_failed || !out.is_open())) {
-      std::filesystem::remove(part);
-      return Status::io_error("cannot write " + part);
-    }
-    if (!res) {
-      std::filesystem::remove(part);
-      if (res.error() == httplib::Error::Connection && attempt < kConnectTries) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        continue;
-      }
-      return Status::unavailable("cannot reach the tracking server at " + uri_ + " (" +
-                                 httplib::to_string(res.error()) + ") — is the server running there?");
-    }
-    HttpResponse response;
-    response.status = res->status;
-    response.content_type = content_type;
-    if (res->status != 200) {
-      response.body = std::move(error_body);
-      return response;
-    }
-    out.close();
-    std::error_code ec;
-    std::filesystem::rename(part, path, ec);
-    if (!out || ec) {
-      std::filesystem::remove(part);
-      return Status::io_error("cannot write " + path + (ec ? ": " + ec.message() : ""));
-    }
-    return response;
+  http::request<http::empty_body> req;
+  set_head(req, "GET", target, address_, "", {}, options_.bearer_token);
+  WATTLAB_RETURN_IF_ERROR(write(req));
+  // The header first: only a 200's body goes to the file.
+  http::response_parser<http::empty_body> head;
+  head.body_limit(std::numeric_limits<uint64_t>::max());
+  Connection& c = *connection_;
+  beast::error_code ec =
+      c.run([&](auto handler) { http::async_read_header(c.stream, c.buffer, head, handler); });
+  if (ec) return failed("reading the answer of", cause_of(ec, options_.io_timeout));
+  if (head.get().result_int() != 200) {
+    http::response_parser<http::string_body> rest(std::move(head));
+    WATTLAB_RETURN_IF_ERROR(read(rest));
+    HttpResponse out = response_head(rest.get());
+    out.body = std::move(rest.get().body());
+    return out;
   }
-}
-
-std::string url_encode(const std::string& text, bool keep_slashes) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slashes && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
+  const std::string part = path + ".part";
+  http::response_parser<http::file_body> rest(std::move(head));
+  rest.get().body().open(part.c_str(), beast::file_mode::write, ec);
+  if (ec) {
+    connection_.reset();  // the answer's body is still unread
+    return Status::io_error("cannot write " + part + ": " + ec.message());
   }
-  return out;
-}
-
-std::string query_string(const std::map<std::string, std::string>& params) {
-  std::string out;
-  for (const auto& [key, value] : params) out += (out.empty() ? "" : "&") + url_encode(key) + "=" + url_encode(value);
-  return out;
+  Status read_status = read(rest);
+  rest.get().body().close();
+  std::error_code renamed;
+  if (read_status.ok()) std::filesystem::rename(part, path, renamed);
+  if (!read_status.ok() || renamed) {
+    std::error_code ignored;
+    std::filesystem::remove(part, ignored);
+    if (!read_status.ok()) return read_status.with_context("downloading to " + path);
+    return Status::io_error("cannot write " + path + ": " + renamed.message());
+  }
+  return response_head(rest.get());
 }
 
 }  // namespace wattlab

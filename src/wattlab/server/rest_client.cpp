@@ -71,6 +71,11 @@ Result<std::unique_ptr<RestClient>> RestClient::connect(const std::string& uri, 
   return std::unique_ptr<RestClient>(new RestClient(std::move(*http)));
 }
 
+Status RestClient::unreachable(const Status& transport) const {
+  return Status::unavailable("cannot reach the tracking server at " + uri() + " (" + transport.message() +
+                             ") — is the server running there?");
+}
+
 Result<json> RestClient::reply_json(const HttpResponse& response, const std::string& what) {
   json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (response.status == 200) {
@@ -87,7 +92,7 @@ Result<json> RestClient::reply_json(const HttpResponse& response, const std::str
 
 Status RestClient::check_reachable() {
   auto res = http_->get("/health");
-  if (!res.ok()) return res.status();
+  if (!res.ok()) return unreachable(res.status());
   if (res->status == 200) return Status();
   if (res->status == 401) {
     return Status::permission_denied("the tracking server at " + uri() + " wants a token: set WATTLAB_TOKEN");
@@ -102,7 +107,7 @@ Result<ServerKind> RestClient::server_kind() {
   // A run id no server has: wattlab answers RESOURCE_DOES_NOT_EXIST; MLflow
   // has no such endpoint (its Flask answers an HTML 404).
   auto res = http_->get("/api/2.0/wattlab/runs/environment?" + query_string({{"run_id", std::string(32, '0')}}));
-  if (!res.ok()) return res.status();
+  if (!res.ok()) return unreachable(res.status());
   const json body = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
   if (res->status == 200 || json_string(body, "error_code") == "RESOURCE_DOES_NOT_EXIST") {
     kind_ = ServerKind::kWattlab;
@@ -118,14 +123,14 @@ Result<json> RestClient::get(const std::string& path, const std::map<std::string
   std::string target = "/api/2.0/" + path;
   if (!query.empty()) target += "?" + query_string(query);
   auto res = http_->get(target);
-  if (!res.ok()) return res.status();
+  if (!res.ok()) return unreachable(res.status());
   return reply_json(*res, "/api/2.0/" + path);
 }
 
 Result<json> RestClient::post(const std::string& path, const json& body) {
   const std::string text = body.dump(-1, ' ', false, json::error_handler_t::replace);
   auto res = http_->post("/api/2.0/" + path, text, "application/json");
-  if (!res.ok()) return res.status();
+  if (!res.ok()) return unreachable(res.status());
   return reply_json(*res, "/api/2.0/" + path);
 }
 
@@ -141,7 +146,7 @@ Result<std::string> artifact_target(const std::string& artifact_uri, const std::
   }
   std::string path = *root;
   if (!relative_path.empty()) path += (path.empty() ? "" : "/") + relative_path;
-  return std::string(kArtifactsPath) + "/" + url_encode(path, /*keep_slashes=*/true);
+  return std::string(kArtifactsPath) + "/" + percent_encode(path, /*keep_slashes=*/true);
 }
 
 }  // namespace
@@ -160,7 +165,7 @@ Status RestClient::upload_bytes(const std::string& artifact_uri, const std::stri
   auto target = artifact_target(artifact_uri, relative_path);
   if (!target.ok()) return target.status();
   auto res = http_->put(*target, bytes, "application/octet-stream");
-  if (!res.ok()) return res.status();
+  if (!res.ok()) return unreachable(res.status());
   return reply_json(*res, "upload of " + relative_path).status();
 }
 
@@ -181,7 +186,7 @@ Result<std::string> RestClient::download_bytes(const std::string& artifact_uri, 
   auto target = artifact_target(artifact_uri, relative_path);
   if (!target.ok()) return target.status();
   auto res = http_->get(*target);
-  if (!res.ok()) return res.status();
+  if (!res.ok()) return unreachable(res.status());
   if (res->status == 200) return std::move(res->body);
   Status failed = reply_json(*res, "artifact " + relative_path).status();
   if (res->status == 404) return Status::not_found("the run has no artifact " + relative_path + " on " + uri());
@@ -195,7 +200,7 @@ Result<std::vector<RemoteArtifact>> RestClient::list_artifacts(const std::string
   std::string path = *root;
   if (!relative_dir.empty()) path += (path.empty() ? "" : "/") + relative_dir;
   auto res = http_->get(std::string(kArtifactsPath) + "?" + query_string({{"path", path}}));
-  if (!res.ok()) return res.status();
+  if (!res.ok()) return unreachable(res.status());
   auto body = reply_json(*res, "artifact list of " + path);
   if (!body.ok()) {
     if (body.status().code() == Status::Code::kNotFound) return std::vector<RemoteArtifact>{};

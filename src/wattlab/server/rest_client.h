@@ -79,6 +79,9 @@ class RestClient {
 
  private:
   explicit RestClient(std::unique_ptr<HttpClient> http) : http_(std::move(http)) {}
+  // A request that got no answer: Unavailable naming the URI, the cause
+  // (`transport`, HttpClient's) and the fix.
+  Status unreachable(const Status& transport) const;
   // The response's JSON, or the Status of its error (`what` names the call).
   Result<nlohmann::json> reply_json(const HttpResponse& response, const std::string& what);
 

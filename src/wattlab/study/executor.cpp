@@ -33,10 +33,13 @@ class NodeState {
     std::stringstream text;
     text << in.rdbuf();
     auto json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    // A file from another wattlab, or torn: what cannot be read is taken as not known yet.
     if (json.is_object()) {
-      idle_power_w = json.value("idle_power_w", NAN);
-      warmed_up = json.value("warmed_up", false);
-      last_trial_end_ms = json.value("last_trial_end_ms", int64_t{0});
+      if (auto it = json.find("idle_power_w"); it != json.end() && it->is_number()) idle_power_w = it->get<double>();
+      if (auto it = json.find("warmed_up"); it != json.end() && it->is_boolean()) warmed_up = it->get<bool>();
+      if (auto it = json.find("last_trial_end_ms"); it != json.end() && it->is_number_integer()) {
+        last_trial_end_ms = it->get<int64_t>();
+      }
     }
     return Status();
   }
@@ -262,7 +265,7 @@ class Executor {
     TrainRequest request;
     request.experiment = spec_.experiment;
     request.run_name = t.model + "-" + t.environment + "-r" + std::to_string(t.repetition);
-    request.settings = t.settings;
+    request.settings = t.settings();
     request.tags = trial_tags(spec_, t);
     request.files = {{"spec.yaml", spec_.text}};
     char label[160];

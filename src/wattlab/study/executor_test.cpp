@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "wattlab/study/study_testing.h"
 #include "wattlab/track/client.h"
@@ -198,6 +199,30 @@ TEST_F(ExecutorTest, AStopRequestEndsTheStudyAfterTheCurrentTrial) {
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(result->interrupted);
   EXPECT_EQ(result->ran, 2);
+}
+
+// Slurm tasks on one node share a node-state file: the idle baseline and the
+// warm-up happen once, and each task cools down from the previous one's end.
+TEST_F(ExecutorTest, TasksSharingANodeStateFilePrepareTheMachineOnce) {
+  const StudySpec s = spec(kBase + "idle-baseline: 10s\nwarmup: {steps: 5}\ncooldown: {duration: 5s}\n");
+  StudyRunOptions options;
+  options.node_state_path = (temp_.dir() / "node.json").string();
+  options.index = 0;
+  ASSERT_TRUE(run(s, options).ok());
+  EXPECT_EQ(backend_.trained, (std::vector<std::string>{"idle-baseline", "warmup-cnn", "cnn-a-r1"}));
+  EXPECT_EQ(backend_.waits_s, (std::vector<double>{5}));  // after the warm-up
+  backend_.trained.clear();
+  backend_.waits_s.clear();
+  options.index = 1;
+  ASSERT_TRUE(run(s, options).ok());
+  EXPECT_EQ(backend_.trained, (std::vector<std::string>{"cnn-b-r1"}));
+  EXPECT_EQ(backend_.waits_s, (std::vector<double>{5}));
+  // A torn or foreign file counts as nothing known yet.
+  std::ofstream(options.node_state_path) << "{\"idle_power_w\": null, \"warmed_up\": \"yes\"";
+  backend_.trained.clear();
+  options.index = 2;
+  ASSERT_TRUE(run(s, options).ok());
+  EXPECT_EQ(backend_.trained, (std::vector<std::string>{"idle-baseline", "warmup-cnn", "resnet18-a-r1"}));
 }
 
 }  // namespace

@@ -89,9 +89,12 @@ Result<StudyState> load_study_state(Store& store, const StudySpec& spec, const s
   for (size_t i = 0; i < trials.size(); ++i) by_key[trials[i].key] = i;
   SearchRunsOptions search;
   search.experiment_ids = std::vector<std::string>{state.experiment_id};
-  // Names and keys are [A-Za-z0-9_.-] and '/' (spec.h), so they need no quoting.
+  // Names and keys are [A-Za-z0-9_.-] and '/' (spec.h), so they need no quoting. The trial's key
+  // comes first: the store reads the runs of the first equality's range.
   search.filter = "tags.`" + std::string(kStudyTag) + "` = '" + spec.name + "'";
-  if (!only_key.empty()) search.filter += " AND tags.`" + std::string(kStudyTrialKeyTag) + "` = '" + only_key + "'";
+  if (!only_key.empty()) {
+    search.filter = "tags.`" + std::string(kStudyTrialKeyTag) + "` = '" + only_key + "' AND " + search.filter;
+  }
   search.order_by = {"attributes.start_time ASC"};
   search.max_results = kSearchMaxResultsLimit;
   do {
@@ -231,7 +234,7 @@ StudySummary summarize(const StudyState& state) {
     double energy_j = 0, duration_s = 0;
     int n = 0;
   };
-  std::map<std::pair<std::string, std::string>, Mean> by_pair;
+  std::map<const SpecSettings*, Mean> by_pair;  // a model x environment's trials share their base settings
   Mean all;
   for (const TrialRecord& r : state.trials) {
     switch (r.state) {
@@ -246,10 +249,14 @@ StudySummary summarize(const StudyState& state) {
     if (std::isfinite(energy_j)) s.energy_j += energy_j;
     if (std::isfinite(duration_s)) s.duration_s += duration_s;
     s.energy_estimated |= tag(*r.run, "wattlab.energy_estimated") == "true";
-    if (r.state == TrialState::kFinished && std::isfinite(energy_j) && std::isfinite(duration_s)) {
-      for (Mean* m : {&by_pair[{r.trial->model, r.trial->environment}], &all}) {
-        m->energy_j += energy_j;
-        m->duration_s += duration_s;
+    // A running trial's STEP projection (run/run_projection.h) stands in for its total.
+    const double projected_j = metric(*r.run, "projected_energy_j"), projected_s = metric(*r.run, "projected_duration_s");
+    const bool finished = r.state == TrialState::kFinished && std::isfinite(energy_j) && std::isfinite(duration_s);
+    const bool projected = r.state == TrialState::kRunning && std::isfinite(projected_j) && std::isfinite(projected_s);
+    if (finished || projected) {
+      for (Mean* m : {&by_pair[r.trial->base_settings.get()], &all}) {
+        m->energy_j += finished ? energy_j : projected_j;
+        m->duration_s += finished ? duration_s : projected_s;
         ++m->n;
       }
     }
@@ -260,7 +267,15 @@ StudySummary summarize(const StudyState& state) {
   }
   for (const TrialRecord& r : state.trials) {
     if (r.state == TrialState::kFinished) continue;
-    auto it = by_pair.find({r.trial->model, r.trial->environment});
+    if (r.state == TrialState::kRunning && r.run) {  // what its projection says is left
+      const double left_j = metric(*r.run, "projected_remaining_energy_j"), left_s = metric(*r.run, "projected_remaining_s");
+      if (std::isfinite(left_j) && std::isfinite(left_s)) {
+        s.remaining_energy_j += left_j;
+        s.remaining_s += left_s;
+        continue;
+      }
+    }
+    auto it = by_pair.find(r.trial->base_settings.get());
     const Mean& m = it != by_pair.end() ? it->second : all;
     s.remaining_energy_j += m.energy_j / m.n;
     s.remaining_s += m.duration_s / m.n;

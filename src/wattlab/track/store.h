@@ -79,6 +79,27 @@ struct ListRunsOptions {
   int limit = 1000;                            // at most this many runs; <= 0 means no limit
 };
 
+// What a write survives once the store call that made it has returned OK
+// (an acknowledged write; for a server, one whose response was sent).
+enum class Durability {
+  // The default: the write is on disk (fdatasync) before the call returns,
+  // so it survives a crash of the process, of the OS, and a power loss.
+  // SQLite: concurrent writers share one sync (group commit).
+  kPowerLoss,
+  // The write survives a crash of the process, not of the OS or a power
+  // loss, which may take the last writes (SQLite's synchronous=NORMAL in WAL
+  // mode); each write then costs no disk flush.
+  kProcessCrash,
+};
+// "full" -> kPowerLoss, "process" -> kProcessCrash; InvalidArgument otherwise.
+Result<Durability> parse_durability(const std::string& text);
+
+struct StoreOptions {
+  // SQLite stores. A PostgreSQL store follows its server's synchronous_commit
+  // (on by default: as kPowerLoss).
+  Durability durability = Durability::kPowerLoss;
+};
+
 // The write path every back end shares with a remote server (get_or_create_
 // experiment, create_run, update_run, log_batch, log_energy_windows,
 // log_power_samples, set_environment) is declared in RunLogger.
@@ -92,9 +113,12 @@ class Store : public RunLogger {
   // "postgres://...", libpq's syntax; see postgres_store.h). The parent folder
   // must already exist. On failure nothing is created and the one-line message
   // names the path and the fix; unwritable locations give PermissionDenied or
-  // IoError. `clock` (default: the system clock) stamps experiment times and
-  // must outlive the store.
-  static Result<std::unique_ptr<Store>> open(const std::string& location, Clock* clock = nullptr);
+  // IoError. Only a wattlab store or a new file is opened: an empty file or
+  // another application's database is refused untouched (InvalidArgument
+  // naming what was found). `clock` (default: the system clock) stamps
+  // experiment times and must outlive the store.
+  static Result<std::unique_ptr<Store>> open(const std::string& location, Clock* clock = nullptr,
+                                             const StoreOptions& options = {});
 
   // Experiment by id; NotFound otherwise.
   virtual Result<Experiment> get_experiment(const std::string& experiment_id) = 0;
@@ -164,6 +188,19 @@ class Store : public RunLogger {
   virtual Result<RunsPage> search_runs(const SearchRunsOptions& options) = 0;
   // The run's power samples (see PowerTimeline).
   virtual Result<PowerTimeline> get_power_samples(const std::string& run_id) = 0;
+  // At most `max_points` (1..kSampledHistoryMaxPoints) sample times of the
+  // run's power timeline within [from_ms, to_ms] (nullopt: from its first /
+  // to its last sample), for a chart: the range is cut into max_points equal
+  // spans of time, as get_metric_history_sampled cuts steps, and each span
+  // that holds samples gives the samples at its first timestamp (every domain
+  // logged then). A range of at most max_points milliseconds gives every
+  // sample in it. `domains` lists the domains of the samples returned, in
+  // order of first appearance. One index seek per time returned (on both back
+  // ends), so an hour sampled every millisecond costs what a minute does.
+  // InvalidArgument for max_points out of range or from_ms > to_ms; NotFound
+  // for an unknown run.
+  virtual Result<PowerTimeline> get_power_samples_sampled(const std::string& run_id, std::optional<int64_t> from_ms,
+                                                          std::optional<int64_t> to_ms, int max_points) = 0;
 };
 
 // The SQLAlchemy-style URI of a SQLite store at `path` ("sqlite:////abs/x.db"),
