@@ -15,6 +15,8 @@ PACKAGES=(
   prometheus                          # promtool checks the server's /metrics in the tests
   libstb-dev                          # stb_image: PNG/JPEG image folders in train/
   dataset-fashion-mnist               # /usr/share/datasets/fashion-mnist
+  libboost-math-dev libeigen3-dev     # analysis/: distributions (Boost.Math), least squares (Eigen)
+  chromium                            # analysis_report_browser_test renders the study report headless
 )
 
 SUDO=""

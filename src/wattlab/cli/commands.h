@@ -40,6 +40,10 @@ void add_devices_command(CLI::App& app, const GlobalOptions& global, int* exit_c
 void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_stats_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_check_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+// Registers `report NAME --out FILE` under the `study` command.
+void add_study_report_command(CLI::App& study, const GlobalOptions& global, int* exit_code);
 
 // "wattlab 0.1.0 (LibTorch 1.13.1)" or "... (built without LibTorch)".
 std::string version_string();

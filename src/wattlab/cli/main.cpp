@@ -29,6 +29,14 @@ int main(int argc, char** argv) {
   add_server_command(app, global, &exit_code);
   add_models_command(app, global, &exit_code);
   add_infer_command(app, global, &exit_code);
+  add_stats_command(app, global, &exit_code);
+  add_check_command(app, global, &exit_code);
+  // Minimal `study` parent, only to hang `study report` on (issue 15). The
+  // integrator replaces it with issue 14's `study` command, which registers
+  // add_study_report_command on itself.
+  auto* study = app.add_subcommand("study", "Studies: models x environments x repetitions");
+  study->require_subcommand(1);
+  add_study_report_command(*study, global, &exit_code);
 
   try {
     app.parse(argc, argv);
