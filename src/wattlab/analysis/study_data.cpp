@@ -8,6 +8,8 @@
 
 namespace wattlab {
 
+using namespace study_tags;
+
 namespace {
 
 double metric(const RunData& run, const std::string& key) {

@@ -13,7 +13,10 @@
 
 namespace wattlab {
 
-// The tags a study puts on its runs (CONTRACTS.md).
+// The tags a study puts on its runs (CONTRACTS.md). In their own namespace:
+// study/study_state.h, a module above this one, declares the same names in
+// `wattlab`, and a file may include both.
+namespace study_tags {
 inline constexpr const char* kStudyTag = "wattlab.study";
 inline constexpr const char* kStudyRoleTag = "wattlab.study.role";
 inline constexpr const char* kStudyTrialTag = "wattlab.study.trial";
@@ -21,6 +24,7 @@ inline constexpr const char* kStudyModelTag = "wattlab.study.model";
 inline constexpr const char* kStudyEnvironmentTag = "wattlab.study.environment";
 inline constexpr const char* kStudyRepetitionTag = "wattlab.study.repetition";
 inline constexpr const char* kStudySpecHashTag = "wattlab.study.spec_hash";
+}  // namespace study_tags
 
 struct StudyRun {
   std::string run_id;

@@ -8,6 +8,8 @@
 
 namespace wattlab {
 
+using namespace study_tags;
+
 namespace {
 
 constexpr int64_t kStartMs = 1767225600000;  // 2026-01-01T00:00:00Z

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "wattlab/chess/board.h"
 #include "wattlab/core/status.h"
 #include "wattlab/track/run_logger.h"
 
@@ -14,7 +15,11 @@ namespace wattlab::cli {
 
 // Options every command shares.
 struct GlobalOptions {
-  std::string store_path = "wattlab.db";  // --store / WATTLAB_STORE
+  std::string store_path = "wattlab.db";   // --store / WATTLAB_STORE
+  const CLI::Option* store_option = nullptr;  // the --store option, once main registered it
+
+  // True when --store or WATTLAB_STORE named the store (rather than the default).
+  bool store_given() const { return store_option != nullptr && store_option->count() > 0; }
 };
 
 // Where a command that records a run (train, measure) sends it.
@@ -36,10 +41,21 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_cod
 void add_quickstart_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_measure_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_runs_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+// `runs gc`, under the `runs` command that add_runs_command made.
+void add_runs_gc_command(CLI::App& runs, const GlobalOptions& global, int* exit_code);
 void add_devices_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_study_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_infer_bench_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_chess_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+// `chess train`, `chess recognise` and `chess study`, under `chess` (they need LibTorch).
+void add_chess_recognition_commands(CLI::App& chess, const GlobalOptions& global, int* exit_code);
+// The position of a chess command's FEN argument: a full FEN (checked as
+// Position::from_fen does), its placement field alone (checked by
+// check_placement) or "startpos".
+Result<chess::Placement> read_placement(const std::string& fen);
 void add_stats_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_check_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 // Registers `report NAME --out FILE` under the `study` command.

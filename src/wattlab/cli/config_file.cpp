@@ -167,15 +167,4 @@ std::string resolved_config_yaml(const CLI::App& cmd, const std::set<std::string
   return std::string(out.c_str()) + "\n";
 }
 
-std::string config_hash(const std::string& text) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 0x100000001b3ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, hash);
-  return buf;
-}
-
 }  // namespace wattlab::cli

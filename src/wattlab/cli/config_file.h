@@ -36,6 +36,11 @@ class ConfigFile {
     int line = 0;                     // 1-based
   };
 
+  ConfigFile() = default;
+  // Entries given by the caller (a study spec's settings), located in `path`
+  // for messages.
+  ConfigFile(std::string path, std::vector<Entry> entries) : path_(std::move(path)), entries_(std::move(entries)) {}
+
   // Reads and parses `path`. NotFound when it does not exist; InvalidArgument
   // "PATH:LINE: ..." for a YAML syntax error, a document that is not a
   // mapping, a nested mapping, a null value or a key given twice.
@@ -71,9 +76,5 @@ class ConfigFile {
 // options without a value and those in `left_out` omitted. Read back by
 // ConfigFile it gives the same settings.
 std::string resolved_config_yaml(const CLI::App& cmd, const std::set<std::string>& left_out);
-
-// 16 hex digits of the 64-bit FNV-1a hash of `text`: a short, stable
-// fingerprint of a resolved configuration ("same config" = same hash).
-std::string config_hash(const std::string& text);
 
 }  // namespace wattlab::cli

@@ -4,7 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "wattlab/cli/commands.h"
-#include "wattlab/cli/tracked_training.h"
+#include "wattlab/run/run_artifacts.h"
+#include "wattlab/train/trainer.h"
 #include "wattlab/infer/evaluate.h"
 #include "wattlab/train/device.h"
 #include "wattlab/track/store.h"

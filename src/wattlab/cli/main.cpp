@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
              "Run `wattlab COMMAND --help` for a command's options.");
 
   GlobalOptions global;
-  app.add_option("--store", global.store_path, "Where runs are kept: a SQLite file (created if missing), sqlite:///path or postgresql://user@host/db")
+  global.store_option = app.add_option("--store", global.store_path, "Where runs are kept: a SQLite file (created if missing), sqlite:///path or postgresql://user@host/db")
       ->envname("WATTLAB_STORE")
       ->capture_default_str();
 
@@ -25,18 +25,17 @@ int main(int argc, char** argv) {
   add_train_command(app, global, &exit_code);
   add_measure_command(app, global, &exit_code);
   add_runs_command(app, global, &exit_code);
+  add_runs_gc_command(*app.get_subcommand("runs"), global, &exit_code);
   add_devices_command(app, global, &exit_code);
   add_server_command(app, global, &exit_code);
   add_models_command(app, global, &exit_code);
   add_infer_command(app, global, &exit_code);
+  add_study_command(app, global, &exit_code);
+  add_infer_bench_command(app, global, &exit_code);
+  add_chess_command(app, global, &exit_code);
   add_stats_command(app, global, &exit_code);
   add_check_command(app, global, &exit_code);
-  // Minimal `study` parent, only to hang `study report` on (issue 15). The
-  // integrator replaces it with issue 14's `study` command, which registers
-  // add_study_report_command on itself.
-  auto* study = app.add_subcommand("study", "Studies: models x environments x repetitions");
-  study->require_subcommand(1);
-  add_study_report_command(*study, global, &exit_code);
+  add_study_report_command(*app.get_subcommand("study"), global, &exit_code);
 
   try {
     app.parse(argc, argv);

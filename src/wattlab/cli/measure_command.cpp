@@ -20,8 +20,8 @@
 
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/phase_protocol.h"
-#include "wattlab/cli/power_timeline.h"
-#include "wattlab/cli/signals.h"
+#include "wattlab/run/power_timeline.h"
+#include "wattlab/core/stop_signal.h"
 #include "wattlab/cli/table.h"
 #include "wattlab/core/env.h"
 #include "wattlab/energy/carbon.h"
@@ -164,7 +164,8 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   std::string command_text;
   for (const auto& a : o.command) command_text += (command_text.empty() ? "" : " ") + a;
   std::string run_name = o.run_name.empty() ? std::filesystem::path(o.command[0]).filename().string() : o.run_name;
-  auto started = TrackingClient::start_run(destination->logger.get(), o.experiment, run_name);
+  auto started = TrackingClient::start_run(destination->logger.get(), o.experiment, run_name,
+                                           TrackingClientOptions{.heartbeat_interval_ms = kDefaultHeartbeatIntervalMs});
   if (!started.ok()) return report_error(started.status().message());
   TrackingClient& client = **started;
   bool estimated = false;

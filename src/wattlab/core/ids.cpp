@@ -1,5 +1,7 @@
 #include "wattlab/core/ids.h"
 
+#include <cinttypes>
+#include <cstdio>
 #include <random>
 
 namespace wattlab {
@@ -13,6 +15,17 @@ std::string new_run_id() {
     for (int j = 0; j < 16; ++j) id[i + j] = kHex[(bits >> (4 * j)) & 0xF];
   }
   return id;
+}
+
+std::string content_hash(const std::string& text) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, hash);
+  return buf;
 }
 
 }  // namespace wattlab

@@ -85,3 +85,15 @@ class Result {
     ::wattlab::Status wattlab_status_ = (expr);  \
     if (!wattlab_status_.ok()) return wattlab_status_; \
   } while (0)
+
+// Declares or assigns `lhs` from the value of the Result `expr`, or returns
+// its Status from the enclosing function. Several statements: brace it in an
+// unbraced if.
+#define WATTLAB_ASSIGN_OR_RETURN(lhs, expr) \
+  WATTLAB_ASSIGN_OR_RETURN_IMPL_(WATTLAB_STATUS_CONCAT_(wattlab_result_, __LINE__), lhs, expr)
+#define WATTLAB_STATUS_CONCAT_INNER_(a, b) a##b
+#define WATTLAB_STATUS_CONCAT_(a, b) WATTLAB_STATUS_CONCAT_INNER_(a, b)
+#define WATTLAB_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                                   \
+  if (!result.ok()) return result.status();               \
+  lhs = std::move(result).value()

@@ -174,6 +174,14 @@ void TrackingClient::writer_loop() {
       return stopping_ || flush_requested_ || pending_.items >= options_.max_batch_items;
     });
     flush_requested_ = false;
+    if (options_.heartbeat_interval_ms > 0 && !ended_ && !stopping_) {
+      const int64_t now_ms = clock_->wall_ms();
+      if (!last_heartbeat_ms_ || now_ms - *last_heartbeat_ms_ >= options_.heartbeat_interval_ms) {
+        last_heartbeat_ms_ = now_ms;
+        pending_.tags.push_back({kHeartbeatTag, std::to_string(now_ms)});
+        added_locked(1);
+      }
+    }
     if (pending_.items == 0) {
       if (stopping_) return;
       continue;

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,8 +21,17 @@
 
 namespace wattlab {
 
+// The tag a client's heartbeat sets: the wall ms of its latest beat. A RUNNING
+// run whose beat is old lost its process (see track/stale_runs.h).
+inline constexpr const char* kHeartbeatTag = "wattlab.heartbeat_ms";
+// How often tracked runs beat by default.
+inline constexpr int kDefaultHeartbeatIntervalMs = 10000;
+
 struct TrackingClientOptions {
   int flush_interval_ms = 200;   // the writer writes what is queued at least this often
+  // Every this many ms (and once at the start) the writer sets kHeartbeatTag
+  // to the clock's wall time; 0: no heartbeat.
+  int heartbeat_interval_ms = 0;
   size_t max_batch_items = 1000;  // ...and as soon as this many records are queued
   Clock* clock = nullptr;        // stamps metrics and the end time; default: the system clock
 };
@@ -107,6 +117,7 @@ class TrackingClient {
   bool flush_requested_ = false;        // guarded by mu_
   bool stopping_ = false;               // guarded by mu_; set by the destructor
   bool ended_ = false;                  // guarded by mu_; set by end_run()
+  std::optional<int64_t> last_heartbeat_ms_;  // wall ms of the latest beat queued; writer thread only
   std::vector<Status> errors_;          // write failures not yet reported; guarded by mu_
   std::map<std::string, std::string> params_;  // params this client queued; guarded by mu_
   std::thread writer_;                  // runs writer_loop(); started last

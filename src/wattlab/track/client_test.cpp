@@ -195,5 +195,40 @@ TEST_F(TrackingClientTest, DestructorFlushesAndTheWriterRunsWithoutFlush) {
   EXPECT_EQ(data->info.status, RunStatus::kRunning) << "destruction flushes but does not end the run";
 }
 
+// A client with a heartbeat stamps the run's kHeartbeatTag at the start and
+// again once the interval has passed on its clock; without one, never.
+TEST_F(TrackingClientTest, HeartbeatTagFollowsTheClock) {
+  auto run = store_->create_run("0", "beating", kT0);
+  ASSERT_TRUE(run.ok());
+  TrackingClientOptions o = options();
+  o.flush_interval_ms = 5;
+  o.heartbeat_interval_ms = 10000;
+  {
+    TrackingClient client(store_.get(), run->run_id, o);
+    auto beat = [&] {
+      EXPECT_TRUE(client.flush().ok());
+      auto data = store_->get_run(run->run_id);
+      return data.ok() && data->tags.count(kHeartbeatTag) ? data->tags.at(kHeartbeatTag) : std::string();
+    };
+    for (int i = 0; i < 400 && beat().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(beat(), std::to_string(kT0));
+    clock_.advance_ms(9000);  // within the interval: no new beat
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(beat(), std::to_string(kT0));
+    clock_.advance_ms(2000);
+    for (int i = 0; i < 400 && beat() == std::to_string(kT0); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(beat(), std::to_string(kT0 + 11000));
+    ASSERT_TRUE(client.end_run().ok());
+  }
+  auto quiet = store_->create_run("0", "quiet", kT0);
+  ASSERT_TRUE(quiet.ok());
+  {
+    TrackingClient client(store_.get(), quiet->run_id, options());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(client.end_run().ok());
+  }
+  EXPECT_EQ(store_->get_run(quiet->run_id)->tags.count(kHeartbeatTag), 0u);
+}
+
 }  // namespace
 }  // namespace wattlab
