@@ -1,5 +1,7 @@
 // End-to-end tests of `wattlab stats compare`, `wattlab check` and `wattlab
-// study report` on run sets written straight into a store.
+// study report` on run sets written straight into a store, and on the runs
+// study/'s executor makes (with a backend that logs metrics instead of
+// training).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "wattlab/analysis/synthetic_runs.h"
+#include "wattlab/study/executor.h"
+#include "wattlab/study/study_testing.h"
 #include "wattlab/track/store.h"
 
 namespace wattlab {
@@ -71,6 +75,30 @@ class AnalysisCliTest : public ::testing::Test {
 
   fs::path dir_;
   std::string store_path_;
+};
+
+// The executor's own runs, tagged as it tags them, with the metrics a
+// training logs at its end: resnet18 costs 4x cnn per image, two threads cut
+// that by a tenth, and each run varies by a few percent.
+class MetricLoggingBackend : public FakeBackend {
+ public:
+  explicit MetricLoggingBackend(Store& store) : FakeBackend(store), store_(store) {}
+  Result<TrainOutcome> train(const TrainRequest& request) override {
+    auto outcome = FakeBackend::train(request);
+    if (!outcome.ok() || outcome->status != RunStatus::kFinished) return outcome;
+    const bool resnet = request.tags.at("wattlab.study.model") == "resnet18";
+    const bool two_threads = request.tags.at("wattlab.study.environment") == "2-threads";
+    const double per_image = (resnet ? 0.04 : 0.01) * (two_threads ? 0.9 : 1.0) * std::exp(noise_(rng_));
+    const double f1 = (resnet ? 0.87 : 0.84) + noise_(rng_);
+    WATTLAB_RETURN_IF_ERROR(store_.log_batch(
+        outcome->run_id, {{"energy_per_image_j", per_image, now_ms_, 0}, {"f1_macro", f1, now_ms_, 2}}, {}, {}));
+    return outcome;
+  }
+
+ private:
+  Store& store_;
+  std::mt19937_64 rng_{7};
+  std::normal_distribution<double> noise_{0, 0.03};
 };
 
 TEST_F(AnalysisCliTest, CheckExitsZeroOneOrTwo) {
@@ -168,6 +196,50 @@ TEST_F(AnalysisCliTest, StatsCompareAndReportOverAStudy) {
   auto format = wattlab("study report green-cv --out report.pdf");
   EXPECT_EQ(format.exit_code, 1);
   EXPECT_NE(format.err.find(".html, .md or .json"), std::string::npos) << format.err;
+}
+
+TEST_F(AnalysisCliTest, StatsReportAndCheckOverTheExecutorsRuns) {
+  {
+    auto store = Store::open(store_path_);
+    ASSERT_TRUE(store.ok());
+    TestFlagChecker checker;
+    auto spec = parse_study_spec("s.yaml",
+                                 "name: exec\nepochs: 2\nidle-baseline: 1s\nrepetitions: 6\n"
+                                 "models:\n  - model: cnn\n  - model: resnet18\n"
+                                 "environments:\n  - {name: 1-thread, threads: 1}\n  - {name: 2-threads, threads: 2}\n",
+                                 checker);
+    ASSERT_TRUE(spec.ok()) << spec.status().to_string();
+    MetricLoggingBackend backend(**store);
+    backend.end_next("cnn-1-thread-r1", RunStatus::kFailed);
+    auto result = run_study(**store, *spec, backend, StudyRunOptions{});
+    ASSERT_TRUE(result.ok()) << result.status().to_string();
+    ASSERT_EQ(result->failed, 1);
+  }
+  // The idle baseline and the failed trial are no observations.
+  auto stats = wattlab("stats compare --study exec --format json");
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  auto j = nlohmann::json::parse(stats.out);
+  EXPECT_EQ(j["n"], 23);
+  EXPECT_EQ(j["groups"].size(), 4u);
+  EXPECT_LT(j["kruskal_wallis"]["p_value"].get<double>(), 0.001);
+
+  const std::string out = (dir_ / "exec.json").string();
+  auto report = wattlab("study report exec --out " + out);
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  auto r = nlohmann::json::parse(slurp(out));
+  ASSERT_EQ(r["configurations"].size(), 4u);
+  EXPECT_EQ(r["configurations"][0]["configuration"], "cnn / 1-thread");
+  EXPECT_EQ(r["configurations"][0]["runs"], 5);
+  EXPECT_EQ(r["runs"].size(), 23u);
+  EXPECT_EQ(r["savings"]["baseline"], "resnet18 / 1-thread");  // the costliest
+
+  // resnet18 against cnn as a "candidate": far costlier, so the gate fails it.
+  auto regression = wattlab("check --baseline \"tags.wattlab.study.model = 'cnn'\" "
+                            "--candidate \"tags.wattlab.study.model = 'resnet18'\"");
+  EXPECT_EQ(regression.exit_code, 1) << regression.out << regression.err;
+  auto same = wattlab("check --baseline \"tags.wattlab.study.environment = '1-thread'\" "
+                      "--candidate \"tags.wattlab.study.environment = '1-thread'\"");
+  EXPECT_EQ(same.exit_code, 0) << same.out << same.err;
 }
 
 }  // namespace
