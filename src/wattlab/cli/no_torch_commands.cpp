@@ -34,6 +34,10 @@ void add_infer_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
   add_unavailable(app, "infer", "Evaluate the model a training run saved", exit_code);
 }
 
+void add_estimate_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
+  add_unavailable(app, "estimate", "Energy, time and CO2e a training would take, before it starts", exit_code);
+}
+
 // A real `study` parent, so that `study report` (registered on it by
 // add_study_report_command, no LibTorch needed) works in this build too.
 void add_study_command(CLI::App& app, const GlobalOptions&, int* exit_code) {

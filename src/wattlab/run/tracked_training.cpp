@@ -11,6 +11,7 @@
 #include "wattlab/core/ids.h"
 #include "wattlab/core/stop_signal.h"
 #include "wattlab/run/power_timeline.h"
+#include "wattlab/run/run_projection.h"
 #include "wattlab/energy/monitor.h"
 #include "wattlab/track/client.h"
 #include "wattlab/track/environment.h"
@@ -36,7 +37,8 @@ class TrackingObserver final : public TrainObserver {
         summary_(summary),
         reporter_(reporter),
         timeline_(monitor, client),
-        budget_(options.budget) {
+        projection_(options.train.epochs, options.budget, monitor.domains(), options.resume) {
+    timeline_.set_listener([this](const std::vector<PowerSample>& buckets) { projection_.on_power(buckets); });
     // A resumed run's budget counts its earlier sessions too (their whole energy: a slight over-count).
     if (options.resume) {
       auto it = options.resume->latest_metrics.find("energy_j");
@@ -56,6 +58,7 @@ class TrackingObserver final : public TrainObserver {
     auto window = monitor_.end_window(it->second);
     open_windows_.erase(it);
     if (!window.ok()) return keep_error(window.status());
+    projection_.on_window(*window);
     bool is_train = phase.size() > 6 && phase.ends_with("/train");
     if (phase.ends_with("/validate")) {
       epoch_val_energy_j_ = window->energy_j();
@@ -106,6 +109,13 @@ class TrackingObserver final : public TrainObserver {
     report.energy_j = epoch_train_energy_j_ + epoch_eval_energy_j_ + (m.val_images > 0 ? epoch_val_energy_j_ : 0);
     report.run_energy_j = epochs_energy_j_;
     report.energy_estimated = summary_.energy_estimated;
+    report.projection = projection_.on_epoch_end(epoch);
+    if (report.projection) {
+      for (const auto& [key, value] : RunProjection::metrics(*report.projection)) {
+        keep_error(client_.log_metric(key, value, epoch));
+      }
+      if (std::string note = projection_.budget_note(); !note.empty()) reporter_.on_note(note);
+    }
     reporter_.on_epoch_end(report);
   }
 
@@ -118,7 +128,7 @@ class TrackingObserver final : public TrainObserver {
                std::to_string(static_cast<int>(options_.max_duration_s)) + " s asked)";
       }
     }
-    return budget_.after_epoch(epoch, epochs_energy_j_);
+    return projection_.budget_stop_reason(epoch, epochs_energy_j_);
   }
 
   // Stores the rest of the power timeline; once, after the monitor stopped.
@@ -138,7 +148,7 @@ class TrackingObserver final : public TrainObserver {
   TrackedTrainingSummary& summary_;
   TrainingReporter& reporter_;
   PowerTimelineRecorder timeline_;
-  EnergyBudget budget_;
+  RunProjection projection_;  // STEP, and the budget it informs
   double epochs_energy_j_ = 0;  // every epoch phase so far (training, validation, evaluation)
   const double start_ms_ = Env::system().clock().monotonic_ms();  // when this session's training began
   std::map<std::string, WindowId> open_windows_;  // by phase name

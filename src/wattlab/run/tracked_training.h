@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "wattlab/analysis/step.h"
 #include "wattlab/core/status.h"
 #include "wattlab/energy/energy_budget.h"
 #include "wattlab/energy/meters.h"
@@ -28,6 +29,7 @@ struct EpochReport {
   double energy_j = 0;           // this epoch's training, validation and evaluation energy
   double run_energy_j = 0;       // the run's epochs so far (every session of a resumed run)
   bool energy_estimated = false;
+  std::optional<StepProjection> projection;  // the run's projected total, from its first stable epoch on
 };
 
 // What a tracked training tells whoever watches it (a terminal, a study's
