@@ -82,6 +82,10 @@ void add_chess_recognition_commands(CLI::App& chess, const GlobalOptions& global
 // Position::from_fen does), its placement field alone (checked by
 // check_placement) or "startpos".
 Result<chess::Placement> read_placement(const std::string& fen);
+void add_stats_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_check_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+// Registers `report NAME --out FILE` under the `study` command.
+void add_study_report_command(CLI::App& study, const GlobalOptions& global, int* exit_code);
 
 // "wattlab 0.1.0 (LibTorch 1.13.1)" or "... (built without LibTorch)".
 std::string version_string();

@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
   add_study_command(app, global, &exit_code);
   add_infer_bench_command(app, global, &exit_code);
   add_chess_command(app, global, &exit_code);
+  add_stats_command(app, global, &exit_code);
+  add_check_command(app, global, &exit_code);
+  add_study_report_command(*app.get_subcommand("study"), global, &exit_code);
 
   try {
     app.parse(argc, argv);

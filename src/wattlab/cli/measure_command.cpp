@@ -212,14 +212,16 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
       client.log_metric("idle_power_" + baseline->domains[i].name + "_w", baseline->power_w[i]);
   }
 
-  // The child writes phase lines to this pipe's write end (WATTLAB_PHASE_FD).
+  // The child writes phase lines to this pipe's write end, which it gets as
+  // fd 3 (WATTLAB_PHASE_FD): a shell's `>&$WATTLAB_PHASE_FD` takes one digit
+  // only, and the store may hold the low descriptors here.
+  constexpr int kChildPhaseFd = 3;
   int phase_pipe[2];
   if (pipe2(phase_pipe, O_CLOEXEC) != 0) return report_error(std::string("pipe: ") + std::strerror(errno));
-  fcntl(phase_pipe[1], F_SETFD, 0);  // inherited by the child
   // The child's environment: ours, with the run's coordinates. Through a
   // tracking server, MLflow's own variables too, so the child's
   // mlflow.log_metric() calls land in this run.
-  std::map<std::string, std::string> run_env = {{"WATTLAB_PHASE_FD", std::to_string(phase_pipe[1])},
+  std::map<std::string, std::string> run_env = {{"WATTLAB_PHASE_FD", std::to_string(kChildPhaseFd)},
                                                 {"WATTLAB_RUN_ID", client.run_id()}};
   if (!destination->server_uri.empty()) {
     run_env["MLFLOW_TRACKING_URI"] = destination->server_uri;
@@ -241,7 +243,11 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   auto cpu_before = read_process_tree_cpu_times(env, getpid());
   auto run_window = monitor.begin_window("run");
   pid_t child = 0;
-  int spawn_error = run_window.ok() ? posix_spawnp(&child, argv[0], nullptr, nullptr, argv.data(), envp.data()) : 0;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, phase_pipe[1], kChildPhaseFd);  // the copy is not close-on-exec
+  int spawn_error = run_window.ok() ? posix_spawnp(&child, argv[0], &actions, nullptr, argv.data(), envp.data()) : 0;
+  posix_spawn_file_actions_destroy(&actions);
   close(phase_pipe[1]);
   if (!run_window.ok() || spawn_error != 0) {
     close(phase_pipe[0]);

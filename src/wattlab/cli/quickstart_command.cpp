@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 
+#include "wattlab/analysis/study_report.h"
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/study_command.h"
 #include "wattlab/cli/table.h"
@@ -23,6 +24,7 @@ namespace {
 struct QuickstartOptions {
   int repetitions = 2;
   bool quiet = false;
+  std::string report_path = "quickstart-report.html";  // empty: no report
 };
 
 // The built-in spec with its repetitions set to `n`.
@@ -90,6 +92,14 @@ int run_quickstart(const GlobalOptions& global, const QuickstartOptions& o) {
                    format_number(c.per_image_j / n, 4), format_number(saved, 1) + " %"});
   }
   table.print(std::cout);
+  if (!o.report_path.empty()) {
+    auto report = write_study_report(**store, spec->name, o.report_path);
+    if (report.ok()) {
+      std::printf("\nReport (statistics, Pareto fronts, savings): %s\n", report->c_str());
+    } else {
+      std::fprintf(stderr, "wattlab: warning: no report: %s\n", report.status().message().c_str());
+    }
+  }
   std::error_code ec;
   auto where = std::filesystem::absolute(global.store_path, ec);
   std::printf("\nStored in %s as study '%s' (experiment '%s').\n"
@@ -110,6 +120,9 @@ void add_quickstart_command(CLI::App& app, const GlobalOptions& global, int* exi
   cmd->add_option("--repetitions", o->repetitions, "Repetitions of each configuration (more: only the new ones run)")
       ->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "No progress lines");
+  cmd->add_option("--report", o->report_path,
+                  "Write the study's report here at the end (.html, .md or .json; \"\" for none)")
+      ->capture_default_str();
   cmd->footer("The study's spec: wattlab study example. Running quickstart again prints the table of the trials "
               "already stored.");
   cmd->callback([&global, o, exit_code] { *exit_code = run_quickstart(global, *o); });

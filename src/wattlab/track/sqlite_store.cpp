@@ -1150,6 +1150,20 @@ Result<RunData> SqliteStore::get_run(const std::string& run_id_or_prefix) {
   return data;
 }
 
+Status SqliteStore::read_run_info(Query& q, RunInfo* info) {
+  info->run_id = q.text(0);
+  info->experiment_id = std::to_string(q.int64(1));
+  info->run_name = q.text(2);
+  auto status = parse_run_status(q.text(3));
+  if (!status.ok()) return Status::corrupt("run " + info->run_id + " has " + status.status().message());
+  info->status = *status;
+  info->start_time_ms = q.int64(4);
+  if (!q.is_null(5)) info->end_time_ms = q.int64(5);
+  info->lifecycle_stage = q.text(6);
+  info->artifact_uri = q.text(7);
+  return Status();
+}
+
 Result<RunData> SqliteStore::read_run(const std::string& run_id, bool with_extras) {
   RunData data;
   {
@@ -1161,16 +1175,7 @@ Result<RunData> SqliteStore::read_run(const std::string& run_id, bool with_extra
     if (!row.ok()) return error(q.rc_of_last_step(), "cannot read run " + run_id);
     if (!*row) return Status::not_found("no run with id " + run_id);
     RunInfo& info = data.info;
-    info.run_id = q.text(0);
-    info.experiment_id = std::to_string(q.int64(1));
-    info.run_name = q.text(2);
-    auto status = parse_run_status(q.text(3));
-    if (!status.ok()) return Status::corrupt("run " + run_id + " has " + status.status().message());
-    info.status = *status;
-    info.start_time_ms = q.int64(4);
-    if (!q.is_null(5)) info.end_time_ms = q.int64(5);
-    info.lifecycle_stage = q.text(6);
-    info.artifact_uri = q.text(7);
+    if (Status s = read_run_info(q, &info); !s.ok()) return s;
   }
   auto read_map = [&](const char* sql, std::map<std::string, std::string>* out, const char* what) -> Status {
     WATTLAB_PREPARE(q, sql);
@@ -1245,16 +1250,7 @@ Result<std::vector<RunData>> SqliteStore::read_runs(const std::vector<std::strin
       if (!row.ok()) return error(q.rc_of_last_step(), "cannot read runs");
       if (!*row) break;
       RunInfo& info = runs[at.at(q.text(0))].info;
-      info.run_id = q.text(0);
-      info.experiment_id = std::to_string(q.int64(1));
-      info.run_name = q.text(2);
-      auto status = parse_run_status(q.text(3));
-      if (!status.ok()) return Status::corrupt("run " + info.run_id + " has " + status.status().message());
-      info.status = *status;
-      info.start_time_ms = q.int64(4);
-      if (!q.is_null(5)) info.end_time_ms = q.int64(5);
-      info.lifecycle_stage = q.text(6);
-      info.artifact_uri = q.text(7);
+      if (Status s = read_run_info(q, &info); !s.ok()) return s;
     }
   }
   auto read_maps = [&](const char* sql, std::map<std::string, std::string> RunData::*member, const char* what) -> Status {
@@ -1308,16 +1304,7 @@ Result<std::vector<RunInfo>> SqliteStore::list_runs(const ListRunsOptions& optio
     if (!row.ok()) return error(q.rc_of_last_step(), "cannot list runs");
     if (!*row) break;
     RunInfo info;
-    info.run_id = q.text(0);
-    info.experiment_id = std::to_string(q.int64(1));
-    info.run_name = q.text(2);
-    auto status = parse_run_status(q.text(3));
-    if (!status.ok()) return Status::corrupt("run " + info.run_id + " has " + status.status().message());
-    info.status = *status;
-    info.start_time_ms = q.int64(4);
-    if (!q.is_null(5)) info.end_time_ms = q.int64(5);
-    info.lifecycle_stage = q.text(6);
-    info.artifact_uri = q.text(7);
+    if (Status s = read_run_info(q, &info); !s.ok()) return s;
     runs.push_back(std::move(info));
   }
   return runs;

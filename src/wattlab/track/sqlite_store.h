@@ -118,6 +118,11 @@ class SqliteStore final : public Store {
 
   SqliteStore(sqlite3* db, std::string path, std::string artifact_root, Clock* clock);
 
+  // Fills `info` from the row `q` stands on, whose columns are run_id,
+  // experiment_id, run_name, status, start_time_ms, end_time_ms,
+  // lifecycle_stage, artifact_uri; Corrupt for a status wattlab never writes.
+  static Status read_run_info(Query& q, RunInfo* info);
+
   // All of these expect mu_ held.
   Status exec(const char* sql);
   Result<Query> prepare(const char* sql);
