@@ -38,8 +38,16 @@ std::string param_or_dash(const RunData& run, const std::string& key) {
 // NaN is not JSON: it becomes null.
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
-double duration_s_of(const RunInfo& info) {
+// Wall time from the run's start to its end: with pauses between the sessions of a resumed run.
+double elapsed_s_of(const RunInfo& info) {
   return info.end_time_ms ? static_cast<double>(*info.end_time_ms - info.start_time_ms) / 1000.0 : NAN;
+}
+
+// The run's duration_s metric (the time its sessions were metered, pauses between them excluded), or the
+// elapsed time of a run that has none; one meaning for duration_s everywhere.
+double duration_s_of(const RunData& r) {
+  const double metered = metric_or_nan(r, "duration_s");
+  return std::isfinite(metered) ? metered : elapsed_s_of(r.info);
 }
 
 bool energy_estimated(const RunData& run) {
@@ -78,10 +86,12 @@ int run_ls(const GlobalOptions& global, const RunsOptions& o) {
                      {"status", run_status_name(r.info.status)},
                      {"model", param_or_dash(r, "model")},
                      {"start_time_ms", r.info.start_time_ms},
-                     {"duration_s", number_or_null(duration_s_of(r.info))},
+                     {"duration_s", number_or_null(duration_s_of(r))},
+                     {"elapsed_s", number_or_null(elapsed_s_of(r.info))},
                      {"accuracy", number_or_null(metric_or_nan(r, "accuracy"))},
                      {"f1_macro", number_or_null(metric_or_nan(r, "f1_macro"))},
                      {"energy_j", number_or_null(metric_or_nan(r, "energy_j"))},
+                     {"attributed_energy_j", number_or_null(metric_or_nan(r, "attributed_energy_j"))},
                      {"energy_per_image_j", number_or_null(metric_or_nan(r, "energy_per_image_j"))},
                      {"energy_estimated", energy_estimated(r)}});
     }
@@ -93,7 +103,7 @@ int run_ls(const GlobalOptions& global, const RunsOptions& o) {
   for (const auto& r : runs) {
     table.add_row({r.info.run_id.substr(0, 8), r.info.run_name, param_or_dash(r, "model"),
                    run_status_name(r.info.status), format_number(metric_or_nan(r, "accuracy"), 4),
-                   format_number(metric_or_nan(r, "f1_macro"), 4), format_duration_s(duration_s_of(r.info)),
+                   format_number(metric_or_nan(r, "f1_macro"), 4), format_duration_s(duration_s_of(r)),
                    format_number(metric_or_nan(r, "energy_j"), 1),
                    format_number(metric_or_nan(r, "energy_per_image_j"), 4),
                    energy_estimated(r) ? "estimated" : "measured"});
@@ -128,7 +138,8 @@ int run_show(const GlobalOptions& global, const RunsOptions& o) {
                           {"status", run_status_name(r.info.status)},
                           {"start_time_ms", r.info.start_time_ms},
                           {"end_time_ms", r.info.end_time_ms ? nlohmann::json(*r.info.end_time_ms) : nlohmann::json()},
-                          {"duration_s", number_or_null(duration_s_of(r.info))},
+                          {"duration_s", number_or_null(duration_s_of(r))},
+                          {"elapsed_s", number_or_null(elapsed_s_of(r.info))},
                           {"energy_estimated", energy_estimated(r)},
                           {"params", r.params},
                           {"tags", r.tags},
@@ -143,7 +154,7 @@ int run_show(const GlobalOptions& global, const RunsOptions& o) {
             << "experiment  " << r.info.experiment_id << "\n"
             << "status      " << run_status_name(r.info.status) << "\n"
             << "started     " << format_timestamp_ms(r.info.start_time_ms) << "\n"
-            << "duration    " << format_duration_s(duration_s_of(r.info)) << "\n"
+            << "duration    " << format_duration_s(duration_s_of(r)) << "\n"
             << "energy      " << (energy_estimated(r) ? "estimated (no hardware counter)" : "measured") << "\n";
   auto section = [](const std::string& title) { std::cout << "\n" << title << "\n"; };
   section("Params");
