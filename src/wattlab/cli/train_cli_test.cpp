@@ -260,6 +260,7 @@ TEST_F(CliTest, EnergyBudgetStopsWithinAnEpochBeforeItIsExceeded) {
   EXPECT_EQ(run->tags.at("wattlab.stop_reason").rfind("energy budget in epoch 1 (", 0), 0u)
       << run->tags.at("wattlab.stop_reason");
   EXPECT_NE(run->tags.at("wattlab.stop_reason").find(" budget"), std::string::npos);
+  EXPECT_EQ(run->tags.at("wattlab.stopped_by"), "budget");
   EXPECT_FALSE(run->latest_metrics.count("accuracy")) << "the epoch it cut short counts for nothing";
   const double used_j = latest(*run, "energy_j");
   EXPECT_LT(used_j, budget_j * 1.15) << "within about a batch of the budget (the free epoch took " << epoch_j << " J)";

@@ -508,6 +508,7 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
   }
   summary.stopped_by_budget &= trained.ok();
   tracking.set_tag("wattlab.stop_reason", summary.stop_reason);
+  if (summary.stopped_by_budget) tracking.set_tag("wattlab.stopped_by", "budget");
 
   if (outcome.code() == Status::Code::kCancelled) {
     summary.status = RunStatus::kKilled;

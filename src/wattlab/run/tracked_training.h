@@ -124,7 +124,8 @@ struct TrackedTrainingSummary {
 // A stop signal (core/stop_signal.h) ends the run KILLED with what was logged
 // so far flushed; that is a summary with status KILLED, not an error. A
 // budget (options.budget) ends it FINISHED, before an epoch or a batch it
-// could not afford, with the tag wattlab.stop_reason saying so. A training or
+// could not afford, with the tag wattlab.stop_reason saying where and why and
+// the tag wattlab.stopped_by = "budget" (set only then). A training or
 // metering failure marks the run FAILED and returns the failure.
 // The run's artifact folder receives config.yaml (when options.config_yaml is
 // set) and a checkpoint after every epoch; with options.resume the training
