@@ -1,6 +1,9 @@
-// Tracking-server benchmark (issue 4's figures), all in one process on
-// loopback with a SQLite store in a temporary file (WAL, synchronous=NORMAL):
-//   1. runs/log-metric round trip on one keep-alive connection: p50/p90/p99
+// Tracking-server benchmark (issues 4 and 21), all in one process on
+// loopback with a SQLite store in a temporary file, once per durability
+// (store.h): "process" (WAL, synchronous=NORMAL: the figures before issue 21)
+// and "full" (every acknowledged write synced, group commit: the default):
+//   1. runs/log-metric round trip on one keep-alive connection: p50/p90/p99,
+//      and from 16 connections at once: requests/s, p50/p99
 //   2. runs/log-batch ingest, 1000 metrics per request, bodies serialised
 //      beforehand: points/s on one keep-alive connection and on two at once,
 //      the round trip against the server's own time per request, and where
@@ -12,7 +15,7 @@
 //      --history-points points: median ms (and the ingest rate of that history)
 // Usage: server_bench [--calls N] [--batches N] [--runs N] [--history-points N]
 //                     [--only log-metric|log-batch|store|search|history]
-#include <httplib.h>
+//                     [--durability process,full (default both) | process | full] [--threads N]
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "wattlab/server/http_client.h"
 #include "wattlab/server/log_batch_reader.h"
 #include "wattlab/server/mlflow_api.h"
 #include "wattlab/server/tracking_server.h"
@@ -57,9 +61,8 @@ int arg(int argc, char** argv, const char* name, int fallback) {
   return value ? std::atoi(value) : fallback;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// One pass of every requested section, over a fresh store of `durability`.
+int run_bench(int argc, char** argv, wattlab::Durability durability) {
   const int calls = arg(argc, argv, "--calls", 5000);
   const int batches = arg(argc, argv, "--batches", 100);
   const int runs = arg(argc, argv, "--runs", 20000);
@@ -68,25 +71,25 @@ int main(int argc, char** argv) {
   auto section = [only](const char* name) { return !only || std::strcmp(only, name) == 0; };
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("wattlab_server_bench_" + std::to_string(getpid()));
+  fs::remove_all(dir);
   fs::create_directories(dir);
-  auto store = wattlab::SqliteStore::open((dir / "bench.db").string());
+  auto store = wattlab::SqliteStore::open((dir / "bench.db").string(), nullptr, {.durability = durability});
   if (!store.ok()) {
     std::fprintf(stderr, "%s\n", store.status().to_string().c_str());
     return 1;
   }
   wattlab::ServerOptions options;
   options.port = 0;
+  options.threads = arg(argc, argv, "--threads", options.threads);
   auto server = wattlab::TrackingServer::bind(store->get(), options);
   if (!server.ok()) {
     std::fprintf(stderr, "%s\n", server.status().to_string().c_str());
     return 1;
   }
   (*server)->start_background();
-  httplib::Client client("127.0.0.1", (*server)->port());
-  client.set_keep_alive(true);
-  client.set_tcp_nodelay(true);
+  wattlab::HttpClient client("127.0.0.1", (*server)->port());
 
-  auto created = client.Post("/api/2.0/mlflow/runs/create", "{}", "application/json");
+  auto created = client.post("/api/2.0/mlflow/runs/create", "{}");
   const std::string run_id = json::parse(created->body)["run"]["info"]["run_id"];
 
   // 1. log-metric round trips.
@@ -97,9 +100,9 @@ int main(int argc, char** argv) {
                                   {"timestamp", 1'700'000'000'000 + i}, {"step", i}}
                                  .dump();
     auto t0 = Clock::now();
-    auto res = client.Post("/api/2.0/mlflow/runs/log-metric", body, "application/json");
+    auto res = client.post("/api/2.0/mlflow/runs/log-metric", body);
     rtt_ms.push_back(ms_since(t0));
-    if (!res || res->status != 200) {
+    if (!res.ok() || res->status != 200) {
       std::fprintf(stderr, "log-metric failed\n");
       return 1;
     }
@@ -107,6 +110,35 @@ int main(int argc, char** argv) {
   if (section("log-metric")) {
     std::printf("log-metric round trip (%d calls, keep-alive): p50 %.3f ms  p90 %.3f ms  p99 %.3f ms\n", calls,
                 percentile(rtt_ms, 0.5), percentile(rtt_ms, 0.9), percentile(rtt_ms, 0.99));
+    // The same from 16 connections at once (each its own run): what a group
+    // commit shares.
+    constexpr int kConnections = 16;
+    const int per_connection = std::max(1, calls / kConnections);
+    std::vector<std::vector<double>> ms(kConnections);
+    std::vector<std::thread> threads;
+    const auto t0 = Clock::now();
+    for (int c = 0; c < kConnections; ++c) {
+      threads.emplace_back([&, c] {
+        wattlab::HttpClient connection("127.0.0.1", (*server)->port());
+        auto made = connection.post("/api/2.0/mlflow/runs/create", "{}");
+        if (!made.ok()) return;
+        const std::string id = json::parse(made->body)["run"]["info"]["run_id"];
+        for (int i = 0; i < per_connection; ++i) {
+          const std::string body = json{{"run_id", id}, {"key", "loss"}, {"value", 0.5}, {"timestamp", i}, {"step", i}}.dump();
+          const auto r0 = Clock::now();
+          auto res = connection.post("/api/2.0/mlflow/runs/log-metric", body);
+          if (res.ok() && res->status == 200) ms[c].push_back(ms_since(r0));
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    const double wall_ms = ms_since(t0);
+    std::vector<double> all;
+    for (const auto& v : ms) all.insert(all.end(), v.begin(), v.end());
+    std::printf("log-metric from %d connections at once (%d calls each): %.0f requests/s; round trip p50 %.3f ms  "
+                "p99 %.3f ms\n",
+                kConnections, per_connection, static_cast<double>(all.size()) / (wall_ms / 1000.0),
+                percentile(all, 0.5), percentile(all, 0.99));
   }
 
   // 2. log-batch over HTTP. The bodies are serialised before any timing (a
@@ -131,15 +163,13 @@ int main(int argc, char** argv) {
   // round trip (ms) into *request_ms. False unless every answer has `status`.
   auto post_all = [port = (*server)->port()](const std::vector<std::string>& bodies, int status,
                                              std::vector<double>* request_ms) {
-    httplib::Client connection("127.0.0.1", port);
-    connection.set_keep_alive(true);
-    connection.set_tcp_nodelay(true);
+    wattlab::HttpClient connection("127.0.0.1", port);
     for (const auto& body : bodies) {
       auto r0 = Clock::now();
-      auto res = connection.Post("/api/2.0/mlflow/runs/log-batch", body, "application/json");
+      auto res = connection.post("/api/2.0/mlflow/runs/log-batch", body);
       request_ms->push_back(ms_since(r0));
-      if (!res || res->status != status) {
-        std::fprintf(stderr, "log-batch failed: %s\n", res ? res->body.c_str() : "no response");
+      if (!res.ok() || res->status != status) {
+        std::fprintf(stderr, "log-batch failed: %s\n", res.ok() ? res->body.c_str() : res.status().to_string().c_str());
         return false;
       }
     }
@@ -260,9 +290,9 @@ int main(int argc, char** argv) {
     size_t found = 0;
     for (int i = 0; i < 9; ++i) {
       auto t0 = Clock::now();
-      auto res = client.Post("/api/2.0/mlflow/runs/search", search, "application/json");
+      auto res = client.post("/api/2.0/mlflow/runs/search", search);
       search_ms.push_back(ms_since(t0));
-      if (!res || res->status != 200) return 1;
+      if (!res.ok() || res->status != 200) return 1;
       found = json::parse(res->body).value("runs", json::array()).size();
     }
     std::printf("runs/search metrics.accuracy > 0.998 over %d runs (%zu matches, page of 100): median %.1f ms\n", runs,
@@ -287,9 +317,9 @@ int main(int argc, char** argv) {
     size_t sampled = 0;
     for (int i = 0; i < 9; ++i) {
       t0 = Clock::now();
-      auto res = client.Get(sampled_path.c_str());
+      auto res = client.get(sampled_path);
       sampled_ms.push_back(ms_since(t0));
-      if (!res || res->status != 200) return 1;
+      if (!res.ok() || res->status != 200) return 1;
       sampled = json::parse(res->body)["metrics"].size();
     }
     std::printf("get-history-sampled of a %d-point metric (%zu points back): median %.1f ms "
@@ -301,5 +331,24 @@ int main(int argc, char** argv) {
   server->reset();
   store->reset();
   fs::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Both durabilities by default, in the same run: what the sync costs.
+  const char* chosen = arg(argc, argv, "--durability");
+  const std::string modes = chosen ? chosen : "process,full";
+  for (const char* mode : {"process", "full"}) {
+    if (modes.find(mode) == std::string::npos) continue;
+    auto durability = wattlab::parse_durability(mode);
+    std::printf("== durability %s (%s)\n", mode,
+                *durability == wattlab::Durability::kPowerLoss
+                    ? "each acknowledged write synced to disk, group commit"
+                    : "SQLite WAL with synchronous=NORMAL, no sync per write");
+    std::fflush(stdout);
+    if (run_bench(argc, argv, *durability) != 0) return 1;
+  }
   return 0;
 }

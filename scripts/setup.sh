@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev python3-torch          # LibTorch for train/, the same build for the PyTorch bench
-  libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev zlib1g-dev libcpp-httplib-dev
+  libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev zlib1g-dev
+  libboost-dev                        # Boost.Asio/Beast (header-only): the tracking server's HTTP
+  clang libclang-rt-14-dev            # libFuzzer targets of fuzz/ (scripts/fuzz.sh)
   libyaml-cpp-dev                     # train --config f.yaml
   libpq-dev postgresql                # PostgreSQL store (libpq), and the server its tests start
   slurm-wlm munge                     # study run --executor slurm, and the one-node cluster its test starts
@@ -16,6 +18,7 @@ PACKAGES=(
   prometheus                          # promtool checks the server's /metrics in the tests
   libstb-dev                          # stb_image: PNG/JPEG image folders in train/
   dataset-fashion-mnist               # /usr/share/datasets/fashion-mnist
+  fonts-dejavu-core fonts-freefont-ttf  # chess glyphs (U+2654-U+265F) for chess/render
 )
 
 SUDO=""

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh), then runs every test: the full build's suite,
-# and the non-torch code again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# the non-torch code again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# and the fuzz targets for a bounded time (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,3 +16,5 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DWATTLAB_WITH_TORCH=
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   scripts/with_postgres.sh ctest --test-dir build-asan --output-on-failure -j2 --timeout 600
+
+bash scripts/fuzz.sh

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "wattlab/chess/board.h"
 #include "wattlab/core/status.h"
 #include "wattlab/track/run_logger.h"
 
@@ -47,6 +48,14 @@ void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_co
 void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_study_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_infer_bench_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_chess_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+// `chess train`, `chess recognise` and `chess study`, under `chess` (they need LibTorch).
+void add_chess_recognition_commands(CLI::App& chess, const GlobalOptions& global, int* exit_code);
+// The position of a chess command's FEN argument: a full FEN (checked as
+// Position::from_fen does), its placement field alone (checked by
+// check_placement) or "startpos".
+Result<chess::Placement> read_placement(const std::string& fen);
 
 // "wattlab 0.1.0 (LibTorch 1.13.1)" or "... (built without LibTorch)".
 std::string version_string();

@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   add_models_command(app, global, &exit_code);
   add_infer_command(app, global, &exit_code);
   add_study_command(app, global, &exit_code);
+  add_infer_bench_command(app, global, &exit_code);
+  add_chess_command(app, global, &exit_code);
 
   try {
     app.parse(argc, argv);

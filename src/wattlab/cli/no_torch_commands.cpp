@@ -9,8 +9,10 @@ void add_unavailable(CLI::App& app, const std::string& name, const std::string& 
   auto* cmd = app.add_subcommand(name, description + " (needs LibTorch)");
   cmd->fallthrough(false);
   cmd->allow_extras();  // accept, and ignore, the options of the real command
-  cmd->callback([name, exit_code] {
-    *exit_code = report_error("`wattlab " + name + "` needs LibTorch, and this build has none — "
+  // A command under another (chess recognise) is named with its parent.
+  const std::string full_name = app.get_parent() ? app.get_name() + " " + name : name;
+  cmd->callback([full_name, exit_code] {
+    *exit_code = report_error("`wattlab " + full_name + "` needs LibTorch, and this build has none — "
                               "rebuild with -DWATTLAB_WITH_TORCH=ON (bash scripts/setup.sh does)");
   });
 }
@@ -34,6 +36,16 @@ void add_infer_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
 
 void add_study_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
   add_unavailable(app, "study", "Run a study and follow it", exit_code);
+}
+
+void add_infer_bench_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
+  add_unavailable(app, "infer-bench", "Latency, throughput and energy of a saved model's inference", exit_code);
+}
+
+void add_chess_recognition_commands(CLI::App& chess, const GlobalOptions&, int* exit_code) {
+  add_unavailable(chess, "train", "Train the square classifier on rendered boards", exit_code);
+  add_unavailable(chess, "recognise", "Read the position from a board image (FEN)", exit_code);
+  add_unavailable(chess, "study", "The recognition experiment: decoders x difficulty levels", exit_code);
 }
 
 }  // namespace wattlab::cli

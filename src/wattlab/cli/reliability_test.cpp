@@ -4,7 +4,9 @@
 //     every point lands, no client sees a lock error;
 //   - 16 processes writing the same SQLite file directly: the same;
 //   - `kill -9` of the server during ingest: the file passes PRAGMA
-//     integrity_check and holds every batch the server acknowledged.
+//     integrity_check and holds every batch the server acknowledged;
+//   - ten of them in a row, each while 8 clients log, every client resuming
+//     after the last point the store holds (issue 21).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "wattlab/cli/server_process_testing.h"
 #include "wattlab/server/rest_run_logger.h"
@@ -164,6 +167,90 @@ TEST_F(ReliabilityTest, KillNineDuringIngestKeepsEveryAcknowledgedBatch) {
   // Batches are atomic: whatever landed is whole batches, in order.
   EXPECT_EQ(history->size() % kPointsPerBatch, 0u);
   for (int step = 0; step < static_cast<int>(history->size()); ++step) ASSERT_EQ((*history)[step].step, step);
+}
+
+// PRAGMA integrity_check of the store file: "ok", or what it found.
+std::string integrity_check(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return "cannot open " + path;
+  }
+  sqlite3_stmt* check = nullptr;
+  std::string result = "cannot run integrity_check";
+  if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &check, nullptr) == SQLITE_OK &&
+      sqlite3_step(check) == SQLITE_ROW) {
+    result = reinterpret_cast<const char*>(sqlite3_column_text(check, 0));
+  }
+  sqlite3_finalize(check);
+  sqlite3_close(db);
+  return result;
+}
+
+TEST_F(ReliabilityTest, TenKillNinesDuringIngestFromEightClientsLoseNoAcknowledgedPoint) {
+  constexpr int kKills = 10;
+  constexpr int kClients = 8;
+  constexpr int kBatch = 200;
+  std::vector<std::string> runs(kClients);
+  std::vector<int> stored(kClients, 0);  // points of each client's run in the store after the last kill
+  for (int kill = 1; kill <= kKills; ++kill) {
+    SCOPED_TRACE("kill " + std::to_string(kill));
+    std::vector<int> acknowledged = stored;
+    {
+      testing::ServerProcess server(dir_, store_path_);
+      ASSERT_FALSE(server.uri().empty()) << server.output();
+      if (kill == 1) {
+        auto logger = RestRunLogger::connect(server.uri());
+        ASSERT_TRUE(logger.ok());
+        auto experiment = (*logger)->get_or_create_experiment("kill-nine");
+        ASSERT_TRUE(experiment.ok());
+        for (int c = 0; c < kClients; ++c) {
+          auto run = (*logger)->create_run(*experiment, "client" + std::to_string(c), 1);
+          ASSERT_TRUE(run.ok()) << run.status().to_string();
+          runs[c] = run->run_id;
+        }
+      }
+      std::atomic<int> batches{0};
+      std::vector<std::thread> clients;
+      for (int c = 0; c < kClients; ++c) {
+        clients.emplace_back([&, c] {
+          auto logger = RestRunLogger::connect(server.uri());
+          if (!logger.ok()) return;
+          for (;;) {
+            std::vector<Metric> points;
+            for (int k = 0; k < kBatch; ++k) {
+              const int step = acknowledged[c] + k;
+              points.push_back({"loss", 1.0 / (step + 1), step, step});
+            }
+            if (!(*logger)->log_batch(runs[c], points, {}, {}).ok()) return;  // the server is gone
+            acknowledged[c] += kBatch;
+            ++batches;
+          }
+        });
+      }
+      // Kill after a few batches of every client, at a moment that varies.
+      for (int i = 0; i < 1000 && batches < 3 * kClients; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(7 * kill % 40));
+      server.stop(SIGKILL);
+      for (auto& t : clients) t.join();
+      ASSERT_GE(batches.load(), 3 * kClients) << "too little ingest before the kill";
+    }
+    ASSERT_EQ(integrity_check(store_path_), "ok");
+    auto store = Store::open(store_path_);
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    for (int c = 0; c < kClients; ++c) {
+      auto history = (*store)->get_metric_history(runs[c], "loss");
+      ASSERT_TRUE(history.ok());
+      const int have = static_cast<int>(history->size());
+      // Every acknowledged point, each once and in order; at most the batch
+      // in flight beyond them, and only whole.
+      ASSERT_GE(have, acknowledged[c]) << "client " << c << " lost acknowledged points";
+      ASSERT_LE(have, acknowledged[c] + kBatch) << "client " << c;
+      ASSERT_EQ(have % kBatch, 0) << "client " << c << ": a batch landed in part";
+      for (int step = 0; step < have; ++step) ASSERT_EQ((*history)[step].step, step) << "client " << c;
+      stored[c] = have;  // the client resumes after what the store holds
+    }
+  }
 }
 
 }  // namespace

@@ -22,10 +22,14 @@ struct ServerCommandOptions {
   int max_body_mib = 16;
   std::string artifacts_dir = "./wattlab-artifacts";
   int max_artifact_mb = 1024;
+  std::string durability = "full";
+  int threads = 16;
 };
 
 int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
-  auto store = Store::open(global.store_path);
+  auto durability = parse_durability(o.durability);
+  if (!durability.ok()) return report_error(durability.status().message());
+  auto store = Store::open(global.store_path, nullptr, {.durability = *durability});
   if (!store.ok()) return report_error(store.status().message());
   ServerOptions options;
   options.host = o.host;
@@ -34,6 +38,7 @@ int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
   options.max_body_bytes = static_cast<size_t>(o.max_body_mib) * 1024 * 1024;
   options.artifacts_dir = o.artifacts_dir;
   options.max_artifact_bytes = static_cast<size_t>(o.max_artifact_mb) * 1024 * 1024;
+  options.threads = o.threads;
   auto server = TrackingServer::bind(store->get(), options);
   if (!server.ok()) return report_error(server.status().message());
 
@@ -79,7 +84,9 @@ void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_co
   cmd->add_option("--host", o->host, "Address to listen on; anything but loopback requires --token")
       ->capture_default_str();
   cmd->add_option("--port", o->port, "TCP port (0: any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
-  cmd->add_option("--token", o->token, "Bearer token every request must carry")->envname("WATTLAB_TOKEN");
+  cmd->add_option("--token", o->token,
+                  "Bearer token every request must carry (at least 16 characters, e.g. `openssl rand -hex 24`)")
+      ->envname("WATTLAB_TOKEN");
   cmd->add_option("--max-body-mib", o->max_body_mib, "Largest request body accepted, in MiB")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
@@ -89,6 +96,16 @@ void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_co
       ->capture_default_str();
   cmd->add_option("--max-artifact-mb", o->max_artifact_mb, "Largest artifact upload accepted, in MiB")
       ->check(CLI::Range(1, 1024 * 1024))
+      ->capture_default_str();
+  cmd->add_option("--durability", o->durability,
+                  "What an acknowledged write survives: full (a power loss: synced to disk before the answer, "
+                  "concurrent writes sharing a sync) or process (a crash of the server only; faster)")
+      ->check(CLI::IsMember({"full", "process"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads,
+                  "Threads serving requests; connections wait without one, a request waiting on the disk holds one "
+                  "(with --durability full, concurrent writes share a sync: more threads, bigger groups)")
+      ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   cmd->callback([&global, o, exit_code] { *exit_code = run_server(global, *o); });
 }

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -22,12 +23,14 @@ namespace wattlab::testing {
 
 class ServerProcess {
  public:
-  // Starts the server with its stdout in DIR/server.out and waits (up to
-  // 10 s) for its "listening on http://HOST:PORT" line; uri() stays empty
-  // when it does not come.
-  ServerProcess(const std::filesystem::path& dir, const std::string& store) : log_(dir / "server.out") {
+  // Starts the server (with `extra` arguments after `server --port 0`) with
+  // its stdout in DIR/server.out and waits (up to 10 s) for its "listening on
+  // http://HOST:PORT" line; uri() stays empty when it does not come.
+  ServerProcess(const std::filesystem::path& dir, const std::string& store, const std::vector<std::string>& extra = {})
+      : log_(dir / "server.out") {
     std::string bin = WATTLAB_BINARY;
     std::vector<std::string> args = {bin, "--store", store, "server", "--port", "0"};
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -36,8 +39,9 @@ class ServerProcess {
     posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 200 && uri_.empty(); ++i) {
+    for (int i = 0; i < 200 && uri_.empty() && pid_ > 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) pid_ = 0;  // it exited (refused its arguments)
       std::string out = output();
       size_t at = out.find("http://");
       if (at != std::string::npos && out.find(' ', at) != std::string::npos) uri_ = out.substr(at, out.find(' ', at) - at);
@@ -57,6 +61,10 @@ class ServerProcess {
   }
   // "http://127.0.0.1:PORT", or empty when the server did not start.
   const std::string& uri() const { return uri_; }
+  // The port of uri(); 0 when the server did not start.
+  int port() const { return uri_.empty() ? 0 : std::atoi(uri_.c_str() + uri_.rfind(':') + 1); }
+  // True while the process has not exited.
+  bool running() const { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
   // What the server printed on stdout so far.
   std::string output() const {
     std::ifstream in(log_);

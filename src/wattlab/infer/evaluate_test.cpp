@@ -1,11 +1,15 @@
 #include "wattlab/infer/evaluate.h"
 
+#include <numeric>
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "wattlab/infer/classifier.h"
+#include "wattlab/infer/model_bench.h"
 #include "wattlab/train/device.h"
 #include "wattlab/train/trainer.h"
 
@@ -122,6 +126,55 @@ TEST_F(InferTest, SavedModelGivesTheTrainersLastAccuracy) {
   EXPECT_NE(corrupt.status().message().find("model weights " + files.model_dir + "/model.pt cannot be read"),
             std::string::npos)
       << corrupt.status().message();
+}
+
+TEST_F(InferTest, SavedClassifierAgreesWithEvaluationAndBenchesItself) {
+  TrainData data;
+  data.dataset = "synthetic";
+  data.train = quadrants(160, 1);
+  data.test = quadrants(60, 2);
+  TrainConfig config;
+  config.model = "cnn";
+  config.epochs = 2;
+  config.batch_size = 16;
+  config.seed = 5;
+  TrainFiles files;
+  files.model_dir = (dir_ / "cnn").string();
+  TrainObserver quiet;
+  ASSERT_TRUE(train_model(config, data, quiet, files).ok());
+  auto evaluated = evaluate_saved_model(files.model_dir, data.test, InferenceOptions{});
+  ASSERT_TRUE(evaluated.ok());
+
+  // Loaded from the folder or from model.pt: the same model.
+  auto classifier = SavedClassifier::load(files.model_dir + "/model.pt");
+  ASSERT_TRUE(classifier.ok()) << classifier.status().message();
+  EXPECT_EQ((*classifier)->info().model, "cnn");
+  EXPECT_EQ((*classifier)->image_bytes(), 3 * 24 * 24);
+  std::vector<float> p(60 * 4);
+  ASSERT_TRUE((*classifier)->predict(data.test.pixels.data(), 60, p.data()).ok());
+  int64_t correct = 0;
+  for (int64_t i = 0; i < 60; ++i) {
+    EXPECT_NEAR(std::accumulate(p.begin() + i * 4, p.begin() + i * 4 + 4, 0.0), 1.0, 1e-5);
+    correct += std::max_element(p.begin() + i * 4, p.begin() + i * 4 + 4) - (p.begin() + i * 4) == data.test.labels[i];
+  }
+  EXPECT_DOUBLE_EQ(static_cast<double>(correct) / 60, evaluated->accuracy);
+  EXPECT_EQ((*classifier)->predict(data.test.pixels.data(), 0, p.data()).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(SavedClassifier::load((dir_ / "none").string()).status().code(), Status::Code::kNotFound);
+
+  ModelBenchConfig bench;
+  bench.batch_size = 3;
+  bench.warmup_s = 0.01;
+  bench.duration_s = 0.05;
+  auto r = bench_model(**classifier, bench, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_GE(r->calls, 1);
+  EXPECT_EQ(r->inferences, r->calls * 3);
+  EXPECT_EQ(r->latency.count, r->calls);
+  EXPECT_GT(r->inferences_per_s, 0);
+  EXPECT_LE(r->latency.p50_ms, r->latency.p99_ms);
+  EXPECT_FALSE(r->energy.metered);
+  bench.batch_size = 0;
+  EXPECT_EQ(bench_model(**classifier, bench, nullptr).status().code(), Status::Code::kInvalidArgument);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,9 @@ namespace {
 
 // Hidden names of uploads in progress; never listed, never served.
 constexpr const char* kTempPrefix = ".wattlab-upload-";
+// The folder in the root where uploads are written until they are complete
+// (its name has kTempPrefix, so no client path reaches it).
+constexpr const char* kStagingFolder = ".wattlab-upload-staging";
 constexpr size_t kMaxPathBytes = 4096;
 
 std::string errno_text(int err) { return std::strerror(err); }
@@ -69,9 +73,10 @@ int64_t ArtifactFile::read_at(int64_t offset, char* out, size_t length) const {
   }
 }
 
-ArtifactUpload::ArtifactUpload(int dir_fd, int file_fd, std::string temp_name, std::string final_name,
-                               std::string display_path)
+ArtifactUpload::ArtifactUpload(int dir_fd, int temp_dir_fd, int file_fd, std::string temp_name,
+                               std::string final_name, std::string display_path)
     : dir_fd_(dir_fd),
+      temp_dir_fd_(temp_dir_fd),
       file_fd_(file_fd),
       temp_name_(std::move(temp_name)),
       final_name_(std::move(final_name)),
@@ -81,14 +86,17 @@ ArtifactUpload::~ArtifactUpload() {
   if (!committed_) discard();
   if (file_fd_ >= 0) close(file_fd_);
   if (dir_fd_ >= 0) close(dir_fd_);
+  if (temp_dir_fd_ >= 0) close(temp_dir_fd_);
 }
 
 void ArtifactUpload::discard() {
+  // Unlinked while still open (and locked), so that a cleanup by another
+  // server never sees it unlocked.
+  unlinkat(temp_dir_fd_, temp_name_.c_str(), 0);
   if (file_fd_ >= 0) {
     close(file_fd_);
     file_fd_ = -1;
   }
-  unlinkat(dir_fd_, temp_name_.c_str(), 0);
 }
 
 Status ArtifactUpload::append(const char* data, size_t length) {
@@ -109,11 +117,6 @@ Status ArtifactUpload::append(const char* data, size_t length) {
 Status ArtifactUpload::commit() {
   if (file_fd_ < 0) return Status::io_error("the upload of '" + display_path_ + "' was already closed");
   if (fsync(file_fd_) != 0) return io_status("cannot flush artifact '" + display_path_ + "'", errno);
-  if (close(file_fd_) != 0) {
-    file_fd_ = -1;
-    return io_status("cannot close artifact '" + display_path_ + "'", errno);
-  }
-  file_fd_ = -1;
   // rename() replaces a symlink itself rather than its target, but refuse
   // one that appeared since begin_upload() anyway, and never replace a folder.
   struct stat st {};
@@ -121,10 +124,16 @@ Status ArtifactUpload::commit() {
     if (S_ISLNK(st.st_mode)) return Status::invalid_argument("artifact '" + display_path_ + "' is a symlink");
     if (S_ISDIR(st.st_mode)) return Status::invalid_argument("artifact '" + display_path_ + "' is a folder");
   }
-  if (renameat(dir_fd_, temp_name_.c_str(), dir_fd_, final_name_.c_str()) != 0) {
+  if (renameat(temp_dir_fd_, temp_name_.c_str(), dir_fd_, final_name_.c_str()) != 0) {
     return io_status("cannot store artifact '" + display_path_ + "'", errno);
   }
   committed_ = true;
+  // Closed (and unlocked) only once renamed out of the staging folder.
+  const int closed = close(file_fd_);
+  file_fd_ = -1;
+  if (closed != 0) return io_status("cannot close artifact '" + display_path_ + "'", errno);
+  // The new name survives a power loss too.
+  if (fsync(dir_fd_) != 0) return io_status("cannot flush the folder of artifact '" + display_path_ + "'", errno);
   return Status();
 }
 
@@ -138,10 +147,51 @@ Result<std::unique_ptr<ArtifactRoot>> ArtifactRoot::open(const std::string& dir)
   }
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return io_status("cannot open the artifact root " + dir + " (choose another with --artifacts)", errno);
-  return std::unique_ptr<ArtifactRoot>(new ArtifactRoot(fd, dir));
+  if (mkdirat(fd, kStagingFolder, 0700) != 0 && errno != EEXIST) {
+    const int err = errno;
+    close(fd);
+    return io_status("cannot create " + dir + "/" + kStagingFolder + " (choose another root with --artifacts)", err);
+  }
+  const int staging = openat(fd, kStagingFolder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (staging < 0) {
+    const int err = errno;
+    close(fd);
+    return io_status("cannot open " + dir + "/" + kStagingFolder, err);
+  }
+  std::unique_ptr<ArtifactRoot> root(new ArtifactRoot(fd, staging, dir));
+  root->remove_stale_uploads();
+  return root;
 }
 
-ArtifactRoot::~ArtifactRoot() { close(root_fd_); }
+ArtifactRoot::~ArtifactRoot() {
+  close(root_fd_);
+  close(staging_fd_);
+}
+
+size_t ArtifactRoot::remove_stale_uploads() const {
+  // A fresh descriptor: listing moves the descriptor's offset.
+  const int fd = openat(staging_fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* d = fd >= 0 ? fdopendir(fd) : nullptr;
+  if (d == nullptr) {
+    if (fd >= 0) close(fd);
+    return 0;
+  }
+  std::vector<std::string> names;
+  while (dirent* e = readdir(d)) {
+    if (std::strncmp(e->d_name, kTempPrefix, std::strlen(kTempPrefix)) == 0) names.emplace_back(e->d_name);
+  }
+  size_t removed = 0;
+  for (const auto& name : names) {
+    // Every upload in progress holds its file locked; a lock that can be
+    // taken belonged to a process that is gone.
+    const int file = openat(dirfd(d), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (file < 0) continue;
+    if (flock(file, LOCK_EX | LOCK_NB) == 0 && unlinkat(dirfd(d), name.c_str(), 0) == 0) ++removed;
+    close(file);
+  }
+  closedir(d);
+  return removed;
+}
 
 Result<std::vector<std::string>> ArtifactRoot::split_path(const std::string& path, bool allow_empty) {
   auto invalid = [&](const std::string& why) {
@@ -284,14 +334,26 @@ Result<std::unique_ptr<ArtifactUpload>> ArtifactRoot::begin_upload(const std::st
                                                              : "not a regular file"));
     }
   }
+  // The temporary file goes to the staging folder, where a later server
+  // finds it should this one be killed; beside the target when that is on
+  // another file system (a rename cannot cross it).
+  struct stat target_dir {}, staging_dir {};
+  const bool same_fs = fstat(dir, &target_dir) == 0 && fstat(staging_fd_, &staging_dir) == 0 &&
+                       target_dir.st_dev == staging_dir.st_dev;
+  const int temp_dir = dup(same_fs ? staging_fd_ : dir);
   const std::string temp = temp_name();
-  int fd = openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  int fd = temp_dir < 0 ? -1 : openat(temp_dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
+    if (fd >= 0) {
+      unlinkat(temp_dir, temp.c_str(), 0);
+      close(fd);
+    }
+    if (temp_dir >= 0) close(temp_dir);
     close(dir);
     return io_status("cannot create a temporary file for artifact '" + path + "'", err);
   }
-  return std::make_unique<ArtifactUpload>(dir, fd, temp, name, path);
+  return std::make_unique<ArtifactUpload>(dir, temp_dir, fd, temp, name, path);
 }
 
 namespace {

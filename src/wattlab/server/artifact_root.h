@@ -6,8 +6,11 @@
 // backslash) and then walked one component at a time with openat(O_NOFOLLOW)
 // from a descriptor of the root, so a symlink anywhere on the way (a folder
 // or the file itself) is refused rather than followed, whatever it points at.
-// Uploads go to a temporary file beside the target and are renamed over it
-// only when complete: a failed or interrupted upload leaves nothing behind.
+// Uploads go to a temporary file in the root's staging folder (beside the
+// target when that is on another file system), locked while written, and are
+// renamed over the target only when complete: a failed or interrupted upload
+// leaves nothing behind, and one whose server was killed is removed by the
+// next ArtifactRoot::open of the root.
 #pragma once
 
 #include <cstdint>
@@ -44,21 +47,23 @@ class ArtifactFile {
   int64_t size_bytes_;  // size when opened
 };
 
-// An upload in progress: bytes go to a hidden temporary file beside the
-// target; commit() renames it into place. Destroying an uncommitted upload
-// removes the temporary file.
+// An upload in progress: bytes go to a hidden temporary file, locked
+// (flock) as long as the upload lives; commit() renames it into place.
+// Destroying an uncommitted upload removes the temporary file.
 class ArtifactUpload {
  public:
-  // Takes ownership of `dir_fd` (the target's folder) and `file_fd` (the
-  // temporary file `temp_name` in it).
-  ArtifactUpload(int dir_fd, int file_fd, std::string temp_name, std::string final_name, std::string display_path);
+  // Takes ownership of `dir_fd` (the target's folder), `temp_dir_fd` (the
+  // temporary file's) and `file_fd` (the temporary file `temp_name`, locked).
+  ArtifactUpload(int dir_fd, int temp_dir_fd, int file_fd, std::string temp_name, std::string final_name,
+                 std::string display_path);
   ~ArtifactUpload();
   ArtifactUpload(const ArtifactUpload&) = delete;
   ArtifactUpload& operator=(const ArtifactUpload&) = delete;
 
   // Appends bytes. IoError (disk full, ...) leaves the upload to be discarded.
   Status append(const char* data, size_t length);
-  // Flushes and renames the file into place. InvalidArgument when the target
+  // Flushes and renames the file into place, then flushes its folder, so
+  // that the artifact survives a power loss. InvalidArgument when the target
   // has become a folder or a symlink meanwhile; IoError otherwise.
   Status commit();
   int64_t bytes_written() const { return bytes_written_; }
@@ -67,8 +72,9 @@ class ArtifactUpload {
   void discard();
 
   int dir_fd_;                // owned: the target's folder
+  int temp_dir_fd_;           // owned: the temporary file's folder
   int file_fd_;               // owned: the temporary file (-1 once closed)
-  std::string temp_name_;     // in dir_fd_
+  std::string temp_name_;     // in temp_dir_fd_
   std::string final_name_;    // in dir_fd_
   std::string display_path_;  // the client's path, for messages
   int64_t bytes_written_ = 0;
@@ -77,8 +83,10 @@ class ArtifactUpload {
 
 class ArtifactRoot {
  public:
-  // Opens `dir` (creating it and missing parents) as the root. IoError or
-  // PermissionDenied naming the folder when it cannot be created or opened.
+  // Opens `dir` (creating it and missing parents) as the root, and removes
+  // the temporary files of uploads whose process is gone (a killed server).
+  // IoError or PermissionDenied naming the folder when it cannot be created
+  // or opened.
   static Result<std::unique_ptr<ArtifactRoot>> open(const std::string& dir);
   ~ArtifactRoot();
   ArtifactRoot(const ArtifactRoot&) = delete;
@@ -112,8 +120,14 @@ class ArtifactRoot {
   // (what was removed before stays removed).
   Status remove(const std::string& path) const;
 
+  // Removes the staging folder's temporary files that no live upload holds
+  // locked (open() does this); the number removed. Uploads in progress, in
+  // this process or another, are left alone.
+  size_t remove_stale_uploads() const;
+
  private:
-  ArtifactRoot(int root_fd, std::string dir) : root_fd_(root_fd), dir_(std::move(dir)) {}
+  ArtifactRoot(int root_fd, int staging_fd, std::string dir)
+      : root_fd_(root_fd), staging_fd_(staging_fd), dir_(std::move(dir)) {}
   // A descriptor of the folder `components` name below the root (walked with
   // O_NOFOLLOW), creating missing ones when `create`; -1 and `*status` set
   // otherwise (NotFound for a missing folder; `*not_a_folder` set when a
@@ -122,6 +136,7 @@ class ArtifactRoot {
                Status* status, bool* not_a_folder = nullptr) const;
 
   int root_fd_;      // owned, O_DIRECTORY
+  int staging_fd_;   // owned, O_DIRECTORY: the staging folder in the root
   std::string dir_;  // as given to open()
 };
 

@@ -37,15 +37,19 @@ class ArtifactRootTest : public ::testing::Test {
     root_.reset();
     fs::remove_all(base_);
   }
-  // Every entry below the root, not following symlinks.
+  // Every entry below the root, not following symlinks; the staging folder
+  // itself left out (what is in it is listed).
   std::vector<std::string> tree() const {
     std::vector<std::string> out;
-    for (auto it = fs::recursive_directory_iterator(base_ / "root"); it != fs::recursive_directory_iterator(); ++it)
-      out.push_back(fs::relative(it->path(), base_ / "root").string());
+    for (auto it = fs::recursive_directory_iterator(base_ / "root"); it != fs::recursive_directory_iterator(); ++it) {
+      const std::string rel = fs::relative(it->path(), base_ / "root").string();
+      if (rel != kStaging) out.push_back(rel);
+    }
     std::sort(out.begin(), out.end());
     return out;
   }
 
+  static constexpr const char* kStaging = ".wattlab-upload-staging";
   fs::path base_;
   std::unique_ptr<ArtifactRoot> root_;
 };
@@ -104,6 +108,26 @@ TEST_F(ArtifactRootTest, AnAbandonedUploadLeavesNothing) {
   }  // destroyed without commit(), as when a client disconnects
   EXPECT_EQ(tree(), (std::vector<std::string>{"a", "a/b"}));
   EXPECT_EQ(root_->open_file("a/b/model.bin").status().code(), Status::Code::kNotFound);
+}
+
+// A server killed during an upload leaves its temporary file; the next
+// server on the root removes it, but never one that a live upload holds.
+TEST_F(ArtifactRootTest, OpeningTheRootRemovesUploadsOfKilledServers) {
+  auto live = root_->begin_upload("a/live.bin");
+  ASSERT_TRUE(live.ok());
+  ASSERT_TRUE((*live)->append("in progress", 11).ok());
+  const fs::path staging = base_ / "root" / kStaging;
+  std::ofstream(staging / ".wattlab-upload-999999-0-1") << "left by a killed server";
+  ASSERT_EQ(tree().size(), 3u) << "a/, the live upload's file and the stale one";
+
+  auto reopened = ArtifactRoot::open((base_ / "root").string());
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_FALSE(fs::exists(staging / ".wattlab-upload-999999-0-1"));
+  ASSERT_EQ(tree().size(), 2u) << "the live upload's file stays";
+  ASSERT_TRUE((*live)->commit().ok());
+  EXPECT_EQ(tree(), (std::vector<std::string>{"a", "a/live.bin"}));
+  EXPECT_EQ(read_file(base_ / "root" / "a" / "live.bin"), "in progress");
+  EXPECT_EQ((*reopened)->remove_stale_uploads(), 0u);
 }
 
 TEST_F(ArtifactRootTest, CommitReplacesTheFileWhole) {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <limits>
@@ -31,10 +32,39 @@ struct BadParameter {
   throw BadParameter{"Missing value for required parameter '" + name + "'."};
 }
 
+// At most 100 characters of a request value, for messages. Never recurses
+// into arrays and objects (a client's nesting has no bound here).
+std::string shown_value(const json& value) {
+  if (value.is_array()) return "[...] (an array of " + std::to_string(value.size()) + ")";
+  if (value.is_object()) return "{...} (an object of " + std::to_string(value.size()) + " members)";
+  std::string shown = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  return shown.size() > 100 ? shown.substr(0, 100) + "..." : shown;
+}
+
 [[noreturn]] void wrong_type(const std::string& name, const json& value, const char* expected) {
-  std::string shown = value.dump();
-  if (shown.size() > 100) shown = shown.substr(0, 100) + "...";
-  throw BadParameter{"Invalid value " + shown + " for parameter '" + name + "' supplied: expected " + expected + "."};
+  throw BadParameter{"Invalid value " + shown_value(value) + " for parameter '" + name + "' supplied: expected " +
+                     expected + "."};
+}
+
+// False when `body` nests arrays and objects deeper than `max_depth`. A
+// linear scan (strings skipped), so no later step recurses on a hostile body.
+bool nesting_within(std::string_view body, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
 }
 
 const json* field(const json& request, const std::string& name) {
@@ -68,6 +98,9 @@ std::string run_id_of(const json& request) {
 std::optional<int64_t> optional_int64(const json& request, const std::string& name) {
   const json* v = field(request, name);
   if (!v) return std::nullopt;
+  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    wrong_type(name, *v, "an integer within int64");
+  }
   if (v->is_number_integer()) return v->get<int64_t>();
   if (v->is_number_float()) {
     double d = v->get<double>();
@@ -250,9 +283,15 @@ ApiResponse api_error(const Status& status) {
     case Status::Code::kInvalidArgument: return api_error("INVALID_PARAMETER_VALUE", status.message());
     case Status::Code::kNotFound: return api_error("RESOURCE_DOES_NOT_EXIST", status.message());
     case Status::Code::kAlreadyExists: return api_error("RESOURCE_ALREADY_EXISTS", status.message());
-    case Status::Code::kUnavailable: return api_error("TEMPORARILY_UNAVAILABLE", status.message());
-    default: return api_error("INTERNAL_ERROR", status.message());
+    default: break;
   }
+  // The server's own trouble: its detail (paths, the database's words) stays
+  // in the server's log.
+  std::fprintf(stderr, "wattlab server: a request failed: %s\n", status.to_string().c_str());
+  if (status.code() == Status::Code::kUnavailable) {
+    return api_error("TEMPORARILY_UNAVAILABLE", "the store is busy or unreachable; retry later");
+  }
+  return api_error("INTERNAL_ERROR", "the server could not complete the request; its log has the details");
 }
 
 MlflowApi::MlflowApi(Store* store, Clock* clock, const ArtifactRoot* artifacts, ServerMetrics* metrics)
@@ -314,6 +353,7 @@ void MlflowApi::build_routes() {
        {"POST",
         [=](const json& r) {
           std::string name = required_string(r, "name");
+          if (Status valid = validate_experiment_name(name); !valid.ok()) return api_error(valid);
           std::map<std::string, std::string> tags;
           for (auto& [k, v] : key_values(r, "tags")) tags[k] = v;
           auto id = store->create_experiment(name, optional_string(r, "artifact_location").value_or(""), tags);
@@ -374,7 +414,8 @@ void MlflowApi::build_routes() {
           std::string id = required_string(r, "experiment_id");
           auto name = optional_string(r, "new_name");
           if (!name) return ok();  // nothing to change, as in MLflow
-          Status s = store->rename_experiment(id, *name);
+          Status s = validate_experiment_name(*name);
+          if (s.ok()) s = store->rename_experiment(id, *name);
           return s.ok() ? ok() : api_error(s);
         }}},
       {"experiments/delete",
@@ -455,6 +496,18 @@ void MlflowApi::build_routes() {
           update.end_time_ms = optional_int64(r, "end_time");
           update.run_name = optional_string(r, "run_name");
           if (update.run_name && update.run_name->empty()) update.run_name.reset();
+          if (update.run_name) {
+            if (Status valid = validate_tag_value("mlflow.runName", *update.run_name); !valid.ok()) return api_error(valid);
+          }
+          if (update.end_time_ms) {
+            auto run = store->get_run(run_id);
+            if (!run.ok()) return run.status().code() == Status::Code::kNotFound ? run_not_found(run_id) : api_error(run.status());
+            if (*update.end_time_ms < run->info.start_time_ms) {
+              return api_error("INVALID_PARAMETER_VALUE",
+                               "end_time " + std::to_string(*update.end_time_ms) + " is before the run's start_time " +
+                                   std::to_string(run->info.start_time_ms));
+            }
+          }
           auto info = store->update_run_info(run_id, update);
           if (!info.ok()) return info.status().code() == Status::Code::kNotFound ? run_not_found(run_id) : api_error(info.status());
           return ok({{"run_info", run_info_json(*info, default_root())}});
@@ -726,7 +779,7 @@ ApiResponse answer(Handler handler) {
   } catch (const json::exception& e) {
     return api_error("INVALID_PARAMETER_VALUE", std::string("invalid request: ") + e.what());
   } catch (const std::exception& e) {
-    return api_error("INTERNAL_ERROR", e.what());
+    return api_error(Status::internal(e.what()));
   }
 }
 
@@ -744,6 +797,10 @@ ApiResponse MlflowApi::handle_body(const std::string& method, const std::string&
   }
   json request = json::object();
   if (!body.empty()) {
+    if (!nesting_within(body, kMaxRequestNesting)) {
+      return api_error("BAD_REQUEST",
+                       "the request body nests deeper than " + std::to_string(kMaxRequestNesting) + " levels");
+    }
     request = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (request.is_discarded()) return api_error("BAD_REQUEST", "the request body is not valid JSON");
   }

@@ -6,6 +6,11 @@
 // MLflow's REST API: errors are {"error_code": ..., "message": ...} with
 // INVALID_PARAMETER_VALUE / RESOURCE_ALREADY_EXISTS / BAD_REQUEST -> 400,
 // RESOURCE_DOES_NOT_EXIST / ENDPOINT_NOT_FOUND -> 404, INTERNAL_ERROR -> 500.
+// Request bodies nested deeper than kMaxRequestNesting are refused with
+// BAD_REQUEST before they are parsed; nothing recurses on client data.
+// Errors the client cannot fix (the store's I/O, corruption...) are
+// INTERNAL_ERROR / TEMPORARILY_UNAVAILABLE with a generic message; their
+// detail, which may name server paths, goes to stderr.
 // As in MLflow's JSON (protobuf), empty repeated fields are left out and
 // int64 fields are JSON numbers; non-finite metric values are the strings
 // "NaN", "Infinity", "-Infinity".
@@ -29,6 +34,9 @@ namespace wattlab {
 class ArtifactRoot;
 class ServerMetrics;
 
+// Deeper than any MLflow or wattlab request needs (they nest 4 levels).
+inline constexpr int kMaxRequestNesting = 64;
+
 struct ApiResponse {
   int http_status = 200;
   nlohmann::json body = nlohmann::json::object();
@@ -39,7 +47,8 @@ struct ApiResponse {
 ApiResponse api_error(const std::string& error_code, const std::string& message);
 // The MLflow error for a store Status (InvalidArgument -> INVALID_PARAMETER_VALUE,
 // NotFound -> RESOURCE_DOES_NOT_EXIST, AlreadyExists -> RESOURCE_ALREADY_EXISTS,
-// anything else -> INTERNAL_ERROR).
+// with the Status's message; Unavailable -> TEMPORARILY_UNAVAILABLE, anything
+// else -> INTERNAL_ERROR, with a generic message, the Status written to stderr).
 ApiResponse api_error(const Status& status);
 // The HTTP status MLflow uses for an error code (500 for unknown codes).
 int http_status_of(const std::string& error_code);

@@ -1,11 +1,10 @@
 #include "wattlab/server/rest_run_logger.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "wattlab/server/http_client.h"
 #include "wattlab/server/wire.h"
 #include "wattlab/track/entities.h"
 
@@ -22,6 +21,11 @@ constexpr size_t kMaxTagsPerRequest = 100;
 // Power samples per request: well under the server's body limit.
 constexpr size_t kMaxSamplesPerRequest = 20000;
 constexpr int kConnectTries = 3;
+
+HttpHeaders auth_headers(const std::string& token) {
+  if (token.empty()) return {};
+  return {{"Authorization", "Bearer " + token}};
+}
 
 Status status_of_error(const json& body, int http_status, const std::string& what) {
   std::string code = body.is_object() ? body.value("error_code", "") : "";
@@ -62,74 +66,76 @@ Result<std::unique_ptr<RestRunLogger>> RestRunLogger::connect(const std::string&
     return Status::invalid_argument("tracking URI " + uri + ": give the server's address only (http://host:port), "
                                     "without a path");
   }
+  const std::string authority = base.substr(7);
+  const size_t colon = authority.rfind(':');
+  if (colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
+    const std::string port = authority.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(port) > 65535) {
+      return Status::invalid_argument("tracking URI " + uri + " has a bad port — give http://host:port");
+    }
+  }
   return std::unique_ptr<RestRunLogger>(new RestRunLogger(base, token));
 }
 
-RestRunLogger::RestRunLogger(std::string uri, std::string token)
-    : uri_(std::move(uri)), token_(std::move(token)), client_(std::make_unique<httplib::Client>(uri_)) {
-  client_->set_keep_alive(true);
-  client_->set_connection_timeout(5, 0);
-  client_->set_read_timeout(120, 0);
-  client_->set_write_timeout(120, 0);
-  if (!token_.empty()) client_->set_bearer_token_auth(token_);
+RestRunLogger::RestRunLogger(std::string uri, std::string token) : uri_(std::move(uri)), token_(std::move(token)) {
+  // uri_ is http://host[:port] (connect() checked it); [v6] brackets dropped.
+  std::string host = uri_.substr(7);
+  int port = 80;
+  const size_t colon = host.rfind(':');
+  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
+    port = std::stoi(host.substr(colon + 1));
+    host.resize(colon);
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  HttpClientOptions options;
+  options.connect_timeout = std::chrono::seconds(5);
+  options.io_timeout = std::chrono::seconds(120);
+  options.connect_tries = kConnectTries;
+  options.retry_delay = std::chrono::milliseconds(200);
+  client_ = std::make_unique<HttpClient>(host, port, options);
 }
 
 RestRunLogger::~RestRunLogger() = default;
 
-namespace {
-
-// Sends one request with `send` (retrying a connection that failed before
-// the request went out) and turns the answer into JSON or a Status.
-template <typename Send>
-Result<json> exchange(const std::string& uri, const std::string& path, Send send) {
-  for (int attempt = 1;; ++attempt) {
-    httplib::Result res = send();
-    if (!res) {
-      if (res.error() == httplib::Error::Connection && attempt < kConnectTries) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        continue;
-      }
-      return Status::unavailable("cannot reach the tracking server at " + uri + " (" +
-                                 httplib::to_string(res.error()) + ") — is `wattlab server` running there?");
-    }
-    json reply = json::parse(res->body, nullptr, false);
-    if (res->status != 200) return status_of_error(reply, res->status, path);
-    if (reply.is_discarded()) return Status::internal(path + ": the answer of " + uri + " is not JSON");
-    return reply;
+Result<json> RestRunLogger::exchange(const std::string& method, const std::string& path, const std::string& target,
+                                     const std::string& body) {
+  std::lock_guard lock(mu_);
+  auto res = client_->request(method, target, body, body.empty() ? "" : "application/json", auth_headers(token_));
+  if (!res.ok()) {
+    return Status::unavailable("cannot reach the tracking server at " + uri_ + " (" + res.status().message() +
+                               ") — is `wattlab server` running there?");
   }
+  json reply = json::parse(res->body, nullptr, false);
+  if (res->status != 200) return status_of_error(reply, res->status, path);
+  if (reply.is_discarded()) return Status::internal(path + ": the answer of " + uri_ + " is not JSON");
+  return reply;
 }
 
-}  // namespace
-
 Result<json> RestRunLogger::post(const std::string& path, const json& body) {
-  const std::string text = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  const std::string target = "/api/2.0/" + path;
-  std::lock_guard lock(mu_);
-  return exchange(uri_, path, [&] { return client_->Post(target.c_str(), text, "application/json"); });
+  return exchange("POST", path, "/api/2.0/" + path, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 Result<json> RestRunLogger::get(const std::string& path, const std::string& query) {
-  const std::string target = "/api/2.0/" + path + "?" + query;
-  std::lock_guard lock(mu_);
-  return exchange(uri_, path, [&] { return client_->Get(target.c_str()); });
+  return exchange("GET", path, "/api/2.0/" + path + "?" + query, "");
 }
 
 Status RestRunLogger::check_reachable() {
   std::lock_guard lock(mu_);
-  auto res = client_->Get("/health");
-  if (res && res->status == 200) return Status();
-  if (res && res->status == 401) {
+  auto res = client_->get("/health", auth_headers(token_));
+  if (res.ok() && res->status == 200) return Status();
+  if (res.ok() && res->status == 401) {
     return Status::permission_denied("the tracking server at " + uri_ + " wants a token: set WATTLAB_TOKEN");
   }
   return Status::unavailable("cannot reach the tracking server at " + uri_ + " (" +
-                             (res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error())) +
+                             (res.ok() ? "HTTP " + std::to_string(res->status) : res.status().message()) +
                              ") — is `wattlab server` running there?");
 }
 
 Result<std::string> RestRunLogger::get_or_create_experiment(const std::string& name) {
   if (name.empty()) return Status::invalid_argument("experiment name is empty");
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto found = get("mlflow/experiments/get-by-name", "experiment_name=" + httplib::detail::encode_query_param(name));
+    auto found = get("mlflow/experiments/get-by-name", "experiment_name=" + percent_encode(name));
     if (found.ok()) {
       const json& e = (*found)["experiment"];
       if (e.value("lifecycle_stage", "active") != "active") {

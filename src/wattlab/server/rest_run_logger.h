@@ -28,11 +28,9 @@
 #include "wattlab/core/status.h"
 #include "wattlab/track/run_logger.h"
 
-namespace httplib {
-class Client;
-}
-
 namespace wattlab {
+
+class HttpClient;
 
 class RestRunLogger final : public RunLogger {
  public:
@@ -66,11 +64,14 @@ class RestRunLogger final : public RunLogger {
   // response JSON, or the Status of the MLflow error / transport failure.
   Result<nlohmann::json> post(const std::string& path, const nlohmann::json& body);
   Result<nlohmann::json> get(const std::string& path, const std::string& query);
+  // Sends one request; every reply (or failure) as exchange() sees it.
+  Result<nlohmann::json> exchange(const std::string& method, const std::string& path, const std::string& target,
+                                  const std::string& body);
 
   std::string uri_;
   std::string token_;
   std::mutex mu_;                           // serialises calls on client_
-  std::unique_ptr<httplib::Client> client_;
+  std::unique_ptr<HttpClient> client_;
 };
 
 // True for "http://..." and "https://..." tracking URIs (as opposed to a

@@ -21,14 +21,14 @@ class RestRunLoggerTest : public ::testing::Test {
     store_ = std::move(store).value();
     ServerOptions options;
     options.port = 0;
-    options.token = "s3cret";
+    options.token = "s3cret-s3cret-s3cret";
     auto server = TrackingServer::bind(store_.get(), options);
     ASSERT_TRUE(server.ok()) << server.status().to_string();
     server_ = std::move(server).value();
     server_->start_background();
     uri_ = "http://127.0.0.1:" + std::to_string(server_->port());
   }
-  std::unique_ptr<RestRunLogger> connect(const std::string& token = "s3cret") {
+  std::unique_ptr<RestRunLogger> connect(const std::string& token = "s3cret-s3cret-s3cret") {
     auto logger = RestRunLogger::connect(uri_ + "/", token);
     EXPECT_TRUE(logger.ok()) << logger.status().to_string();
     return logger.ok() ? std::move(logger).value() : nullptr;

@@ -3,7 +3,6 @@
 #include "wattlab/server/server_metrics.h"
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "wattlab/server/http_client.h"
 #include "wattlab/server/tracking_server.h"
 #include "wattlab/track/sqlite_store.h"
 
@@ -145,7 +145,7 @@ class ServerMetricsTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status().to_string();
     server_ = std::move(server).value();
     server_->start_background();
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    client_ = std::make_unique<HttpClient>("127.0.0.1", server_->port());
   }
   void TearDown() override {
     client_.reset();
@@ -155,11 +155,11 @@ class ServerMetricsTest : public ::testing::Test {
 
   // Scrapes /metrics, checking the format on the way.
   Exposition scrape() {
-    auto res = client_->Get("/metrics");
-    EXPECT_TRUE(res);
-    if (!res) return {};
+    auto res = client_->get("/metrics");
+    EXPECT_TRUE(res.ok()) << res.status().to_string();
+    if (!res.ok()) return {};
     EXPECT_EQ(res->status, 200);
-    EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_EQ(res->header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
     last_text_ = res->body;
     Exposition e = parse_exposition(res->body);
     for (const auto& error : e.errors) ADD_FAILURE() << error;
@@ -171,7 +171,7 @@ class ServerMetricsTest : public ::testing::Test {
   std::unique_ptr<SqliteStore> store_;
   fs::path artifacts_;
   std::unique_ptr<TrackingServer> server_;
-  std::unique_ptr<httplib::Client> client_;
+  std::unique_ptr<HttpClient> client_;
   std::string last_text_;
 };
 
@@ -193,9 +193,9 @@ TEST_F(ServerMetricsTest, EveryLineParsesAndEveryFamilyIsTyped) {
 
 TEST_F(ServerMetricsTest, CountersMoveByWhatTheRequestsDid) {
   Exposition before = scrape();
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(client_->Get("/health"));
-  auto run = client_->Post("/api/2.0/mlflow/runs/create", "{}", "application/json");
-  ASSERT_TRUE(run);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(client_->get("/health").ok());
+  auto run = client_->post("/api/2.0/mlflow/runs/create", "{}");
+  ASSERT_TRUE(run.ok()) << run.status().to_string();
   ASSERT_EQ(run->status, 200);
   const std::string run_id = json::parse(run->body)["run"]["info"]["run_id"];
   const std::string batch = json{{"run_id", run_id},
@@ -205,29 +205,28 @@ TEST_F(ServerMetricsTest, CountersMoveByWhatTheRequestsDid) {
                                  {"params", {{{"key", "lr"}, {"value", "0.1"}}, {{"key", "bs"}, {"value", "32"}}}},
                                  {"tags", {{{"key", "phase"}, {"value", "train"}}}}}
                               .dump();
-  auto logged = client_->Post("/api/2.0/mlflow/runs/log-batch", batch, "application/json");
-  ASSERT_TRUE(logged);
+  auto logged = client_->post("/api/2.0/mlflow/runs/log-batch", batch);
+  ASSERT_TRUE(logged.ok()) << logged.status().to_string();
   ASSERT_EQ(logged->status, 200) << logged->body;
   // A failed write ingests nothing.
-  auto refused = client_->Post("/api/2.0/mlflow/runs/log-metric",
-                               json{{"run_id", "0123456789abcdef0123456789abcdef"}, {"key", "x"}, {"value", 1}, {"timestamp", 1}}.dump(),
-                               "application/json");
-  ASSERT_TRUE(refused);
+  auto refused = client_->post("/api/2.0/mlflow/runs/log-metric",
+                               json{{"run_id", "0123456789abcdef0123456789abcdef"}, {"key", "x"}, {"value", 1}, {"timestamp", 1}}.dump());
+  ASSERT_TRUE(refused.ok()) << refused.status().to_string();
   ASSERT_EQ(refused->status, 404);
   const std::string artifact(5000, 'a');
-  auto put = client_->Put("/api/2.0/mlflow-artifacts/artifacts/0/" + run_id + "/artifacts/a.bin", artifact,
+  auto put = client_->put("/api/2.0/mlflow-artifacts/artifacts/0/" + run_id + "/artifacts/a.bin", artifact,
                           "application/octet-stream");
-  ASSERT_TRUE(put);
+  ASSERT_TRUE(put.ok()) << put.status().to_string();
   ASSERT_EQ(put->status, 200) << put->body;
-  ASSERT_TRUE(client_->Get("/api/2.0/mlflow/no-such-endpoint"));
-  ASSERT_TRUE(client_->Get("/nowhere/at/all"));
+  ASSERT_TRUE(client_->get("/api/2.0/mlflow/no-such-endpoint").ok());
+  ASSERT_TRUE(client_->get("/nowhere/at/all").ok());
   // A body that is not JSON counts under its endpoint when that exists, and
   // under "other" when it does not.
-  auto not_json = client_->Post("/api/2.0/mlflow/runs/log-batch", "{", "application/json");
-  ASSERT_TRUE(not_json);
+  auto not_json = client_->post("/api/2.0/mlflow/runs/log-batch", "{");
+  ASSERT_TRUE(not_json.ok()) << not_json.status().to_string();
   ASSERT_EQ(not_json->status, 400);
-  auto not_json_anywhere = client_->Post("/api/2.0/mlflow/no-such-endpoint", "{", "application/json");
-  ASSERT_TRUE(not_json_anywhere);
+  auto not_json_anywhere = client_->post("/api/2.0/mlflow/no-such-endpoint", "{");
+  ASSERT_TRUE(not_json_anywhere.ok()) << not_json_anywhere.status().to_string();
   ASSERT_EQ(not_json_anywhere->status, 400);
 
   // Each request was counted before its response went out, so one scrape
@@ -259,7 +258,7 @@ TEST_F(ServerMetricsTest, CountersMoveByWhatTheRequestsDid) {
 
 TEST_F(ServerMetricsTest, PromtoolAcceptsTheOutputWhenInstalled) {
   if (std::system("command -v promtool >/dev/null 2>&1") != 0) GTEST_SKIP() << "promtool is not installed";
-  ASSERT_TRUE(client_->Get("/health"));
+  ASSERT_TRUE(client_->get("/health").ok());
   scrape();
   const fs::path file = artifacts_.string() + ".prom";
   std::ofstream(file) << last_text_;

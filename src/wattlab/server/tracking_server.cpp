@@ -1,6 +1,9 @@
 #include "wattlab/server/tracking_server.h"
 
-#include <httplib.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,17 +20,24 @@
 namespace wattlab {
 
 using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-// /api/2.0/<api>/<endpoint> and /ajax-api/2.0/<api>/<endpoint>.
-constexpr const char* kRoutePattern = R"(/(?:api|ajax-api)/2\.0/(mlflow|wattlab)/([A-Za-z0-9_\-/]+))";
-
-void send(httplib::Response& res, const ApiResponse& r) {
-  res.status = r.http_status;
+HttpResponse json_response(const ApiResponse& r) {
+  HttpResponse out;
+  out.status = r.http_status;
+  out.content_type = "application/json";
   // Non-finite doubles cannot appear (they are encoded as strings); replace
   // invalid UTF-8 rather than throw.
-  res.set_content(r.body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+  out.body = r.body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return out;
+}
+
+HttpResponse error_response(const std::string& error_code, const std::string& message, int http_status = 0) {
+  HttpResponse out = json_response(api_error(error_code, message));
+  if (http_status) out.status = http_status;
+  return out;
 }
 
 // Compares without an early exit so the time taken says nothing about the token.
@@ -37,10 +47,35 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
+// Checks the bearer token (when one is set) in constant time. The scheme is
+// case-insensitive (RFC 9110 11.1), followed by one or more spaces.
+class Authorizer {
+ public:
+  explicit Authorizer(std::string token) : token_(std::move(token)) {}
+  bool operator()(const HttpRequest& req) const {
+    if (token_.empty()) return true;
+    const std::string header = req.header("Authorization");
+    constexpr std::string_view kScheme = "bearer";
+    if (header.size() <= kScheme.size() || header[kScheme.size()] != ' ') return false;
+    for (size_t i = 0; i < kScheme.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
+    const size_t start = header.find_first_not_of(' ', kScheme.size());
+    return start != std::string::npos && constant_time_equal(header.substr(start), token_);
+  }
+  static HttpResponse refuse() {
+    HttpResponse r = error_response("UNAUTHENTICATED", "this server requires `Authorization: Bearer <token>`");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+
+ private:
+  std::string token_;
+};
+
 // Query parameters as MlflowApi expects them: strings, repeated ones as arrays.
-json query_json(const httplib::Request& req) {
+json query_json(const HttpRequest& req) {
   json out = json::object();
-  for (const auto& [key, value] : req.params) {
+  for (const auto& [key, value] : req.query) {
     auto it = out.find(key);
     if (it == out.end()) out[key] = value;
     else if (it->is_array()) it->push_back(value);
@@ -49,51 +84,37 @@ json query_json(const httplib::Request& req) {
   return out;
 }
 
-// The request being handled on this thread: when its headers were read and
-// the endpoint label it counts under. httplib handles a connection's requests
-// on one thread, from the pre-routing handler to the post-routing handler.
-struct RequestContext {
-  std::chrono::steady_clock::time_point start;
-  bool started = false;
-  std::string endpoint;  // a label from a bounded set; empty: "other"
-};
-thread_local RequestContext tl_request;
-
-enum class BodyRead { kOk, kTooLarge, kFailed };
-
-// Reads a request body through `reader`, keeping at most `limit` bytes in
-// `*body`: the rest is read and dropped so that the connection stays usable,
-// and the result is kTooLarge. kFailed when the body could not be read.
-BodyRead read_body(const httplib::ContentReader& reader, size_t limit, std::string* body, ServerMetrics* metrics) {
-  bool too_large = false;
-  bool read = reader([&](const char* data, size_t length) {
-    metrics->add_request_body_bytes(length);
-    if (too_large) return true;
-    if (body->size() + length > limit) {
-      too_large = true;
-      body->clear();
-      body->shrink_to_fit();
-      return true;
-    }
-    body->append(data, length);
-    return true;
-  });
-  if (!read) return BodyRead::kFailed;
-  return too_large ? BodyRead::kTooLarge : BodyRead::kOk;
+std::string query_value(const HttpRequest& req, const std::string& name) {
+  for (const auto& [key, value] : req.query)
+    if (key == name) return value;
+  return "";
 }
 
-ApiResponse body_too_large(size_t limit, const char* what) {
-  return api_error("INVALID_PARAMETER_VALUE", std::string(what) + " is larger than " + std::to_string(limit) + " bytes");
+HttpResponse body_too_large(uint64_t limit, const char* what) {
+  return error_response("INVALID_PARAMETER_VALUE",
+                        std::string(what) + " is larger than " + std::to_string(limit) + " bytes; send less at once",
+                        413);
 }
 
-// The response when a body could not be read: httplib's 413 when it exceeded
-// the largest payload, 400 otherwise; the connection is closed either way.
-void body_unreadable(httplib::Response& res) {
-  const bool too_large = res.status == 413;
-  send(res, too_large ? api_error("INVALID_PARAMETER_VALUE", "request body is too large")
-                      : api_error("BAD_REQUEST", "the request body could not be read"));
-  if (too_large) res.status = 413;
-  res.set_header("Connection", "close");
+// `path` less `prefix`; nullopt when it does not start with it.
+std::optional<std::string> after(const std::string& path, std::string_view prefix) {
+  if (path.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  return path.substr(prefix.size());
+}
+
+// The part of an API path after "/api/2.0/" or "/ajax-api/2.0/".
+std::optional<std::string> api_rest(const std::string& path) {
+  if (auto rest = after(path, "/api/2.0/")) return rest;
+  return after(path, "/ajax-api/2.0/");
+}
+
+// An MLflow endpoint name: [A-Za-z0-9_-/]+.
+bool plausible_endpoint(const std::string& endpoint) {
+  if (endpoint.empty()) return false;
+  for (char c : endpoint) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '/') return false;
+  }
+  return true;
 }
 
 double unix_now_s() {
@@ -141,10 +162,91 @@ double process_start_time_s() {
   return start;
 }
 
+Status check_token(const std::string& token) {
+  if (token.empty()) return Status();
+  for (char c : token) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return Status::invalid_argument("the token holds a space or a control character, which HTTP headers cannot "
+                                      "carry intact — use letters, digits and punctuation, e.g. `openssl rand -hex 24`");
+    }
+  }
+  if (token.size() < kMinTokenLength) {
+    return Status::invalid_argument("the token has " + std::to_string(token.size()) + " characters; use at least " +
+                                    std::to_string(kMinTokenLength) + " (e.g. `openssl rand -hex 24`) so that it "
+                                    "cannot be guessed");
+  }
+  return Status();
+}
+
+// Uploads a request body into the artifact root (see route_artifact).
+class UploadExchange final : public HttpExchange {
+ public:
+  UploadExchange(std::unique_ptr<ArtifactUpload> upload, Status refused, bool authenticated, uint64_t max_bytes,
+                 ServerMetrics* metrics, SteadyClock::time_point start)
+      : upload_(std::move(upload)), refused_(std::move(refused)), authenticated_(authenticated),
+        max_bytes_(max_bytes), metrics_(metrics), start_(start) {}
+
+  uint64_t max_body_bytes() const override { return max_bytes_; }
+  void append_body(const char* data, size_t length) override {
+    metrics_->add_request_body_bytes(length);
+    if (upload_ && write_status_.ok()) write_status_ = upload_->append(data, length);
+  }
+  HttpResponse respond(HttpRequest&) override { return count(answer()); }
+  HttpResponse respond_too_large(HttpRequest&) override {
+    upload_.reset();  // discards the partial file
+    return count(authenticated_ ? body_too_large(max_bytes_, "artifact upload") : Authorizer::refuse());
+  }
+
+ private:
+  HttpResponse answer() {
+    if (!authenticated_) return Authorizer::refuse();
+    if (!refused_.ok()) return json_response(api_error(refused_));
+    if (!write_status_.ok()) return json_response(api_error(write_status_));
+    Status committed = upload_->commit();
+    if (!committed.ok()) return json_response(api_error(committed));
+    metrics_->add_artifact_bytes_written(static_cast<uint64_t>(upload_->bytes_written()));
+    return json_response(ApiResponse{200, json::object()});
+  }
+  HttpResponse count(HttpResponse r) {
+    metrics_->record_request("mlflow-artifacts/upload", r.status,
+                             std::chrono::duration<double>(SteadyClock::now() - start_).count());
+    return r;
+  }
+
+  std::unique_ptr<ArtifactUpload> upload_;  // null when refused or unauthenticated
+  Status refused_;                          // why begin_upload failed
+  bool authenticated_;
+  uint64_t max_bytes_;
+  ServerMetrics* metrics_;
+  SteadyClock::time_point start_;
+  Status write_status_;  // the first failed append
+};
+
 }  // namespace
 
 bool is_loopback_host(const std::string& host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+  std::string name = host;
+  if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(name.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) return false;
+  bool loopback = true;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
+      loopback = loopback && (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    } else if (a->ai_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ai_addr);
+      const bool mapped_loopback = IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127;
+      loopback = loopback && (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) || mapped_loopback);
+    } else {
+      loopback = false;
+    }
+  }
+  freeaddrinfo(found);
+  return loopback;
 }
 
 TrackingServer::TrackingServer(Store* store, const ServerOptions& options, Clock* clock,
@@ -152,8 +254,7 @@ TrackingServer::TrackingServer(Store* store, const ServerOptions& options, Clock
     : options_(options),
       artifacts_(std::move(artifacts)),
       metrics_(std::make_unique<ServerMetrics>(process_start_time_s())),
-      api_(std::make_unique<MlflowApi>(store, clock, artifacts_.get(), metrics_.get())),
-      http_(std::make_unique<httplib::Server>()) {}
+      api_(std::make_unique<MlflowApi>(store, clock, artifacts_.get(), metrics_.get())) {}
 
 TrackingServer::~TrackingServer() {
   stop();
@@ -161,7 +262,8 @@ TrackingServer::~TrackingServer() {
 }
 
 Result<std::unique_ptr<TrackingServer>> TrackingServer::bind(Store* store, const ServerOptions& options, Clock* clock) {
-  if (!is_loopback_host(options.host) && options.token.empty()) {
+  WATTLAB_RETURN_IF_ERROR(check_token(options.token));
+  if (options.token.empty() && !is_loopback_host(options.host)) {
     return Status::invalid_argument("refusing to listen on " + options.host +
                                     " without a token: anyone who can reach it could read and change every run — "
                                     "set --token or WATTLAB_TOKEN, or listen on 127.0.0.1");
@@ -169,6 +271,7 @@ Result<std::unique_ptr<TrackingServer>> TrackingServer::bind(Store* store, const
   if (options.port < 0 || options.port > 65535) {
     return Status::invalid_argument("port " + std::to_string(options.port) + " is not in 0..65535");
   }
+  if (options.threads < 1) return Status::invalid_argument("threads must be at least 1");
   std::unique_ptr<ArtifactRoot> artifacts;
   if (!options.artifacts_dir.empty()) {
     auto root = ArtifactRoot::open(options.artifacts_dir);
@@ -176,320 +279,194 @@ Result<std::unique_ptr<TrackingServer>> TrackingServer::bind(Store* store, const
     artifacts = std::move(root).value();
   }
   std::unique_ptr<TrackingServer> server(new TrackingServer(store, options, clock, std::move(artifacts)));
-  server->install_routes();
-  const std::string host = options.host == "localhost" ? "127.0.0.1" : options.host;
-  if (options.port == 0) {
-    server->port_ = server->http_->bind_to_any_port(host);
-    if (server->port_ <= 0) {
-      return Status::unavailable("cannot listen on " + options.host + ": no free port or the address is not local");
-    }
-  } else {
-    if (!server->http_->bind_to_port(host, options.port)) {
-      return Status::unavailable("cannot listen on " + options.host + ":" + std::to_string(options.port) +
-                                 ": the port is in use or the address is not local — choose another with --port");
-    }
-    server->port_ = options.port;
+  HttpServerOptions http_options;
+  http_options.max_connections = options.max_connections;
+  http_options.threads = options.threads;
+  http_options.error_response = [](int status, const std::string& message) {
+    return error_response(status == 503 ? "TEMPORARILY_UNAVAILABLE" : status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST",
+                          message, status);
+  };
+  TrackingServer* self = server.get();
+  auto http = HttpServer::bind(options.host == "localhost" ? "127.0.0.1" : options.host, options.port,
+                               [self](const HttpRequest& head) { return self->route(head); }, http_options);
+  if (!http.ok()) {
+    return Status::unavailable(http.status().message() +
+                               (options.port == 0 ? " — is the address local?"
+                                                  : " — the port is in use or the address is not local; choose "
+                                                    "another with --port"));
   }
+  server->http_ = std::move(http).value();
   return server;
 }
 
-namespace {
+int TrackingServer::port() const { return http_->port(); }
 
-// Checks the bearer token (when one is set) in constant time.
-class Authorizer {
- public:
-  explicit Authorizer(std::string token) : token_(std::move(token)) {}
-  bool operator()(const httplib::Request& req) const {
-    if (token_.empty()) return true;
-    const std::string header = req.get_header_value("Authorization");
-    const std::string prefix = "Bearer ";
-    return header.rfind(prefix, 0) == 0 && constant_time_equal(header.substr(prefix.size()), token_);
-  }
-  static void refuse(httplib::Response& res) {
-    send(res, api_error("UNAUTHENTICATED", "this server requires `Authorization: Bearer <token>`"));
-    res.set_header("WWW-Authenticate", "Bearer");
-  }
-
- private:
-  std::string token_;
-};
-
-}  // namespace
-
-void TrackingServer::install_routes() {
-  httplib::Server& http = *http_;
-  // httplib's own limit must admit the largest upload; every handler that
-  // reads a body enforces its route's limit itself (read_body).
-  const size_t max_body = options_.max_body_bytes;
-  const size_t max_payload = artifacts_ ? std::max(max_body, options_.max_artifact_bytes) : max_body;
-  http.set_payload_max_length(max_payload);
-  http.set_keep_alive_max_count(1'000'000);  // long-lived clients log over one connection
-  http.set_read_timeout(30, 0);
-  http.set_tcp_nodelay(true);  // small JSON responses must not wait for delayed ACKs
-
-  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would
-  // let a second server silently share the port.
-  http.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<void*>(&yes), sizeof(yes));
-  });
-
+std::unique_ptr<HttpExchange> TrackingServer::route(const HttpRequest& head) {
+  const auto start = SteadyClock::now();
   ServerMetrics* metrics = metrics_.get();
-  // Starts each request's clock; refuses a body on a method whose body httplib
-  // would buffer whole (GET, ...) when it is larger than max_body_bytes.
-  http.set_pre_routing_handler([max_body](const httplib::Request& req, httplib::Response& res) {
-    tl_request.start = std::chrono::steady_clock::now();
-    tl_request.started = true;
-    tl_request.endpoint.clear();
-    const bool reads_own_body = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
-                                req.method == "DELETE";
-    if (!reads_own_body && req.has_header("Content-Length") &&
-        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > max_body) {
-      send(res, body_too_large(max_body, "request body"));
-      res.status = 413;
-      res.set_header("Connection", "close");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  // Called once a response is ready, before any of it is written: counts it,
-  // so that a client holding a response always finds it counted on /metrics
-  // (also when the server then closes the connection). The duration is the
-  // time to produce the response; a streamed download's body is sent after.
-  http.set_post_routing_handler([metrics](const httplib::Request&, httplib::Response& res) {
-    double duration_s = -1;
-    if (tl_request.started) {
-      duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tl_request.start).count();
-    }
-    metrics->record_request(tl_request.endpoint.empty() ? "other" : tl_request.endpoint, res.status, duration_s);
-    tl_request.started = false;
-    tl_request.endpoint.clear();
-  });
-
-  // Authentication is checked after the (bounded) body has been read, so an
-  // unread body never stays on a kept-alive connection.
   const Authorizer authorized(options_.token);
-  auto guarded = [authorized](httplib::Server::Handler handler) {
-    return [authorized, handler](const httplib::Request& req, httplib::Response& res) {
-      if (!authorized(req)) return Authorizer::refuse(res);
-      handler(req, res);
+  const uint64_t max_body = options_.max_body_bytes;
+  // A buffered exchange counted under `label` (its time: head read to
+  // response made) that checks the token before `respond` runs.
+  auto counted = [&](std::string label, std::function<HttpResponse(const HttpRequest&)> respond) {
+    auto finish = [metrics, label, start](HttpResponse r) {
+      metrics->record_request(label, r.status, std::chrono::duration<double>(SteadyClock::now() - start).count());
+      return r;
     };
-  };
-  // The same for methods with a body: reads it (at most max_body bytes kept)
-  // before checking the token.
-  using BodyHandler = std::function<void(const httplib::Request&, httplib::Response&, const std::string& body)>;
-  auto guarded_with_body = [authorized, max_body, metrics](BodyHandler handler) {
-    return [authorized, max_body, metrics, handler](const httplib::Request& req, httplib::Response& res,
-                                                    const httplib::ContentReader& reader) {
-      std::string body;
-      switch (read_body(reader, max_body, &body, metrics)) {
-        case BodyRead::kOk: break;
-        case BodyRead::kTooLarge:
-          send(res, body_too_large(max_body, "request body"));
-          res.status = 413;
-          return;
-        case BodyRead::kFailed: return body_unreadable(res);
-      }
-      if (!authorized(req)) return Authorizer::refuse(res);
-      handler(req, res, body);
-    };
+    return buffered_exchange(
+        max_body,
+        [authorized, metrics, finish, respond = std::move(respond)](const HttpRequest& req) {
+          metrics->add_request_body_bytes(req.body.size());
+          return finish(authorized(req) ? respond(req) : Authorizer::refuse());
+        },
+        [authorized, max_body, finish](const HttpRequest& req) {
+          return finish(authorized(req) ? body_too_large(max_body, "request body") : Authorizer::refuse());
+        });
   };
 
-  // Fills in a JSON error for the responses httplib makes itself (unknown
-  // path: 404; body too large: 413; unreadable request: 400).
-  http.set_error_handler(httplib::Server::HandlerWithResponse([max_payload, authorized](
-                                                                 const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    const int status = res.status;
-    if (status == 404 && !authorized(req)) {
-      Authorizer::refuse(res);
-      return httplib::Server::HandlerResponse::Handled;
+  if (auto rest = api_rest(head.path)) {
+    if (artifacts_) {
+      if (auto artifact = after(*rest, "mlflow-artifacts/artifacts")) return route_artifact(head, *artifact);
     }
-    ApiResponse r;
-    if (status == 404) r = api_error("ENDPOINT_NOT_FOUND", "no endpoint " + req.method + " " + req.path);
-    else if (status == 413)
-      r = api_error("INVALID_PARAMETER_VALUE", "request body is larger than " + std::to_string(max_payload) +
-                                                   " bytes; send smaller batches");
-    else r = api_error("BAD_REQUEST", "the request could not be read (HTTP " + std::to_string(status) + ")");
-    send(res, r);
-    res.status = status;
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-
-  MlflowApi* api = api_.get();
-  // Only endpoints that exist get a label of their own.
-  auto label = [api](const std::string& name, const std::string& endpoint) {
-    if (api->has_endpoint(name, endpoint)) tl_request.endpoint = name + "/" + endpoint;
-  };
-  http.Get(kRoutePattern, guarded([api, label](const httplib::Request& req, httplib::Response& res) {
-             const std::string name = req.matches[1];
-             const std::string endpoint = req.matches[2];
-             label(name, endpoint);
-             send(res, api->handle(req.method, name, endpoint, query_json(req)));
-           }));
-  http.Post(kRoutePattern, guarded_with_body([api, label](const httplib::Request& req, httplib::Response& res,
-                                                          const std::string& body) {
-              const std::string name = req.matches[1];
-              const std::string endpoint = req.matches[2];
-              label(name, endpoint);
-              send(res, api->handle_body(req.method, name, endpoint, body));
-            }));
-  // Other methods on API paths: 405 with a JSON body.
-  auto not_allowed = [](const httplib::Request& req, httplib::Response& res, const std::string&) {
-    ApiResponse r = api_error("BAD_REQUEST", "method " + req.method + " is not allowed; use GET or POST");
-    send(res, r);
-    res.status = 405;
-  };
-  http.Put(kRoutePattern, guarded_with_body(not_allowed));
-  http.Delete(kRoutePattern, guarded_with_body(not_allowed));
-  http.Patch(kRoutePattern, guarded_with_body(not_allowed));
-  http.Get("/health", guarded([](const httplib::Request&, httplib::Response& res) {
-             tl_request.endpoint = "health";
-             send(res, ApiResponse{200, {{"status", "OK"}}});
-           }));
-  http.Get("/metrics", guarded([metrics](const httplib::Request&, httplib::Response& res) {
-             tl_request.endpoint = "metrics";
-             res.status = 200;
-             res.set_content(metrics->exposition(), "text/plain; version=0.0.4; charset=utf-8");
-           }));
-  if (artifacts_) install_artifact_routes();
+    const size_t slash = rest->find('/');
+    const std::string name = rest->substr(0, slash);
+    const std::string endpoint = slash == std::string::npos ? "" : rest->substr(slash + 1);
+    if ((name == "mlflow" || name == "wattlab") && plausible_endpoint(endpoint)) {
+      MlflowApi* api = api_.get();
+      // Only endpoints that exist get a label of their own.
+      std::string label = api->has_endpoint(name, endpoint) ? name + "/" + endpoint : "other";
+      if (head.method == "GET") {
+        return counted(label, [api, name, endpoint](const HttpRequest& req) {
+          return json_response(api->handle("GET", name, endpoint, query_json(req)));
+        });
+      }
+      if (head.method == "POST") {
+        return counted(label, [api, name, endpoint](const HttpRequest& req) {
+          return json_response(api->handle_body("POST", name, endpoint, req.body));
+        });
+      }
+      return counted(label, [](const HttpRequest& req) {
+        return error_response("BAD_REQUEST", "method " + req.method + " is not allowed; use GET or POST", 405);
+      });
+    }
+  }
+  if (head.path == "/health" && head.method == "GET") {
+    return counted("health", [](const HttpRequest&) { return json_response(ApiResponse{200, {{"status", "OK"}}}); });
+  }
+  if (head.path == "/metrics" && head.method == "GET") {
+    return counted("metrics", [metrics](const HttpRequest&) {
+      HttpResponse r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = metrics->exposition();
+      return r;
+    });
+  }
+  // Static content (the web UI) plugs in here: a GET outside /api that it
+  // knows answers its bytes and content type, e.g.
+  //   if (head.method == "GET") if (auto asset = find_ui_asset(head.path))
+  //     return counted("ui", [asset](const HttpRequest&) { return asset_response(*asset); });
+  return counted("other", [](const HttpRequest& req) {
+    return error_response("ENDPOINT_NOT_FOUND", "no endpoint " + req.method + " " + req.path);
+  });
 }
 
-void TrackingServer::install_artifact_routes() {
-  httplib::Server& http = *http_;
-  const ArtifactRoot* root = artifacts_.get();
+// MLflow's artifact proxy. `rest` follows ".../mlflow-artifacts/artifacts":
+// empty for the listing (GET ...artifacts?path=<dir>), "/<path>" for a file.
+std::unique_ptr<HttpExchange> TrackingServer::route_artifact(const HttpRequest& head, const std::string& rest) {
+  const auto start = SteadyClock::now();
   ServerMetrics* metrics = metrics_.get();
+  const ArtifactRoot* root = artifacts_.get();
   const Authorizer authorized(options_.token);
-  const size_t max_artifact = options_.max_artifact_bytes;
-  // [\s\S]: any byte, so that hostile paths (newlines, NUL) reach the checks
-  // in ArtifactRoot rather than falling through to a 404.
-  const std::string kFile = R"(/(?:api|ajax-api)/2\.0/mlflow-artifacts/artifacts/([\s\S]*))";
-  const std::string kList = R"(/(?:api|ajax-api)/2\.0/mlflow-artifacts/artifacts/?)";
+  const uint64_t max_body = options_.max_body_bytes;
+  auto counted = [&](const char* label, std::function<HttpResponse(const HttpRequest&)> respond) {
+    auto finish = [metrics, label, start](HttpResponse r) {
+      metrics->record_request(label, r.status, std::chrono::duration<double>(SteadyClock::now() - start).count());
+      return r;
+    };
+    return buffered_exchange(
+        max_body,
+        [authorized, finish, respond = std::move(respond)](const HttpRequest& req) {
+          return finish(authorized(req) ? respond(req) : Authorizer::refuse());
+        },
+        [authorized, max_body, finish](const HttpRequest& req) {
+          return finish(authorized(req) ? body_too_large(max_body, "request body") : Authorizer::refuse());
+        });
+  };
 
-  http.Put(kFile, [root, metrics, authorized, max_artifact](const httplib::Request& req, httplib::Response& res,
-                                                           const httplib::ContentReader& reader) {
-    tl_request.endpoint = "mlflow-artifacts/upload";
-    const std::string path = req.matches[1];
+  if (rest.empty() && head.method == "GET") {
+    return counted("mlflow-artifacts/list", [root](const HttpRequest& req) {
+      auto entries = root->list(query_value(req, "path"));
+      if (!entries.ok()) return json_response(api_error(entries.status()));
+      json out = json::object();
+      if (!entries->empty()) {
+        out["files"] = json::array();
+        for (const auto& e : *entries) {
+          json file = {{"path", e.name}, {"is_dir", e.is_dir}};
+          if (!e.is_dir) file["file_size"] = e.size_bytes;
+          out["files"].push_back(file);
+        }
+      }
+      return json_response(ApiResponse{200, out});
+    });
+  }
+  if (rest.empty() || rest[0] != '/') {
+    return counted("other", [](const HttpRequest& req) {
+      return error_response("ENDPOINT_NOT_FOUND", "no endpoint " + req.method + " " + req.path);
+    });
+  }
+  const std::string path = rest.substr(1);  // after the '/'
+
+  if (head.method == "PUT") {
+    // Unauthenticated or refused uploads are read and dropped, never written.
+    const bool authenticated = authorized(head);
     std::unique_ptr<ArtifactUpload> upload;
-    const bool authenticated = authorized(req);
     Status refused;
     if (authenticated) {
       auto begun = root->begin_upload(path);
       if (begun.ok()) upload = std::move(begun).value();
       else refused = begun.status();
     }
-    // Read the whole body even when refusing it, so the connection stays
-    // usable; only an accepted upload keeps (up to max_artifact) bytes.
-    uint64_t received = 0;
-    bool too_large = false;
-    Status write_status;
-    bool read = reader([&](const char* data, size_t length) {
-      metrics->add_request_body_bytes(length);
-      received += length;
-      if (!upload || too_large || !write_status.ok()) return true;
-      if (received > max_artifact) {
-        too_large = true;
-        return true;
-      }
-      write_status = upload->append(data, length);
-      return true;
+    return std::make_unique<UploadExchange>(std::move(upload), refused, authenticated, options_.max_artifact_bytes,
+                                            metrics, start);
+  }
+  if (head.method == "GET") {
+    return counted("mlflow-artifacts/download", [root, path](const HttpRequest&) {
+      auto opened = root->open_file(path);
+      if (!opened.ok()) return json_response(api_error(opened.status()));
+      std::shared_ptr<ArtifactFile> file = std::move(opened).value();
+      std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+      for (char& c : name)
+        if (c == '"' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
+      HttpResponse r;
+      r.content_type = artifact_content_type(path);
+      r.headers = {{"Content-Disposition", "attachment; filename=\"" + name + "\""},
+                   {"X-Content-Type-Options", "nosniff"}};
+      r.streamed_size = file->size_bytes();
+      r.read_body = [file](int64_t offset, char* out, size_t length) { return file->read_at(offset, out, length); };
+      return r;
     });
-    if (!authenticated) return Authorizer::refuse(res);
-    if (!refused.ok()) return send(res, api_error(refused));
-    if (!read) return body_unreadable(res);  // the upload is discarded
-    if (too_large) {
-      send(res, body_too_large(max_artifact, "artifact upload"));
-      res.status = 413;
-      return;
-    }
-    if (!write_status.ok()) return send(res, api_error(write_status));
-    Status committed = upload->commit();
-    if (!committed.ok()) return send(res, api_error(committed));
-    metrics->add_artifact_bytes_written(static_cast<uint64_t>(upload->bytes_written()));
-    send(res, ApiResponse{200, json::object()});
-  });
-
-  http.Get(kFile, [root, authorized](const httplib::Request& req, httplib::Response& res) {
-    tl_request.endpoint = "mlflow-artifacts/download";
-    if (!authorized(req)) return Authorizer::refuse(res);
-    const std::string path = req.matches[1];
-    auto opened = root->open_file(path);
-    if (!opened.ok()) return send(res, api_error(opened.status()));
-    std::shared_ptr<ArtifactFile> file = std::move(opened).value();
-    std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-    for (char& c : name)
-      if (c == '"' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
-    res.status = 200;
-    res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
-    res.set_header("X-Content-Type-Options", "nosniff");
-    if (file->size_bytes() == 0) return res.set_content("", artifact_content_type(path));
-    res.set_content_provider(
-        static_cast<size_t>(file->size_bytes()), artifact_content_type(path),
-        [file](size_t offset, size_t length, httplib::DataSink& sink) {
-          char buffer[64 * 1024];
-          int64_t n = file->read_at(static_cast<int64_t>(offset), buffer, std::min(length, sizeof(buffer)));
-          if (n <= 0) return false;  // shrunk or unreadable: abort the response
-          return sink.write(buffer, static_cast<size_t>(n));
-        });
-  });
-
-  http.Get(kList, [root, authorized](const httplib::Request& req, httplib::Response& res) {
-    tl_request.endpoint = "mlflow-artifacts/list";
-    if (!authorized(req)) return Authorizer::refuse(res);
-    const std::string path = req.get_param_value("path");
-    auto entries = root->list(path);
-    if (!entries.ok()) return send(res, api_error(entries.status()));
-    json out = json::object();
-    if (!entries->empty()) {
-      out["files"] = json::array();
-      for (const auto& e : *entries) {
-        json file = {{"path", e.name}, {"is_dir", e.is_dir}};
-        if (!e.is_dir) file["file_size"] = e.size_bytes;
-        out["files"].push_back(file);
-      }
-    }
-    send(res, ApiResponse{200, out});
-  });
-
+  }
   // DELETE removes a file or a folder with its contents (MLflow's
-  // mlflow-artifacts DELETE), after reading (and dropping) any body.
-  http.Delete(kFile, [root, metrics, authorized](const httplib::Request& req, httplib::Response& res,
-                                                  const httplib::ContentReader& reader) {
-    tl_request.endpoint = "mlflow-artifacts/delete";
-    std::string ignored;
-    if (read_body(reader, 0, &ignored, metrics) == BodyRead::kFailed) return body_unreadable(res);
-    if (!authorized(req)) return Authorizer::refuse(res);
-    Status removed = root->remove(req.matches[1]);
-    send(res, removed.ok() ? ApiResponse{200, json::object()} : api_error(removed));
+  // mlflow-artifacts DELETE).
+  if (head.method == "DELETE") {
+    return counted("mlflow-artifacts/delete", [root, path](const HttpRequest&) {
+      Status removed = root->remove(path);
+      return removed.ok() ? json_response(ApiResponse{200, json::object()}) : json_response(api_error(removed));
+    });
+  }
+  return counted("mlflow-artifacts/other", [](const HttpRequest& req) {
+    return error_response("BAD_REQUEST",
+                          "method " + req.method + " is not allowed on artifacts; use GET, PUT or DELETE", 405);
   });
-
-  // Other methods: 405, after reading (and dropping) any body.
-  auto not_allowed = [metrics, authorized](const httplib::Request& req, httplib::Response& res,
-                                           const httplib::ContentReader& reader) {
-    tl_request.endpoint = "mlflow-artifacts/other";
-    std::string ignored;
-    if (read_body(reader, 0, &ignored, metrics) == BodyRead::kFailed) return body_unreadable(res);
-    if (!authorized(req)) return Authorizer::refuse(res);
-    send(res, api_error("BAD_REQUEST", "method " + req.method + " is not allowed on artifacts; use GET, PUT or DELETE"));
-    res.status = 405;
-  };
-  http.Post(kFile, not_allowed);
-  http.Patch(kFile, not_allowed);
 }
 
 Status TrackingServer::serve() {
-  if (!http_->listen_after_bind()) {
-    return Status::io_error("the server on port " + std::to_string(port_) + " stopped listening unexpectedly");
-  }
+  http_->serve();
   return Status();
 }
 
 void TrackingServer::start_background() {
-  background_ = std::thread([this] {
-    (void)serve();
-    background_done_ = true;
-  });
-  while (!http_->is_running() && !background_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  background_ = std::thread([this] { http_->serve(); });
 }
 
 void TrackingServer::stop() {

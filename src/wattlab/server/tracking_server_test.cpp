@@ -4,7 +4,6 @@
 #include "wattlab/server/tracking_server.h"
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,6 +16,7 @@
 #include <random>
 #include <thread>
 
+#include "wattlab/server/http_client.h"
 #include "wattlab/server/mlflow_api.h"
 #include "wattlab/track/sqlite_store.h"
 
@@ -58,6 +58,30 @@ TEST(LoopbackHost, RecognisesLoopbackOnly) {
   EXPECT_FALSE(is_loopback_host("192.168.1.10"));
   EXPECT_FALSE(is_loopback_host("::"));
   EXPECT_FALSE(is_loopback_host("127example.com"));
+  // A name is judged by the addresses it resolves to, not by how it starts.
+  EXPECT_FALSE(is_loopback_host("127.evil.invalid"));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1.invalid"));
+  EXPECT_TRUE(is_loopback_host("[::1]"));
+}
+
+TEST_F(TrackingServerTest, ATokenMustBeLongAndPrintable) {
+  ServerOptions options;
+  options.port = 0;
+  for (const char* token : {" ", "x", "fifteen-chars-x", "sixteen chars ok", "tab\there-0123456"}) {
+    options.token = token;
+    auto server = TrackingServer::bind(store_.get(), options, &clock_);
+    ASSERT_FALSE(server.ok()) << "accepted '" << token << "'";
+    EXPECT_EQ(server.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(server.status().message().find("openssl rand"), std::string::npos) << server.status().message();
+  }
+  options.token = "sixteen-chars-ok";
+  EXPECT_TRUE(TrackingServer::bind(store_.get(), options, &clock_).ok());
+  // A host named like loopback but not resolving to it needs a token.
+  options.token.clear();
+  options.host = "127.evil.invalid";
+  auto named = TrackingServer::bind(store_.get(), options, &clock_);
+  ASSERT_FALSE(named.ok());
+  EXPECT_NE(named.status().message().find("without a token"), std::string::npos) << named.status().message();
 }
 
 TEST_F(TrackingServerTest, RefusesToListenBeyondLoopbackWithoutAToken) {
@@ -69,7 +93,7 @@ TEST_F(TrackingServerTest, RefusesToListenBeyondLoopbackWithoutAToken) {
   EXPECT_EQ(server.status().code(), Status::Code::kInvalidArgument);
   EXPECT_NE(server.status().message().find("WATTLAB_TOKEN"), std::string::npos) << server.status().message();
 
-  options.token = "t0ken";
+  options.token = "a-token-of-24-characters";
   auto with_token = TrackingServer::bind(store_.get(), options, &clock_);
   EXPECT_TRUE(with_token.ok()) << with_token.status().to_string();
 }
@@ -99,10 +123,10 @@ TEST_F(TrackingServerTest, WattlabEndpointsServeWindowsEnvironmentAndDownsampled
 
   auto server = start();
   ASSERT_TRUE(server);
-  httplib::Client client("127.0.0.1", server->port());
+  HttpClient client("127.0.0.1", server->port());
 
-  auto windows = client.Get("/api/2.0/wattlab/runs/energy-windows?run_id=" + id);
-  ASSERT_TRUE(windows);
+  auto windows = client.get("/api/2.0/wattlab/runs/energy-windows?run_id=" + id);
+  ASSERT_TRUE(windows.ok()) << windows.status().to_string();
   ASSERT_EQ(windows->status, 200) << windows->body;
   json w = json::parse(windows->body);
   ASSERT_EQ(w["energy_windows"].size(), 2u);
@@ -112,12 +136,12 @@ TEST_F(TrackingServerTest, WattlabEndpointsServeWindowsEnvironmentAndDownsampled
   EXPECT_EQ(w["energy_windows"][1]["estimated"], true);
   EXPECT_EQ(w["energy_windows"][1]["domains"][0]["name"], "cpu-estimated");
 
-  auto env = client.Get("/api/2.0/wattlab/runs/environment?run_id=" + id);
-  ASSERT_TRUE(env);
+  auto env = client.get("/api/2.0/wattlab/runs/environment?run_id=" + id);
+  ASSERT_TRUE(env.ok()) << env.status().to_string();
   EXPECT_EQ(json::parse(env->body)["environment"], (json{{"gpu", "RTX 3090"}, {"seed", "42"}}));
 
-  auto power = client.Get("/api/2.0/wattlab/runs/power?run_id=" + id + "&max_points=5");
-  ASSERT_TRUE(power);
+  auto power = client.get("/api/2.0/wattlab/runs/power?run_id=" + id + "&max_points=5");
+  ASSERT_TRUE(power.ok()) << power.status().to_string();
   ASSERT_EQ(power->status, 200) << power->body;
   json p = json::parse(power->body);
   EXPECT_EQ(p["domains"], (json{"package-0", "gpu-0"}));
@@ -130,8 +154,8 @@ TEST_F(TrackingServerTest, WattlabEndpointsServeWindowsEnvironmentAndDownsampled
   EXPECT_DOUBLE_EQ(p["samples"][4]["power_w"][0].get<double>(), 18.5);
   EXPECT_DOUBLE_EQ(p["samples"][4]["power_w"][1].get<double>(), 100.0);
 
-  auto all = client.Get("/api/2.0/wattlab/runs/power?run_id=" + id + "&max_points=1000");
-  ASSERT_TRUE(all);
+  auto all = client.get("/api/2.0/wattlab/runs/power?run_id=" + id + "&max_points=1000");
+  ASSERT_TRUE(all.ok()) << all.status().to_string();
   EXPECT_EQ(json::parse(all->body)["samples"].size(), 10u);
 }
 
@@ -147,16 +171,13 @@ TEST_F(TrackingServerTest, ConcurrentClientsLoseNoPoint) {
   std::vector<std::thread> threads;
   for (int c = 0; c < kClients; ++c) {
     threads.emplace_back([&, c] {
-      httplib::Client client("127.0.0.1", server->port());
-      client.set_keep_alive(true);
-      client.set_tcp_nodelay(true);
+      HttpClient client("127.0.0.1", server->port());
       for (int b = 0; b < kBatches; ++b) {
         json metrics = json::array();
         for (int i = 0; i < kPointsPerBatch; ++i)
           metrics.push_back({{"key", "client" + std::to_string(c)}, {"value", i}, {"timestamp", kT0 + i}, {"step", b * kPointsPerBatch + i}});
-        auto res = client.Post("/api/2.0/mlflow/runs/log-batch", json{{"run_id", run->run_id}, {"metrics", metrics}}.dump(),
-                               "application/json");
-        if (!res || res->status != 200) ++failures;
+        auto res = client.post("/api/2.0/mlflow/runs/log-batch", json{{"run_id", run->run_id}, {"metrics", metrics}}.dump());
+        if (!res.ok() || res->status != 200) ++failures;
       }
     });
   }
@@ -180,18 +201,17 @@ TEST_F(TrackingServerTest, StopEndsServeAndAcknowledgedWritesAreStored) {
     EXPECT_TRUE(server->serve().ok());
     returned = true;
   });
-  httplib::Client client("127.0.0.1", server->port());
+  HttpClient client("127.0.0.1", server->port());
   std::string run_id;
   for (int attempt = 0; attempt < 200 && run_id.empty(); ++attempt) {
-    auto res = client.Post("/api/2.0/mlflow/runs/create", "{}", "application/json");
-    if (res && res->status == 200) run_id = json::parse(res->body)["run"]["info"]["run_id"];
+    auto res = client.post("/api/2.0/mlflow/runs/create", "{}");
+    if (res.ok() && res->status == 200) run_id = json::parse(res->body)["run"]["info"]["run_id"];
     else std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ASSERT_FALSE(run_id.empty());
-  auto logged = client.Post("/api/2.0/mlflow/runs/log-metric",
-                            json{{"run_id", run_id}, {"key", "loss"}, {"value", 0.25}, {"timestamp", kT0}}.dump(),
-                            "application/json");
-  ASSERT_TRUE(logged);
+  auto logged = client.post("/api/2.0/mlflow/runs/log-metric",
+                            json{{"run_id", run_id}, {"key", "loss"}, {"value", 0.25}, {"timestamp", kT0}}.dump());
+  ASSERT_TRUE(logged.ok()) << logged.status().to_string();
   ASSERT_EQ(logged->status, 200);
   server->stop();
   serving.join();
@@ -229,15 +249,15 @@ TEST_F(TrackingServerTest, AnInterruptedUploadLeavesNothingBehind) {
   for (int i = 0; i < 500 && !fs::exists(folder); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   close(sock);
 
-  httplib::Client client("127.0.0.1", server->port());
+  HttpClient client("127.0.0.1", server->port());
   bool empty = false;
   for (int i = 0; i < 500 && !empty; ++i) {
     empty = fs::exists(folder) && fs::is_empty(folder);
     if (!empty) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   EXPECT_TRUE(empty) << "a partial upload was left in " << folder;
-  auto get = client.Get("/api/2.0/mlflow-artifacts/artifacts/0/abc/artifacts/model.bin");
-  ASSERT_TRUE(get);
+  auto get = client.get("/api/2.0/mlflow-artifacts/artifacts/0/abc/artifacts/model.bin");
+  ASSERT_TRUE(get.ok()) << get.status().to_string();
   EXPECT_EQ(get->status, 404);
   fs::remove_all(root);
 }
@@ -254,14 +274,14 @@ TEST_F(TrackingServerTest, ALargeArtifactRoundTrips) {
   std::string data(3 * 1024 * 1024 + 17, '\0');
   std::mt19937 rng(7);
   for (char& c : data) c = static_cast<char>(rng() & 0xff);
-  httplib::Client client("127.0.0.1", server->port());
-  auto put = client.Put("/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/big.bin", data, "application/octet-stream");
-  ASSERT_TRUE(put);
+  HttpClient client("127.0.0.1", server->port());
+  auto put = client.put("/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/big.bin", data, "application/octet-stream");
+  ASSERT_TRUE(put.ok()) << put.status().to_string();
   ASSERT_EQ(put->status, 200) << put->body;
-  auto get = client.Get("/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/big.bin");
-  ASSERT_TRUE(get);
+  auto get = client.get("/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/big.bin");
+  ASSERT_TRUE(get.ok()) << get.status().to_string();
   ASSERT_EQ(get->status, 200);
-  EXPECT_EQ(get->get_header_value("Content-Type"), "application/octet-stream");
+  EXPECT_EQ(get->header("Content-Type"), "application/octet-stream");
   EXPECT_EQ(get->body.size(), data.size());
   EXPECT_TRUE(get->body == data);
   fs::remove_all(root);

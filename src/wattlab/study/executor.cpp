@@ -265,7 +265,7 @@ class Executor {
     TrainRequest request;
     request.experiment = spec_.experiment;
     request.run_name = t.model + "-" + t.environment + "-r" + std::to_string(t.repetition);
-    request.settings = t.settings;
+    request.settings = t.settings();
     request.tags = trial_tags(spec_, t);
     request.files = {{"spec.yaml", spec_.text}};
     char label[160];

@@ -89,9 +89,12 @@ Result<StudyState> load_study_state(Store& store, const StudySpec& spec, const s
   for (size_t i = 0; i < trials.size(); ++i) by_key[trials[i].key] = i;
   SearchRunsOptions search;
   search.experiment_ids = std::vector<std::string>{state.experiment_id};
-  // Names and keys are [A-Za-z0-9_.-] and '/' (spec.h), so they need no quoting.
+  // Names and keys are [A-Za-z0-9_.-] and '/' (spec.h), so they need no quoting. The trial's key
+  // comes first: the store reads the runs of the first equality's range.
   search.filter = "tags.`" + std::string(kStudyTag) + "` = '" + spec.name + "'";
-  if (!only_key.empty()) search.filter += " AND tags.`" + std::string(kStudyTrialKeyTag) + "` = '" + only_key + "'";
+  if (!only_key.empty()) {
+    search.filter = "tags.`" + std::string(kStudyTrialKeyTag) + "` = '" + only_key + "' AND " + search.filter;
+  }
   search.order_by = {"attributes.start_time ASC"};
   search.max_results = kSearchMaxResultsLimit;
   do {
@@ -231,7 +234,7 @@ StudySummary summarize(const StudyState& state) {
     double energy_j = 0, duration_s = 0;
     int n = 0;
   };
-  std::map<std::pair<std::string, std::string>, Mean> by_pair;
+  std::map<const SpecSettings*, Mean> by_pair;  // a model x environment's trials share their base settings
   Mean all;
   for (const TrialRecord& r : state.trials) {
     switch (r.state) {
@@ -247,7 +250,7 @@ StudySummary summarize(const StudyState& state) {
     if (std::isfinite(duration_s)) s.duration_s += duration_s;
     s.energy_estimated |= tag(*r.run, "wattlab.energy_estimated") == "true";
     if (r.state == TrialState::kFinished && std::isfinite(energy_j) && std::isfinite(duration_s)) {
-      for (Mean* m : {&by_pair[{r.trial->model, r.trial->environment}], &all}) {
+      for (Mean* m : {&by_pair[r.trial->base_settings.get()], &all}) {
         m->energy_j += energy_j;
         m->duration_s += duration_s;
         ++m->n;
@@ -260,7 +263,7 @@ StudySummary summarize(const StudyState& state) {
   }
   for (const TrialRecord& r : state.trials) {
     if (r.state == TrialState::kFinished) continue;
-    auto it = by_pair.find({r.trial->model, r.trial->environment});
+    auto it = by_pair.find(r.trial->base_settings.get());
     const Mean& m = it != by_pair.end() ? it->second : all;
     s.remaining_energy_j += m.energy_j / m.n;
     s.remaining_s += m.duration_s / m.n;

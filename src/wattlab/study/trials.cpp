@@ -2,7 +2,6 @@
 
 #include <random>
 
-#include "wattlab/core/ids.h"
 
 namespace wattlab {
 namespace {
@@ -47,11 +46,23 @@ std::string settings_text(const SpecSettings& settings) {
   return text;
 }
 
+SpecSettings Trial::settings() const {
+  SpecSettings all = *base_settings;
+  all["seed"] = SpecSetting{{std::to_string(seed)}, 0};
+  return all;
+}
+
 std::vector<Trial> expand_trials(const StudySpec& spec) {
   std::vector<Trial> trials;
   trials.reserve(spec.models.size() * spec.environments.size() * static_cast<size_t>(spec.repetitions));
   for (const auto& m : spec.models) {
     for (const auto& e : spec.environments) {
+      // Once per pair: its flags, and their text on either side of the seed's line.
+      auto base = std::make_shared<SpecSettings>(trial_settings(spec, m, e, 0));
+      base->erase("seed");
+      SpecSettings before_seed, after_seed;
+      for (const auto& [flag, setting] : *base) (flag < "seed" ? before_seed : after_seed)[flag] = setting;
+      const std::string before = settings_text(before_seed), after = settings_text(after_seed);
       for (int r = 1; r <= spec.repetitions; ++r) {
         Trial t;
         t.key = trial_key(m.name, e.name, r);
@@ -59,9 +70,8 @@ std::vector<Trial> expand_trials(const StudySpec& spec) {
         t.environment = e.name;
         t.repetition = r;
         t.seed = spec.seed + static_cast<uint64_t>(r) - 1;
-        t.settings = trial_settings(spec, m, e, t.seed);
-        t.settings_text = settings_text(t.settings);
-        t.settings_hash = content_hash(t.settings_text);
+        t.base_settings = base;
+        t.settings_text = before + "seed: " + std::to_string(t.seed) + "\n" + after;
         t.slurm = &e.slurm;
         trials.push_back(std::move(t));
       }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,10 +18,14 @@ struct Trial {
   std::string environment;  // SpecEnvironment::name
   int repetition = 1;       // 1-based
   uint64_t seed = 0;        // training seed: spec.seed + repetition - 1
-  SpecSettings settings;    // every train flag the spec sets for it, "seed" included
-  std::string settings_text;  // settings as "flag: value" lines in flag order: what a change is checked against
-  std::string settings_hash;  // content_hash(settings_text)
+  // The train flags the spec sets for its model x environment (not the seed),
+  // shared by the repetitions.
+  std::shared_ptr<const SpecSettings> base_settings;
+  std::string settings_text;  // settings() as "flag: value" lines in flag order: what a change is checked against
   const SlurmResources* slurm = nullptr;  // the environment's; points into the spec
+
+  // Every train flag the spec sets for it: base_settings and "seed".
+  SpecSettings settings() const;
 };
 
 // Every trial of `spec` in run order: shuffled (Fisher-Yates driven by

@@ -44,7 +44,9 @@ TEST(TrialsTest, EveryModelEnvironmentAndRepetitionOnceWithItsSettings) {
   // The model's epochs override the study's; the environment adds threads; the seed follows the repetition.
   EXPECT_EQ(t.settings_text, "epochs: 5\nmodel: resnet18\nseed: 101\nthreads: 2\n");
   EXPECT_EQ(trials[0].settings_text, "epochs: 2\nmodel: cnn\nseed: 100\nthreads: 1\n");
-  EXPECT_NE(trials[0].settings_hash, trials[1].settings_hash);
+  EXPECT_EQ(trials[1].settings_text, "epochs: 2\nmodel: cnn\nseed: 101\nthreads: 1\n");
+  EXPECT_EQ(t.settings().at("seed").values.front(), "101");
+  EXPECT_EQ(t.settings().at("epochs").values.front(), "5");
 }
 
 TEST(TrialsTest, ShuffledOrderDependsOnlyOnTheSeed) {

@@ -26,6 +26,28 @@ Status validate_entity_key(const std::string& kind, const std::string& key) {
       return Status::invalid_argument(kind + " name '" + key + "' may contain only letters, digits and _ - . space / :");
     }
   }
+  // Names may become file paths (MLflow's rule): each must be the one path
+  // it names, inside its folder.
+  const bool bad_path = key.front() == '/' || key.back() == '/' || key.find("//") != std::string::npos ||
+                        key == "." || key == ".." || key.rfind("./", 0) == 0 || key.rfind("../", 0) == 0 ||
+                        key.find("/./") != std::string::npos || key.find("/../") != std::string::npos ||
+                        (key.size() >= 2 && key.compare(key.size() - 2, 2, "/.") == 0) ||
+                        (key.size() >= 3 && key.compare(key.size() - 3, 3, "/..") == 0);
+  if (bad_path) {
+    return Status::invalid_argument(kind + " name '" + key +
+                                    "' is not a plain path: names may be treated as files, so they may not start or "
+                                    "end with '/', hold '//', or have a '.' or '..' component");
+  }
+  return Status();
+}
+
+Status validate_experiment_name(const std::string& name) {
+  if (name.empty()) return Status::invalid_argument("experiment name is empty");
+  if (name.size() > kMaxExperimentNameLength) {
+    return Status::invalid_argument("experiment name '" + name.substr(0, 40) + "...' is " +
+                                    std::to_string(name.size()) + " bytes; names may be at most " +
+                                    std::to_string(kMaxExperimentNameLength));
+  }
   return Status();
 }
 

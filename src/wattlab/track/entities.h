@@ -28,13 +28,18 @@ const char* run_status_name(RunStatus status);
 Result<RunStatus> parse_run_status(const std::string& text);
 
 // MLflow's rule for metric, param and tag names: 1-250 characters of letters,
-// digits, '_', '-', '.', ' ', '/' or ':'. InvalidArgument naming `kind`
-// ("metric", "param", "tag") and the key otherwise.
+// digits, '_', '-', '.', ' ', '/' or ':', and as a path a plain relative one
+// (no leading or trailing '/', no "//", no "." or ".." component: MLflow's
+// path_not_unique). InvalidArgument naming `kind` ("metric", "param", "tag")
+// and the key otherwise.
 Status validate_entity_key(const std::string& kind, const std::string& key);
+// 1 to kMaxExperimentNameLength bytes (MLflow's limit); InvalidArgument otherwise.
+Status validate_experiment_name(const std::string& name);
 
 // MLflow's limits: value lengths in bytes, and what one log-batch may carry.
 inline constexpr size_t kMaxParamValueLength = 6000;
 inline constexpr size_t kMaxTagValueLength = 5000;
+inline constexpr size_t kMaxExperimentNameLength = 500;
 inline constexpr size_t kMaxMetricsPerBatch = 1000;
 inline constexpr size_t kMaxParamsTagsPerBatch = 100;  // params and tags, each
 inline constexpr size_t kMaxEntitiesPerBatch = 1000;   // metrics + params + tags

@@ -38,6 +38,10 @@ class Parser {
       auto c = comparison();
       if (!c.ok()) return c.status();
       f.comparisons.push_back(std::move(c).value());
+      if (f.comparisons.size() > kMaxFilterComparisons) {
+        return Status::invalid_argument("the filter has more than " + std::to_string(kMaxFilterComparisons) +
+                                        " conditions; narrow it, or split the search");
+      }
       skip_space();
       if (at_end()) return f;
       std::string word = read_word();
@@ -416,6 +420,10 @@ Result<Filter> parse_filter(const std::string& text) { return Parser(text).filte
 Result<OrderByTerm> parse_order_by(const std::string& text) { return Parser(text).order_by(); }
 
 Result<std::vector<OrderByTerm>> parse_order_by_list(const std::vector<std::string>& texts) {
+  if (texts.size() > kMaxOrderByTerms) {
+    return Status::invalid_argument("order_by has " + std::to_string(texts.size()) + " terms; at most " +
+                                    std::to_string(kMaxOrderByTerms) + " are allowed");
+  }
   std::vector<OrderByTerm> terms;
   terms.reserve(texts.size());
   for (const auto& text : texts) {
@@ -462,6 +470,20 @@ Result<SqlFragment> compile_run_filter(const Filter& filter, SqlDialect dialect)
       case FilterEntity::kParam:
       case FilterEntity::kTag: {
         const bool param = c.entity == FilterEntity::kParam;
+        if (c.op == FilterOp::kEq && !c.values.empty() && !c.values[0].is_number) {
+          // An uncorrelated IN, as for metrics: the runs with that value come from one range of
+          // {tags,params}_by_key_value (PostgreSQL indexes md5(value): values may exceed a b-tree entry).
+          const char* table = param ? "params" : "tags";
+          out.sql += std::string("r.run_id IN (SELECT kv.run_id FROM ") + table + " kv WHERE kv.key = ? AND ";
+          out.params.emplace_back(c.key);
+          if (dialect == SqlDialect::kPostgres) {
+            out.sql += "md5(kv.value) = md5(?) AND ";
+            out.params.emplace_back(c.values[0].text);
+          }
+          out.sql += "kv.value = ?)";
+          out.params.emplace_back(c.values[0].text);
+          break;
+        }
         out.sql += param ? "EXISTS (SELECT 1 FROM params p WHERE p.run_id = r.run_id AND p.key = ? AND "
                          : "EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.run_id AND t.key = ? AND ";
         out.params.emplace_back(c.key);

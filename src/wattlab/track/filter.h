@@ -15,6 +15,7 @@
 // OR is not supported (as in MLflow).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -56,12 +57,20 @@ struct OrderByTerm {
   bool ascending = true;
 };
 
-// Syntax only: InvalidArgument naming the position and the token at fault.
+// The most conditions a filter, and terms an order_by list, may have: SQL
+// databases bound a statement's expression depth (SQLite at 1,000), so
+// longer ones are refused here, as the caller's error.
+inline constexpr size_t kMaxFilterComparisons = 100;
+inline constexpr size_t kMaxOrderByTerms = 50;
+
+// Syntax only: InvalidArgument naming the position and the token at fault
+// (and for more than kMaxFilterComparisons conditions).
 // Which keys and operators an entity accepts is checked when compiling.
 Result<Filter> parse_filter(const std::string& text);
 // "metrics.accuracy DESC", "attributes.start_time", "start_time ASC".
 Result<OrderByTerm> parse_order_by(const std::string& text);
-// Each of a search's order_by clauses, in order; the first error.
+// Each of a search's order_by clauses, in order; the first error
+// (InvalidArgument for more than kMaxOrderByTerms).
 Result<std::vector<OrderByTerm>> parse_order_by_list(const std::vector<std::string>& texts);
 
 // A bound parameter of compiled SQL.

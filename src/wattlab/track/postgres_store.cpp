@@ -178,6 +178,13 @@ UPDATE metric_series s SET points = (SELECT COUNT(*) FROM metric_points p WHERE 
 DROP TABLE latest_metrics;
 DROP TABLE metrics;
 )sql",
+    // 3: tags and params by key and value, for filters on a value (a study's
+    // trials are found by their tags). md5(value): a value may be longer than
+    // a b-tree entry may hold; compile_run_filter compares both.
+    R"sql(
+CREATE INDEX tags_by_key_value ON tags (key, md5(value));
+CREATE INDEX params_by_key_value ON params (key, md5(value));
+)sql",
 };
 
 constexpr int kLatestSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -318,7 +325,8 @@ Status statement_error(PGconn* conn, PGresult* result, const std::string& what, 
   if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03") {
     return Status::unavailable(msg + " — another client holds the rows locked; retry");
   }
-  if (starts_with(sqlstate, "22") || starts_with(sqlstate, "23")) return Status::invalid_argument(msg);
+  // The caller's input: its message names no server address (servers show it).
+  if (starts_with(sqlstate, "22") || starts_with(sqlstate, "23")) return Status::invalid_argument(what + ": " + detail);
   if (starts_with(sqlstate, "42501") || starts_with(sqlstate, "28")) {
     return Status::permission_denied(msg + " — grant the store's user rights on the database");
   }
@@ -583,6 +591,24 @@ Status PostgresStore::migrate(Session& s, int target_version) {
   WATTLAB_RETURN_IF_ERROR(s.begin());
   WATTLAB_RETURN_IF_ERROR(s.exec("SELECT pg_advisory_xact_lock($1)", Params().int64(kMigrationLockKey),
                                  "cannot lock the schema for migration"));
+  // A database (schema) of another application is refused before anything is written.
+  auto tables = s.query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+                        "ORDER BY table_name",
+                        Params(), "cannot list the database's tables");
+  if (!tables.ok()) return tables.status();
+  bool has_schema_version = false;
+  std::string found;
+  for (int r = 0; r < tables->size(); ++r) {
+    const std::string name = tables->text(r, 0);
+    has_schema_version = has_schema_version || name == "schema_version";
+    if (r < 5) found += (found.empty() ? "" : ", ") + name;
+  }
+  if (!has_schema_version && !tables->empty()) {
+    return Status::invalid_argument("the database holds " + std::to_string(tables->size()) +
+                                    " tables of another application (" + found + (tables->size() > 5 ? ", ..." : "") +
+                                    ") and no wattlab store; it was left untouched — give wattlab a database of its "
+                                    "own (createdb wattlab)");
+  }
   WATTLAB_RETURN_IF_ERROR(s.script("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
                                    "cannot create schema_version"));
   auto rows = s.query("SELECT version FROM schema_version", Params(), "cannot read schema_version");

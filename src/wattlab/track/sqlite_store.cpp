@@ -1,17 +1,21 @@
 #include "wattlab/track/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <set>
 #include <iterator>
+#include <set>
+#include <thread>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "wattlab/core/env.h"
@@ -209,6 +213,13 @@ CREATE TABLE metric_chunks (
 );
 CREATE UNIQUE INDEX metric_chunks_by_position ON metric_chunks (series_id, first_step, first_timestamp_ms, first_seq);
 )sql",
+    // 5: tags and params by (key, value): a filter on a tag's or a param's
+    // value (a study's trials are found by their tags) reads the matching
+    // runs from one range instead of probing every run.
+    R"sql(
+CREATE INDEX tags_by_key_value ON tags (key, value);
+CREATE INDEX params_by_key_value ON params (key, value);
+)sql",
 };
 
 // The schema version whose migration needs chunk_metric_points() after its SQL.
@@ -264,6 +275,87 @@ void remove_store_files(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path + suffix, ec);
 }
 
+// The journal mode of the open database ("wal", "delete", ...).
+std::string journal_mode(sqlite3* db) {
+  sqlite3_stmt* stmt = nullptr;
+  std::string mode;
+  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+    if (const unsigned char* text = sqlite3_column_text(stmt, 0)) mode = reinterpret_cast<const char*>(text);
+  }
+  sqlite3_finalize(stmt);
+  for (char& c : mode) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return mode;
+}
+
+// Every table a wattlab store has ever had: those the migrations create.
+const std::set<std::string>& wattlab_tables() {
+  static const std::set<std::string> tables = [] {
+    std::set<std::string> out = {"schema_version"};
+    for (const char* migration : kMigrations) {
+      const std::string sql = migration;
+      for (size_t at = sql.find("CREATE TABLE "); at != std::string::npos; at = sql.find("CREATE TABLE ", at + 1)) {
+        size_t name = at + std::strlen("CREATE TABLE ");
+        if (sql.compare(name, 14, "IF NOT EXISTS ") == 0) name += 14;
+        const size_t end = sql.find_first_of(" (\n", name);
+        out.insert(sql.substr(name, end - name));
+      }
+    }
+    return out;
+  }();
+  return tables;
+}
+
+// True when the file at `path` is empty and no non-empty -wal file is beside
+// it, after waiting (up to 1 s) for another process that is creating a store
+// there to write its first page.
+bool stays_empty(const std::string& path) {
+  for (int i = 0;; ++i) {
+    std::error_code ec, wal_ec;
+    const auto bytes = std::filesystem::file_size(path, ec);
+    const auto wal_bytes = std::filesystem::file_size(path + "-wal", wal_ec);
+    if (ec || bytes > 0 || (!wal_ec && wal_bytes > 0)) return false;
+    if (i == 100) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// InvalidArgument, before anything is written, when the existing file at
+// `path` (open as `db`) is not a wattlab store: an empty file (unless a
+// non-empty -wal file beside it holds a new store's first commits), or a
+// database with a table wattlab never made. A file that is no database at
+// all fails later, when it is first read (Corrupt).
+Status refuse_foreign_file(sqlite3* db, const std::string& path) {
+  if (stays_empty(path)) {
+    return Status::invalid_argument("cannot open store " + path +
+                                    ": the file is empty (0 bytes), so it is not a wattlab store; it was left "
+                                    "untouched — delete it to make a new store there, or " + kStoreFix);
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                         -1, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return Status();
+  }
+  std::set<std::string> tables;
+  while (sqlite3_step(stmt) == SQLITE_ROW) tables.insert(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+  sqlite3_finalize(stmt);
+  // (A store another process is creating right now has some of wattlab's tables only.)
+  const bool wattlab = std::all_of(tables.begin(), tables.end(),
+                                   [](const std::string& t) { return wattlab_tables().count(t) > 0; });
+  if (wattlab) return Status();
+  std::string found;
+  size_t shown = 0;
+  for (const auto& t : tables) {
+    if (shown++ == 5) {
+      found += ", ...";
+      break;
+    }
+    found += (found.empty() ? "" : ", ") + t;
+  }
+  return Status::invalid_argument("cannot open store " + path + ": it is another application's SQLite database (" +
+                                  "tables " + found + "), not a wattlab store; it was left untouched — " + kStoreFix);
+}
+
 }  // namespace
 
 Result<std::string> sqlite_path_from_location(const std::string& location) {
@@ -292,13 +384,15 @@ Result<std::string> sqlite_path_from_location(const std::string& location) {
 // A cached prepared statement, reset and unbound when the Query goes away.
 class SqliteStore::Query {
  public:
-  explicit Query(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  Query(Query&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+  // `*live` counts the Query objects in use (see wait_durable).
+  Query(sqlite3_stmt* stmt, int* live) : stmt_(stmt), live_(live) { ++*live_; }
+  Query(Query&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)), live_(other.live_) {}
   Query& operator=(Query&&) = delete;
   ~Query() {
     if (stmt_) {
       sqlite3_reset(stmt_);
       sqlite3_clear_bindings(stmt_);
+      --*live_;
     }
   }
 
@@ -365,12 +459,14 @@ class SqliteStore::Query {
 
  private:
   sqlite3_stmt* stmt_;
+  int* live_;
 };
 
 // BEGIN ... COMMIT; rolls back unless commit() succeeded. Writers begin
 // IMMEDIATE (take the write lock up front, so busy_timeout applies instead of
 // a deadlock between two upgrading readers); readers begin DEFERRED to read
-// one consistent snapshot.
+// one consistent snapshot. A writer's commit() returns once the commit is as
+// durable as the store promises (wait_durable).
 class SqliteStore::Transaction {
  public:
   explicit Transaction(SqliteStore* store) : store_(store) {}
@@ -380,17 +476,19 @@ class SqliteStore::Transaction {
   Status begin(bool write = true) {
     WATTLAB_RETURN_IF_ERROR(store_->exec(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED"));
     begun_ = true;
+    write_ = write;
     return Status();
   }
   Status commit() {
     WATTLAB_RETURN_IF_ERROR(store_->exec("COMMIT"));
     committed_ = true;
-    return Status();
+    return write_ ? store_->wait_durable() : Status();
   }
 
  private:
   SqliteStore* store_;
   bool begun_ = false;
+  bool write_ = false;
   bool committed_ = false;
 };
 
@@ -407,21 +505,27 @@ SqliteStore::SqliteStore(sqlite3* db, std::string path, std::string artifact_roo
     : db_(db), path_(std::move(path)), artifact_root_(std::move(artifact_root)), clock_(clock) {}
 
 SqliteStore::~SqliteStore() {
+  if (wal_file_) {
+    if (wal_file_->pMethods) wal_file_->pMethods->xClose(wal_file_);
+    sqlite3_free(wal_file_);
+  }
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, Clock* clock) {
-  return open_at(path, clock, kLatestSchemaVersion);
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, Clock* clock,
+                                                       const SqliteStoreOptions& options) {
+  return open_at(path, clock, kLatestSchemaVersion, options);
 }
 
 Status SqliteStore::create_at_schema_version(const std::string& path, int schema_version) {
   WATTLAB_RETURN_IF_ERROR(check_schema_version(schema_version, kLatestSchemaVersion));
-  auto store = open_at(path, nullptr, schema_version);
+  auto store = open_at(path, nullptr, schema_version, {});
   return store.ok() ? Status() : store.status();
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open_at(const std::string& path, Clock* clock, int target_version) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open_at(const std::string& path, Clock* clock, int target_version,
+                                                          const SqliteStoreOptions& options) {
   if (clock == nullptr) clock = &Env::system().clock();
   namespace fs = std::filesystem;
   const bool in_memory = path == ":memory:";
@@ -453,7 +557,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open_at(const std::string& pat
 
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+                           options.vfs.empty() ? nullptr : options.vfs.c_str());
   if (rc != SQLITE_OK) {
     int err = db ? sqlite3_system_errno(db) : 0;
     std::string detail = err ? os_error_text(err) : (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -471,12 +575,22 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open_at(const std::string& pat
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
 
   std::unique_ptr<SqliteStore> store(new SqliteStore(db, path, artifact_root, clock));
+  if (existed) {
+    // Before anything is written: a file that is not a wattlab store stays untouched.
+    Status foreign = refuse_foreign_file(db, path);
+    if (!foreign.ok()) return foreign;
+  }
   Status s = [&]() -> Status {
     std::lock_guard<std::mutex> lock(store->mu_);
     WATTLAB_RETURN_IF_ERROR(store->exec("PRAGMA foreign_keys = ON"));
     if (!in_memory) {
       WATTLAB_RETURN_IF_ERROR(store->exec("PRAGMA journal_mode = WAL"));
       WATTLAB_RETURN_IF_ERROR(store->exec("PRAGMA synchronous = NORMAL"));
+      // Without WAL (a file system without shared memory) SQLite's rollback
+      // journal with synchronous=NORMAL syncs every commit itself.
+      store->sync_commits_ = options.durability == Durability::kPowerLoss && journal_mode(db) == "wal";
+      sqlite3_file_control(db, "main", SQLITE_FCNTL_VFS_POINTER, &store->vfs_);
+      store->wal_name_ = sqlite3_filename_wal(sqlite3_db_filename(db, "main"));
     }
     WATTLAB_RETURN_IF_ERROR(store->migrate(target_version));
     return store->ensure_default_experiment();
@@ -501,7 +615,8 @@ Status SqliteStore::error(int rc, const std::string& what) {
     case SQLITE_CORRUPT: case SQLITE_NOTADB:
       return Status::corrupt(msg + " — the file is not a usable wattlab store");
     case SQLITE_IOERR: case SQLITE_FULL: case SQLITE_CANTOPEN: return Status::io_error(msg);
-    case SQLITE_CONSTRAINT: return Status::invalid_argument(msg);
+    // The caller's input: its message names no server path (servers show it).
+    case SQLITE_CONSTRAINT: return Status::invalid_argument(what + ": " + sqlite3_errmsg(db_));
     default: return Status::internal(msg);
   }
 }
@@ -518,6 +633,75 @@ Status SqliteStore::exec(const char* sql) {
   return Status();
 }
 
+Status SqliteStore::wait_durable() {
+  if (!sync_commits_) return Status();
+  const uint64_t ticket = ++commits_;
+  // Without the store's lock other writers commit meanwhile and share the
+  // sync. A live Query would share its cached statement with them, so then
+  // the lock stays (no write path here keeps one across its commit).
+  const bool release = live_queries_ == 0;
+  if (release) mu_.unlock();
+  Status status;
+  {
+    std::unique_lock lock(sync_mu_);
+    while (durable_commits_ < ticket && sync_failure_.ok()) {
+      if (syncing_) {
+        synced_.wait(lock);
+        continue;
+      }
+      // Lead a sync: it covers every commit made so far, ours included.
+      syncing_ = true;
+      const uint64_t covered = commits_.load();
+      lock.unlock();
+      Status synced = sync_wal();
+      lock.lock();
+      syncing_ = false;
+      if (synced.ok()) durable_commits_ = std::max(durable_commits_, covered);
+      else sync_failure_ = synced;
+      synced_.notify_all();
+    }
+    status = sync_failure_;
+  }
+  if (release) mu_.lock();
+  return status;
+}
+
+Status SqliteStore::sync_wal() {
+  auto failed = [this](const std::string& what) {
+    return Status::io_error("cannot make the store's last writes durable (" + what + " of " + path_ +
+                            "-wal failed); they may be lost in a crash of the OS or a power loss — check the disk, "
+                            "then restart");
+  };
+  if (!wal_file_) {
+    // Our own handle, through the connection's VFS: the connection's may be
+    // writing meanwhile. The WAL holds no POSIX locks, so closing it later
+    // releases none of the connection's.
+    auto* file = static_cast<sqlite3_file*>(sqlite3_malloc(vfs_->szOsFile));
+    if (!file) return failed("allocating a handle");
+    std::memset(file, 0, static_cast<size_t>(vfs_->szOsFile));
+    int flags = 0;
+    if (vfs_->xOpen(vfs_, wal_name_, file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_WAL, &flags) != SQLITE_OK) {
+      if (file->pMethods) file->pMethods->xClose(file);
+      sqlite3_free(file);
+      return failed("opening");
+    }
+    wal_file_ = file;
+  }
+  if (wal_file_->pMethods->xSync(wal_file_, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY) != SQLITE_OK) {
+    return failed("fdatasync");
+  }
+  if (!dir_synced_) {
+    // The WAL's (and a new store's) name in its folder, once.
+    const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+    const int dir = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const bool ok = dir >= 0 && ::fsync(dir) == 0;
+    if (dir >= 0) ::close(dir);
+    if (!ok) return failed("syncing the folder");
+    dir_synced_ = true;
+  }
+  return Status();
+}
+
 Result<SqliteStore::Query> SqliteStore::prepare(const char* sql) {
   auto it = statements_.find(sql);
   if (it == statements_.end()) {
@@ -526,7 +710,7 @@ Result<SqliteStore::Query> SqliteStore::prepare(const char* sql) {
     if (rc != SQLITE_OK) return error(rc, std::string("cannot prepare ") + sql);
     it = statements_.emplace(sql, stmt).first;
   }
-  return Query(it->second);
+  return Query(it->second, &live_queries_);
 }
 
 #define WATTLAB_PREPARE(var, sql)           \
@@ -1034,6 +1218,72 @@ Result<RunData> SqliteStore::read_run(const std::string& run_id, bool with_extra
     }
   }
   return data;
+}
+
+Result<std::vector<RunData>> SqliteStore::read_runs(const std::vector<std::string>& run_ids) {
+  std::vector<RunData> runs(run_ids.size());
+  std::unordered_map<std::string, size_t> at;
+  // The ids as one JSON array, which json_each() hands to each query's IN.
+  std::string ids = "[";
+  for (size_t i = 0; i < run_ids.size(); ++i) {
+    at.emplace(run_ids[i], i);
+    ids += i ? ",\"" : "\"";
+    for (char c : run_ids[i]) {
+      if (c == '"' || c == '\\') ids += '\\';
+      ids += c;
+    }
+    ids += '"';
+  }
+  ids += "]";
+  {
+    WATTLAB_PREPARE(q,
+                    "SELECT run_id, experiment_id, run_name, status, start_time_ms, end_time_ms, lifecycle_stage, "
+                    "artifact_uri FROM runs WHERE run_id IN (SELECT value FROM json_each(?1))");
+    q.text(1, ids);
+    for (;;) {
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), "cannot read runs");
+      if (!*row) break;
+      RunInfo& info = runs[at.at(q.text(0))].info;
+      info.run_id = q.text(0);
+      info.experiment_id = std::to_string(q.int64(1));
+      info.run_name = q.text(2);
+      auto status = parse_run_status(q.text(3));
+      if (!status.ok()) return Status::corrupt("run " + info.run_id + " has " + status.status().message());
+      info.status = *status;
+      info.start_time_ms = q.int64(4);
+      if (!q.is_null(5)) info.end_time_ms = q.int64(5);
+      info.lifecycle_stage = q.text(6);
+      info.artifact_uri = q.text(7);
+    }
+  }
+  auto read_maps = [&](const char* sql, std::map<std::string, std::string> RunData::*member, const char* what) -> Status {
+    WATTLAB_PREPARE(q, sql);
+    q.text(1, ids);
+    for (;;) {
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), std::string("cannot read the runs' ") + what);
+      if (!*row) return Status();
+      (runs[at.at(q.text(0))].*member)[q.text(1)] = q.text(2);
+    }
+  };
+  WATTLAB_RETURN_IF_ERROR(read_maps("SELECT run_id, key, value FROM params WHERE run_id IN (SELECT value FROM json_each(?1))",
+                                    &RunData::params, "params"));
+  WATTLAB_RETURN_IF_ERROR(read_maps("SELECT run_id, key, value FROM tags WHERE run_id IN (SELECT value FROM json_each(?1))",
+                                    &RunData::tags, "tags"));
+  {
+    WATTLAB_PREPARE(q, "SELECT run_id, key, value, timestamp_ms, step FROM metric_series "
+                       "WHERE run_id IN (SELECT value FROM json_each(?1))");
+    q.text(1, ids);
+    for (;;) {
+      auto row = q.step();
+      if (!row.ok()) return error(q.rc_of_last_step(), "cannot read the runs' metrics");
+      if (!*row) break;
+      Metric m{q.text(1), q.real(2), q.int64(3), q.int64(4)};
+      runs[at.at(q.text(0))].latest_metrics[m.key] = std::move(m);
+    }
+  }
+  return runs;
 }
 
 Result<std::vector<RunInfo>> SqliteStore::list_runs(const ListRunsOptions& options) {
@@ -1684,13 +1934,15 @@ Result<RunsPage> SqliteStore::search_runs(const SearchRunsOptions& options) {
   RunsPage page;
   std::vector<SqlValue> values;
   std::string sql = "SELECT r.run_id FROM runs r WHERE ";
-  // With a metric filter, the runs come from one range of
-  // metric_series_by_key_value (see compile_run_filter) looked up by run_id.
+  // With a metric filter (or a tag or param equality), the runs come from one
+  // range of metric_series_by_key_value (tags_by_key_value...; see
+  // compile_run_filter) looked up by run_id.
   // Without statistics SQLite would rather scan every run of the experiment
   // (or stage) by its index and test each against that list: 100,000 runs
   // for a filter matching 100. A unary '+' keeps it off those indexes.
-  const bool metric_filter = std::any_of(filter->comparisons.begin(), filter->comparisons.end(),
-                                         [](const FilterComparison& c) { return c.entity == FilterEntity::kMetric; });
+  const bool metric_filter = std::any_of(filter->comparisons.begin(), filter->comparisons.end(), [](const FilterComparison& c) {
+    return c.entity == FilterEntity::kMetric || (c.entity != FilterEntity::kAttribute && c.op == FilterOp::kEq);
+  });
   const std::string no_index = metric_filter ? "+" : "";
   if (options.experiment_ids) {
     std::vector<int64_t> ids;
@@ -1729,11 +1981,9 @@ Result<RunsPage> SqliteStore::search_runs(const SearchRunsOptions& options) {
       run_ids.emplace_back(p ? reinterpret_cast<const char*>(p) : "");
     }
   }
-  for (const auto& id : run_ids) {
-    auto run = read_run(id, /*with_extras=*/false);
-    if (!run.ok()) return run.status();
-    page.runs.push_back(std::move(run).value());
-  }
+  auto runs = read_runs(run_ids);
+  if (!runs.ok()) return runs.status();
+  page.runs = std::move(runs).value();
   WATTLAB_RETURN_IF_ERROR(snapshot.commit());
   if (static_cast<int>(run_ids.size()) == options.max_results) page.next_page_token = encode_page_token(*offset + options.max_results);
   return page;

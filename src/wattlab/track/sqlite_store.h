@@ -6,8 +6,16 @@
 // Metric points are packed into chunks of up to 256 points of one series
 // (migration 4 in sqlite_store.cpp, metric_chunk.h), so a batch of 1,000
 // points writes a few rows, not 1,000.
+//
+// Durability (store.h): commits go to the WAL without a sync
+// (synchronous=NORMAL); with Durability::kPowerLoss every write call then
+// waits, without holding the store, until an fdatasync of the WAL has covered
+// its commit. One sync covers every commit made before it started, so
+// concurrent writers share it (group commit).
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,11 +27,20 @@
 #include "wattlab/track/store.h"
 
 struct sqlite3;
+struct sqlite3_file;
 struct sqlite3_stmt;
+struct sqlite3_vfs;
 
 namespace wattlab {
 
 struct MetricPoint;
+
+struct SqliteStoreOptions {
+  Durability durability = Durability::kPowerLoss;
+  // The SQLite VFS to open the file with; empty: the default. For tests
+  // that simulate a power loss.
+  std::string vfs;
+};
 
 // The file path a store location names: a plain path is returned as is;
 // "sqlite:///rel.db" gives "rel.db", "sqlite:////abs.db" gives "/abs.db"
@@ -39,8 +56,13 @@ class SqliteStore final : public Store {
   static int latest_schema_version();
 
   // Opens or creates the store file at `path` (a path, not a URI; ":memory:"
-  // for a private in-memory store). See Store::open for the failure contract.
-  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, Clock* clock = nullptr);
+  // for a private in-memory store). See Store::open for the failure contract:
+  // an existing file must be a wattlab store (its tables were made by
+  // wattlab), or a zero-byte file beside a non-empty -wal file (a store
+  // whose first commit is only in the WAL); anything else is refused
+  // untouched.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, Clock* clock = nullptr,
+                                                   const SqliteStoreOptions& options = {});
   // Creates a new store file at `path` with the schema as it was at
   // `schema_version` (1..latest_schema_version()), for tests of the
   // migrations. InvalidArgument for a version out of range.
@@ -101,7 +123,16 @@ class SqliteStore final : public Store {
   Result<Query> prepare(const char* sql);
   // Applies the migrations a store lacks up to `target_version`.
   Status migrate(int target_version);
-  static Result<std::unique_ptr<SqliteStore>> open_at(const std::string& path, Clock* clock, int target_version);
+  static Result<std::unique_ptr<SqliteStore>> open_at(const std::string& path, Clock* clock, int target_version,
+                                                      const SqliteStoreOptions& options);
+  // With kPowerLoss, after a write transaction's COMMIT (mu_ held): waits
+  // until the WAL is synced up to it; mu_ is released meanwhile unless a
+  // Query is live. IoError when a sync failed: the store then refuses to
+  // acknowledge any later write either.
+  Status wait_durable();
+  // fdatasync of the WAL through its own handle (opened on first use);
+  // called by one thread at a time, without mu_.
+  Status sync_wal();
   Status ensure_default_experiment();
   Status require_run(const std::string& run_id);
   // NotFound for an unknown run, InvalidArgument for a deleted one.
@@ -109,6 +140,9 @@ class SqliteStore final : public Store {
   // Everything get_run() returns; energy windows and environment only when
   // `with_extras`.
   Result<RunData> read_run(const std::string& run_id, bool with_extras);
+  // read_run(id, false) of each id, in their order, in four queries whatever
+  // their number (a search page of 50,000 runs would take 200,000).
+  Result<std::vector<RunData>> read_runs(const std::vector<std::string>& run_ids);
   Result<RunInfo> read_run_info(const std::string& run_id);
   // The series_id of metric `key` of the run; nullopt when never logged.
   Result<std::optional<int64_t>> find_series(const std::string& run_id, const std::string& key);
@@ -138,6 +172,20 @@ class SqliteStore final : public Store {
   std::string artifact_root_;  // folder under which experiments' artifact locations are made
   Clock* clock_;               // stamps experiment times; not owned
   std::unordered_map<std::string, sqlite3_stmt*> statements_;  // SQL text -> prepared statement
+  int live_queries_ = 0;       // Query objects in use (under mu_)
+
+  // Group commit (wait_durable). Set at open, then constant:
+  bool sync_commits_ = false;  // kPowerLoss on a WAL-mode file
+  std::atomic<uint64_t> commits_{0};  // write transactions committed so far (incremented under mu_)
+  std::mutex sync_mu_;                // guards the members below
+  std::condition_variable synced_;    // a sync ended
+  bool syncing_ = false;              // a thread is in sync_wal()
+  uint64_t durable_commits_ = 0;      // commits covered by a finished sync
+  Status sync_failure_;               // the first failed sync; later writes fail with it
+  sqlite3_vfs* vfs_ = nullptr;        // the connection's VFS
+  const char* wal_name_ = nullptr;    // the WAL's name, as the VFS takes it (lives as long as db_)
+  sqlite3_file* wal_file_ = nullptr;  // our own handle on the WAL (sync_wal only)
+  bool dir_synced_ = false;           // the folder has been synced once (sync_wal only)
 };
 
 }  // namespace wattlab

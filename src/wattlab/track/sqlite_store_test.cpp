@@ -1,6 +1,7 @@
 #include "wattlab/track/sqlite_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 
 namespace wattlab {
@@ -114,6 +116,61 @@ TEST_F(SqliteStoreTest, AFileThatIsNotAStoreIsCorruptAndLeftAlone) {
   EXPECT_EQ(store.status().code(), Status::Code::kCorrupt) << store.status().to_string();
   EXPECT_NE(store.status().message().find(path_), std::string::npos);
   EXPECT_TRUE(fs::exists(path_));
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Another application's database: refused, and not one byte of it changed
+// (no wattlab tables, no switch to WAL, no -wal file).
+TEST_F(SqliteStoreTest, AnotherApplicationsDatabaseIsRefusedUntouched) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); "
+                             "INSERT INTO invoices VALUES (1, 99.5); CREATE TABLE customers (name TEXT)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const std::string before = file_bytes(path_);
+
+  auto store = Store::open(path_, &clock_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Status::Code::kInvalidArgument) << store.status().to_string();
+  EXPECT_NE(store.status().message().find("customers, invoices"), std::string::npos) << store.status().message();
+  EXPECT_NE(store.status().message().find("not a wattlab store"), std::string::npos) << store.status().message();
+  EXPECT_EQ(file_bytes(path_), before);
+  EXPECT_FALSE(fs::exists(path_ + "-wal"));
+  EXPECT_FALSE(fs::exists(path_ + "-shm"));
+}
+
+// Another process creating the store right now has made some of wattlab's
+// tables only: that is a store, not a foreign database.
+TEST_F(SqliteStoreTest, AStoreHalfwayThroughItsCreationIsOpened) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode = WAL; CREATE TABLE schema_version (version INTEGER NOT NULL)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->get_or_create_experiment("x").ok());
+}
+
+TEST_F(SqliteStoreTest, AnEmptyFileIsRefusedUntouched) {
+  std::ofstream(path_).close();
+  auto store = Store::open(path_, &clock_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Status::Code::kInvalidArgument) << store.status().to_string();
+  EXPECT_NE(store.status().message().find("empty"), std::string::npos) << store.status().message();
+  EXPECT_EQ(fs::file_size(path_), 0u);
+  EXPECT_FALSE(fs::exists(path_ + "-wal"));
+  // A new file, and a wattlab store, still open.
+  fs::remove(path_);
+  ASSERT_NE(open_store(), nullptr);
+  ASSERT_NE(open_store(), nullptr);
 }
 
 TEST_F(SqliteStoreTest, LocationsAcceptPathsAndSqliteUris) {

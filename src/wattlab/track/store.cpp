@@ -20,7 +20,15 @@ Result<ViewType> parse_view_type(const std::string& text) {
   return Status::invalid_argument("view type '" + text + "' is not one of ACTIVE_ONLY, DELETED_ONLY, ALL");
 }
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& location, Clock* clock) {
+Result<Durability> parse_durability(const std::string& text) {
+  if (text == "full") return Durability::kPowerLoss;
+  if (text == "process") return Durability::kProcessCrash;
+  return Status::invalid_argument("durability '" + text +
+                                  "' is not one of full (acknowledged writes survive a power loss) or process "
+                                  "(they survive a crash of the process only)");
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& location, Clock* clock, const StoreOptions& options) {
   if (is_postgres_uri(location)) {
     auto store = PostgresStore::open(location, clock);
     if (!store.ok()) return store.status();
@@ -28,7 +36,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& location, Clock* c
   }
   auto path = sqlite_path_from_location(location);
   if (!path.ok()) return path.status();
-  auto store = SqliteStore::open(*path, clock);
+  auto store = SqliteStore::open(*path, clock, {.durability = options.durability});
   if (!store.ok()) {
     if (location.rfind("sqlite:", 0) == 0 && *path != ":memory:" && path->front() != '/') {
       return store.status().with_context("store URI " + location + " names the relative path " + *path +

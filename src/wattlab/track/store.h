@@ -79,6 +79,27 @@ struct ListRunsOptions {
   int limit = 1000;                            // at most this many runs; <= 0 means no limit
 };
 
+// What a write survives once the store call that made it has returned OK
+// (an acknowledged write; for a server, one whose response was sent).
+enum class Durability {
+  // The default: the write is on disk (fdatasync) before the call returns,
+  // so it survives a crash of the process, of the OS, and a power loss.
+  // SQLite: concurrent writers share one sync (group commit).
+  kPowerLoss,
+  // The write survives a crash of the process, not of the OS or a power
+  // loss, which may take the last writes (SQLite's synchronous=NORMAL in WAL
+  // mode); each write then costs no disk flush.
+  kProcessCrash,
+};
+// "full" -> kPowerLoss, "process" -> kProcessCrash; InvalidArgument otherwise.
+Result<Durability> parse_durability(const std::string& text);
+
+struct StoreOptions {
+  // SQLite stores. A PostgreSQL store follows its server's synchronous_commit
+  // (on by default: as kPowerLoss).
+  Durability durability = Durability::kPowerLoss;
+};
+
 // The write path every back end shares with a remote server (get_or_create_
 // experiment, create_run, update_run, log_batch, log_energy_windows,
 // log_power_samples, set_environment) is declared in RunLogger.
@@ -92,9 +113,12 @@ class Store : public RunLogger {
   // "postgres://...", libpq's syntax; see postgres_store.h). The parent folder
   // must already exist. On failure nothing is created and the one-line message
   // names the path and the fix; unwritable locations give PermissionDenied or
-  // IoError. `clock` (default: the system clock) stamps experiment times and
-  // must outlive the store.
-  static Result<std::unique_ptr<Store>> open(const std::string& location, Clock* clock = nullptr);
+  // IoError. Only a wattlab store or a new file is opened: an empty file or
+  // another application's database is refused untouched (InvalidArgument
+  // naming what was found). `clock` (default: the system clock) stamps
+  // experiment times and must outlive the store.
+  static Result<std::unique_ptr<Store>> open(const std::string& location, Clock* clock = nullptr,
+                                             const StoreOptions& options = {});
 
   // Experiment by id; NotFound otherwise.
   virtual Result<Experiment> get_experiment(const std::string& experiment_id) = 0;
