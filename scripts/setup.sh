@@ -19,6 +19,7 @@ PACKAGES=(
   libstb-dev                          # stb_image: PNG/JPEG image folders in train/
   dataset-fashion-mnist               # /usr/share/datasets/fashion-mnist
   fonts-dejavu-core fonts-freefont-ttf  # chess glyphs (U+2654-U+265F) for chess/render
+  chromium                            # the web UI's browser tests (ui/e2e, with npm's playwright-core)
 )
 
 SUDO=""
@@ -26,6 +27,12 @@ if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; fi
 echo "==> installing Debian packages (${#PACKAGES[@]})"
 $SUDO apt-get update -q
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >/dev/null
+
+# The web UI (ui/) is built by the CMake build below with npm (Node.js 20+,
+# not from Debian): `npm ci` once, then Vite; without npm it serves a placeholder.
+if ! command -v npm >/dev/null; then
+  echo "==> npm not found: wattlab will serve a placeholder page instead of the web UI (install Node.js 20+ with npm)"
+fi
 
 # ccache hits across clones in other folders (CI builds a fresh clone).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true

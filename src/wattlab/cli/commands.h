@@ -45,6 +45,7 @@ void add_runs_command(CLI::App& app, const GlobalOptions& global, int* exit_code
 void add_runs_gc_command(CLI::App& runs, const GlobalOptions& global, int* exit_code);
 void add_devices_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_ui_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_study_command(CLI::App& app, const GlobalOptions& global, int* exit_code);

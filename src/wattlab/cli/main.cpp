@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add_runs_gc_command(*app.get_subcommand("runs"), global, &exit_code);
   add_devices_command(app, global, &exit_code);
   add_server_command(app, global, &exit_code);
+  add_ui_command(app, global, &exit_code);
   add_models_command(app, global, &exit_code);
   add_infer_command(app, global, &exit_code);
   add_study_command(app, global, &exit_code);

@@ -1,4 +1,5 @@
-// `wattlab server`: the MLflow-compatible tracking server over the store.
+// `wattlab server`: the MLflow-compatible tracking server over the store, and
+// `wattlab ui`: the same server, announced by the address of its web UI.
 #include <atomic>
 #include <chrono>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include "wattlab/core/env.h"
 #include "wattlab/core/stop_signal.h"
 #include "wattlab/server/tracking_server.h"
+#include "wattlab/server/ui_assets.h"
 #include "wattlab/track/stale_runs.h"
 #include "wattlab/track/store.h"
 
@@ -26,7 +28,8 @@ struct ServerCommandOptions {
   int threads = 16;
 };
 
-int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
+// `ui`: print the UI's address first (the command opens no browser itself).
+int run_server(const GlobalOptions& global, const ServerCommandOptions& o, bool ui) {
   auto durability = parse_durability(o.durability);
   if (!durability.ok()) return report_error(durability.status().message());
   auto store = Store::open(global.store_path, nullptr, {.durability = *durability});
@@ -64,6 +67,12 @@ int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
+  if (ui) {
+    const bool ipv6 = o.host.find(':') != std::string::npos;
+    std::cout << "wattlab UI: http://" << (ipv6 ? "[" + o.host + "]" : o.host) << ":" << (*server)->port() << "/"
+              << (ui_is_built() ? "" : " (built without npm: a page there says how to build the UI)")
+              << (o.token.empty() ? "" : " (it asks for the token once)") << std::endl;
+  }
   std::cout << "wattlab server listening on http://" << o.host << ":" << (*server)->port() << " (store "
             << global.store_path << ", artifacts " << o.artifacts_dir
             << (o.token.empty() ? "" : ", bearer token required")
@@ -76,11 +85,8 @@ int run_server(const GlobalOptions& global, const ServerCommandOptions& o) {
   return 0;
 }
 
-}  // namespace
-
-void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
-  auto o = std::make_shared<ServerCommandOptions>();
-  auto* cmd = app.add_subcommand("server", "Serve the store over MLflow's tracking REST API (and wattlab's own endpoints)");
+// The options `server` and `ui` share.
+void add_server_options(CLI::App* cmd, ServerCommandOptions* o) {
   cmd->add_option("--host", o->host, "Address to listen on; anything but loopback requires --token")
       ->capture_default_str();
   cmd->add_option("--port", o->port, "TCP port (0: any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
@@ -107,7 +113,22 @@ void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_co
                   "(with --durability full, concurrent writes share a sync: more threads, bigger groups)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  cmd->callback([&global, o, exit_code] { *exit_code = run_server(global, *o); });
+}
+
+}  // namespace
+
+void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
+  auto o = std::make_shared<ServerCommandOptions>();
+  auto* cmd = app.add_subcommand("server", "Serve the store over MLflow's tracking REST API, wattlab's own endpoints and the web UI");
+  add_server_options(cmd, o.get());
+  cmd->callback([&global, o, exit_code] { *exit_code = run_server(global, *o, /*ui=*/false); });
+}
+
+void add_ui_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
+  auto o = std::make_shared<ServerCommandOptions>();
+  auto* cmd = app.add_subcommand("ui", "Serve the web UI (runs, power timelines, comparisons, studies) on the store and print its address");
+  add_server_options(cmd, o.get());
+  cmd->callback([&global, o, exit_code] { *exit_code = run_server(global, *o, /*ui=*/true); });
 }
 
 }  // namespace wattlab::cli

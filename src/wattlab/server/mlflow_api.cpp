@@ -722,6 +722,40 @@ void MlflowApi::build_routes() {
           }
           return with_run(r, [&](const std::string& id) { return store->set_environment(id, environment); });
         }}},
+      {"runs/power-sampled",
+       {"GET",
+        [=](const json& r) {
+          std::string run_id = run_id_of(r);
+          auto max_points = optional_int64(r, "max_points").value_or(2000);
+          if (max_points < 1 || max_points > kSampledHistoryMaxPoints) {
+            return api_error("INVALID_PARAMETER_VALUE", "max_points must be 1.." +
+                                                            std::to_string(kSampledHistoryMaxPoints) + ", got " +
+                                                            std::to_string(max_points));
+          }
+          auto from_ms = optional_int64(r, "from_ms");
+          auto to_ms = optional_int64(r, "to_ms");
+          if (!plausible_run_id(run_id)) return run_not_found(run_id);
+          auto timeline = store->get_power_samples_sampled(run_id, from_ms, to_ms, static_cast<int>(max_points));
+          if (!timeline.ok()) {
+            return timeline.status().code() == Status::Code::kNotFound ? run_not_found(run_id)
+                                                                       : api_error(timeline.status());
+          }
+          // Columns, so a chart takes them as they are.
+          json timestamps = json::array();
+          json power = json::array();
+          for (size_t d = 0; d < timeline->domains.size(); ++d) power.push_back(json::array());
+          for (const auto& sample : timeline->samples) {
+            timestamps.push_back(sample.timestamp_ms);
+            for (size_t d = 0; d < sample.power_w.size(); ++d) {
+              const double w = sample.power_w[d];
+              power[d].push_back(std::isfinite(w) ? json(w) : json());
+            }
+          }
+          return ok({{"run_id", run_id},
+                     {"domains", timeline->domains},
+                     {"timestamps_ms", timestamps},
+                     {"power_w", power}});
+        }}},
       {"runs/power",
        {"GET",
         [=](const json& r) {

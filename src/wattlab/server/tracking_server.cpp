@@ -16,6 +16,7 @@
 
 #include "wattlab/server/mlflow_api.h"
 #include "wattlab/server/server_metrics.h"
+#include "wattlab/server/ui_assets.h"
 
 namespace wattlab {
 
@@ -307,20 +308,23 @@ std::unique_ptr<HttpExchange> TrackingServer::route(const HttpRequest& head) {
   const Authorizer authorized(options_.token);
   const uint64_t max_body = options_.max_body_bytes;
   // A buffered exchange counted under `label` (its time: head read to
-  // response made) that checks the token before `respond` runs.
-  auto counted = [&](std::string label, std::function<HttpResponse(const HttpRequest&)> respond) {
+  // response made) that checks the token, unless `is_public`, before
+  // `respond` runs.
+  auto counted = [&](std::string label, std::function<HttpResponse(const HttpRequest&)> respond,
+                     bool is_public = false) {
     auto finish = [metrics, label, start](HttpResponse r) {
       metrics->record_request(label, r.status, std::chrono::duration<double>(SteadyClock::now() - start).count());
       return r;
     };
+    auto allowed = [authorized, is_public](const HttpRequest& req) { return is_public || authorized(req); };
     return buffered_exchange(
         max_body,
-        [authorized, metrics, finish, respond = std::move(respond)](const HttpRequest& req) {
+        [allowed, metrics, finish, respond = std::move(respond)](const HttpRequest& req) {
           metrics->add_request_body_bytes(req.body.size());
-          return finish(authorized(req) ? respond(req) : Authorizer::refuse());
+          return finish(allowed(req) ? respond(req) : Authorizer::refuse());
         },
-        [authorized, max_body, finish](const HttpRequest& req) {
-          return finish(authorized(req) ? body_too_large(max_body, "request body") : Authorizer::refuse());
+        [allowed, max_body, finish](const HttpRequest& req) {
+          return finish(allowed(req) ? body_too_large(max_body, "request body") : Authorizer::refuse());
         });
   };
 
@@ -361,10 +365,22 @@ std::unique_ptr<HttpExchange> TrackingServer::route(const HttpRequest& head) {
       return r;
     });
   }
-  // Static content (the web UI) plugs in here: a GET outside /api that it
-  // knows answers its bytes and content type, e.g.
-  //   if (head.method == "GET") if (auto asset = find_ui_asset(head.path))
-  //     return counted("ui", [asset](const HttpRequest&) { return asset_response(*asset); });
+  // The web UI's files (ui_assets.h): no token, they hold no data. A path
+  // that names no file falls through to the JSON 404.
+  if (head.method == "GET") {
+    if (auto ui = ui_response(head.path, head.header("If-None-Match"))) {
+      return counted("ui", [ui = *ui](const HttpRequest&) {
+        HttpResponse r;
+        r.status = ui.http_status;
+        for (const auto& [name, value] : ui.headers) r.headers.emplace_back(name, value);
+        if (ui.http_status == 200) {
+          r.content_type = ui.content_type;
+          r.body = ui.body;
+        }
+        return r;
+      }, /*is_public=*/true);
+    }
+  }
   return counted("other", [](const HttpRequest& req) {
     return error_response("ENDPOINT_NOT_FOUND", "no endpoint " + req.method + " " + req.path);
   });

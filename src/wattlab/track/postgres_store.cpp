@@ -1478,22 +1478,25 @@ Result<PowerTimeline> PostgresStore::get_power_samples(const std::string& run_id
       "SELECT timestamp_ms, domain, power_w FROM power_samples WHERE run_id = $1 ORDER BY timestamp_ms, seq",
       Params().text(run_id), "cannot read power samples of run " + run_id);
   if (!rows.ok()) return rows.status();
-  PowerTimeline timeline;
-  std::map<std::string, size_t> domain_index;
-  for (int i = 0; i < rows->size(); ++i) {
-    const int64_t ts = rows->int64(i, 0);
-    std::string domain = rows->text(i, 1);
-    auto [it, added] = domain_index.emplace(domain, timeline.domains.size());
-    if (added) {
-      timeline.domains.push_back(domain);
-      for (auto& sample : timeline.samples) sample.power_w.push_back(std::nan(""));
-    }
-    if (timeline.samples.empty() || timeline.samples.back().timestamp_ms != ts) {
-      timeline.samples.push_back({ts, std::vector<double>(timeline.domains.size(), std::nan(""))});
-    }
-    timeline.samples.back().power_w[it->second] = rows->real(i, 2);
-  }
-  return timeline;
+  store_support::PowerTimelineBuilder timeline;
+  for (int i = 0; i < rows->size(); ++i) timeline.add(rows->int64(i, 0), rows->text(i, 1), rows->real(i, 2));
+  return timeline.take();
+}
+
+Result<PowerTimeline> PostgresStore::get_power_samples_sampled(const std::string& run_id,
+                                                               std::optional<int64_t> from_ms,
+                                                               std::optional<int64_t> to_ms, int max_points) {
+  WATTLAB_RETURN_IF_ERROR(store_support::check_power_sampling(from_ms, to_ms, max_points));
+  WATTLAB_SESSION(s);
+  WATTLAB_RETURN_IF_ERROR(s.begin(/*write=*/false));
+  WATTLAB_RETURN_IF_ERROR(require_run(s, run_id));
+  static const std::string kSql = store_support::sampled_power_sql(SqlDialect::kPostgres);
+  auto rows = s.query(kSql, Params().text(run_id).optional_int64(from_ms).optional_int64(to_ms).int64(max_points),
+                      "cannot read power samples of run " + run_id);
+  if (!rows.ok()) return rows.status();
+  store_support::PowerTimelineBuilder timeline;
+  for (int i = 0; i < rows->size(); ++i) timeline.add(rows->int64(i, 0), rows->text(i, 1), rows->real(i, 2));
+  return timeline.take();
 }
 
 Result<RunsPage> PostgresStore::search_runs(const SearchRunsOptions& options) {

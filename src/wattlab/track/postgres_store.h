@@ -99,6 +99,8 @@ class PostgresStore final : public Store {
   Result<std::vector<RunInfo>> list_runs(const ListRunsOptions& options) override;
   Result<std::vector<Metric>> get_metric_history(const std::string& run_id, const std::string& key) override;
   Result<PowerTimeline> get_power_samples(const std::string& run_id) override;
+  Result<PowerTimeline> get_power_samples_sampled(const std::string& run_id, std::optional<int64_t> from_ms,
+                                                  std::optional<int64_t> to_ms, int max_points) override;
 
  private:
   class Session;  // one pooled connection in use for one call (postgres_store.cpp)

@@ -1354,25 +1354,36 @@ Result<PowerTimeline> SqliteStore::get_power_samples(const std::string& run_id) 
                   "SELECT timestamp_ms, domain, power_w FROM power_samples WHERE run_id = ?1 "
                   "ORDER BY timestamp_ms, rowid");
   q.text(1, run_id);
-  PowerTimeline timeline;
-  std::map<std::string, size_t> domain_index;
+  store_support::PowerTimelineBuilder timeline;
   for (;;) {
     auto row = q.step();
     if (!row.ok()) return error(q.rc_of_last_step(), "cannot read power samples of run " + run_id);
     if (!*row) break;
-    int64_t ts = q.int64(0);
-    std::string domain = q.text(1);
-    auto [it, added] = domain_index.emplace(domain, timeline.domains.size());
-    if (added) {
-      timeline.domains.push_back(domain);
-      for (auto& s : timeline.samples) s.power_w.push_back(std::nan(""));
-    }
-    if (timeline.samples.empty() || timeline.samples.back().timestamp_ms != ts) {
-      timeline.samples.push_back({ts, std::vector<double>(timeline.domains.size(), std::nan(""))});
-    }
-    timeline.samples.back().power_w[it->second] = q.real(2);
+    timeline.add(q.int64(0), q.text(1), q.real(2));
   }
-  return timeline;
+  return timeline.take();
+}
+
+Result<PowerTimeline> SqliteStore::get_power_samples_sampled(const std::string& run_id, std::optional<int64_t> from_ms,
+                                                             std::optional<int64_t> to_ms, int max_points) {
+  WATTLAB_RETURN_IF_ERROR(store_support::check_power_sampling(from_ms, to_ms, max_points));
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(this);  // one snapshot for every seek
+  WATTLAB_RETURN_IF_ERROR(txn.begin(false));
+  WATTLAB_RETURN_IF_ERROR(require_run(run_id));
+  static const std::string kSql = store_support::sampled_power_sql(SqlDialect::kSqlite);
+  WATTLAB_PREPARE(q, kSql.c_str());
+  q.text(1, run_id).int64(4, max_points);
+  if (from_ms) q.int64(2, *from_ms);
+  if (to_ms) q.int64(3, *to_ms);
+  store_support::PowerTimelineBuilder timeline;
+  for (;;) {
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot read power samples of run " + run_id);
+    if (!*row) break;
+    timeline.add(q.int64(0), q.text(1), q.real(2));
+  }
+  return timeline.take();
 }
 
 // ---- MLflow REST operations: experiment lifecycle, run lifecycle, search ----

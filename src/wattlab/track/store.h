@@ -196,6 +196,19 @@ class Store : public RunLogger {
   virtual Result<RunsPage> search_runs(const SearchRunsOptions& options) = 0;
   // The run's power samples (see PowerTimeline).
   virtual Result<PowerTimeline> get_power_samples(const std::string& run_id) = 0;
+  // At most `max_points` (1..kSampledHistoryMaxPoints) sample times of the
+  // run's power timeline within [from_ms, to_ms] (nullopt: from its first /
+  // to its last sample), for a chart: the range is cut into max_points equal
+  // spans of time, as get_metric_history_sampled cuts steps, and each span
+  // that holds samples gives the samples at its first timestamp (every domain
+  // logged then). A range of at most max_points milliseconds gives every
+  // sample in it. `domains` lists the domains of the samples returned, in
+  // order of first appearance. One index seek per time returned (on both back
+  // ends), so an hour sampled every millisecond costs what a minute does.
+  // InvalidArgument for max_points out of range or from_ms > to_ms; NotFound
+  // for an unknown run.
+  virtual Result<PowerTimeline> get_power_samples_sampled(const std::string& run_id, std::optional<int64_t> from_ms,
+                                                          std::optional<int64_t> to_ms, int max_points) = 0;
 };
 
 // The SQLAlchemy-style URI of a SQLite store at `path` ("sqlite:////abs/x.db"),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 namespace wattlab::store_support {
 
@@ -71,6 +72,61 @@ Result<BatchMetrics> batch_series(const std::vector<Metric>& metrics) {
   size_t ordinal = 0;
   for (auto& [key, b] : series) b.ordinal = ordinal++;
   return batch;
+}
+
+void PowerTimelineBuilder::add(int64_t timestamp_ms, const std::string& domain, double power_w) {
+  auto [it, added] = domain_index_.emplace(domain, timeline_.domains.size());
+  if (added) {
+    timeline_.domains.push_back(domain);
+    for (auto& sample : timeline_.samples) sample.power_w.push_back(std::nan(""));
+  }
+  if (timeline_.samples.empty() || timeline_.samples.back().timestamp_ms != timestamp_ms) {
+    timeline_.samples.push_back({timestamp_ms, std::vector<double>(timeline_.domains.size(), std::nan(""))});
+  }
+  timeline_.samples.back().power_w[it->second] = power_w;
+}
+
+Status check_power_sampling(std::optional<int64_t> from_ms, std::optional<int64_t> to_ms, int max_points) {
+  if (max_points < 1 || max_points > kSampledHistoryMaxPoints) {
+    return Status::invalid_argument("max_points must be 1.." + std::to_string(kSampledHistoryMaxPoints) + ", got " +
+                                    std::to_string(max_points));
+  }
+  if (from_ms && to_ms && *from_ms > *to_ms) {
+    return Status::invalid_argument("the power range starts (" + std::to_string(*from_ms) + " ms) after it ends (" +
+                                    std::to_string(*to_ms) + " ms)");
+  }
+  return Status();
+}
+
+std::string sampled_power_sql(SqlDialect dialect) {
+  // Span r of n covers [lo + ceil(r * w / n), lo + ceil((r + 1) * w / n)) with
+  // w = hi - lo + 1 (integer arithmetic: exact, and the same on both
+  // dialects). Each step of the recursion is one index probe: the first
+  // timestamp at or after the start of the span after the last one taken.
+  std::string sql =
+      "WITH RECURSIVE bounds(lo, hi) AS ("
+      "  SELECT COALESCE(@2, (SELECT timestamp_ms FROM power_samples WHERE run_id = @1 ORDER BY timestamp_ms LIMIT 1)),"
+      "         COALESCE(@3, (SELECT timestamp_ms FROM power_samples WHERE run_id = @1 ORDER BY timestamp_ms DESC LIMIT 1))),"
+      " picked(ts) AS ("
+      "  SELECT (SELECT timestamp_ms FROM power_samples WHERE run_id = @1 AND timestamp_ms >= b.lo"
+      "          ORDER BY timestamp_ms LIMIT 1) FROM bounds b"
+      "  UNION ALL"
+      "  SELECT (SELECT timestamp_ms FROM power_samples WHERE run_id = @1 AND timestamp_ms >= b.lo +"
+      "            ((b.hi - b.lo + 1) * ((p.ts - b.lo) * @4 / (b.hi - b.lo + 1) + 1) + @4 - 1) / @4"
+      "          ORDER BY timestamp_ms LIMIT 1)"
+      "  FROM picked p CROSS JOIN bounds b WHERE p.ts <= b.hi)"
+      // IN, not a join: SQLite would scan the run's samples for a join.
+      " SELECT s.timestamp_ms, s.domain, s.power_w FROM power_samples s WHERE s.run_id = @1 AND s.timestamp_ms IN"
+      " (SELECT p.ts FROM picked p CROSS JOIN bounds b WHERE p.ts <= b.hi) ORDER BY s.timestamp_ms, s.@seq";
+  const bool postgres = dialect == SqlDialect::kPostgres;
+  auto replace_all = [&sql](const std::string& from, const std::string& to) {
+    for (size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at + to.size())) {
+      sql.replace(at, from.size(), to);
+    }
+  };
+  replace_all("@seq", postgres ? "seq" : "rowid");
+  replace_all("@", postgres ? "$" : "?");
+  return sql;
 }
 
 }  // namespace wattlab::store_support

@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "wattlab/core/status.h"
+#include "wattlab/track/filter.h"
 #include "wattlab/track/store.h"
 
 // The conflict clause of both stores' metric_series upsert (one row per key
@@ -62,5 +64,26 @@ struct BatchMetrics {
 // `metrics` grouped by key, each key checked with validate_entity_key.
 // InvalidArgument for the first invalid key.
 Result<BatchMetrics> batch_series(const std::vector<Metric>& metrics);
+
+// A PowerTimeline from (timestamp_ms, domain, power_w) rows in timestamp
+// order: one sample per timestamp, NaN for the domains it has no row for,
+// domains in order of first appearance.
+class PowerTimelineBuilder {
+ public:
+  void add(int64_t timestamp_ms, const std::string& domain, double power_w);
+  PowerTimeline take() { return std::move(timeline_); }
+
+ private:
+  PowerTimeline timeline_;
+  std::map<std::string, size_t> domain_index_;  // domain -> its place in timeline_.domains
+};
+
+// InvalidArgument unless get_power_samples_sampled's arguments are valid.
+Status check_power_sampling(std::optional<int64_t> from_ms, std::optional<int64_t> to_ms, int max_points);
+// The query behind get_power_samples_sampled, in `dialect`: parameters 1 the
+// run id, 2 from_ms and 3 to_ms (typed BIGINT NULLs where not given), 4
+// max_points; rows (timestamp_ms, domain, power_w) in timestamp order, then
+// logging order.
+std::string sampled_power_sql(SqlDialect dialect);
 
 }  // namespace wattlab::store_support

@@ -253,6 +253,69 @@ TEST_P(StoreTest, LatestMetricIsTheHighestStepNotTheLastLogged) {
   EXPECT_EQ((*history)[1].step, 5);
 }
 
+// What a chart of a long power timeline reads: one sample time per span,
+// every sample of a short enough range, and the domains of what it returns.
+TEST_P(StoreTest, PowerSamplesSampledTakeTheFirstSampleOfEachSpan) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto run = store->create_run("0", "r", kT0);
+  ASSERT_TRUE(run.ok()) << run.status().to_string();
+  // 10 s at 1 ms: package-0 = ms index, dram = its negative; dram has no
+  // sample in the last second.
+  std::vector<PowerSample> both, package_only;
+  for (int i = 0; i < 10'000; ++i) {
+    if (i < 9'000) both.push_back({kT0 + i, {static_cast<double>(i), -static_cast<double>(i)}});
+    else package_only.push_back({kT0 + i, {static_cast<double>(i)}});
+  }
+  ASSERT_TRUE(store->log_power_samples(run->run_id, {"package-0", "dram"}, both).ok());
+  ASSERT_TRUE(store->log_power_samples(run->run_id, {"package-0"}, package_only).ok());
+
+  auto all = store->get_power_samples_sampled(run->run_id, std::nullopt, std::nullopt, 100);
+  ASSERT_TRUE(all.ok()) << all.status().to_string();
+  EXPECT_EQ(all->domains, (std::vector<std::string>{"package-0", "dram"}));
+  ASSERT_EQ(all->samples.size(), 100u);
+  for (int r = 0; r < 100; ++r) {
+    const PowerSample& s = all->samples[static_cast<size_t>(r)];
+    EXPECT_EQ(s.timestamp_ms, kT0 + 100 * r);
+    EXPECT_EQ(s.power_w[0], 100.0 * r);
+    if (r < 90) EXPECT_EQ(s.power_w[1], -100.0 * r);
+    else EXPECT_TRUE(std::isnan(s.power_w[1])) << r;
+  }
+
+  // A range of at most max_points milliseconds: every sample in it.
+  auto zoomed = store->get_power_samples_sampled(run->run_id, kT0 + 9'990, kT0 + 10'030, 50);
+  ASSERT_TRUE(zoomed.ok()) << zoomed.status().to_string();
+  ASSERT_EQ(zoomed->samples.size(), 10u);
+  EXPECT_EQ(zoomed->samples.front().timestamp_ms, kT0 + 9'990);
+  EXPECT_EQ(zoomed->samples.back().timestamp_ms, kT0 + 9'999);
+  EXPECT_EQ(zoomed->domains, (std::vector<std::string>{"package-0"}));  // dram logged nothing then
+  EXPECT_EQ(zoomed->samples.front().power_w, (std::vector<double>{9'990.0}));
+
+  // Spans holding no sample give nothing: 3 spans of 1000 ms over [0, 3000).
+  auto other = store->create_run("0", "sparse", kT0);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(store->log_power_samples(other->run_id, {"gpu-0"}, {{kT0, {1}}, {kT0 + 10, {2}}, {kT0 + 2'999, {3}}}).ok());
+  auto sparse = store->get_power_samples_sampled(other->run_id, std::nullopt, std::nullopt, 3);
+  ASSERT_TRUE(sparse.ok()) << sparse.status().to_string();
+  ASSERT_EQ(sparse->samples.size(), 2u);
+  EXPECT_EQ(sparse->samples[0].timestamp_ms, kT0);
+  EXPECT_EQ(sparse->samples[1].timestamp_ms, kT0 + 2'999);
+
+  auto empty_run = store->create_run("0", "no power", kT0);
+  ASSERT_TRUE(empty_run.ok());
+  auto empty = store->get_power_samples_sampled(empty_run->run_id, std::nullopt, std::nullopt, 10);
+  ASSERT_TRUE(empty.ok()) << empty.status().to_string();
+  EXPECT_TRUE(empty->samples.empty());
+  EXPECT_TRUE(empty->domains.empty());
+
+  EXPECT_EQ(store->get_power_samples_sampled(run->run_id, std::nullopt, std::nullopt, 0).status().code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(store->get_power_samples_sampled(run->run_id, kT0 + 5, kT0 + 4, 10).status().code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(store->get_power_samples_sampled(std::string(32, 'a'), std::nullopt, std::nullopt, 10).status().code(),
+            Status::Code::kNotFound);
+}
+
 TEST_P(StoreTest, RunIdPrefixesResolveLikeGit) {
   {
     auto store = open_store();  // creates the schema
