@@ -20,6 +20,7 @@ PACKAGES=(
   dataset-fashion-mnist               # /usr/share/datasets/fashion-mnist
   fonts-dejavu-core fonts-freefont-ttf  # chess glyphs (U+2654-U+265F) for chess/render
   chromium                            # the web UI's browser tests (ui/e2e, with npm's playwright-core)
+  libeigen3-dev                       # analysis/: PRE's kernel ridge regression
 )
 
 SUDO=""

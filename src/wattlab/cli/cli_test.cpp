@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "wattlab/analysis/estimation_testing.h"
 #include "wattlab/cli/cli_testing.h"
 #include "wattlab/cli/server_process_testing.h"
 #include "wattlab/track/store.h"
@@ -408,6 +409,38 @@ TEST_F(CliTest, ImageFolderWithValidationSplitLeavesAFinishedRun) {
   EXPECT_TRUE(has_validate_window);
 }
 
+TEST_F(CliTest, TrainLogsStepsProjectionFromTheFirstStableEpoch) {
+  const fs::path data = dir_ / "images";
+  write_image_folder(data, 8, 2);
+  // A RAPL counter that never moves: every epoch takes 0 J, so the run is stable from epoch 1 and projected
+  // from epoch 2 (STEP needs two agreeing epochs) on.
+  const fs::path zone = dir_ / "sys/class/powercap/intel-rapl:0";
+  fs::create_directories(zone);
+  std::ofstream(zone / "name") << "package-0\n";
+  std::ofstream(zone / "max_energy_range_uj") << "262143328850\n";
+  std::ofstream(zone / "energy_uj") << "1000000\n";
+  auto r = wattlab("train --data " + data.string() + " --meter rapl --epochs 3 --batch-size 8 --store " + store_,
+                   "WATTLAB_SYSFS_ROOT=" + (dir_ / "sys").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("epoch 2/3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("projected 0.0 J"), std::string::npos) << r.err;
+  auto store = Store::open(store_);
+  ASSERT_TRUE(store.ok());
+  auto runs = (*store)->list_runs({});
+  ASSERT_TRUE(runs.ok() && runs->size() == 1u);
+  const std::string id = (*runs)[0].run_id;
+  auto projected = (*store)->get_metric_history(id, "projected_energy_j");
+  ASSERT_TRUE(projected.ok());
+  ASSERT_EQ(projected->size(), 2u);
+  EXPECT_EQ((*projected)[0].step, 2);
+  EXPECT_EQ((*projected)[1].step, 3);
+  EXPECT_EQ((*projected)[1].value, 0);
+  auto remaining = (*store)->get_metric_history(id, "projected_remaining_s");
+  ASSERT_TRUE(remaining.ok() && remaining->size() == 2u);
+  EXPECT_GT((*remaining)[0].value, 0);   // after epoch 2: one epoch to go
+  EXPECT_EQ((*remaining)[1].value, 0);   // after the last: none
+}
+
 TEST_F(CliTest, EarlyStoppingEndsTheRunAndSaysWhy) {
   const fs::path data = dir_ / "images";
   write_image_folder(data, 8, 2);
@@ -724,6 +757,71 @@ TEST_F(CliTest, ConfigFileErrorsNameTheLine) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err.rfind("wattlab: error: " + config.string() + ":2: device cuda:99: ", 0), 0u) << r.err;
   EXPECT_FALSE(fs::exists(store_));
+}
+
+TEST_F(CliTest, EstimateOnAnEmptyStoreGivesTheLabelledBaseline) {
+  auto r = wattlab("--store " + store_ + " estimate --model cnn --subset 500 --test-subset 200 --epochs 3 --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["epochs"], 3);
+  ASSERT_EQ(j["estimates"].size(), 1u);
+  const auto& e = j["estimates"][0];
+  EXPECT_EQ(e["method"], "green-algorithms-baseline");
+  EXPECT_EQ(e["method_text"].get<std::string>().rfind("Green Algorithms baseline (TDP-based, not fitted to any run)", 0), 0u);
+  EXPECT_EQ(e["environment"]["threads"], 1);
+  EXPECT_GT(e["energy_j"].get<double>(), 0);
+  EXPECT_LT(e["energy_low_j"].get<double>(), e["energy_j"].get<double>());
+  EXPECT_TRUE(e["cv_mape"].is_null());
+  auto table = wattlab("--store " + store_ + " estimate --model cnn --subset 500 --test-subset 200 --epochs 3");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("Green Algorithms baseline"), std::string::npos) << table.out;
+  auto compare = wattlab("--store " + store_ + " estimate --model cnn --compare-environments");
+  EXPECT_EQ(compare.exit_code, 1);
+  EXPECT_NE(compare.err.find("no finished training run"), std::string::npos) << compare.err;
+}
+
+TEST_F(CliTest, EstimateRanksTheStoresEnvironmentsByPreAndRunsShowAdvises) {
+  std::string run_id;
+  {
+    auto store = Store::open(store_);
+    ASSERT_TRUE(store.ok());
+    int64_t end = 1'700'000'000'000;
+    for (const char* model : {"cnn", "lenet5", "resnet18"}) {
+      for (int threads : {1, 2}) {
+        for (int rep = 0; rep < 3; ++rep) {
+          testing::SyntheticTraining t;
+          t.model = model;
+          t.threads = threads;
+          t.noise = 0.01 * (rep - 1);
+          t.study = "green-cv";
+          t.study_environment = std::to_string(threads) + "-threads";
+          t.f1_by_epoch = {0.6, 0.8, 0.85, 0.8502};
+          t.end_time_ms = end += 60'000;
+          const std::string id = testing::add_synthetic_training(**store, t);
+          if (run_id.empty()) run_id = id;  // a cnn run: 1.7 kJ an epoch
+        }
+      }
+    }
+  }
+  auto r = wattlab("--store " + store_ +
+                   " estimate --model cnn --subset 2000 --test-subset 1000 --epochs 4 --compare-environments --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["estimates"].size(), 2u);
+  for (const auto& e : j["estimates"]) {
+    EXPECT_EQ(e["method"], "pre") << e["method_text"];
+    EXPECT_EQ(e["training_runs"], 18);
+  }
+  EXPECT_EQ(j["estimates"][0]["environment"]["name"], "2-threads");  // the law makes 2 threads cheaper
+  EXPECT_LT(j["estimates"][0]["energy_j"].get<double>(), j["estimates"][1]["energy_j"].get<double>());
+  EXPECT_EQ(j["advice"]["stop_epoch"], 3);
+  // This machine is not the runs' Xeon: the plain estimate says so and falls back.
+  auto here = wattlab("--store " + store_ + " estimate --model cnn --subset 2000 --epochs 4 --format json");
+  ASSERT_EQ(here.exit_code, 0) << here.err;
+  EXPECT_EQ(nlohmann::json::parse(here.out)["estimates"][0]["method"], "green-algorithms-baseline");
+  auto show = wattlab("--store " + store_ + " runs show " + run_id);
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("Advice\nStopping after epoch 3 of 4"), std::string::npos) << show.out;
 }
 
 #else

@@ -48,6 +48,7 @@ void add_server_command(CLI::App& app, const GlobalOptions& global, int* exit_co
 void add_ui_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_estimate_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_study_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_infer_bench_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_chess_command(CLI::App& app, const GlobalOptions& global, int* exit_code);

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add_ui_command(app, global, &exit_code);
   add_models_command(app, global, &exit_code);
   add_infer_command(app, global, &exit_code);
+  add_estimate_command(app, global, &exit_code);
   add_study_command(app, global, &exit_code);
   add_infer_bench_command(app, global, &exit_code);
   add_chess_command(app, global, &exit_code);

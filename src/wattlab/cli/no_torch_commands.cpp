@@ -34,6 +34,10 @@ void add_infer_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
   add_unavailable(app, "infer", "Evaluate the model a training run saved", exit_code);
 }
 
+void add_estimate_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
+  add_unavailable(app, "estimate", "Energy, time and CO2e a training would take, before it starts", exit_code);
+}
+
 void add_study_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
   add_unavailable(app, "study", "Run a study and follow it", exit_code);
 }

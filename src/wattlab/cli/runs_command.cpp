@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "wattlab/analysis/advice.h"
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/table.h"
 #include "wattlab/server/wire.h"
@@ -126,6 +127,10 @@ int run_show(const GlobalOptions& global, const RunsOptions& o) {
   auto run = (*store)->get_run(o.run);
   if (!run.ok()) return report_error(run.status().message() + " — list runs with `wattlab runs ls`");
   const RunData& r = *run;
+  std::string advice;  // when its F1 stopped paying for its energy (analysis/advice.h); empty without epochs
+  if (auto epochs = epoch_progress_of_run(**store, r.info.run_id); epochs.ok()) {
+    if (auto a = advise_run_stop(*epochs); a.ok()) advice = a->sentence;
+  }
   if (o.format == "json") {
     nlohmann::json metrics = nlohmann::json::object();
     for (const auto& [key, m] : r.latest_metrics)
@@ -145,7 +150,8 @@ int run_show(const GlobalOptions& global, const RunsOptions& o) {
                           {"tags", r.tags},
                           {"metrics", metrics},
                           {"energy_windows", windows},
-                          {"environment", r.environment}};
+                          {"environment", r.environment},
+                          {"advice", advice.empty() ? nlohmann::json() : nlohmann::json(advice)}};
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -175,6 +181,10 @@ int run_show(const GlobalOptions& global, const RunsOptions& o) {
                      w.estimated() ? "estimated" : "measured"});
   }
   windows.print(std::cout);
+  if (!advice.empty()) {
+    section("Advice");
+    std::cout << advice << "\n";
+  }
   section("Environment");
   TextTable environment({"key", "value"});
   for (const auto& [k, v] : r.environment) environment.add_row({k, v});

@@ -29,11 +29,16 @@ void TerminalTrainingReporter::on_epoch_end(const EpochReport& r) {
     std::snprintf(buf, sizeof buf, "  val_loss %.4f  val_accuracy %.4f", m.val_loss, m.val_accuracy);
     validation = buf;
   }
-  std::fprintf(stderr, "%s%sepoch %d/%d  loss %.4f%s  accuracy %.4f  F1 %.4f  lr %.3g  %s  epoch energy %s (machine%s)\n",
-               label_.c_str(),
-               label_.empty() ? "" : "  ", r.epoch, r.epochs, m.train_loss, validation.c_str(), m.accuracy,
-               m.f1_macro, m.learning_rate, format_duration_s(m.train_time_s + m.val_time_s + m.eval_time_s).c_str(),
-               format_energy_j(r.energy_j).c_str(), r.energy_estimated ? ", estimated" : "");
+  std::string projected;  // STEP's total, from the first stable epoch on
+  if (r.projection) {
+    projected = "  projected " + format_energy_j(r.projection->energy_j) + ", " +
+                format_duration_s(r.projection->duration_s);
+  }
+  std::fprintf(stderr, "%s%sepoch %d/%d  loss %.4f%s  accuracy %.4f  F1 %.4f  lr %.3g  %s  epoch energy %s (machine%s)%s\n",
+               label_.c_str(), label_.empty() ? "" : "  ", r.epoch, r.epochs, m.train_loss, validation.c_str(),
+               m.accuracy, m.f1_macro, m.learning_rate,
+               format_duration_s(m.train_time_s + m.val_time_s + m.eval_time_s).c_str(),
+               format_energy_j(r.energy_j).c_str(), r.energy_estimated ? ", estimated" : "", projected.c_str());
 }
 
 void TerminalTrainingReporter::on_note(const std::string& text) {

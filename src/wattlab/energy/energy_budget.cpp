@@ -100,12 +100,13 @@ EnergyBudget::EnergyBudget(const EnergyBudgetOptions& options) {
   }
 }
 
-std::string EnergyBudget::after_epoch(int epoch, double used_j) const {
+std::string EnergyBudget::after_epoch(int epoch, double used_j, std::optional<double> next_epoch_j) const {
   if (!limit_j_ || epoch < 1) return "";
-  const double next_j = used_j / epoch;
+  const double next_j = next_epoch_j.value_or(used_j / epoch);
   if (used_j + next_j <= *limit_j_) return "";
   return "energy budget at epoch " + std::to_string(epoch) + ": " + format_energy(used_j) + " used, the next epoch " +
-         "would take about " + format_energy(next_j) + ", over the " + limit_text_ + " budget";
+         "would take about " + format_energy(next_j) + (next_epoch_j ? " (projected from the stable epochs)" : "") +
+         ", over the " + limit_text_ + " budget";
 }
 
 std::string EnergyBudget::before_batch(int epoch, const std::string& phase, int64_t images_done,

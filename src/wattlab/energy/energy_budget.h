@@ -44,8 +44,10 @@ class EnergyBudget {
 
   // After epoch `epoch` (1-based) with `used_j` joules used by all epochs so
   // far: empty to go on, or why to stop ("energy budget: 41.2 kJ used by 7
-  // epochs, the next would take about 6.1 kJ, over the 50 kJ budget").
-  std::string after_epoch(int epoch, double used_j) const;
+  // epochs, the next would take about 6.1 kJ, over the 50 kJ budget"). The
+  // next epoch costs `next_epoch_j` when given (a projection from the stable
+  // epochs, analysis/step.h), else the mean of the epochs so far.
+  std::string after_epoch(int epoch, double used_j, std::optional<double> next_epoch_j = std::nullopt) const;
   // Before a batch of `phase` ("training", "validation", "evaluation") in
   // epoch `epoch`, `images_done` of `images_total` done, with `used_j` joules
   // used so far and `next_j` the next batch's projected energy: empty to go

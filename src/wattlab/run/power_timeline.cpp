@@ -29,6 +29,7 @@ Status PowerTimelineRecorder::finish() {
 
 Status PowerTimelineRecorder::log(std::vector<PowerSample> buckets) {
   if (buckets.empty()) return Status();
+  if (listener_) listener_(buckets);
   return client_.log_power_samples(domain_names_, std::move(buckets));
 }
 

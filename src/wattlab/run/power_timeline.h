@@ -4,6 +4,7 @@
 // power from the samples at full resolution.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ class PowerTimelineRecorder {
   Status finish();
   // Highest sampled power of each domain so far, in Monitor::domains() order.
   const std::vector<double>& peak_w() const { return peak_w_; }
+  // Hands every batch of buckets to `listener` too, before logging it (STEP
+  // watches the timeline as it grows: run/run_projection.h).
+  void set_listener(std::function<void(const std::vector<PowerSample>&)> listener) { listener_ = std::move(listener); }
 
  private:
   Status log(std::vector<PowerSample> buckets);
@@ -34,6 +38,7 @@ class PowerTimelineRecorder {
   std::vector<std::string> domain_names_;
   std::vector<double> peak_w_;
   TimelineDownsampler downsampler_;
+  std::function<void(const std::vector<PowerSample>&)> listener_;  // may be empty
 };
 
 }  // namespace wattlab

@@ -14,6 +14,7 @@
 #include "wattlab/core/stop_signal.h"
 #include "wattlab/energy/monitor.h"
 #include "wattlab/run/power_timeline.h"
+#include "wattlab/run/run_projection.h"
 #include "wattlab/run/session_energy.h"
 #include "wattlab/track/client.h"
 #include "wattlab/track/environment.h"
@@ -48,7 +49,10 @@ class TrackingObserver final : public TrainObserver {
         summary_(summary),
         reporter_(reporter),
         timeline_(monitor, client),
-        budget_(options.budget) {}
+        budget_(options.budget),
+        projection_(options.train.epochs, options.budget, monitor.domains(), options.resume) {
+    timeline_.set_listener([this](const std::vector<PowerSample>& buckets) { projection_.on_power(buckets); });
+  }
 
   void on_phase_begin(const std::string& phase) override {
     session_.sample();
@@ -64,6 +68,7 @@ class TrackingObserver final : public TrainObserver {
     auto window = monitor_.end_window(it->second);
     open_windows_.erase(it);
     if (!window.ok()) return keep_error(window.status());
+    projection_.on_window(*window);
     bool is_train = phase.size() > 6 && phase.ends_with("/train");
     if (phase.ends_with("/validate")) {
       epoch_val_energy_j_ = window->energy_j();
@@ -128,6 +133,13 @@ class TrackingObserver final : public TrainObserver {
     report.metrics = &m;
     report.energy_j = epoch_train_energy_j_ + epoch_eval_energy_j_ + (m.val_images > 0 ? epoch_val_energy_j_ : 0);
     report.energy_estimated = summary_.energy_estimated;
+    report.projection = projection_.on_epoch_end(epoch);
+    if (report.projection) {
+      for (const auto& [key, value] : RunProjection::metrics(*report.projection)) {
+        keep_error(client_.log_metric(key, value, epoch));
+      }
+      if (std::string note = projection_.budget_note(); !note.empty()) reporter_.on_note(note);
+    }
     reporter_.on_epoch_end(report);
   }
 
@@ -147,7 +159,7 @@ class TrackingObserver final : public TrainObserver {
       keep_error(used_j.status());
       return "";
     }
-    return budget_stop(budget_.after_epoch(epoch, *used_j));
+    return budget_stop(projection_.budget_stop_reason(epoch, *used_j));
   }
 
   // The budget, before every batch: the next batch is projected at the
@@ -219,7 +231,8 @@ class TrackingObserver final : public TrainObserver {
   TrackedTrainingSummary& summary_;
   TrainingReporter& reporter_;
   PowerTimelineRecorder timeline_;
-  EnergyBudget budget_;
+  EnergyBudget budget_;         // asked before every batch
+  RunProjection projection_;    // STEP, and the budget after each epoch it informs
   const double start_ms_ = Env::system().clock().monotonic_ms();  // when this session's training began
   std::map<std::string, WindowId> open_windows_;  // by phase name
   std::map<std::string, PhaseRate> rates_;        // by phase ("training", "validation", "evaluation")

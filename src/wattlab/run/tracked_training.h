@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "wattlab/analysis/step.h"
 #include "wattlab/core/status.h"
 #include "wattlab/energy/energy_budget.h"
 #include "wattlab/energy/meters.h"
@@ -32,6 +33,7 @@ struct EpochReport {
   const EpochMetrics* metrics = nullptr;  // the trainer's figures; valid during the call
   double energy_j = 0;           // this epoch's training, validation and evaluation energy (the machine's)
   bool energy_estimated = false;
+  std::optional<StepProjection> projection;  // the run's projected total, from its first stable epoch on
 };
 
 // What a tracked training tells whoever watches it (a terminal, a study's

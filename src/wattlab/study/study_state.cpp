@@ -249,10 +249,14 @@ StudySummary summarize(const StudyState& state) {
     if (std::isfinite(energy_j)) s.energy_j += energy_j;
     if (std::isfinite(duration_s)) s.duration_s += duration_s;
     s.energy_estimated |= tag(*r.run, "wattlab.energy_estimated") == "true";
-    if (r.state == TrialState::kFinished && std::isfinite(energy_j) && std::isfinite(duration_s)) {
+    // A running trial's STEP projection (run/run_projection.h) stands in for its total.
+    const double projected_j = metric(*r.run, "projected_energy_j"), projected_s = metric(*r.run, "projected_duration_s");
+    const bool finished = r.state == TrialState::kFinished && std::isfinite(energy_j) && std::isfinite(duration_s);
+    const bool projected = r.state == TrialState::kRunning && std::isfinite(projected_j) && std::isfinite(projected_s);
+    if (finished || projected) {
       for (Mean* m : {&by_pair[r.trial->base_settings.get()], &all}) {
-        m->energy_j += energy_j;
-        m->duration_s += duration_s;
+        m->energy_j += finished ? energy_j : projected_j;
+        m->duration_s += finished ? duration_s : projected_s;
         ++m->n;
       }
     }
@@ -263,6 +267,14 @@ StudySummary summarize(const StudyState& state) {
   }
   for (const TrialRecord& r : state.trials) {
     if (r.state == TrialState::kFinished) continue;
+    if (r.state == TrialState::kRunning && r.run) {  // what its projection says is left
+      const double left_j = metric(*r.run, "projected_remaining_energy_j"), left_s = metric(*r.run, "projected_remaining_s");
+      if (std::isfinite(left_j) && std::isfinite(left_s)) {
+        s.remaining_energy_j += left_j;
+        s.remaining_s += left_s;
+        continue;
+      }
+    }
     auto it = by_pair.find(r.trial->base_settings.get());
     const Mean& m = it != by_pair.end() ? it->second : all;
     s.remaining_energy_j += m.energy_j / m.n;

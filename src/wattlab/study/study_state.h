@@ -96,7 +96,9 @@ Result<std::string> study_note(Store& store, const std::string& experiment_id, c
 // Where a study stands: counts by state, what its trial runs spent, and a
 // projection of what the unfinished trials will (each: the mean of the
 // finished trials of its model x environment, else of all finished trials; a
-// running trial counts whole).
+// running trial with a STEP projection (run/run_projection.h) counts its
+// projected remainder, and its projected total among those means; one
+// without counts whole).
 struct StudySummary {
   int total = 0, pending = 0, running = 0, finished = 0, failed = 0, killed = 0;
   double energy_j = 0;      // every trial run so far, finished or not
