@@ -441,41 +441,6 @@ TEST_F(CliTest, TrainLogsStepsProjectionFromTheFirstStableEpoch) {
   EXPECT_EQ((*remaining)[1].value, 0);   // after the last: none
 }
 
-TEST_F(CliTest, EnergyBudgetStopsBeforeAnEpochItCannotAfford) {
-  const fs::path data = dir_ / "images";
-  write_image_folder(data, 8, 2);
-  // Any epoch takes more than 1 mJ (the estimator alone counts watts of idle
-  // power for tens of ms): after the first, a second would overrun the budget.
-  auto r = wattlab("train --data " + data.string() + " --meter estimate --energy-budget 1mJ --carbon FRA --epochs 5 " +
-                   "--batch-size 8 --quiet --store " + store_);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("energy budget at epoch 1"), std::string::npos) << r.out;
-  auto store = Store::open(store_);
-  ASSERT_TRUE(store.ok());
-  auto runs = (*store)->list_runs({});
-  ASSERT_TRUE(runs.ok() && runs->size() == 1u);
-  auto run = (*store)->get_run((*runs)[0].run_id);
-  ASSERT_TRUE(run.ok());
-  EXPECT_EQ(run->info.status, RunStatus::kFinished);
-  EXPECT_EQ(run->tags.at("wattlab.stop_reason").rfind("energy budget at epoch 1: ", 0), 0u)
-      << run->tags.at("wattlab.stop_reason");
-  EXPECT_NE(run->tags.at("wattlab.stop_reason").find("over the 0.001 J budget"), std::string::npos);
-  EXPECT_EQ(run->latest_metrics.at("accuracy").step, 1) << "no second epoch";
-  EXPECT_EQ(run->params.at("energy_budget_j"), "0.001");
-  // co2e_g at France's intensity, which the run records.
-  const double intensity = std::stod(run->params.at("carbon_intensity_g_per_kwh"));
-  EXPECT_LT(intensity, 480.0);
-  EXPECT_NEAR(run->latest_metrics.at("co2e_g").value, run->latest_metrics.at("energy_j").value / 3.6e6 * intensity,
-              1e-6);
-
-  for (const char* bad : {"--energy-budget 5furlongs", "--carbon-budget -3g", "--carbon XXX", "--pue 0.5"}) {
-    auto rejected = wattlab("train --data " + data.string() + " " + bad + " --store " + (dir_ / "x.db").string());
-    EXPECT_EQ(rejected.exit_code, 1) << bad;
-    EXPECT_EQ(count_lines(rejected.err), 1) << bad << ": " << rejected.err;
-    EXPECT_FALSE(fs::exists(dir_ / "x.db")) << bad;
-  }
-}
-
 TEST_F(CliTest, EarlyStoppingEndsTheRunAndSaysWhy) {
   const fs::path data = dir_ / "images";
   write_image_folder(data, 8, 2);

@@ -109,8 +109,8 @@ std::vector<std::string> codecarbon_row(const RunData& run, const std::string& e
       }
     }
   }
-  double duration_s = whole ? whole->duration_s : duration_s_of(run.info);
-  if (!std::isnan(metric_or_nan(run, "duration_s"))) duration_s = metric_or_nan(run, "duration_s");
+  const double duration_s = std::isfinite(metric_or_nan(run, "duration_s")) || !whole ? duration_s_of(run)
+                                                                                    : whole->duration_s;
   const double energy_j = metric_or_nan(run, "energy_j");
   const double emissions_kg = metric_or_nan(run, "co2e_g") / 1000.0;
   auto power_w = [&](double j) { return duration_s > 0 ? j / duration_s : NAN; };

@@ -29,6 +29,7 @@
 #include "wattlab/energy/idle_baseline.h"
 #include "wattlab/energy/meters.h"
 #include "wattlab/energy/monitor.h"
+#include "wattlab/energy/attribution.h"
 #include "wattlab/energy/process_cpu_share.h"
 #include "wattlab/track/client.h"
 #include "wattlab/track/environment.h"
@@ -332,8 +333,7 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   std::optional<double> share;
   double cpu_energy_j = 0;
   for (const auto& d : domains) {
-    bool is_cpu = d.name == "cpu-estimated" || (d.name.rfind("package-", 0) == 0 && d.name.find('/') == std::string::npos);
-    if (is_cpu && d.counts_in_total) cpu_energy_j += d.energy_j;
+    if (domain_kind(d.name) == DomainKind::kCpu && d.counts_in_total) cpu_energy_j += d.energy_j;
   }
   if (cpu_before.ok() && cpu_after.ok()) {
     share = cpu_share(*cpu_before, *cpu_after);

@@ -49,8 +49,13 @@ std::string param_or_environment(const RunData& run, const std::string& key) {
   return "";
 }
 
-double duration_s_of(const RunInfo& info) {
+double elapsed_s_of(const RunInfo& info) {
   return info.end_time_ms ? static_cast<double>(*info.end_time_ms - info.start_time_ms) / 1000.0 : NAN;
+}
+
+double duration_s_of(const RunData& run) {
+  const double metered_s = metric_or_nan(run, "duration_s");
+  return std::isfinite(metered_s) ? metered_s : elapsed_s_of(run.info);
 }
 
 const std::vector<std::string>& derived_keys() {

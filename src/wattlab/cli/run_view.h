@@ -30,8 +30,12 @@ const char* energy_state_text(EnergyState state);
 double metric_or_nan(const RunData& run, const std::string& key);
 // The param, else the environment's value, else "".
 std::string param_or_environment(const RunData& run, const std::string& key);
-// end - start in seconds; NaN while the run has not ended.
-double duration_s_of(const RunInfo& info);
+// Wall time from the run's start to its end in seconds, pauses between the
+// sessions of a resumed run included; NaN while the run has not ended.
+double elapsed_s_of(const RunInfo& info);
+// The run's duration_s metric (the time its sessions were metered, pauses
+// between them excluded), else elapsed_s_of: one meaning for duration_s.
+double duration_s_of(const RunData& run);
 
 // Figures derived from a run's metrics, by key:
 //   accuracy_per_kj     accuracy / (energy_j / 1000)

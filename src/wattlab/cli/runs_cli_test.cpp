@@ -154,7 +154,7 @@ TEST_F(RunsCliTest, ListingsCarryEveryFigureWithItsUnitAndOrderByDerivedColumns)
   const std::string csv = local("runs ls --format csv");
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "run_id,run_name,experiment_id,status,lifecycle_stage,model,threads,device,start_time_ms,duration_s,"
-            "accuracy,f1_macro,energy_j,energy_per_image_j,co2e_g,energy,energy_estimated,accuracy_per_kj,f1_per_kj,"
+            "elapsed_s,accuracy,f1_macro,energy_j,attributed_energy_j,energy_per_image_j,co2e_g,energy,energy_estimated,accuracy_per_kj,f1_per_kj,"
             "co2e_per_image_g");
   EXPECT_EQ(count_lines(csv), 5);
 

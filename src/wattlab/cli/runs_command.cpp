@@ -87,9 +87,11 @@ int run_ls(const GlobalOptions& global, const ListOptions& o) {
       {"device", ""},
       {"start_time_ms", ""},
       {"duration_s", "time", true},
+      {"elapsed_s", "", true},
       {"accuracy", "accuracy", true},
       {"f1_macro", "F1", true},
       {"energy_j", "energy J", true},
+      {"attributed_energy_j", "", true},
       {"energy_per_image_j", "J/image", true},
       {"co2e_g", "gCO2e", true},
       {"energy", "energy"},
@@ -108,7 +110,8 @@ int run_ls(const GlobalOptions& global, const ListOptions& o) {
   Listing listing(columns);
   for (const auto& r : *runs) {
     const EnergyState state = energy_state(r);
-    const double duration_s = duration_s_of(r.info);
+    const double duration_s = duration_s_of(r);
+    const double elapsed_s = elapsed_s_of(r.info);
     auto metric = [&](const char* key, int decimals) {
       const double v = metric_or_nan(r, key);
       return number_cell(v, format_number(v, decimals));
@@ -127,9 +130,11 @@ int run_ls(const GlobalOptions& global, const ListOptions& o) {
         optional_text(param_or_environment(r, "device")),
         {r.info.start_time_ms, std::to_string(r.info.start_time_ms)},
         number_cell(duration_s, format_duration_s(duration_s)),
+        number_cell(elapsed_s, format_duration_s(elapsed_s)),
         metric("accuracy", 4),
         metric("f1_macro", 4),
         number_cell(energy_j, format_number(energy_j, 1)),
+        metric("attributed_energy_j", 1),
         number_cell(per_image_j, format_value(per_image_j)),
         number_cell(metric_or_nan(r, "co2e_g"), format_value(metric_or_nan(r, "co2e_g"))),
         {energy_state_key(state), energy_state_text(state)},

@@ -61,7 +61,8 @@ int run_show(RunCatalog& catalog, const RunOptions& o) {
                           {"deleted", deleted},
                           {"start_time_ms", r.info.start_time_ms},
                           {"end_time_ms", r.info.end_time_ms ? nlohmann::json(*r.info.end_time_ms) : nlohmann::json()},
-                          {"duration_s", number_or_null(duration_s_of(r.info))},
+                          {"duration_s", number_or_null(duration_s_of(r))},
+                          {"elapsed_s", number_or_null(elapsed_s_of(r.info))},
                           {"energy", energy_state_key(state)},
                           {"energy_estimated", state == EnergyState::kEstimated  ? nlohmann::json(true)
                                                : state == EnergyState::kMeasured ? nlohmann::json(false)
@@ -86,7 +87,8 @@ int run_show(RunCatalog& catalog, const RunOptions& o) {
             << (deleted ? " — DELETED (wattlab runs restore " + r.info.run_id.substr(0, 8) + " brings it back)" : "")
             << "\n"
             << "started     " << format_timestamp_ms(r.info.start_time_ms) << "\n"
-            << "duration    " << format_duration_s(duration_s_of(r.info)) << "\n"
+            << "duration    " << format_duration_s(duration_s_of(r)) << " metered (" << format_duration_s(elapsed_s_of(r.info))
+            << " from start to end)\n"
             << "energy      " << energy << "\n";
   auto section = [](const std::string& title) { std::cout << "\n" << title << "\n"; };
   section("Params");
