@@ -19,8 +19,9 @@ PACKAGES=(
   libstb-dev                          # stb_image: PNG/JPEG image folders in train/
   dataset-fashion-mnist               # /usr/share/datasets/fashion-mnist
   fonts-dejavu-core fonts-freefont-ttf  # chess glyphs (U+2654-U+265F) for chess/render
-  chromium                            # the web UI's browser tests (ui/e2e, with npm's playwright-core)
-  libeigen3-dev                       # analysis/: PRE's kernel ridge regression
+  chromium                            # the web UI's browser tests (ui/e2e), analysis_report_browser_test (the study report)
+  libeigen3-dev                       # analysis/: PRE's kernel ridge regression, the two-way ANOVA's least squares
+  libboost-math-dev                   # analysis/: distributions and special functions (Boost.Math)
 )
 
 SUDO=""

@@ -38,8 +38,17 @@ void add_estimate_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
   add_unavailable(app, "estimate", "Energy, time and CO2e a training would take, before it starts", exit_code);
 }
 
+// A real `study` parent, so that `study report` (registered on it by
+// add_study_report_command, no LibTorch needed) works in this build too.
 void add_study_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
-  add_unavailable(app, "study", "Run a study and follow it", exit_code);
+  auto* study = app.add_subcommand("study", "Run a study and follow it (only `study report` works without LibTorch)");
+  study->require_subcommand(1);
+  add_unavailable(*study, "run", "Run every unfinished trial of a study spec", exit_code);
+  add_unavailable(*study, "trial", "Run one trial of a study", exit_code);
+  add_unavailable(*study, "status", "Trials done, running, failed and pending", exit_code);
+  add_unavailable(*study, "ls", "The studies in the store", exit_code);
+  add_unavailable(*study, "cancel", "Stop a running study", exit_code);
+  add_unavailable(*study, "example", "Print the built-in study spec", exit_code);
 }
 
 void add_infer_bench_command(CLI::App& app, const GlobalOptions&, int* exit_code) {

@@ -1150,6 +1150,20 @@ Result<RunData> SqliteStore::get_run(const std::string& run_id_or_prefix) {
   return data;
 }
 
+Status SqliteStore::read_run_info(Query& q, RunInfo* info) {
+  info->run_id = q.text(0);
+  info->experiment_id = std::to_string(q.int64(1));
+  info->run_name = q.text(2);
+  auto status = parse_run_status(q.text(3));
+  if (!status.ok()) return Status::corrupt("run " + info->run_id + " has " + status.status().message());
+  info->status = *status;
+  info->start_time_ms = q.int64(4);
+  if (!q.is_null(5)) info->end_time_ms = q.int64(5);
+  info->lifecycle_stage = q.text(6);
+  info->artifact_uri = q.text(7);
+  return Status();
+}
+
 Result<RunData> SqliteStore::read_run(const std::string& run_id, bool with_extras) {
   RunData data;
   {
@@ -1161,16 +1175,7 @@ Result<RunData> SqliteStore::read_run(const std::string& run_id, bool with_extra
     if (!row.ok()) return error(q.rc_of_last_step(), "cannot read run " + run_id);
     if (!*row) return Status::not_found("no run with id " + run_id);
     RunInfo& info = data.info;
-    info.run_id = q.text(0);
-    info.experiment_id = std::to_string(q.int64(1));
-    info.run_name = q.text(2);
-    auto status = parse_run_status(q.text(3));
-    if (!status.ok()) return Status::corrupt("run " + run_id + " has " + status.status().message());
-    info.status = *status;
-    info.start_time_ms = q.int64(4);
-    if (!q.is_null(5)) info.end_time_ms = q.int64(5);
-    info.lifecycle_stage = q.text(6);
-    info.artifact_uri = q.text(7);
+    if (Status s = read_run_info(q, &info); !s.ok()) return s;
   }
   auto read_map = [&](const char* sql, std::map<std::string, std::string>* out, const char* what) -> Status {
     WATTLAB_PREPARE(q, sql);
@@ -1245,16 +1250,7 @@ Result<std::vector<RunData>> SqliteStore::read_runs(const std::vector<std::strin
       if (!row.ok()) return error(q.rc_of_last_step(), "cannot read runs");
       if (!*row) break;
       RunInfo& info = runs[at.at(q.text(0))].info;
-      info.run_id = q.text(0);
-      info.experiment_id = std::to_string(q.int64(1));
-      info.run_name = q.text(2);
-      auto status = parse_run_status(q.text(3));
-      if (!status.ok()) return Status::corrupt("run " + info.run_id + " has " + status.status().message());
-      info.status = *status;
-      info.start_time_ms = q.int64(4);
-      if (!q.is_null(5)) info.end_time_ms = q.int64(5);
-      info.lifecycle_stage = q.text(6);
-      info.artifact_uri = q.text(7);
+      if (Status s = read_run_info(q, &info); !s.ok()) return s;
     }
   }
   auto read_maps = [&](const char* sql, std::map<std::string, std::string> RunData::*member, const char* what) -> Status {
@@ -1308,16 +1304,7 @@ Result<std::vector<RunInfo>> SqliteStore::list_runs(const ListRunsOptions& optio
     if (!row.ok()) return error(q.rc_of_last_step(), "cannot list runs");
     if (!*row) break;
     RunInfo info;
-    info.run_id = q.text(0);
-    info.experiment_id = std::to_string(q.int64(1));
-    info.run_name = q.text(2);
-    auto status = parse_run_status(q.text(3));
-    if (!status.ok()) return Status::corrupt("run " + info.run_id + " has " + status.status().message());
-    info.status = *status;
-    info.start_time_ms = q.int64(4);
-    if (!q.is_null(5)) info.end_time_ms = q.int64(5);
-    info.lifecycle_stage = q.text(6);
-    info.artifact_uri = q.text(7);
+    if (Status s = read_run_info(q, &info); !s.ok()) return s;
     runs.push_back(std::move(info));
   }
   return runs;
@@ -1633,6 +1620,46 @@ Result<RunInfo> SqliteStore::update_run_info(const std::string& run_id, const Ru
   WATTLAB_RETURN_IF_ERROR(touch_experiment(info->experiment_id));
   WATTLAB_RETURN_IF_ERROR(txn.commit());
   return info;
+}
+
+Status SqliteStore::claim_run(const std::string& run_id, const std::string& key,
+                              const std::optional<std::string>& expected, const std::vector<RunTag>& tags) {
+  for (const RunTag& t : tags) {
+    WATTLAB_RETURN_IF_ERROR(validate_entity_key("tag", t.key));
+    WATTLAB_RETURN_IF_ERROR(validate_tag_value(t.key, t.value));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  WATTLAB_RETURN_IF_ERROR(require_active_run(run_id));
+  std::optional<std::string> current;
+  {
+    WATTLAB_PREPARE(q, "SELECT value FROM tags WHERE run_id = ?1 AND key = ?2");
+    q.text(1, run_id).text(2, key);
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot read the " + key + " tag of run " + run_id);
+    if (*row) current = q.text(0);
+  }
+  if (current != expected) {
+    return Status::already_exists("run " + run_id + ": its " + key + " tag changed meanwhile (another process claimed the run)");
+  }
+  for (const RunTag& t : tags) {
+    WATTLAB_PREPARE(q, "INSERT INTO tags (run_id, key, value) VALUES (?1, ?2, ?3) "
+                       "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value");
+    q.text(1, run_id).text(2, t.key).text(3, t.value);
+    WATTLAB_STEP(q, "cannot set the tag " + t.key + " of run " + run_id);
+  }
+  std::string experiment_id;
+  {
+    WATTLAB_PREPARE(q, "UPDATE runs SET status = 'RUNNING', end_time_ms = NULL WHERE run_id = ?1 RETURNING experiment_id");
+    q.text(1, run_id);
+    auto row = q.step();
+    if (!row.ok() || !*row) return error(q.rc_of_last_step(), "cannot update run " + run_id);
+    experiment_id = std::to_string(q.int64(0));
+    q.reset();
+  }
+  WATTLAB_RETURN_IF_ERROR(touch_experiment(experiment_id));
+  return txn.commit();
 }
 
 Status SqliteStore::set_run_stage(const std::string& run_id, const char* to) {

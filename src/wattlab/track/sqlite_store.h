@@ -88,6 +88,8 @@ class SqliteStore final : public Store {
   Status delete_experiment(const std::string& experiment_id) override;
   Status restore_experiment(const std::string& experiment_id) override;
   Result<RunInfo> update_run_info(const std::string& run_id, const RunUpdate& update) override;
+  Status claim_run(const std::string& run_id, const std::string& key, const std::optional<std::string>& expected,
+                   const std::vector<RunTag>& tags) override;
   Status delete_run(const std::string& run_id) override;
   Status restore_run(const std::string& run_id) override;
   Status delete_tag(const std::string& run_id, const std::string& key) override;
@@ -117,6 +119,11 @@ class SqliteStore final : public Store {
   class Transaction;
 
   SqliteStore(sqlite3* db, std::string path, std::string artifact_root, Clock* clock);
+
+  // Fills `info` from the row `q` stands on, whose columns are run_id,
+  // experiment_id, run_name, status, start_time_ms, end_time_ms,
+  // lifecycle_stage, artifact_uri; Corrupt for a status wattlab never writes.
+  static Status read_run_info(Query& q, RunInfo* info);
 
   // All of these expect mu_ held.
   Status exec(const char* sql);
