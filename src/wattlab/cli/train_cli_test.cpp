@@ -1,8 +1,8 @@
 // End-to-end tests of one tracked training run (`wattlab train`, run/): a
 // refused resume leaves the run untouched, energy attributed to the run
 // beside the machine's, summaries that say what each figure covers, a budget
-// checked within the epoch, one trainer per run, and the totals of a run
-// whose session was killed.
+// checked within the epoch, one trainer per run, the totals of a run whose
+// session was killed, and a trainer killed five times mid-epoch.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -360,6 +360,81 @@ TEST_F(CliTest, AKilledSessionCountsInItsResumedRunsTotals) {
   auto show = wattlab("runs show " + run_id + " --format json --store " + store_);
   ASSERT_EQ(show.exit_code, 0) << show.err;
   EXPECT_EQ(nlohmann::json::parse(show.out)["duration_s"].get<double>(), latest(*run, "duration_s"));
+}
+
+// The reliability drill of issue 21 for the trainer: kill -9 five times in
+// the middle of an epoch, each time followed by `--resume`, then a resume to
+// the end. Every accuracy point the store held at a kill is still there with
+// its value, no epoch is logged twice, the run's totals cover every session,
+// and the file passes SQLite's integrity check.
+TEST_F(CliTest, ATrainerKilledFiveTimesMidEpochResumesWithNothingLost) {
+  constexpr int kKills = 5;
+  std::string run_id;
+  std::map<int64_t, double> acknowledged;  // accuracy by epoch, as the store held it at the kills
+  double killed_j = 0;                     // energy of the phases the killed sessions closed
+  for (int kill = 1; kill <= kKills; ++kill) {
+    SCOPED_TRACE("kill " + std::to_string(kill));
+    std::vector<std::string> args = {WATTLAB_BINARY, "train", "--quiet", "--store", store_};
+    if (run_id.empty()) {
+      for (const char* a : {"--model", "cnn", "--subset", "1000", "--test-subset", "200", "--epochs", "1000"})
+        args.push_back(a);
+    } else {
+      args.insert(args.end(), {"--resume", run_id, "--epochs", "1000"});
+    }
+    Child trainer(dir_, args);
+    // One more epoch than the store held, then a little into the next one.
+    run_id = wait_for_epochs(store_, acknowledged.size() + 1);
+    ASSERT_FALSE(run_id.empty()) << "no new epoch within 120 s: " << slurp(dir_ / "child.out");
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + 100 * kill));
+    trainer.stop(SIGKILL);
+
+    auto store = Store::open(store_);
+    ASSERT_TRUE(store.ok());
+    auto history = (*store)->get_metric_history(run_id, "accuracy");
+    ASSERT_TRUE(history.ok());
+    for (const auto& point : *history) acknowledged[point.step] = point.value;
+    ASSERT_EQ(acknowledged.size(), history->size()) << "an epoch logged twice";
+  }
+  auto store = Store::open(store_);
+  ASSERT_TRUE(store.ok());
+  auto before = (*store)->get_run(run_id);
+  ASSERT_TRUE(before.ok());
+  for (const auto& w : before->energy_windows) killed_j += w.energy_j();
+
+  auto finished = wattlab("train --resume " + run_id + " --epochs " + std::to_string(acknowledged.size() + 1) +
+                          " --quiet --store " + store_);
+  ASSERT_EQ(finished.exit_code, 0) << finished.err;
+  auto run = (*store)->get_run(run_id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->info.status, RunStatus::kFinished);
+  auto history = (*store)->get_metric_history(run_id, "accuracy");
+  ASSERT_TRUE(history.ok());
+  std::map<int64_t, double> final_points;
+  for (const auto& point : *history) final_points[point.step] = point.value;
+  EXPECT_EQ(final_points.size(), history->size()) << "an epoch logged twice";
+  EXPECT_EQ(final_points.size(), acknowledged.size() + 1);
+  for (const auto& [step, value] : acknowledged) {
+    auto it = final_points.find(step);
+    ASSERT_NE(it, final_points.end()) << "epoch " << step << " lost";
+    EXPECT_EQ(it->second, value) << "epoch " << step;
+  }
+  double all_windows_j = 0;
+  for (const auto& w : run->energy_windows) all_windows_j += w.energy_j();
+  EXPECT_GT(all_windows_j, killed_j);
+  // The total covers the five killed sessions' closed phases and the last session.
+  double last_session_j = 0;
+  for (const auto& w : run->energy_windows)
+    if (w.name == "run") last_session_j += w.energy_j();
+  EXPECT_GE(latest(*run, "energy_j"), (killed_j + last_session_j) * (1 - 1e-9));
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(store_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "ok");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
 }
 
 }  // namespace
