@@ -84,13 +84,17 @@ Result<RunStopAdvice> advise_run_stop(std::span<const EpochProgress> epochs, con
   return a;
 }
 
-Result<std::vector<EpochProgress>> epoch_progress_of_run(Store& store, const std::string& run_id) {
-  auto f1 = store.get_metric_history(run_id, "f1_macro");
+namespace {
+
+// epoch_progress_of_run over `read_history(key)`, a metric's history.
+template <typename History>
+Result<std::vector<EpochProgress>> epoch_progress(const std::string& run_id, History read_history) {
+  auto f1 = read_history("f1_macro");
   if (!f1.ok()) return f1.status();
   std::map<int64_t, EpochProgress> by_epoch;
   for (const Metric& m : *f1) by_epoch[m.step] = {static_cast<int>(m.step), m.value, 0};
   for (const char* key : {"train_energy_j", "eval_energy_j", "val_energy_j"}) {
-    auto history = store.get_metric_history(run_id, key);
+    auto history = read_history(key);
     if (!history.ok()) return history.status();
     std::map<int64_t, double> latest;  // a resumed epoch logged twice counts once
     for (const Metric& m : *history) latest[m.step] = m.value;
@@ -104,6 +108,16 @@ Result<std::vector<EpochProgress>> epoch_progress_of_run(Store& store, const std
   }
   if (epochs.empty()) return Status::invalid_argument("run " + run_id + " logged no epoch (no f1_macro history)");
   return epochs;
+}
+
+}  // namespace
+
+Result<std::vector<EpochProgress>> epoch_progress_of_run(Store& store, const std::string& run_id) {
+  return epoch_progress(run_id, [&](const char* key) { return store.get_metric_history(run_id, key); });
+}
+
+Result<std::vector<EpochProgress>> epoch_progress_of_run(RunCatalog& catalog, const std::string& run_id) {
+  return epoch_progress(run_id, [&](const char* key) { return catalog.get_metric_history(run_id, key); });
 }
 
 Result<StudyAdvice> advise_study(std::vector<ConfigurationOutcome> configurations, const AdviceOptions& options) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "wattlab/core/status.h"
+#include "wattlab/track/run_catalog.h"
 #include "wattlab/track/store.h"
 
 namespace wattlab {
@@ -61,6 +62,8 @@ Result<RunStopAdvice> advise_run_stop(std::span<const EpochProgress> epochs, con
 // + eval_energy_j + val_energy_j, step = epoch) from their histories.
 // NotFound for an unknown run; InvalidArgument when it logged no epoch.
 Result<std::vector<EpochProgress>> epoch_progress_of_run(Store& store, const std::string& run_id);
+// The same from a run catalog (a store or a tracking server).
+Result<std::vector<EpochProgress>> epoch_progress_of_run(RunCatalog& catalog, const std::string& run_id);
 
 // ---- A study ----
 

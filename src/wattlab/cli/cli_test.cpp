@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wattlab/analysis/estimation_testing.h"
+#include "wattlab/cli/cli_testing.h"
 #include "wattlab/cli/server_process_testing.h"
 #include "wattlab/track/store.h"
 
@@ -29,52 +30,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("wattlab_cli_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-    store_ = (dir_ / "runs.db").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Runs `wattlab ARGS` through the shell (args are pasted as given), with
-  // `env` (VAR=value ...) in its environment.
-  CommandResult wattlab(const std::string& args, const std::string& env = "") {
-    std::string cmd = env + " " + std::string(WATTLAB_BINARY) + " " + args + " >" + (dir_ / "out").string() + " 2>" +
-                      (dir_ / "err").string() + " </dev/null";
-    int status = std::system(cmd.c_str());
-    CommandResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(dir_ / "out");
-    r.err = slurp(dir_ / "err");
-    return r;
-  }
-
-  fs::path dir_;
-  std::string store_;
-};
-
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
+using testing::CliTest;
+using testing::CommandResult;
+using testing::count_lines;
+using testing::slurp;
+using testing::write_image_folder;
 
 TEST_F(CliTest, VersionAndHelp) {
   auto v = wattlab("--version");
@@ -411,23 +371,6 @@ TEST_F(CliTest, OneEpochOnTwoThousandImagesLeavesAFinishedRun) {
   EXPECT_NE(show.out.find("epoch-1/train"), std::string::npos);
 }
 
-// A tiny image folder: ROOT/{train,test}/{dark,light}/N.ppm, 12x12 RGB
-// (stb_image reads binary PPM as it reads PNG or JPEG).
-void write_image_folder(const fs::path& root, int per_class_train, int per_class_test) {
-  auto ppm = [](const fs::path& path, int value) {
-    fs::create_directories(path.parent_path());
-    std::ofstream out(path, std::ios::binary);
-    out << "P6\n12 12\n255\n";
-    for (int i = 0; i < 12 * 12 * 3; ++i) out.put(static_cast<char>((value + i % 7) & 0xff));
-  };
-  for (const auto& [split, count] : {std::pair{"train", per_class_train}, std::pair{"test", per_class_test}}) {
-    for (int i = 0; i < count; ++i) {
-      ppm(root / split / "dark" / (std::to_string(i) + ".ppm"), 20 + i);
-      ppm(root / split / "light" / (std::to_string(i) + ".ppm"), 200 + i);
-    }
-  }
-}
-
 TEST_F(CliTest, ImageFolderWithValidationSplitLeavesAFinishedRun) {
   const fs::path data = dir_ / "images";
   write_image_folder(data, 16, 4);
@@ -496,41 +439,6 @@ TEST_F(CliTest, TrainLogsStepsProjectionFromTheFirstStableEpoch) {
   ASSERT_TRUE(remaining.ok() && remaining->size() == 2u);
   EXPECT_GT((*remaining)[0].value, 0);   // after epoch 2: one epoch to go
   EXPECT_EQ((*remaining)[1].value, 0);   // after the last: none
-}
-
-TEST_F(CliTest, EnergyBudgetStopsBeforeAnEpochItCannotAfford) {
-  const fs::path data = dir_ / "images";
-  write_image_folder(data, 8, 2);
-  // Any epoch takes more than 1 mJ (the estimator alone counts watts of idle
-  // power for tens of ms): after the first, a second would overrun the budget.
-  auto r = wattlab("train --data " + data.string() + " --meter estimate --energy-budget 1mJ --carbon FRA --epochs 5 " +
-                   "--batch-size 8 --quiet --store " + store_);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("energy budget at epoch 1"), std::string::npos) << r.out;
-  auto store = Store::open(store_);
-  ASSERT_TRUE(store.ok());
-  auto runs = (*store)->list_runs({});
-  ASSERT_TRUE(runs.ok() && runs->size() == 1u);
-  auto run = (*store)->get_run((*runs)[0].run_id);
-  ASSERT_TRUE(run.ok());
-  EXPECT_EQ(run->info.status, RunStatus::kFinished);
-  EXPECT_EQ(run->tags.at("wattlab.stop_reason").rfind("energy budget at epoch 1: ", 0), 0u)
-      << run->tags.at("wattlab.stop_reason");
-  EXPECT_NE(run->tags.at("wattlab.stop_reason").find("over the 0.001 J budget"), std::string::npos);
-  EXPECT_EQ(run->latest_metrics.at("accuracy").step, 1) << "no second epoch";
-  EXPECT_EQ(run->params.at("energy_budget_j"), "0.001");
-  // co2e_g at France's intensity, which the run records.
-  const double intensity = std::stod(run->params.at("carbon_intensity_g_per_kwh"));
-  EXPECT_LT(intensity, 480.0);
-  EXPECT_NEAR(run->latest_metrics.at("co2e_g").value, run->latest_metrics.at("energy_j").value / 3.6e6 * intensity,
-              1e-6);
-
-  for (const char* bad : {"--energy-budget 5furlongs", "--carbon-budget -3g", "--carbon XXX", "--pue 0.5"}) {
-    auto rejected = wattlab("train --data " + data.string() + " " + bad + " --store " + (dir_ / "x.db").string());
-    EXPECT_EQ(rejected.exit_code, 1) << bad;
-    EXPECT_EQ(count_lines(rejected.err), 1) << bad << ": " << rejected.err;
-    EXPECT_FALSE(fs::exists(dir_ / "x.db")) << bad;
-  }
 }
 
 TEST_F(CliTest, EarlyStoppingEndsTheRunAndSaysWhy) {

@@ -9,7 +9,12 @@
 
 #include "wattlab/chess/board.h"
 #include "wattlab/core/status.h"
+#include "wattlab/track/run_catalog.h"
 #include "wattlab/track/run_logger.h"
+
+namespace wattlab {
+class RestClient;  // server/rest_client.h
+}  // namespace wattlab
 
 namespace wattlab::cli {
 
@@ -27,15 +32,33 @@ struct RunDestination {
   std::unique_ptr<RunLogger> logger;
   std::string description;  // "wattlab.db", "http://host:5000"
   std::string server_uri;   // the tracking server's URI when logging through one; empty otherwise
+  // The tracking server's connection when logging through one (for the run's
+  // files: RestClient::upload_file, server/remote_artifacts.h); owned by
+  // `logger`; null for a store.
+  RestClient* server = nullptr;
 };
 
-// `tracking_uri` (--tracking-uri / MLFLOW_TRACKING_URI) when given: an
-// http:// wattlab server (checked reachable; WATTLAB_TOKEN sent as its
-// bearer token) or a store location; else the --store file. The error names
-// the URI or path and the fix.
-Result<RunDestination> open_run_destination(const GlobalOptions& global, const std::string& tracking_uri);
-// Adds --tracking-uri (also read from MLFLOW_TRACKING_URI) to `cmd`.
-void add_tracking_uri_option(CLI::App* cmd, std::string* tracking_uri);
+// Where a command reads or writes runs: `tracking_uri` (--tracking-uri /
+// MLFLOW_TRACKING_URI) when given, else --store. A tracking URI must be an
+// http(s):// server or a store URI (sqlite://, postgresql://): a bare word
+// or path (MLflow's "./mlruns", often left in MLFLOW_TRACKING_URI) is
+// InvalidArgument naming it and the fix, never quietly a SQLite file.
+// --store may be a server's http:// URI too.
+Result<std::string> run_location(const GlobalOptions& global, const std::string& tracking_uri);
+
+// Opens run_location() for writing: an http:// tracking server (checked
+// reachable; WATTLAB_TOKEN sent as its bearer token) or a store. A plain
+// MLflow server is used through MLflow's own API; unless `quiet`, a note on
+// stderr says once what that changes. The error names the URI or path and
+// the fix.
+Result<RunDestination> open_run_destination(const GlobalOptions& global, const std::string& tracking_uri,
+                                             bool quiet = false);
+// Opens run_location() for reading and managing runs (runs, experiments,
+// infer): a tracking server (checked reachable) or a store.
+Result<std::unique_ptr<RunCatalog>> open_run_catalog(const GlobalOptions& global, const std::string& tracking_uri);
+// Adds --tracking-uri (also read from MLFLOW_TRACKING_URI) to `cmd`; `reads`
+// words the help for commands that only read runs.
+void add_tracking_uri_option(CLI::App* cmd, std::string* tracking_uri, bool reads = false);
 
 void add_train_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_quickstart_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
@@ -50,6 +73,7 @@ void add_models_command(CLI::App& app, const GlobalOptions& global, int* exit_co
 void add_infer_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_estimate_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_study_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void add_experiments_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_infer_bench_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void add_chess_command(CLI::App& app, const GlobalOptions& global, int* exit_code);
 // `chess train`, `chess recognise` and `chess study`, under `chess` (they need LibTorch).

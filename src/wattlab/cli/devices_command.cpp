@@ -5,7 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "wattlab/cli/commands.h"
-#include "wattlab/cli/table.h"
+#include "wattlab/cli/listing.h"
+#include "wattlab/cli/meter_notes.h"
 #include "wattlab/core/env.h"
 #include "wattlab/energy/meters.h"
 
@@ -42,6 +43,8 @@ nlohmann::json gpu_json(const GpuTelemetry& g) {
 
 int run_devices(const DevicesOptions& o) {
   auto probes = probe_meters(Env::system(), o.probe);
+  // Everything is explained here: the next command may note it again.
+  forget_meter_notes();
   if (o.format == "json") {
     auto out = nlohmann::json::array();
     for (const auto& p : probes) {
@@ -55,15 +58,24 @@ int run_devices(const DevicesOptions& o) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  TextTable table({"meter", "status", "figures", "domains", "details"});
+  Listing listing({{"meter", "meter"},
+                   {"available", "status"},
+                   {"estimated", "figures"},
+                   {"domains", "domains"},
+                   {"reason", ""},
+                   {"detail", "details"}});
   for (const auto& p : probes) {
     std::string domains;
-    for (const auto& d : p.domains) domains += (domains.empty() ? "" : ", ") + d.name;
-    table.add_row({p.kind, p.available ? "available" : "not available",
-                   p.estimated ? "estimated" : "measured", domains.empty() ? "-" : domains,
-                   p.available ? p.detail : p.reason});
+    for (const auto& d : p.domains) domains += (domains.empty() ? "" : ",") + d.name;
+    listing.add_row({text_cell(p.kind),
+                     {p.available, p.available ? "available" : "not available"},
+                     {p.estimated, p.estimated ? "estimated" : "measured"},
+                     {domains, domains.empty() ? "-" : domains},
+                     text_cell(p.reason),
+                     {p.detail, p.available ? p.detail : p.reason}});
   }
-  table.print(std::cout);
+  listing.print(std::cout, o.format);
+  if (o.format == "csv") return 0;
   for (const auto& p : probes) {
     for (const auto& g : p.gpus) {
       std::printf("\ngpu-%d  %s: %s", g.index, g.name.c_str(),
@@ -89,7 +101,9 @@ int run_devices(const DevicesOptions& o) {
 void add_devices_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
   auto* cmd = app.add_subcommand("devices", "List the energy meters that work on this machine, and why others do not");
   auto o = std::make_shared<DevicesOptions>();
-  cmd->add_option("--format", o->format, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  cmd->add_option("--format", o->format, "table, json (with each GPU's readings) or csv")
+      ->check(CLI::IsMember(kListingFormats))
+      ->capture_default_str();
   cmd->add_option("--cpu-tdp-w", o->probe.estimator.cpu_tdp_w, "CPU TDP in watts for the estimator");
   cmd->callback([o, exit_code] { *exit_code = run_devices(*o); });
 }

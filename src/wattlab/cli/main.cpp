@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
              "Run `wattlab COMMAND --help` for a command's options.");
 
   GlobalOptions global;
-  global.store_option = app.add_option("--store", global.store_path, "Where runs are kept: a SQLite file (created if missing), sqlite:///path or postgresql://user@host/db")
+  global.store_option = app.add_option("--store", global.store_path,
+                                       "Where runs are kept: a SQLite file (created if missing), sqlite:///path, "
+                                       "postgresql://user@host/db, or a tracking server's http://host:port")
       ->envname("WATTLAB_STORE")
       ->capture_default_str();
 
@@ -26,6 +28,7 @@ int main(int argc, char** argv) {
   add_measure_command(app, global, &exit_code);
   add_runs_command(app, global, &exit_code);
   add_runs_gc_command(*app.get_subcommand("runs"), global, &exit_code);
+  add_experiments_command(app, global, &exit_code);
   add_devices_command(app, global, &exit_code);
   add_server_command(app, global, &exit_code);
   add_ui_command(app, global, &exit_code);
@@ -42,6 +45,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // `wattlab measure python3 -c ...`: the option is the command's own,
+    // given without the `--` that ends wattlab's options.
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) && app.got_subcommand("measure")) {
+      return report_error(std::string(e.what()) +
+                          " — if it is the measured command's, put the command after --: "
+                          "wattlab measure [OPTIONS] -- CMD ARGS...");
+    }
     return app.exit(e);
   }
   return exit_code;

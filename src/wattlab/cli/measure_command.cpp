@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wattlab/cli/commands.h"
+#include "wattlab/cli/meter_notes.h"
 #include "wattlab/cli/phase_protocol.h"
 #include "wattlab/run/power_timeline.h"
 #include "wattlab/core/stop_signal.h"
@@ -28,6 +29,7 @@
 #include "wattlab/energy/idle_baseline.h"
 #include "wattlab/energy/meters.h"
 #include "wattlab/energy/monitor.h"
+#include "wattlab/energy/attribution.h"
 #include "wattlab/energy/process_cpu_share.h"
 #include "wattlab/track/client.h"
 #include "wattlab/track/environment.h"
@@ -51,6 +53,7 @@ struct MeasureOptions {
   std::string phase_file;
   std::string format = "table";
   std::string tracking_uri;  // empty: --store
+  bool quiet = false;        // no notes, no summary table
 };
 
 // Where argv[0] would be found by posix_spawnp, or NotFound.
@@ -151,14 +154,16 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   std::vector<std::string> notes;
   auto meters = make_meters(env, o.meter, &notes);
   if (!meters.ok()) return report_error(meters.status().message());
-  for (const auto& note : notes) std::fprintf(stderr, "wattlab: note: %s\n", note.c_str());
+  print_meter_notes_once(notes, o.quiet);
+  EnvironmentExtras extras;
+  extras.values = meter_assumptions(*meters);
   MonitorOptions monitor_options;
   monitor_options.interval_ms = o.interval_ms;
   auto created = Monitor::create(env, std::move(*meters), monitor_options);
   if (!created.ok()) return report_error(created.status().message());
   Monitor& monitor = **created;
   // Opened once every input is known good, so bad input leaves no store file behind.
-  auto destination = open_run_destination(global, o.tracking_uri);
+  auto destination = open_run_destination(global, o.tracking_uri, o.quiet);
   if (!destination.ok()) return report_error(destination.status().message());
 
   std::string command_text;
@@ -179,7 +184,7 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   client.log_param("pue", format_number(o.pue, 2));
   client.set_tag("mlflow.runName", run_name);
   client.set_tag("wattlab.energy_estimated", estimated ? "true" : "false");
-  client.set_environment(collect_environment(env, {}));
+  client.set_environment(collect_environment(env, extras));
 
   install_stop_signal_handlers();
   if (Status s = monitor.start(); !s.ok()) {
@@ -328,8 +333,7 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   std::optional<double> share;
   double cpu_energy_j = 0;
   for (const auto& d : domains) {
-    bool is_cpu = d.name == "cpu-estimated" || (d.name.rfind("package-", 0) == 0 && d.name.find('/') == std::string::npos);
-    if (is_cpu && d.counts_in_total) cpu_energy_j += d.energy_j;
+    if (domain_kind(d.name) == DomainKind::kCpu && d.counts_in_total) cpu_energy_j += d.energy_j;
   }
   if (cpu_before.ok() && cpu_after.ok()) {
     share = cpu_share(*cpu_before, *cpu_after);
@@ -360,6 +364,7 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
     std::cout << out.dump() << std::endl;
     return exit_code;
   }
+  if (o.quiet) return exit_code;
   std::fprintf(stderr, "\nwattlab: %s exited with %d after %s — run %s %s\n", o.command[0].c_str(), exit_code,
                format_duration_s(window->duration_s).c_str(), client.run_id().c_str(), run_status_name(status));
   TextTable table({"domain", "energy", "avg W", "peak W", "figures"}, {false, true, true, true, false});
@@ -372,8 +377,8 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   std::ostringstream text;
   table.print(text);
   std::fprintf(stderr, "%s", text.str().c_str());
-  std::fprintf(stderr, "%.6f kWh, %.3f gCO2e at %.1f gCO2e/kWh (%s), PUE %.2f", energy_j / 3.6e6, co2e_g,
-               intensity->g_per_kwh, intensity->source.c_str(), o.pue);
+  std::fprintf(stderr, "%s kWh, %s gCO2e at %.1f gCO2e/kWh (%s), PUE %.2f", format_value(energy_j / 3.6e6).c_str(),
+               format_value(co2e_g).c_str(), intensity->g_per_kwh, intensity->source.c_str(), o.pue);
   if (share) {
     std::fprintf(stderr, "\nthe command used %.1f %% of the machine's CPU time: %s of the %s of CPU energy", *share * 100,
                  format_energy_j(cpu_energy_j * *share).c_str(), format_energy_j(cpu_energy_j).c_str());
@@ -432,6 +437,7 @@ void add_measure_command(CLI::App& app, const GlobalOptions& global, int* exit_c
   cmd->add_option("--format", o->format, "table (on stderr) or json (one object on stdout)")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
+  cmd->add_flag("--quiet", o->quiet, "No notes and no summary on stderr (errors still are)");
   add_tracking_uri_option(cmd, &o->tracking_uri);
   cmd->footer("The command gets WATTLAB_RUN_ID and WATTLAB_PHASE_FD in its environment (and, with a tracking\n"
               "server, MLFLOW_TRACKING_URI and MLFLOW_RUN_ID, so its own MLflow calls land in the same run).\n"

@@ -5,7 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "wattlab/cli/commands.h"
+#include "wattlab/cli/listing.h"
+#include "wattlab/cli/progress_bar.h"
 #include "wattlab/cli/table.h"
+#include "wattlab/core/env.h"
 #include "wattlab/train/models.h"
 
 namespace wattlab::cli {
@@ -55,22 +58,26 @@ int run_ls(const ModelsOptions& o) {
   shape.in_channels = 3;
   shape.height = shape.width = 224;
   shape.num_classes = 1000;
-  auto out = nlohmann::json::array();
-  TextTable table({"model", "family", "params", "GMACs", "description"}, {false, false, true, true, false});
-  for (const ModelSpec& spec : model_zoo()) {
+  Listing listing({{"name", "model"},
+                   {"family", "family"},
+                   {"params", "params", true},
+                   {"macs", "GMACs", true},
+                   {"summary", "description"}});
+  // Building every model to count it takes seconds: show how far it is.
+  ProgressBar progress("models", o.format == "table");
+  const auto& zoo = model_zoo();
+  for (size_t i = 0; i < zoo.size(); ++i) {
+    const ModelSpec& spec = zoo[i];
+    progress.update("counting " + spec.name, static_cast<int64_t>(i), static_cast<int64_t>(zoo.size()),
+                    Env::system().clock().monotonic_ms());
     Result<ModelCost> cost = model_cost(spec.name, shape);
     if (!cost.ok()) return report_error(cost.status().message());
-    if (o.format == "json") {
-      out.push_back({{"name", spec.name}, {"family", spec.family}, {"summary", spec.summary},
-                     {"params", cost->parameters}, {"macs", cost->macs_per_image}});
-    } else {
-      table.add_row({spec.name, spec.family, millions(cost->parameters), giga(cost->macs_per_image), spec.summary});
-    }
+    listing.add_row({text_cell(spec.name), text_cell(spec.family), {cost->parameters, millions(cost->parameters)},
+                     {cost->macs_per_image, giga(cost->macs_per_image)}, text_cell(spec.summary)});
   }
-  if (o.format == "json") {
-    std::cout << out.dump(2) << "\n";
-  } else {
-    table.print(std::cout);
+  progress.clear();
+  listing.print(std::cout, o.format);
+  if (o.format == "table") {
     std::cout << "Counted at 3x224x224 and 1000 classes; MACs per image (convolutions and fully connected "
                  "layers). `wattlab models info NAME --input 1x28x28 --classes 10` for other shapes.\n";
   }
@@ -116,8 +123,8 @@ void add_models_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
   auto o = std::make_shared<ModelsOptions>();
 
   auto* ls = models->add_subcommand("ls", "Every model with its parameters and GMACs at 3x224x224, 1000 classes");
-  ls->add_option("--format", o->format, "table or json (keys: name, family, summary, params, macs)")
-      ->check(CLI::IsMember({"table", "json"}))
+  ls->add_option("--format", o->format, "table, json or csv (keys: name, family, params, macs, summary)")
+      ->check(CLI::IsMember(kListingFormats))
       ->capture_default_str();
   ls->callback([o, exit_code] { *exit_code = run_ls(*o); });
 

@@ -40,17 +40,26 @@ double metric(const RunData& run, const char* key) {
   return it == run.latest_metrics.end() ? NAN : it->second.value;
 }
 
+// The run's attributed figure, or the machine's for a run recorded before attribution existed.
+double attributed(const RunData& run, const char* key, const char* machine_key) {
+  const double value = metric(run, key);
+  return std::isfinite(value) ? value : metric(run, machine_key);
+}
+
 // Means over the finished repetitions of one model x environment.
 struct Cell {
   int n = 0;
-  double accuracy = 0, f1 = 0, duration_s = 0, energy_j = 0, per_image_j = 0;
+  int busy = 0;  // runs during which other processes held more than 10 % of the CPU
+  double accuracy = 0, f1 = 0, duration_s = 0, energy_j = 0, attributed_j = 0, attributed_per_image_j = 0;
   void add(const RunData& r) {
     ++n;
+    busy += r.tags.count("wattlab.busy_machine");
     accuracy += metric(r, "accuracy");
     f1 += metric(r, "f1_macro");
     duration_s += metric(r, "duration_s");
     energy_j += metric(r, "energy_j");
-    per_image_j += metric(r, "energy_per_image_j");
+    attributed_j += attributed(r, "attributed_energy_j", "energy_j");
+    attributed_per_image_j += attributed(r, "attributed_energy_per_image_j", "energy_per_image_j");
   }
 };
 
@@ -78,20 +87,36 @@ int run_quickstart(const GlobalOptions& global, const QuickstartOptions& o) {
     auto tag = r.run->tags.find("wattlab.energy_estimated");
     estimated |= tag != r.run->tags.end() && tag->second == "true";
   }
+  // Compared by the energy attributed to each run (its share of the machine's CPU time and its resident
+  // memory): the machine's figures include whatever else ran, which differs from run to run.
   double costliest_j = 0;
-  for (const auto& [key, c] : cells) costliest_j = std::max(costliest_j, c.energy_j / c.n);
-  std::printf("\nTrade-offs (mean of the finished repetitions; energy %s):\n\n",
+  int busy = 0;
+  for (const auto& [key, c] : cells) {
+    costliest_j = std::max(costliest_j, c.attributed_j / c.n);
+    busy += c.busy;
+  }
+  std::printf("\nTrade-offs (mean of the finished repetitions; energy %s):\n"
+              "  run energy, J/image and savings: the energy attributed to each run (its share of the CPU time used\n"
+              "  on the machine, its resident memory); machine: everything the meters saw, other processes included\n\n",
               estimated ? "ESTIMATED from CPU utilisation and TDP, no hardware counter here" : "measured");
-  TextTable table({"model", "environment", "runs", "accuracy", "F1", "time", "energy", "J/image", "saved vs costliest"},
-                  {false, false, true, true, true, true, true, true, true});
+  TextTable table({"model", "environment", "runs", "accuracy", "F1", "time", "run energy", "J/image", "machine",
+                   "saved vs costliest"},
+                  {false, false, true, true, true, true, true, true, true, true});
   for (const auto& [key, c] : cells) {
     const double n = c.n;
-    const double saved = costliest_j > 0 ? 100.0 * (1.0 - c.energy_j / n / costliest_j) : NAN;
-    table.add_row({key.first, key.second, std::to_string(c.n), format_number(c.accuracy / n, 4),
-                   format_number(c.f1 / n, 4), format_duration_s(c.duration_s / n), format_energy_j(c.energy_j / n),
-                   format_number(c.per_image_j / n, 4), format_number(saved, 1) + " %"});
+    const double saved = costliest_j > 0 ? 100.0 * (1.0 - c.attributed_j / n / costliest_j) : NAN;
+    table.add_row({key.first, key.second, std::to_string(c.n) + (c.busy ? "*" : ""), format_number(c.accuracy / n, 4),
+                   format_number(c.f1 / n, 4), format_duration_s(c.duration_s / n), format_energy_j(c.attributed_j / n),
+                   format_number(c.attributed_per_image_j / n, 4), format_energy_j(c.energy_j / n),
+                   format_number(saved, 1) + " %"});
   }
   table.print(std::cout);
+  if (busy > 0) {
+    std::printf("\n* %d of the runs shared the machine: other processes held more than 10 %% of its CPU while they "
+                "ran (their tag wattlab.busy_machine). Their machine figures include that work; the run figures "
+                "do not, but the timing and the idle power's split still feel it.\n",
+                busy);
+  }
   if (!o.report_path.empty()) {
     auto report = write_study_report(**store, spec->name, o.report_path);
     if (report.ok()) {

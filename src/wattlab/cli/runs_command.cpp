@@ -1,215 +1,245 @@
-// `wattlab runs ls` and `wattlab runs show RUN`: reading runs back.
+// `wattlab runs ls` and `wattlab runs emissions`: listing runs.
+#include "wattlab/cli/runs_command.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <iostream>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "wattlab/analysis/advice.h"
-#include "wattlab/cli/commands.h"
+#include "wattlab/cli/emissions_csv.h"
+#include "wattlab/cli/listing.h"
+#include "wattlab/cli/run_view.h"
 #include "wattlab/cli/table.h"
-#include "wattlab/server/wire.h"
-#include "wattlab/track/store.h"
 
 namespace wattlab::cli {
 
 namespace {
 
-struct RunsOptions {
+struct ListOptions {
+  std::string tracking_uri;
   std::string format = "table";
-  std::string experiment;             // ls: only this experiment
-  std::string filter;                 // ls: MLflow search syntax
-  std::vector<std::string> order_by;  // ls: "metrics.energy_j ASC" ...
-  int limit = 50;                     // ls
-  std::string run;         // show
+  std::string experiment;             // only this experiment
+  std::string filter;                 // MLflow search syntax
+  std::vector<std::string> order_by;  // "metrics.energy_j ASC", "accuracy_per_kj DESC"...
+  int limit = 50;                     // 0: all
+  bool deleted = false;               // only deleted runs
+  bool all = false;                   // active and deleted runs
+  std::string out;                    // emissions: the file; empty: stdout
 };
 
-double metric_or_nan(const RunData& run, const std::string& key) {
-  auto it = run.latest_metrics.find(key);
-  return it == run.latest_metrics.end() ? NAN : it->second.value;
-}
-
-std::string param_or_dash(const RunData& run, const std::string& key) {
-  auto it = run.params.find(key);
-  return it == run.params.end() ? "-" : it->second;
-}
-
-// NaN is not JSON: it becomes null.
-nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
-
-double duration_s_of(const RunInfo& info) {
-  return info.end_time_ms ? static_cast<double>(*info.end_time_ms - info.start_time_ms) / 1000.0 : NAN;
-}
-
-bool energy_estimated(const RunData& run) {
-  auto it = run.tags.find("wattlab.energy_estimated");
-  return it != run.tags.end() && it->second == "true";
-}
-
-int run_ls(const GlobalOptions& global, const RunsOptions& o) {
-  auto store = Store::open(global.store_path);
-  if (!store.ok()) return report_error(store.status().message());
+// The runs `o` selects, in its order, at most o.limit of them.
+Result<std::vector<RunData>> select_runs(RunCatalog& catalog, const ListOptions& o) {
   SearchRunsOptions search;
   search.filter = o.filter;
-  search.order_by = o.order_by;
+  search.view_type = o.all ? ViewType::kAll : o.deleted ? ViewType::kDeletedOnly : ViewType::kActiveOnly;
   if (!o.experiment.empty()) {
-    auto experiment = (*store)->get_experiment_by_name(o.experiment);
-    if (!experiment.ok()) return report_error("no experiment named \"" + o.experiment + "\" in " + global.store_path);
+    auto experiment = catalog.get_experiment_by_name(o.experiment);
+    if (!experiment.ok()) {
+      return Status::not_found("no experiment named \"" + o.experiment + "\" in " + catalog.location() +
+                               " — list them with `wattlab experiments ls`");
+    }
     search.experiment_ids = std::vector<std::string>{experiment->experiment_id};
   }
-  // Pages until `limit` runs (all when it is 0).
-  const size_t wanted = o.limit > 0 ? static_cast<size_t>(o.limit) : SIZE_MAX;
+  std::vector<RunOrder> order;
+  for (const auto& term : o.order_by) {
+    auto parsed = parse_run_order(term);
+    if (!parsed.ok()) return parsed.status();
+    order.push_back(*parsed);
+  }
+  // The store sorts by what it keeps; derived figures are sorted here, after
+  // reading every matching run.
+  const bool sort_here = orders_by_derived(order);
+  if (!sort_here) search.order_by = o.order_by;
+  const size_t wanted = o.limit > 0 && !sort_here ? static_cast<size_t>(o.limit) : SIZE_MAX;
   std::vector<RunData> runs;
   do {
     search.max_results = static_cast<int>(std::min<size_t>(wanted - runs.size(), kSearchMaxResultsLimit));
-    auto page = (*store)->search_runs(search);
-    if (!page.ok()) return report_error(page.status().message());
+    auto page = catalog.search_runs(search);
+    if (!page.ok()) return page.status();
     for (auto& run : page->runs) runs.push_back(std::move(run));
     search.page_token = page->next_page_token;
   } while (!search.page_token.empty() && runs.size() < wanted);
+  if (sort_here) {
+    sort_runs(runs, order);
+    if (o.limit > 0 && runs.size() > static_cast<size_t>(o.limit)) runs.resize(static_cast<size_t>(o.limit));
+  }
+  return runs;
+}
 
-  if (o.format == "json") {
-    auto out = nlohmann::json::array();
-    for (const auto& r : runs) {
-      out.push_back({{"run_id", r.info.run_id},
-                     {"run_name", r.info.run_name},
-                     {"experiment_id", r.info.experiment_id},
-                     {"status", run_status_name(r.info.status)},
-                     {"model", param_or_dash(r, "model")},
-                     {"start_time_ms", r.info.start_time_ms},
-                     {"duration_s", number_or_null(duration_s_of(r.info))},
-                     {"accuracy", number_or_null(metric_or_nan(r, "accuracy"))},
-                     {"f1_macro", number_or_null(metric_or_nan(r, "f1_macro"))},
-                     {"energy_j", number_or_null(metric_or_nan(r, "energy_j"))},
-                     {"energy_per_image_j", number_or_null(metric_or_nan(r, "energy_per_image_j"))},
-                     {"energy_estimated", energy_estimated(r)}});
+ListingCell optional_text(const std::string& text) { return {text.empty() ? nlohmann::json() : nlohmann::json(text), text.empty() ? "-" : text}; }
+
+int run_ls(const GlobalOptions& global, const ListOptions& o) {
+  auto catalog = open_run_catalog(global, o.tracking_uri);
+  if (!catalog.ok()) return report_error(catalog.status().message());
+  auto runs = select_runs(**catalog, o);
+  if (!runs.ok()) return report_error(runs.status().message());
+
+  std::vector<ListingColumn> columns = {
+      {"run_id", "run"},
+      {"run_name", "name"},
+      {"experiment_id", ""},
+      {"status", "status"},
+      {"lifecycle_stage", ""},
+      {"model", "model"},
+      {"threads", ""},
+      {"device", ""},
+      {"start_time_ms", ""},
+      {"duration_s", "time", true},
+      {"elapsed_s", "", true},
+      {"accuracy", "accuracy", true},
+      {"f1_macro", "F1", true},
+      {"energy_j", "energy J", true},
+      {"attributed_energy_j", "", true},
+      {"energy_per_image_j", "J/image", true},
+      {"co2e_g", "gCO2e", true},
+      {"energy", "energy"},
+      {"energy_estimated", ""},
+  };
+  // Derived figures: in JSON and CSV always, in the table when ordered by.
+  std::vector<RunOrder> order;
+  for (const auto& term : o.order_by)
+    if (auto parsed = parse_run_order(term); parsed.ok()) order.push_back(*parsed);
+  const std::vector<std::string> derived = {"accuracy_per_kj", "f1_per_kj", "co2e_per_image_g"};
+  for (const auto& key : derived) {
+    const bool shown = std::any_of(order.begin(), order.end(), [&](const RunOrder& r) { return r.key == key; });
+    columns.push_back({key, shown ? key : "", true});
+  }
+
+  Listing listing(columns);
+  for (const auto& r : *runs) {
+    const EnergyState state = energy_state(r);
+    const double duration_s = duration_s_of(r);
+    const double elapsed_s = elapsed_s_of(r.info);
+    auto metric = [&](const char* key, int decimals) {
+      const double v = metric_or_nan(r, key);
+      return number_cell(v, format_number(v, decimals));
+    };
+    const double energy_j = metric_or_nan(r, "energy_j");
+    const double per_image_j = *derived_value(r, "energy_per_image_j");
+    std::vector<ListingCell> row = {
+        {r.info.run_id, r.info.run_id.substr(0, 8)},
+        text_cell(r.info.run_name),
+        text_cell(r.info.experiment_id),
+        {run_status_name(r.info.status),
+         std::string(run_status_name(r.info.status)) + (r.info.lifecycle_stage == kLifecycleDeleted ? " (deleted)" : "")},
+        text_cell(r.info.lifecycle_stage),
+        optional_text(param_or_environment(r, "model")),
+        optional_text(param_or_environment(r, "threads")),
+        optional_text(param_or_environment(r, "device")),
+        {r.info.start_time_ms, std::to_string(r.info.start_time_ms)},
+        number_cell(duration_s, format_duration_s(duration_s)),
+        number_cell(elapsed_s, format_duration_s(elapsed_s)),
+        metric("accuracy", 4),
+        metric("f1_macro", 4),
+        number_cell(energy_j, format_number(energy_j, 1)),
+        metric("attributed_energy_j", 1),
+        number_cell(per_image_j, format_value(per_image_j)),
+        number_cell(metric_or_nan(r, "co2e_g"), format_value(metric_or_nan(r, "co2e_g"))),
+        {energy_state_key(state), energy_state_text(state)},
+        {state == EnergyState::kMeasured    ? nlohmann::json(false)
+         : state == EnergyState::kEstimated ? nlohmann::json(true)
+                                            : nlohmann::json(),
+         ""},
+    };
+    for (const auto& key : derived) {
+      const double v = *derived_value(r, key);
+      row.push_back(number_cell(v, format_value(v)));
     }
-    std::cout << out.dump(2) << "\n";
-    return 0;
+    listing.add_row(std::move(row));
   }
-  TextTable table({"run", "name", "model", "status", "accuracy", "F1", "time", "energy J", "J/image", "energy"},
-                  {false, false, false, false, true, true, true, true, true, false});
-  for (const auto& r : runs) {
-    table.add_row({r.info.run_id.substr(0, 8), r.info.run_name, param_or_dash(r, "model"),
-                   run_status_name(r.info.status), format_number(metric_or_nan(r, "accuracy"), 4),
-                   format_number(metric_or_nan(r, "f1_macro"), 4), format_duration_s(duration_s_of(r.info)),
-                   format_number(metric_or_nan(r, "energy_j"), 1),
-                   format_number(metric_or_nan(r, "energy_per_image_j"), 4),
-                   energy_estimated(r) ? "estimated" : "measured"});
-  }
-  if (table.row_count() == 0) {
-    if (o.filter.empty() && o.experiment.empty()) {
-      std::cout << "No runs in " << global.store_path << " yet. Start one with `wattlab train` or `wattlab quickstart`.\n";
+  if (listing.row_count() == 0 && o.format == "table") {
+    if (o.filter.empty() && o.experiment.empty() && !o.deleted) {
+      std::cout << "No runs in " << (*catalog)->location()
+                << " yet. Start one with `wattlab train` or `wattlab quickstart`.\n";
     } else {
       std::cout << "No runs match.\n";
     }
     return 0;
   }
-  table.print(std::cout);
+  listing.print(std::cout, o.format);
   return 0;
 }
 
-int run_show(const GlobalOptions& global, const RunsOptions& o) {
-  auto store = Store::open(global.store_path);
-  if (!store.ok()) return report_error(store.status().message());
-  auto run = (*store)->get_run(o.run);
-  if (!run.ok()) return report_error(run.status().message() + " — list runs with `wattlab runs ls`");
-  const RunData& r = *run;
-  std::string advice;  // when its F1 stopped paying for its energy (analysis/advice.h); empty without epochs
-  if (auto epochs = epoch_progress_of_run(**store, r.info.run_id); epochs.ok()) {
-    if (auto a = advise_run_stop(*epochs); a.ok()) advice = a->sentence;
+int run_emissions(const GlobalOptions& global, const ListOptions& o) {
+  auto catalog = open_run_catalog(global, o.tracking_uri);
+  if (!catalog.ok()) return report_error(catalog.status().message());
+  auto runs = select_runs(**catalog, o);
+  if (!runs.ok()) return report_error(runs.status().message());
+  std::ofstream file;
+  if (!o.out.empty()) {
+    file.open(o.out, std::ios::binary | std::ios::trunc);
+    if (!file) return report_error("--out: cannot write " + o.out);
   }
-  if (o.format == "json") {
-    nlohmann::json metrics = nlohmann::json::object();
-    for (const auto& [key, m] : r.latest_metrics)
-      metrics[key] = {{"value", number_or_null(m.value)}, {"step", m.step}, {"timestamp_ms", m.timestamp_ms}};
-    auto windows = nlohmann::json::array();
-    for (const auto& w : r.energy_windows) windows.push_back(energy_window_to_json(w));
-    nlohmann::json out = {{"run_id", r.info.run_id},
-                          {"run_name", r.info.run_name},
-                          {"experiment_id", r.info.experiment_id},
-                          {"status", run_status_name(r.info.status)},
-                          {"start_time_ms", r.info.start_time_ms},
-                          {"end_time_ms", r.info.end_time_ms ? nlohmann::json(*r.info.end_time_ms) : nlohmann::json()},
-                          {"duration_s", number_or_null(duration_s_of(r.info))},
-                          {"energy_estimated", energy_estimated(r)},
-                          {"params", r.params},
-                          {"tags", r.tags},
-                          {"metrics", metrics},
-                          {"energy_windows", windows},
-                          {"environment", r.environment},
-                          {"advice", advice.empty() ? nlohmann::json() : nlohmann::json(advice)}};
-    std::cout << out.dump(2) << "\n";
-    return 0;
+  std::ostream& out = o.out.empty() ? std::cout : file;
+  std::map<std::string, std::string> experiment_names;  // by id
+  for (size_t c = 0; c < codecarbon_columns().size(); ++c) out << (c ? "," : "") << codecarbon_columns()[c];
+  out << "\n";
+  // Oldest first, as CodeCarbon appends its rows.
+  for (auto it = runs->rbegin(); it != runs->rend(); ++it) {
+    auto run = (*catalog)->get_run(it->info.run_id);  // with energy windows and environment
+    if (!run.ok()) return report_error(run.status().message());
+    auto name = experiment_names.find(run->info.experiment_id);
+    if (name == experiment_names.end()) {
+      auto experiment = (*catalog)->get_experiment(run->info.experiment_id);
+      name = experiment_names.emplace(run->info.experiment_id, experiment.ok() ? experiment->name : "").first;
+    }
+    const auto row = codecarbon_row(*run, name->second);
+    for (size_t c = 0; c < row.size(); ++c) out << (c ? "," : "") << csv_field(row[c]);
+    out << "\n";
   }
-  std::cout << "run         " << r.info.run_id << "\n"
-            << "name        " << r.info.run_name << "\n"
-            << "experiment  " << r.info.experiment_id << "\n"
-            << "status      " << run_status_name(r.info.status) << "\n"
-            << "started     " << format_timestamp_ms(r.info.start_time_ms) << "\n"
-            << "duration    " << format_duration_s(duration_s_of(r.info)) << "\n"
-            << "energy      " << (energy_estimated(r) ? "estimated (no hardware counter)" : "measured") << "\n";
-  auto section = [](const std::string& title) { std::cout << "\n" << title << "\n"; };
-  section("Params");
-  TextTable params({"key", "value"});
-  for (const auto& [k, v] : r.params) params.add_row({k, v});
-  params.print(std::cout);
-  section("Metrics (latest value)");
-  TextTable metrics({"key", "value", "step"}, {false, true, true});
-  for (const auto& [k, m] : r.latest_metrics)
-    metrics.add_row({k, format_number(m.value, std::fabs(m.value) >= 100 ? 1 : 4), std::to_string(m.step)});
-  metrics.print(std::cout);
-  section("Energy windows");
-  TextTable windows({"window", "duration", "energy", "domains", "figures"}, {false, true, true, false, false});
-  for (const auto& w : r.energy_windows) {
-    std::string domains;
-    for (const auto& d : w.domains) domains += (domains.empty() ? "" : ", ") + d.name + " " + format_energy_j(d.energy_j);
-    windows.add_row({w.name, format_duration_s(w.duration_s), format_energy_j(w.energy_j()), domains,
-                     w.estimated() ? "estimated" : "measured"});
-  }
-  windows.print(std::cout);
-  if (!advice.empty()) {
-    section("Advice");
-    std::cout << advice << "\n";
-  }
-  section("Environment");
-  TextTable environment({"key", "value"});
-  for (const auto& [k, v] : r.environment) environment.add_row({k, v});
-  environment.print(std::cout);
-  if (!r.tags.empty()) {
-    section("Tags");
-    TextTable tags({"key", "value"});
-    for (const auto& [k, v] : r.tags) tags.add_row({k, v});
-    tags.print(std::cout);
-  }
+  out.flush();
+  if (!out) return report_error("cannot write " + (o.out.empty() ? std::string("the output") : o.out));
+  if (!o.out.empty()) std::fprintf(stderr, "wattlab: %zu run(s) written to %s\n", runs->size(), o.out.c_str());
   return 0;
+}
+
+// The options ls and emissions share.
+void add_selection_options(CLI::App* cmd, ListOptions& o) {
+  cmd->add_option("--experiment", o.experiment, "Only runs of this experiment");
+  cmd->add_option("--filter", o.filter,
+                  "MLflow search filter, e.g. \"metrics.accuracy > 0.85 AND params.model = 'cnn'\" "
+                  "(metrics., params., tags., attributes.; = != > >= < <= LIKE ILIKE IN; AND)");
+  std::string derived;
+  for (const auto& k : derived_keys()) derived += (derived.empty() ? "" : ", ") + k;
+  cmd->add_option("--order-by", o.order_by,
+                  "Sort key, repeatable: \"metrics.energy_j ASC\", or a derived column (" + derived +
+                      "), e.g. \"accuracy_per_kj DESC\" (default: newest first)");
+  cmd->add_flag("--deleted", o.deleted, "Only deleted runs (`wattlab runs restore` brings one back)");
+  cmd->add_flag("--all", o.all, "Active and deleted runs");
+  add_tracking_uri_option(cmd, &o.tracking_uri, /*reads=*/true);
 }
 
 }  // namespace
 
 void add_runs_command(CLI::App& app, const GlobalOptions& global, int* exit_code) {
-  auto* runs = app.add_subcommand("runs", "List and inspect tracked runs");
+  auto* runs = app.add_subcommand("runs", "List, inspect, delete and export tracked runs");
   runs->require_subcommand(1);
-  auto o = std::make_shared<RunsOptions>();
 
+  auto ls_options = std::make_shared<ListOptions>();
   auto* ls = runs->add_subcommand("ls", "List runs (newest first, or as --order-by says): accuracy, F1, time, energy, J/image");
-  ls->add_option("--experiment", o->experiment, "Only runs of this experiment");
-  ls->add_option("--filter", o->filter,
-                 "MLflow search filter, e.g. \"metrics.accuracy > 0.85 AND params.model = 'cnn'\" "
-                 "(metrics., params., tags., attributes.; = != > >= < <= LIKE ILIKE IN; AND)");
-  ls->add_option("--order-by", o->order_by, "Sort key, repeatable: \"metrics.energy_j ASC\" (default: newest first)");
-  ls->add_option("--limit", o->limit, "At most N runs (0: all)")->capture_default_str();
-  ls->add_option("--format", o->format, "table or json (keys carry units: energy_j, duration_s)")
-      ->check(CLI::IsMember({"table", "json"}))
+  add_selection_options(ls, *ls_options);
+  ls->add_option("--limit", ls_options->limit, "At most N runs (0: all)")->capture_default_str();
+  ls->add_option("--format", ls_options->format,
+                 "table, json or csv (keys carry units: energy_j, duration_s, co2e_g; also threads, device, the "
+                 "energy figures' source and the derived columns)")
+      ->check(CLI::IsMember(kListingFormats))
       ->capture_default_str();
-  ls->callback([&global, o, exit_code] { *exit_code = run_ls(global, *o); });
+  ls->callback([&global, ls_options, exit_code] { *exit_code = run_ls(global, *ls_options); });
 
-  auto* show = runs->add_subcommand("show", "Everything about one run: params, metrics, energy windows, environment");
-  show->add_option("RUN", o->run, "Run id, or a unique prefix of at least 6 characters")->required();
-  show->add_option("--format", o->format, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
-  show->callback([&global, o, exit_code] { *exit_code = run_show(global, *o); });
+  auto emissions_options = std::make_shared<ListOptions>();
+  emissions_options->limit = 0;
+  auto* emissions = runs->add_subcommand(
+      "emissions", "The runs as CodeCarbon's emissions.csv (its columns and units), for dashboards that read it");
+  add_selection_options(emissions, *emissions_options);
+  emissions->add_option("--limit", emissions_options->limit, "At most N runs (0: all)")->capture_default_str();
+  emissions->add_option("--out", emissions_options->out, "Write to this file (default: standard output)");
+  emissions->callback([&global, emissions_options, exit_code] {
+    *exit_code = run_emissions(global, *emissions_options);
+  });
+
+  add_run_detail_commands(runs, global, exit_code);
 }
 
 }  // namespace wattlab::cli

@@ -8,6 +8,7 @@
 #include "wattlab/cli/commands.h"
 #include "wattlab/core/env.h"
 #include "wattlab/core/stop_signal.h"
+#include "wattlab/server/rest_run_logger.h"
 #include "wattlab/server/tracking_server.h"
 #include "wattlab/server/ui_assets.h"
 #include "wattlab/track/stale_runs.h"
@@ -30,6 +31,10 @@ struct ServerCommandOptions {
 
 // `ui`: print the UI's address first (the command opens no browser itself).
 int run_server(const GlobalOptions& global, const ServerCommandOptions& o, bool ui) {
+  if (is_http_tracking_uri(global.store_path)) {
+    return report_error("--store " + global.store_path + " is a tracking server: `wattlab server` serves a store of "
+                        "its own (a SQLite file, sqlite:///path or postgresql://...); give one with --store");
+  }
   auto durability = parse_durability(o.durability);
   if (!durability.ok()) return report_error(durability.status().message());
   auto store = Store::open(global.store_path, nullptr, {.durability = *durability});

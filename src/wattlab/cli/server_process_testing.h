@@ -24,12 +24,18 @@ namespace wattlab::testing {
 class ServerProcess {
  public:
   // Starts the server (with `extra` arguments after `server --port 0`) with
-  // its stdout in DIR/server.out and waits (up to 10 s) for its "listening on
-  // http://HOST:PORT" line; uri() stays empty when it does not come.
+  // its stdout in DIR/server.out and its artifacts in DIR/server-artifacts
+  // (unless `extra` names --artifacts), and waits (up to 10 s) for its
+  // "listening on http://HOST:PORT" line; uri() stays empty when it does not come.
   ServerProcess(const std::filesystem::path& dir, const std::string& store, const std::vector<std::string>& extra = {})
-      : log_(dir / "server.out") {
+      : log_(dir / "server.out"), artifacts_dir_(dir / "server-artifacts") {
     std::string bin = WATTLAB_BINARY;
     std::vector<std::string> args = {bin, "--store", store, "server", "--port", "0"};
+    bool own_artifacts = true;
+    for (size_t i = 0; i + 1 < extra.size(); ++i) {
+      if (extra[i] == "--artifacts") artifacts_dir_ = extra[i + 1], own_artifacts = false;
+    }
+    if (own_artifacts) args.insert(args.end(), {"--artifacts", artifacts_dir_});
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -61,6 +67,8 @@ class ServerProcess {
   }
   // "http://127.0.0.1:PORT", or empty when the server did not start.
   const std::string& uri() const { return uri_; }
+  // The server's --artifacts folder.
+  const std::string& artifacts_dir() const { return artifacts_dir_; }
   // The port of uri(); 0 when the server did not start.
   int port() const { return uri_.empty() ? 0 : std::atoi(uri_.c_str() + uri_.rfind(':') + 1); }
   // True while the process has not exited.
@@ -75,6 +83,7 @@ class ServerProcess {
 
  private:
   std::filesystem::path log_;
+  std::string artifacts_dir_;
   pid_t pid_ = 0;
   std::string uri_;
 };

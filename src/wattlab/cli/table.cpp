@@ -54,6 +54,18 @@ std::string format_number(double value, int decimals) {
   return buf;
 }
 
+std::string format_value(double value) {
+  if (std::isnan(value)) return "-";
+  char buf[64];
+  const double a = std::fabs(value);
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  if (value == std::floor(value) && a < 1e15) std::snprintf(buf, sizeof buf, "%.0f", value);
+  else if (a >= 1000) std::snprintf(buf, sizeof buf, "%.1f", value);
+  else if (a >= 0.001) std::snprintf(buf, sizeof buf, "%.4f", value);
+  else std::snprintf(buf, sizeof buf, "%.3g", value);
+  return buf;
+}
+
 std::string format_duration_s(double seconds) {
   if (std::isnan(seconds)) return "-";
   char buf[64];

@@ -25,6 +25,11 @@ class TextTable {
 
 // Fixed-point number with `decimals` digits, "-" for NaN.
 std::string format_number(double value, int decimals);
+// A figure of unknown scale (a metric's value) at useful precision: an
+// integer as an integer ("421642", "0"), otherwise 1 decimal from 1000 up,
+// 4 decimals from 0.001 up, else 3 significant digits ("7.63e-05"); "-" for
+// NaN.
+std::string format_value(double value);
 // "1m 05s", "12.3 s", "2h 03m" for a duration in seconds.
 std::string format_duration_s(double seconds);
 // "812 J", "12.4 kJ", "3.21 MJ".

@@ -32,5 +32,15 @@ TEST(FormatTest, UnitsScaleWithTheValue) {
   EXPECT_EQ(format_number(0.91234, 4), "0.9123");
 }
 
+TEST(FormatTest, ValuesOfUnknownScaleKeepTheirDigits) {
+  EXPECT_EQ(format_value(421642.0), "421642");
+  EXPECT_EQ(format_value(0.0), "0");
+  EXPECT_EQ(format_value(-3.0), "-3");
+  EXPECT_EQ(format_value(7.63e-05), "7.63e-05");  // energy_kwh of a short run
+  EXPECT_EQ(format_value(0.91234), "0.9123");
+  EXPECT_EQ(format_value(1234.56), "1234.6");
+  EXPECT_EQ(format_value(NAN), "-");
+}
+
 }  // namespace
 }  // namespace wattlab::cli

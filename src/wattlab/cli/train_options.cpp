@@ -25,7 +25,9 @@ void add_train_options(CLI::App* cmd, TrainCommandOptions& o) {
   cmd->add_option("--data,--data-dir", c.data_dir, "The data set's folder")->capture_default_str()->group(data);
   cmd->add_option("--subset", c.subset, "Train on the first N training images, before the validation split (0: all)")
       ->capture_default_str()->group(data);
-  cmd->add_option("--test-subset", c.test_subset, "Evaluate on the first N test images (0: all)")
+  cmd->add_option("--test-subset", c.test_subset,
+                  "Evaluate on the first N test images (0: with --subset, the same share of the test split as "
+                  "--subset takes of the training split, e.g. 1500 of 60000 -> 250 of 10000; without, all)")
       ->capture_default_str()->group(data);
   cmd->add_option("--resize", c.resize,
                   "Resize every image to SIDE x SIDE pixels, bilinear (0: keep; e.g. 32 runs 28x28 data through "

@@ -1,5 +1,6 @@
 // How a tracked training shows on the terminal: a progress bar during each
-// epoch and one line per epoch (loss, accuracy, F1, time, energy) on stderr.
+// epoch's training and evaluation passes and one line per epoch (loss,
+// accuracy, F1, time, energy) on stderr.
 #pragma once
 
 #include <string>
@@ -15,7 +16,8 @@ class TerminalTrainingReporter : public TrainingReporter {
   // bar ("[3/8] cnn, 1-thread"); empty: none.
   explicit TerminalTrainingReporter(bool enabled, std::string label = "");
 
-  void on_progress(int epoch, int epochs, int64_t images_done, int64_t images_total) override;
+  void on_progress(int epoch, int epochs, const std::string& phase, int64_t images_done,
+                   int64_t images_total) override;
   void on_epoch_end(const EpochReport& report) override;
   void on_note(const std::string& text) override;
   void on_finished() override;

@@ -109,4 +109,12 @@ std::string EnergyBudget::after_epoch(int epoch, double used_j, std::optional<do
          ", over the " + limit_text_ + " budget";
 }
 
+std::string EnergyBudget::before_batch(int epoch, const std::string& phase, int64_t images_done,
+                                       int64_t images_total, double used_j, double next_j) const {
+  if (!limit_j_ || used_j + next_j <= *limit_j_) return "";
+  return "energy budget in epoch " + std::to_string(epoch) + " (" + phase + ", " + std::to_string(images_done) +
+         " of " + std::to_string(images_total) + " images): " + format_energy(used_j) +
+         " used, the next batch would take about " + format_energy(next_j) + ", over the " + limit_text_ + " budget";
+}
+
 }  // namespace wattlab

@@ -2,10 +2,14 @@
 // --energy-budget 50kJ` / `--carbon-budget 10g`. After each epoch the budget
 // projects the next epoch's energy (the mean of the epochs so far) and says
 // stop when the energy used plus that projection would exceed the budget, so
-// training never starts an epoch it cannot afford. A carbon budget is turned
-// into joules by the grid intensity and PUE the run uses.
+// training never starts an epoch it cannot afford. Within an epoch (the first
+// one, or one costlier than projected) it is asked before every batch, with
+// the next batch's projected energy, so a run stops before it would overrun.
+// A carbon budget is turned into joules by the grid intensity and PUE the run
+// uses.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -44,6 +48,14 @@ class EnergyBudget {
   // next epoch costs `next_epoch_j` when given (a projection from the stable
   // epochs, analysis/step.h), else the mean of the epochs so far.
   std::string after_epoch(int epoch, double used_j, std::optional<double> next_epoch_j = std::nullopt) const;
+  // Before a batch of `phase` ("training", "validation", "evaluation") in
+  // epoch `epoch`, `images_done` of `images_total` done, with `used_j` joules
+  // used so far and `next_j` the next batch's projected energy: empty to go
+  // on, or why to stop ("energy budget in epoch 1 (training, 640 of 1500
+  // images): 4.61 J used, the next batch would take about 0.41 J, over the
+  // 5 J budget").
+  std::string before_batch(int epoch, const std::string& phase, int64_t images_done, int64_t images_total,
+                           double used_j, double next_j) const;
 
  private:
   std::optional<double> limit_j_;

@@ -42,6 +42,18 @@ TEST(EnergyBudgetTest, StopsBeforeAnEpochItCannotAfford) {
   EXPECT_EQ(EnergyBudget(EnergyBudgetOptions{}).after_epoch(100, 1e12), "") << "no budget, no stop";
 }
 
+TEST(EnergyBudgetTest, StopsBeforeABatchThatWouldOverrun) {
+  EnergyBudgetOptions options;
+  options.energy_j = 5;
+  EnergyBudget budget(options);
+  EXPECT_EQ(budget.before_batch(1, "training", 576, 1500, 4.5, 0.5), "") << "ends exactly at the budget";
+  EXPECT_EQ(budget.before_batch(1, "training", 640, 1500, 4.61, 0.41),
+            "energy budget in epoch 1 (training, 640 of 1500 images): 4.61 J used, the next batch would take "
+            "about 0.41 J, over the 5 J budget");
+  EXPECT_NE(budget.before_batch(2, "evaluation", 0, 500, 5.2, 0), "") << "already over";
+  EXPECT_EQ(EnergyBudget(EnergyBudgetOptions{}).before_batch(1, "training", 0, 10, 1e12, 1e12), "");
+}
+
 TEST(EnergyBudgetTest, CarbonBudgetBecomesJoulesAtTheGridIntensity) {
   EnergyBudgetOptions options;
   options.carbon_g = 10;

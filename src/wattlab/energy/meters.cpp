@@ -1,5 +1,7 @@
 #include "wattlab/energy/meters.h"
 
+#include <cstdio>
+
 #include "wattlab/energy/rapl_meter.h"
 
 namespace wattlab {
@@ -160,6 +162,46 @@ Result<std::vector<std::unique_ptr<Meter>>> make_meters(Env& env, const MeterOpt
 
 std::vector<MeterProbe> probe_meters(Env& env, const ProbeOptions& options) {
   return {probe_rapl(env), probe_nvml(env, options.nvml_library), probe_estimator(env, options.estimator)};
+}
+
+std::map<std::string, std::string> meter_assumptions(const std::vector<std::unique_ptr<Meter>>& meters) {
+  std::map<std::string, std::string> out;
+  auto number = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    return std::string(buf);
+  };
+  for (const auto& meter : meters) {
+    const auto* estimator = dynamic_cast<const CpuRamEstimatorMeter*>(meter.get());
+    if (estimator == nullptr) continue;
+    const CpuRamModel& m = estimator->model();
+    bool cpu = false, ram = false;
+    for (const auto& d : estimator->domains()) {
+      cpu |= d.name == "cpu-estimated";
+      ram |= d.name == "ram-estimated";
+    }
+    if (cpu) {
+      out["estimator_cpu_model"] = m.cpu_model_name;
+      out["estimator_cpu_tdp_w"] = number(m.tdp_w);
+      switch (m.tdp_source) {
+        case CpuRamModel::TdpSource::kUser: out["estimator_cpu_tdp_source"] = "user"; break;
+        case CpuRamModel::TdpSource::kTable: out["estimator_cpu_tdp_source"] = "table: " + m.tdp_table_name; break;
+        case CpuRamModel::TdpSource::kPerThreadFallback:
+          out["estimator_cpu_tdp_source"] = "4 W per logical CPU (unknown CPU)";
+          break;
+      }
+      out["estimator_cpu_package_share"] = number(m.package_share);
+      out["estimator_cpu_idle_w"] = number(m.cpu_idle_w());
+      out["estimator_cpu_max_w"] = number(m.cpu_max_w());
+      out["estimator_utilisation_source"] = cpu_busy_source_name(estimator->busy_source());
+    }
+    if (ram) {
+      out["estimator_ram_gib"] = number(m.ram_gib);
+      out["estimator_ram_w_per_gib"] = number(m.ram_w_per_gib);
+      out["estimator_ram_w"] = number(m.ram_power_w());
+    }
+  }
+  return out;
 }
 
 }  // namespace wattlab

@@ -3,6 +3,7 @@
 // (`wattlab devices`).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,18 @@ struct MeterOptions {
 // estimated", for the CLI to show.
 Result<std::vector<std::unique_ptr<Meter>>> make_meters(Env& env, const MeterOptions& options = {},
                                                         std::vector<std::string>* notes = nullptr);
+
+// The assumptions behind modelled figures, for the run's environment
+// snapshot, so that an estimate can be re-judged later. For an estimator
+// among `meters` (empty map otherwise), with the CPU domain:
+//   estimator_cpu_model, estimator_cpu_tdp_w (per package),
+//   estimator_cpu_tdp_source ("user", "table: <row>", or "4 W per logical
+//   CPU (unknown CPU)"), estimator_cpu_package_share, estimator_cpu_idle_w,
+//   estimator_cpu_max_w, estimator_utilisation_source;
+// with the RAM domain: estimator_ram_gib, estimator_ram_w_per_gib,
+//   estimator_ram_w.
+// Numbers are printed with up to 6 significant digits.
+std::map<std::string, std::string> meter_assumptions(const std::vector<std::unique_ptr<Meter>>& meters);
 
 struct MeterProbe {
   std::string kind;                  // "rapl", "nvml", "estimator"

@@ -161,6 +161,37 @@ TEST_F(EnergyMetersTest, AutoUsesRaplAndNvmlAndEstimatesOnlyWhatIsMissing) {
   EXPECT_EQ(meters->size(), 2u);
 }
 
+TEST_F(EnergyMetersTest, TheEstimatorsAssumptionsAreNamedForTheRun) {
+  MeterOptions options;
+  options.kind = "estimate";
+  auto meters = make_meters(*env_, options);
+  ASSERT_TRUE(meters.ok()) << meters.status().to_string();
+  auto assumed = meter_assumptions(*meters);
+  // "AMD EPYC" is not in the TDP table: 4 W for each of the 2 logical CPUs.
+  EXPECT_EQ(assumed.at("estimator_cpu_model"), "AMD EPYC");
+  EXPECT_EQ(assumed.at("estimator_cpu_tdp_w"), "8");
+  EXPECT_EQ(assumed.at("estimator_cpu_tdp_source"), "4 W per logical CPU (unknown CPU)");
+  EXPECT_EQ(assumed.at("estimator_cpu_idle_w"), "0.8");
+  EXPECT_EQ(assumed.at("estimator_cpu_max_w"), "8");
+  EXPECT_EQ(assumed.at("estimator_ram_gib"), "16");
+  EXPECT_EQ(assumed.at("estimator_ram_w"), "6");
+  options.estimator.cpu_tdp_w = 65;
+  meters = make_meters(*env_, options);
+  ASSERT_TRUE(meters.ok());
+  EXPECT_EQ(meter_assumptions(*meters).at("estimator_cpu_tdp_source"), "user");
+  EXPECT_EQ(meter_assumptions(*meters).at("estimator_cpu_tdp_w"), "65");
+
+  // Measured CPU (RAPL): only the RAM's assumption remains.
+  rapl_zone("intel-rapl:0", "package-0", 0);
+  options.kind = "auto";
+  options.nvml.library = kNoNvml;
+  meters = make_meters(*env_, options);
+  ASSERT_TRUE(meters.ok());
+  assumed = meter_assumptions(*meters);
+  EXPECT_FALSE(assumed.count("estimator_cpu_tdp_w"));
+  EXPECT_EQ(assumed.at("estimator_ram_w_per_gib"), "0.375");
+}
+
 TEST_F(EnergyMetersTest, AutoWithoutRaplEstimatesTheCpuBesideTheGpu) {
   MeterOptions options;
   options.nvml.library = fake_nvml("gpu energy_mj=10\n");

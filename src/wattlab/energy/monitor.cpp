@@ -178,18 +178,17 @@ Result<WindowId> Monitor::begin_window(std::string name) {
   return id;
 }
 
-Result<EnergyWindow> Monitor::end_window(WindowId id) {
-  std::lock_guard lock(mu_);
+Result<EnergyWindow> Monitor::read_window_locked(WindowId id) {
   auto it = open_windows_.find(id);
   if (it == open_windows_.end()) {
     return Status::not_found("energy window " + std::to_string(id) + " is not open (never begun, or already ended)");
   }
   Reading end;
   Status status = read_all_locked(ReadKind::kExact, &end);
-  if (!status.ok()) return status.with_context("end window \"" + it->second.name + "\"");
+  if (!status.ok()) return status.with_context("read window \"" + it->second.name + "\"");
   const Reading& start = it->second.start;
   EnergyWindow window;
-  window.name = std::move(it->second.name);
+  window.name = it->second.name;
   window.start_ms = start.wall_ms;
   window.end_ms = end.wall_ms;
   window.duration_s = (end.monotonic_ms - start.monotonic_ms) / 1000.0;
@@ -198,8 +197,19 @@ Result<EnergyWindow> Monitor::end_window(WindowId id) {
     window.domains.push_back({domains_[i].name, end.energy_j[i] - start.energy_j[i], domains_[i].estimated,
                               domains_[i].counts_in_total});
   }
-  open_windows_.erase(it);
   return window;
+}
+
+Result<EnergyWindow> Monitor::end_window(WindowId id) {
+  std::lock_guard lock(mu_);
+  auto window = read_window_locked(id);
+  if (window.ok()) open_windows_.erase(id);
+  return window;
+}
+
+Result<EnergyWindow> Monitor::window_so_far(WindowId id) {
+  std::lock_guard lock(mu_);
+  return read_window_locked(id);
 }
 
 std::vector<PowerSample> Monitor::take_samples() {

@@ -91,6 +91,9 @@ class Monitor {
   // Closes window `id` now and returns its energy per domain. NotFound for an
   // unknown or already ended id; on a failed meter read the window stays open.
   Result<EnergyWindow> end_window(WindowId id);
+  // Window `id`'s energy from its start until now, leaving it open (an exact
+  // read of every meter, as end_window). Errors as end_window's.
+  Result<EnergyWindow> window_so_far(WindowId id);
 
   // Removes and returns the buffered samples, oldest first.
   std::vector<PowerSample> take_samples();
@@ -123,6 +126,8 @@ class Monitor {
   // Appends a sample to the ring (dropping the oldest when full); its power
   // per domain is in sample_power_w_. Caller holds mu_.
   void push_sample_locked(int64_t timestamp_ms);
+  // Window `id` from its start to a fresh exact reading. Caller holds mu_.
+  Result<EnergyWindow> read_window_locked(WindowId id);
   void run();
 
   Env& env_;

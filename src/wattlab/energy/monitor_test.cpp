@@ -186,6 +186,25 @@ TEST_F(MonitorTest, FailedEndLeavesTheWindowOpen) {
   EXPECT_DOUBLE_EQ(window->domains[0].energy_j, 10.0);
 }
 
+TEST_F(MonitorTest, WindowSoFarLeavesTheWindowOpen) {
+  auto monitor = make({10.0, 2.0});
+  ASSERT_NE(monitor, nullptr);
+  auto id = monitor->begin_window("run");
+  ASSERT_TRUE(id.ok());
+  clock_.advance_ms(1'000);
+  auto part = monitor->window_so_far(*id);
+  ASSERT_TRUE(part.ok()) << part.status().to_string();
+  EXPECT_EQ(part->name, "run");
+  EXPECT_DOUBLE_EQ(part->duration_s, 1.0);
+  EXPECT_DOUBLE_EQ(part->energy_j(), 12.0);
+  clock_.advance_ms(500);
+  auto whole = monitor->end_window(*id);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_DOUBLE_EQ(whole->duration_s, 1.5);
+  EXPECT_DOUBLE_EQ(whole->energy_j(), 18.0);
+  EXPECT_EQ(monitor->window_so_far(*id).status().code(), Status::Code::kNotFound);
+}
+
 TEST_F(MonitorTest, SamplerRecordsMeanPowerPerInterval) {
   MonitorOptions options;
   options.interval_ms = 100;

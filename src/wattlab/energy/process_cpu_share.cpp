@@ -127,4 +127,11 @@ double cpu_busy_share(const CpuTimesSnapshot& before, const CpuTimesSnapshot& af
   return ratio(before.tree_ticks, after.tree_ticks, before.busy_ticks, after.busy_ticks);
 }
 
+double other_cpu_share(const CpuTimesSnapshot& before, const CpuTimesSnapshot& after) {
+  if (after.total_ticks <= before.total_ticks) return 0;
+  const double busy = after.busy_ticks > before.busy_ticks ? static_cast<double>(after.busy_ticks - before.busy_ticks) : 0;
+  const double tree = after.tree_ticks > before.tree_ticks ? static_cast<double>(after.tree_ticks - before.tree_ticks) : 0;
+  return std::clamp((busy - tree) / static_cast<double>(after.total_ticks - before.total_ticks), 0.0, 1.0);
+}
+
 }  // namespace wattlab

@@ -11,6 +11,8 @@
 // Between two snapshots:
 //   cpu_share      = Δtree / Δtotal   share of the machine's CPU capacity
 //   cpu_busy_share = Δtree / Δbusy    share of the CPU time actually used
+//   other_cpu_share = (Δbusy − Δtree) / Δtotal   share of the machine's CPU
+//                                    capacity that other processes used
 // busy = user + nice + system + irq + softirq; total = busy + idle + iowait +
 // steal (the estimator's /proc/stat definition). Multiply a CPU domain's energy by the
 // share to attribute it; the machine-wide figure is kept beside it.
@@ -40,5 +42,8 @@ Result<CpuTimesSnapshot> read_process_tree_cpu_times(Env& env, int root_pid);
 double cpu_share(const CpuTimesSnapshot& before, const CpuTimesSnapshot& after);
 // Δtree / Δbusy in [0, 1]; 0 when no busy time passed.
 double cpu_busy_share(const CpuTimesSnapshot& before, const CpuTimesSnapshot& after);
+// (Δbusy − Δtree) / Δtotal in [0, 1]: how busy the machine was with work
+// outside the tree; 0 when the machine's counters did not move.
+double other_cpu_share(const CpuTimesSnapshot& before, const CpuTimesSnapshot& after);
 
 }  // namespace wattlab

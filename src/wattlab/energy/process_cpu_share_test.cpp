@@ -68,6 +68,8 @@ TEST_F(ProcessCpuShareTest, TreeShareOfTheMachine) {
   EXPECT_EQ(after->tree_ticks, 200u + 190u);
   EXPECT_DOUBLE_EQ(cpu_share(*before, *after), 230.0 / 1000.0);
   EXPECT_DOUBLE_EQ(cpu_busy_share(*before, *after), 230.0 / 400.0);
+  // Of the 400 busy ticks, 170 were outside the tree.
+  EXPECT_DOUBLE_EQ(other_cpu_share(*before, *after), 170.0 / 1000.0);
 }
 
 TEST_F(ProcessCpuShareTest, NoTimePassedGivesZero) {
@@ -77,6 +79,7 @@ TEST_F(ProcessCpuShareTest, NoTimePassedGivesZero) {
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(cpu_share(*a, *a), 0.0);
   EXPECT_EQ(cpu_busy_share(*a, *a), 0.0);
+  EXPECT_EQ(other_cpu_share(*a, *a), 0.0);
 }
 
 TEST_F(ProcessCpuShareTest, MissingRootOrStatAreErrors) {

@@ -78,6 +78,7 @@ Result<InferenceResult> evaluate(const std::string& dir, const ImageDataset& dat
   {
     BatchLoader loader(data, std::move(order), loading);
     Batch batch;
+    int64_t done = 0;
     while (loader.next(batch)) {
       const torch::Tensor images =
           torch::from_blob(batch.images.data(), {batch.count, data.channels, data.height, data.width}, torch::kFloat32)
@@ -85,17 +86,19 @@ Result<InferenceResult> evaluate(const std::string& dir, const ImageDataset& dat
       const torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.count}, torch::kInt64).to(device);
       const torch::Tensor predicted = (*model)->forward(images).argmax(1);
       confusion += torch::bincount(labels * classes + predicted, {}, classes * classes);
+      done += batch.count;
+      if (options.on_progress) options.on_progress(done, data.count);
     }
   }
   confusion = confusion.to(torch::kCPU);  // on CUDA this also waits for the last batch
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   at::set_num_threads(previous_threads);
   result.images = data.count;
   result.confusion.assign(confusion.data_ptr<int64_t>(), confusion.data_ptr<int64_t>() + confusion.numel());
   int64_t correct = 0;
   for (int64_t c = 0; c < classes; ++c) correct += result.confusion[c * classes + c];
   result.accuracy = static_cast<double>(correct) / static_cast<double>(data.count);
-  result.images_per_s = result.seconds > 0 ? static_cast<double>(data.count) / result.seconds : 0;
+  result.images_per_s = result.duration_s > 0 ? static_cast<double>(data.count) / result.duration_s : 0;
   return result;
 }
 

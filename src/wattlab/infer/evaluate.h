@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,13 +19,16 @@ struct InferenceOptions {
   int threads = 1;           // LibTorch intra-op threads during the call
   int prefetch = 2;          // batches prepared ahead on a worker thread
   std::string device = "cpu";  // cpu, cuda or cuda:N (train/device.h): where the model runs
+  // Called after each batch with the images classified so far and in all,
+  // on the calling thread; may be empty.
+  std::function<void(int64_t done, int64_t total)> on_progress;
 };
 
 struct InferenceResult {
   SavedModelInfo model;            // model.json
   int64_t images = 0;              // images evaluated
   double accuracy = 0;             // share classified correctly, [0, 1]
-  double seconds = 0;              // wall time of the pass (batches, forward, argmax)
+  double duration_s = 0;           // wall time of the pass (batches, forward, argmax)
   double images_per_s = 0;
   std::vector<int64_t> confusion;  // num_classes x num_classes, row = true class
 };

@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <filesystem>
 #include <limits>
 #include <thread>
 
@@ -36,6 +37,40 @@ std::string sendable_target(const std::string& target) {
   return out;
 }
 
+// The request line and header fields every request carries.
+template <typename Body>
+void set_head(http::request<Body>& req, const std::string& method, const std::string& target,
+              const std::string& address, const std::string& content_type, const HttpHeaders& headers,
+              const std::string& bearer_token) {
+  req.method_string(method);
+  req.target(sendable_target(target));
+  req.version(11);
+  req.set(http::field::host, address);
+  req.set(http::field::user_agent, "wattlab");
+  if (!content_type.empty()) req.set(http::field::content_type, content_type);
+  if (!bearer_token.empty() && find_header(headers, "Authorization").empty()) {
+    req.set(http::field::authorization, "Bearer " + bearer_token);
+  }
+  for (const auto& [name, value] : headers) req.insert(name, value);
+}
+
+// The status and header fields of `res` (its body is the caller's).
+template <typename Body>
+HttpResponse response_head(const http::response<Body>& res) {
+  HttpResponse out;
+  out.status = static_cast<int>(res.result_int());
+  for (const auto& field : res) {
+    if (field.name() == http::field::content_type) out.content_type = std::string(field.value());
+    else out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  return out;
+}
+
+std::string cause_of(beast::error_code ec, std::chrono::milliseconds io_timeout) {
+  return ec == beast::error::timeout ? "no answer within " + std::to_string(io_timeout.count() / 1000) + " s"
+                                     : ec.message();
+}
+
 }  // namespace
 
 struct HttpClient::Connection {
@@ -62,9 +97,53 @@ struct HttpClient::Connection {
 };
 
 HttpClient::HttpClient(std::string host, int port, HttpClientOptions options)
-    : host_(std::move(host)), port_(port), address_(host_ + ":" + std::to_string(port)), options_(options) {}
+    : host_(std::move(host)),
+      port_(port),
+      address_((host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_) + ":" + std::to_string(port)),
+      uri_("http://" + address_),
+      options_(std::move(options)) {}
 
 HttpClient::~HttpClient() = default;
+
+Result<std::unique_ptr<HttpClient>> HttpClient::connect(const std::string& uri, const std::string& token) {
+  if (uri.rfind("https://", 0) == 0) {
+    return Status::invalid_argument("tracking URI " + uri +
+                                    ": https is not supported yet; use http:// (wattlab server binds 127.0.0.1, or "
+                                    "put it behind a TLS proxy)");
+  }
+  if (uri.rfind("http://", 0) != 0 || uri.size() <= 7) {
+    return Status::invalid_argument("tracking URI \"" + uri + "\" is not an http://host:port address");
+  }
+  std::string base = uri;
+  while (base.size() > 7 && base.back() == '/') base.pop_back();
+  if (base.find('/', 7) != std::string::npos) {
+    return Status::invalid_argument("tracking URI " + uri + ": give the server's address only (http://host:port), "
+                                    "without a path");
+  }
+  std::string host = base.substr(7);
+  int port = 80;
+  const size_t colon = host.rfind(':');
+  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
+    const std::string digits = host.substr(colon + 1);
+    if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(digits) > 65535) {
+      return Status::invalid_argument("tracking URI " + uri + " has a bad port — give http://host:port");
+    }
+    port = std::stoi(digits);
+    host.resize(colon);
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) return Status::invalid_argument("tracking URI \"" + uri + "\" names no host — give http://host:port");
+  HttpClientOptions options;
+  options.connect_timeout = std::chrono::seconds(5);
+  options.io_timeout = std::chrono::seconds(120);
+  options.connect_tries = 3;
+  options.retry_delay = std::chrono::milliseconds(200);
+  options.bearer_token = token;
+  auto client = std::make_unique<HttpClient>(std::move(host), port, std::move(options));
+  client->uri_ = base;  // as the user spelled it
+  return client;
+}
 
 Status HttpClient::ensure_connected() {
   if (connection_ && connection_->still_open()) return Status();
@@ -77,7 +156,9 @@ Status HttpClient::ensure_connected() {
     auto endpoints = resolver.resolve(host_, std::to_string(port_), tcp::resolver::numeric_service, ec);
     if (!ec) {
       c->stream.expires_after(options_.connect_timeout);
-      ec = c->run([&](auto handler) { c->stream.async_connect(endpoints, [handler](beast::error_code e, auto&&) mutable { handler(e); }); });
+      ec = c->run([&](auto handler) {
+        c->stream.async_connect(endpoints, [handler](beast::error_code e, auto&&) mutable { handler(e); });
+      });
     }
     if (!ec) {
       c->stream.socket().set_option(tcp::no_delay(true), ec);
@@ -91,50 +172,106 @@ Status HttpClient::ensure_connected() {
   return Status::unavailable("cannot connect to " + address_ + ": " + cause);
 }
 
-Result<HttpResponse> HttpClient::request(const std::string& method, const std::string& target,
-                                         const std::string& body, const std::string& content_type,
-                                         const HttpHeaders& headers) {
+Status HttpClient::failed(const std::string& what, const std::string& cause) {
+  connection_.reset();
+  return Status::io_error(what + " " + address_ + " failed: " + cause);
+}
+
+template <typename Request>
+Status HttpClient::write(Request& req) {
   WATTLAB_RETURN_IF_ERROR(ensure_connected());
   Connection& c = *connection_;
-  http::request<http::string_body> req;
-  req.method_string(method);
-  req.target(sendable_target(target));
-  req.version(11);
-  req.set(http::field::host, address_);
-  req.set(http::field::user_agent, "wattlab");
-  if (!content_type.empty()) req.set(http::field::content_type, content_type);
-  for (const auto& [name, value] : headers) req.insert(name, value);
-  req.body() = body;
-  if (!body.empty() || (method != "GET" && method != "HEAD")) req.prepare_payload();
-
-  auto failed = [&](const char* what, beast::error_code ec) {
-    connection_.reset();
-    return Status::io_error(std::string(what) + " " + address_ + " failed: " +
-                            (ec == beast::error::timeout ? "no answer within " +
-                                                               std::to_string(options_.io_timeout.count() / 1000) + " s"
-                                                         : ec.message()));
-  };
   c.stream.expires_after(options_.io_timeout);
   beast::error_code ec = c.run([&](auto handler) { http::async_write(c.stream, req, handler); });
   // A server that answers before reading the whole body (413) may close
   // while the body is still going out: its answer is then still to be read.
   if (ec && ec != asio::error::broken_pipe && ec != asio::error::connection_reset) {
-    return failed("sending a request to", ec);
+    return failed("sending a request to", cause_of(ec, options_.io_timeout));
   }
-  http::response_parser<http::string_body> parser;
+  return Status();
+}
+
+template <typename Parser>
+Status HttpClient::read(Parser& parser) {
   parser.body_limit(std::numeric_limits<uint64_t>::max());  // (boost::none is broken in Boost 1.74)
-  ec = c.run([&](auto handler) { http::async_read(c.stream, c.buffer, parser, handler); });
-  if (ec) return failed("reading the answer of", ec);
-  const auto& res = parser.get();
-  HttpResponse out;
-  out.status = static_cast<int>(res.result_int());
-  for (const auto& field : res) {
-    if (field.name() == http::field::content_type) out.content_type = std::string(field.value());
-    else out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  Connection& c = *connection_;
+  if (!parser.is_done()) {
+    beast::error_code ec = c.run([&](auto handler) { http::async_read(c.stream, c.buffer, parser, handler); });
+    if (ec) return failed("reading the answer of", cause_of(ec, options_.io_timeout));
   }
-  out.body = res.body();
-  if (!res.keep_alive()) connection_.reset();
+  if (!parser.get().keep_alive()) connection_.reset();
+  return Status();
+}
+
+Result<HttpResponse> HttpClient::request(const std::string& method, const std::string& target,
+                                         const std::string& body, const std::string& content_type,
+                                         const HttpHeaders& headers) {
+  std::lock_guard lock(mu_);
+  http::request<http::string_body> req;
+  set_head(req, method, target, address_, content_type, headers, options_.bearer_token);
+  req.body() = body;
+  if (!body.empty() || (method != "GET" && method != "HEAD")) req.prepare_payload();
+  WATTLAB_RETURN_IF_ERROR(write(req));
+  http::response_parser<http::string_body> parser;
+  WATTLAB_RETURN_IF_ERROR(read(parser));
+  HttpResponse out = response_head(parser.get());
+  out.body = std::move(parser.get().body());
   return out;
+}
+
+Result<HttpResponse> HttpClient::put_file(const std::string& target, const std::string& path) {
+  http::request<http::file_body> req;
+  beast::error_code ec;
+  req.body().open(path.c_str(), beast::file_mode::scan, ec);
+  if (ec) return Status::not_found("cannot read " + path + ": " + ec.message());
+  std::lock_guard lock(mu_);
+  set_head(req, "PUT", target, address_, "application/octet-stream", {}, options_.bearer_token);
+  req.prepare_payload();
+  WATTLAB_RETURN_IF_ERROR(write(req));
+  http::response_parser<http::string_body> parser;
+  WATTLAB_RETURN_IF_ERROR(read(parser));
+  HttpResponse out = response_head(parser.get());
+  out.body = std::move(parser.get().body());
+  return out;
+}
+
+Result<HttpResponse> HttpClient::get_to_file(const std::string& target, const std::string& path) {
+  std::lock_guard lock(mu_);
+  http::request<http::empty_body> req;
+  set_head(req, "GET", target, address_, "", {}, options_.bearer_token);
+  WATTLAB_RETURN_IF_ERROR(write(req));
+  // The header first: only a 200's body goes to the file.
+  http::response_parser<http::empty_body> head;
+  head.body_limit(std::numeric_limits<uint64_t>::max());
+  Connection& c = *connection_;
+  beast::error_code ec =
+      c.run([&](auto handler) { http::async_read_header(c.stream, c.buffer, head, handler); });
+  if (ec) return failed("reading the answer of", cause_of(ec, options_.io_timeout));
+  if (head.get().result_int() != 200) {
+    http::response_parser<http::string_body> rest(std::move(head));
+    WATTLAB_RETURN_IF_ERROR(read(rest));
+    HttpResponse out = response_head(rest.get());
+    out.body = std::move(rest.get().body());
+    return out;
+  }
+  const std::string part = path + ".part";
+  http::response_parser<http::file_body> rest(std::move(head));
+  rest.get().body().open(part.c_str(), beast::file_mode::write, ec);
+  if (ec) {
+    connection_.reset();  // the answer's body is still unread
+    return Status::io_error("cannot write " + part + ": " + ec.message());
+  }
+  Status read_status = read(rest);
+  rest.get().body().close();
+  std::error_code renamed;
+  if (read_status.ok()) std::filesystem::rename(part, path, renamed);
+  if (!read_status.ok() || renamed) {
+    std::error_code ignored;
+    std::filesystem::remove(part, ignored);
+    if (!read_status.ok()) return read_status.with_context("downloading to " + path);
+    return Status::io_error("cannot write " + path + ": " + renamed.message());
+  }
+  return response_head(rest.get());
 }
 
 }  // namespace wattlab

@@ -51,20 +51,28 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
-std::string percent_encode(std::string_view text) {
+std::string percent_encode(std::string_view text, bool keep_slashes) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
     if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u == '-' || u == '.' ||
-        u == '_' || u == '~') {
+        u == '_' || u == '~' || (keep_slashes && u == '/')) {
       out.push_back(c);
     } else {
       out.push_back('%');
       out.push_back(kHex[u >> 4]);
       out.push_back(kHex[u & 0xf]);
     }
+  }
+  return out;
+}
+
+std::string query_string(const std::map<std::string, std::string>& params) {
+  std::string out;
+  for (const auto& [name, value] : params) {
+    out += (out.empty() ? "" : "&") + percent_encode(name) + "=" + percent_encode(value);
   }
   return out;
 }

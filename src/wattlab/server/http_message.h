@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,8 +55,12 @@ struct HttpResponse {
 // `plus_is_space`, '+' decodes to ' ' (query strings).
 std::string percent_decode(std::string_view text, bool plus_is_space);
 // Escapes every byte but RFC 3986's unreserved ones (A-Z a-z 0-9 - . _ ~):
-// a query parameter's value.
-std::string percent_encode(std::string_view text);
+// a query parameter's value; with `keep_slashes`, '/' stays as well (a path
+// in a target).
+std::string percent_encode(std::string_view text, bool keep_slashes = false);
+// {{"a", "1"}, {"b", "x y"}} -> "a=1&b=x%20y", names and values
+// percent-encoded (parse_query's inverse).
+std::string query_string(const std::map<std::string, std::string>& params);
 // "a=1&b=x%20y" -> {{"a", "1"}, {"b", "x y"}}; a name without '=' gets "".
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
 

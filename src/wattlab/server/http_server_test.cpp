@@ -13,7 +13,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -381,12 +385,76 @@ TEST(HttpClient, AServerThatIsNotThereIsUnavailable) {
   EXPECT_NE(res.status().message().find("127.0.0.1:" + std::to_string(port)), std::string::npos);
 }
 
+// What a tracking client relies on: the bearer token of connect(), files
+// streamed up and down, a download that fails leaving nothing behind.
+TEST_F(HttpServerTest, ConnectedClientsSendTheTokenAndTransferFiles) {
+  std::mutex mu;
+  std::string received;  // the last PUT's body
+  start([&](const HttpRequest&) {
+    return buffered_exchange(
+        1 << 20,
+        [&](const HttpRequest& r) {
+          if (r.header("Authorization") != "Bearer t0ken") return text(401, "no token");
+          if (r.method == "PUT") {
+            std::lock_guard lock(mu);
+            received = r.body;
+            return text(200, "stored");
+          }
+          if (r.path == "/file") {
+            std::lock_guard lock(mu);
+            return text(200, received);
+          }
+          return text(404, "no " + r.path);
+        },
+        [](const HttpRequest&) { return text(413, "too large"); });
+  });
+  auto client = HttpClient::connect("http://127.0.0.1:" + std::to_string(port()) + "/", "t0ken");
+  ASSERT_TRUE(client.ok()) << client.status().to_string();
+  EXPECT_EQ((*client)->uri(), "http://127.0.0.1:" + std::to_string(port()));
+
+  const auto dir = std::filesystem::temp_directory_path() / ("http_client_test_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string bytes;
+  for (int i = 0; i < 300'000; ++i) bytes.push_back(static_cast<char>(i * 7));
+  { std::ofstream(dir / "up.bin", std::ios::binary) << bytes; }
+  auto put = (*client)->put_file("/file", (dir / "up.bin").string());
+  ASSERT_TRUE(put.ok()) << put.status().to_string();
+  EXPECT_EQ(put->status, 200) << put->body;
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(received, bytes);
+  }
+  EXPECT_EQ((*client)->put_file("/file", (dir / "missing.bin").string()).status().code(), Status::Code::kNotFound);
+
+  auto got = (*client)->get_to_file("/file", (dir / "down.bin").string());
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(got->status, 200);
+  EXPECT_TRUE(got->body.empty());
+  std::ifstream in(dir / "down.bin", std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), bytes);
+  EXPECT_FALSE(std::filesystem::exists(dir / "down.bin.part"));
+
+  auto missing = (*client)->get_to_file("/other", (dir / "other.bin").string());
+  ASSERT_TRUE(missing.ok()) << missing.status().to_string();
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(missing->body, "no /other");
+  EXPECT_FALSE(std::filesystem::exists(dir / "other.bin"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "other.bin.part"));
+  std::filesystem::remove_all(dir);
+
+  for (const char* bad : {"https://h:1", "h:1", "http://h:1/path", "http://h:70000", "http://h:x"}) {
+    EXPECT_EQ(HttpClient::connect(bad).status().code(), Status::Code::kInvalidArgument) << bad;
+  }
+}
+
 TEST(HttpMessage, PercentEncodingRoundTrips) {
   const std::string raw = std::string("a b/c?d=e&f%g\0h\xff", 16);
   EXPECT_EQ(percent_encode(raw), "a%20b%2Fc%3Fd%3De%26f%25g%00h%FF");
   EXPECT_EQ(percent_decode(percent_encode(raw), false), raw);
   EXPECT_EQ(percent_decode("100%", false), "100%");  // malformed escapes stay
   EXPECT_EQ(percent_decode("%zz%4", false), "%zz%4");
+  EXPECT_EQ(percent_encode("a b/c", /*keep_slashes=*/true), "a%20b/c");
+  EXPECT_EQ(query_string({{"run_id", "r 1"}, {"a&b", "x=y"}}), "a%26b=x%3Dy&run_id=r%201");
   EXPECT_EQ(find_header({{"Content-Type", "a"}, {"X", "b"}}, "content-type"), "a");
   EXPECT_EQ(find_header({{"X", "b"}}, "Y"), "");
 }

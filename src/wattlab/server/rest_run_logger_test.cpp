@@ -113,6 +113,9 @@ TEST_F(RestRunLoggerTest, WrongTokenAndUnreachableServerAreExplained) {
   EXPECT_EQ(RestRunLogger::connect("https://example.org").status().code(), Status::Code::kInvalidArgument);
   EXPECT_EQ(RestRunLogger::connect("http://host:5000/mlflow").status().code(), Status::Code::kInvalidArgument);
   EXPECT_EQ(RestRunLogger::connect("localhost:5000").status().code(), Status::Code::kInvalidArgument);
+  for (const char* bad : {"http://h:99999", "http://h:5x", "http://h:", "http://:5000"}) {
+    EXPECT_EQ(RestRunLogger::connect(bad).status().code(), Status::Code::kInvalidArgument) << bad;
+  }
   EXPECT_TRUE(is_http_tracking_uri("http://h:1"));
   EXPECT_FALSE(is_http_tracking_uri("sqlite:///x.db"));
 }

@@ -1162,6 +1162,41 @@ Result<RunInfo> PostgresStore::read_run_info(Session& s, const std::string& run_
   return std::move(data).value().info;
 }
 
+Status PostgresStore::claim_run(const std::string& run_id, const std::string& key,
+                                const std::optional<std::string>& expected, const std::vector<RunTag>& tags) {
+  for (const RunTag& t : tags) {
+    WATTLAB_RETURN_IF_ERROR(validate_entity_key("tag", t.key));
+    WATTLAB_RETURN_IF_ERROR(validate_tag_value(t.key, t.value));
+  }
+  WATTLAB_SESSION(s);
+  WATTLAB_RETURN_IF_ERROR(s.begin());
+  WATTLAB_RETURN_IF_ERROR(require_active_run(s, run_id));
+  // The run's row is locked until the commit, so two claims run one after the other.
+  auto locked = s.query("SELECT experiment_id FROM runs WHERE run_id = $1 FOR UPDATE", Params().text(run_id),
+                        "cannot lock run " + run_id);
+  if (!locked.ok()) return locked.status();
+  if (locked->empty()) return Status::not_found("no run with id " + run_id);
+  const std::string experiment_id = std::to_string(locked->int64(0, 0));
+  auto rows = s.query("SELECT value FROM tags WHERE run_id = $1 AND key = $2", Params().text(run_id).text(key),
+                      "cannot read the " + key + " tag of run " + run_id);
+  if (!rows.ok()) return rows.status();
+  std::optional<std::string> current;
+  if (!rows->empty()) current = rows->text(0, 0);
+  if (current != expected) {
+    return Status::already_exists("run " + run_id + ": its " + key + " tag changed meanwhile (another process claimed the run)");
+  }
+  for (const RunTag& t : tags) {
+    WATTLAB_RETURN_IF_ERROR(s.exec("INSERT INTO tags (run_id, key, value) VALUES ($1, $2, $3) "
+                                   "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                                   Params().text(run_id).text(t.key).text(t.value),
+                                   "cannot set the tag " + t.key + " of run " + run_id));
+  }
+  WATTLAB_RETURN_IF_ERROR(s.exec("UPDATE runs SET status = 'RUNNING', end_time_ms = NULL WHERE run_id = $1",
+                                 Params().text(run_id), "cannot update run " + run_id));
+  WATTLAB_RETURN_IF_ERROR(touch_experiment(s, experiment_id));
+  return s.commit();
+}
+
 Result<RunInfo> PostgresStore::update_run_info(const std::string& run_id, const RunUpdate& update) {
   if (update.run_name) WATTLAB_RETURN_IF_ERROR(validate_tag_value("mlflow.runName", *update.run_name));
   WATTLAB_SESSION(s);

@@ -1622,6 +1622,46 @@ Result<RunInfo> SqliteStore::update_run_info(const std::string& run_id, const Ru
   return info;
 }
 
+Status SqliteStore::claim_run(const std::string& run_id, const std::string& key,
+                              const std::optional<std::string>& expected, const std::vector<RunTag>& tags) {
+  for (const RunTag& t : tags) {
+    WATTLAB_RETURN_IF_ERROR(validate_entity_key("tag", t.key));
+    WATTLAB_RETURN_IF_ERROR(validate_tag_value(t.key, t.value));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(this);
+  WATTLAB_RETURN_IF_ERROR(txn.begin());
+  WATTLAB_RETURN_IF_ERROR(require_active_run(run_id));
+  std::optional<std::string> current;
+  {
+    WATTLAB_PREPARE(q, "SELECT value FROM tags WHERE run_id = ?1 AND key = ?2");
+    q.text(1, run_id).text(2, key);
+    auto row = q.step();
+    if (!row.ok()) return error(q.rc_of_last_step(), "cannot read the " + key + " tag of run " + run_id);
+    if (*row) current = q.text(0);
+  }
+  if (current != expected) {
+    return Status::already_exists("run " + run_id + ": its " + key + " tag changed meanwhile (another process claimed the run)");
+  }
+  for (const RunTag& t : tags) {
+    WATTLAB_PREPARE(q, "INSERT INTO tags (run_id, key, value) VALUES (?1, ?2, ?3) "
+                       "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value");
+    q.text(1, run_id).text(2, t.key).text(3, t.value);
+    WATTLAB_STEP(q, "cannot set the tag " + t.key + " of run " + run_id);
+  }
+  std::string experiment_id;
+  {
+    WATTLAB_PREPARE(q, "UPDATE runs SET status = 'RUNNING', end_time_ms = NULL WHERE run_id = ?1 RETURNING experiment_id");
+    q.text(1, run_id);
+    auto row = q.step();
+    if (!row.ok() || !*row) return error(q.rc_of_last_step(), "cannot update run " + run_id);
+    experiment_id = std::to_string(q.int64(0));
+    q.reset();
+  }
+  WATTLAB_RETURN_IF_ERROR(touch_experiment(experiment_id));
+  return txn.commit();
+}
+
 Status SqliteStore::set_run_stage(const std::string& run_id, const char* to) {
   std::lock_guard<std::mutex> lock(mu_);
   WATTLAB_RETURN_IF_ERROR(require_run(run_id));

@@ -88,6 +88,8 @@ class SqliteStore final : public Store {
   Status delete_experiment(const std::string& experiment_id) override;
   Status restore_experiment(const std::string& experiment_id) override;
   Result<RunInfo> update_run_info(const std::string& run_id, const RunUpdate& update) override;
+  Status claim_run(const std::string& run_id, const std::string& key, const std::optional<std::string>& expected,
+                   const std::vector<RunTag>& tags) override;
   Status delete_run(const std::string& run_id) override;
   Status restore_run(const std::string& run_id) override;
   Status delete_tag(const std::string& run_id, const std::string& key) override;

@@ -149,6 +149,14 @@ class Store : public RunLogger {
   // Applies `update` to an active run and returns the run's info after it.
   // NotFound for an unknown run; InvalidArgument for a deleted run.
   virtual Result<RunInfo> update_run_info(const std::string& run_id, const RunUpdate& update) = 0;
+  // A compare-and-set for run leases (track/run_lease.h), in one
+  // transaction: if the run's tag `key` holds `expected` (nullopt: no such
+  // tag), writes `tags` and makes the run RUNNING with no end time;
+  // otherwise AlreadyExists naming the run and the key, writing nothing.
+  // NotFound for an unknown run, InvalidArgument for a deleted one or an
+  // invalid tag.
+  virtual Status claim_run(const std::string& run_id, const std::string& key,
+                           const std::optional<std::string>& expected, const std::vector<RunTag>& tags) = 0;
   // Marks a run deleted / active again (its data is kept). NotFound.
   virtual Status delete_run(const std::string& run_id) = 0;
   virtual Status restore_run(const std::string& run_id) = 0;

@@ -110,6 +110,37 @@ TEST_P(StoreOpsTest, ADeletedRunKeepsItsDataButTakesNoWrites) {
   EXPECT_EQ(store_->delete_run("0123456789abcdef0123456789abcdef").code(), Status::Code::kNotFound);
 }
 
+// claim_run: a compare-and-set on one tag (run leases, run_lease.h).
+TEST_P(StoreOpsTest, ClaimRunSwapsATagOnlyIfItHoldsWhatWasRead) {
+  std::string run = new_run();
+  ASSERT_TRUE(store_->update_run(run, RunStatus::kFinished, kT0 + 100).ok());
+  ASSERT_TRUE(store_->claim_run(run, "lease", std::nullopt, {{"lease", "a"}, {"beat", "1"}}).ok());
+  auto claimed = store_->get_run(run);
+  ASSERT_TRUE(claimed.ok());
+  EXPECT_EQ(claimed->info.status, RunStatus::kRunning);
+  EXPECT_FALSE(claimed->info.end_time_ms.has_value());
+  EXPECT_EQ(claimed->tags.at("lease"), "a");
+  EXPECT_EQ(claimed->tags.at("beat"), "1");
+  ASSERT_TRUE(store_->update_run(run, RunStatus::kKilled, kT0 + 200).ok());
+  // Expecting no tag, or another value: refused, nothing written.
+  for (const std::optional<std::string>& stale : {std::optional<std::string>(), std::optional<std::string>("b")}) {
+    Status refused = store_->claim_run(run, "lease", stale, {{"lease", "c"}, {"beat", "2"}});
+    EXPECT_EQ(refused.code(), Status::Code::kAlreadyExists);
+    EXPECT_NE(refused.message().find("run " + run + ": its lease tag changed"), std::string::npos) << refused.message();
+  }
+  auto untouched = store_->get_run(run);
+  EXPECT_EQ(untouched->info.status, RunStatus::kKilled);
+  EXPECT_EQ(untouched->info.end_time_ms, kT0 + 200);
+  EXPECT_EQ(untouched->tags.at("lease"), "a");
+  EXPECT_EQ(untouched->tags.at("beat"), "1");
+  EXPECT_TRUE(store_->claim_run(run, "lease", "a", {{"lease", "c"}}).ok());
+  EXPECT_EQ(store_->get_run(run)->tags.at("lease"), "c");
+  EXPECT_EQ(store_->claim_run("ffffffffffffffffffffffffffffffff", "lease", std::nullopt, {}).code(),
+            Status::Code::kNotFound);
+  ASSERT_TRUE(store_->delete_run(run).ok());
+  EXPECT_EQ(store_->claim_run(run, "lease", "c", {{"lease", "d"}}).code(), Status::Code::kInvalidArgument);
+}
+
 TEST_P(StoreOpsTest, UpdateChangesOnlyWhatIsGivenAndRenamesTheTag) {
   std::string run = new_run();
   RunUpdate u;

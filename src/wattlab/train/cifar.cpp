@@ -44,6 +44,7 @@ Status read_batch(const fs::path& path, const CifarFormat& format, int64_t limit
                            " records (truncated, or not the binary version?)" + format.fix);
   }
   int64_t records = size / record;
+  data.images_in_files += records;
   if (limit > 0) records = std::min(records, limit - data.count);
   if (records <= 0) return Status();
   std::ifstream in(path, std::ios::binary);
@@ -107,7 +108,12 @@ Result<ImageDataset> load(const fs::path& dir, const std::string& split, int64_t
   data.width = kSide;
   data.num_classes = format.num_classes;
   for (const fs::path& file : files) {
-    if (subset > 0 && data.count >= subset) break;
+    if (subset > 0 && data.count >= subset) {  // only counted: the subset is complete
+      std::error_code ec;
+      const auto size = fs::file_size(file, ec);
+      if (!ec) data.images_in_files += static_cast<int64_t>(size) / (format.label_bytes + kPixelBytes);
+      continue;
+    }
     WATTLAB_RETURN_IF_ERROR(read_batch(file, format, subset, data));
   }
   data.class_names = read_names(folder / format.names_file, format.num_classes);

@@ -217,6 +217,7 @@ Result<IdxDataset> load_idx_dataset(const fs::path& dir, const std::string& spli
 
   IdxDataset data;
   data.count = images->count;
+  data.count_in_file = images->count_in_file;
   data.rows = images->rows;
   data.cols = images->cols;
   data.pixels = std::move(images->pixels);

@@ -42,6 +42,7 @@ struct IdxDataset {
   int64_t rows = 0;
   int64_t cols = 0;
   int64_t num_classes = 0;  // 1 + the largest label in the whole label file
+  int64_t count_in_file = 0;  // examples the files hold (>= count)
 };
 
 // Loads `dir`/`split`-images-idx3-ubyte[.gz] and `dir`/`split`-labels-idx1-ubyte[.gz]

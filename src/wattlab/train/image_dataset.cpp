@@ -9,6 +9,7 @@ namespace wattlab {
 ImageDataset to_image_dataset(IdxDataset idx) {
   ImageDataset data;
   data.count = idx.count;
+  data.images_in_files = idx.count_in_file;
   data.channels = 1;
   data.height = idx.rows;
   data.width = idx.cols;
@@ -25,6 +26,7 @@ ImageDataset select_images(const ImageDataset& data, const std::vector<int64_t>&
   out.height = data.height;
   out.width = data.width;
   out.num_classes = data.num_classes;
+  out.images_in_files = data.images_in_files;
   out.class_names = data.class_names;
   const int64_t bytes = data.image_bytes();
   out.pixels.resize(static_cast<size_t>(out.count * bytes));

@@ -21,6 +21,7 @@ struct ImageDataset {
   int64_t height = 0;           // pixels
   int64_t width = 0;            // pixels
   int64_t num_classes = 0;      // classes of the whole data set, not only those present
+  int64_t images_in_files = 0;  // images the split's files hold, before a subset was taken (>= count)
   std::vector<std::string> class_names;  // num_classes names when the format has them, else empty
 
   int64_t image_bytes() const { return channels * height * width; }

@@ -90,6 +90,7 @@ Result<ImageDataset> load_image_folder(const fs::path& root, const ImageFolderOp
     }
     for (auto& p : images) files.emplace_back(std::move(p), found - data.class_names.begin());
   }
+  data.images_in_files = static_cast<int64_t>(files.size());
   if (options.subset > 0 && options.subset < static_cast<int64_t>(files.size())) {
     std::vector<std::pair<fs::path, int64_t>> sample;
     const auto n = static_cast<int64_t>(files.size());

@@ -1,6 +1,7 @@
 // load_train_data and detect_dataset of trainer.h: torch-free, so that they are
 // tested (train_data_test) and compiled without LibTorch.
 #include <algorithm>
+#include <cmath>
 #include <system_error>
 #include <utility>
 
@@ -26,10 +27,14 @@ struct Splits {
   ImageDataset test;
 };
 
+// The --test-subset the loaders get: with --subset and no --test-subset the
+// whole test split is loaded, and in_proportion() takes its share afterwards.
+int64_t test_subset_to_load(const TrainConfig& c) { return c.subset > 0 && c.test_subset == 0 ? 0 : c.test_subset; }
+
 Result<Splits> load_idx(const TrainConfig& c) {
   Result<IdxDataset> train = load_idx_dataset(c.data_dir, "train", c.subset);
   if (!train.ok()) return train.status();
-  Result<IdxDataset> test = load_idx_dataset(c.data_dir, "t10k", c.test_subset);
+  Result<IdxDataset> test = load_idx_dataset(c.data_dir, "t10k", test_subset_to_load(c));
   if (!test.ok()) return test.status();
   Splits s{to_image_dataset(std::move(*train)), to_image_dataset(std::move(*test))};
   s.train.num_classes = s.test.num_classes = std::max(s.train.num_classes, s.test.num_classes);
@@ -40,7 +45,7 @@ Result<Splits> load_cifar(const TrainConfig& c, bool cifar100) {
   auto load = cifar100 ? load_cifar100 : load_cifar10;
   Result<ImageDataset> train = load(c.data_dir, "train", c.subset);
   if (!train.ok()) return train.status();
-  Result<ImageDataset> test = load(c.data_dir, "test", c.test_subset);
+  Result<ImageDataset> test = load(c.data_dir, "test", test_subset_to_load(c));
   if (!test.ok()) return test.status();
   return Splits{std::move(*train), std::move(*test)};
 }
@@ -64,10 +69,24 @@ Result<Splits> load_folder(const TrainConfig& c) {
   options.width = train->width;
   options.channels = train->channels;
   options.class_names = train->class_names;
-  options.subset = c.test_subset;
+  options.subset = test_subset_to_load(c);
   Result<ImageDataset> test = load_image_folder(test_root, options);
   if (!test.ok()) return test.status();
   return Splits{std::move(*train), std::move(*test)};
+}
+
+// With --subset and no --test-subset: the test images that keep the share of
+// the training images the subset took (at least one), chosen as --test-subset
+// would choose them (a prefix of IDX and CIFAR files, which are shuffled; an
+// evenly spread sample of an image folder).
+void in_proportion(const TrainConfig& c, const std::string& format, const ImageDataset& train, ImageDataset& test) {
+  if (c.subset <= 0 || c.test_subset != 0 || train.images_in_files <= 0) return;
+  const double share = static_cast<double>(train.count) / static_cast<double>(train.images_in_files);
+  const auto wanted = std::max<int64_t>(1, std::llround(share * static_cast<double>(test.images_in_files)));
+  if (wanted >= test.count) return;
+  std::vector<int64_t> indices(static_cast<size_t>(wanted));
+  for (int64_t i = 0; i < wanted; ++i) indices[i] = format == "folder" ? i * test.count / wanted : i;
+  test = select_images(test, indices);
 }
 
 }  // namespace
@@ -111,6 +130,7 @@ Result<TrainData> load_train_data(const TrainConfig& config) {
   if (train.count == 0 || test.count == 0) {
     return Status::corrupt(config.data_dir + ": the training or the test split holds no images — pass another --data");
   }
+  in_proportion(config, data.dataset, train, test);
   if (config.resize > 0) {
     resize_images(train, config.resize, config.resize);
     resize_images(test, config.resize, config.resize);

@@ -98,6 +98,44 @@ TEST_F(TrainDataTest, SubsetIsTakenBeforeTheSplit) {
   EXPECT_EQ(d->test.count, 4);
 }
 
+// --subset without --test-subset evaluates on the same share of the test
+// split: 30 of 100 training images -> 3 of 10 test images (the first three,
+// as --test-subset 3 would take them); image folders sample evenly.
+TEST_F(TrainDataTest, SubsetAloneTakesTheSameShareOfTheTestSplit) {
+  for (int b = 1; b <= 5; ++b) cifar10(dir_ / ("data_batch_" + std::to_string(b) + ".bin"), 20);
+  cifar10(dir_ / "test_batch.bin", 10);
+  TrainConfig c = config();
+  c.subset = 30;
+  Result<TrainData> d = load_train_data(c);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->train.count, 30);
+  EXPECT_EQ(d->train.images_in_files, 100);
+  ASSERT_EQ(d->test.count, 3);
+  EXPECT_EQ(d->test.labels, (std::vector<int64_t>{0, 1, 2}));
+  c.test_subset = 3;
+  Result<TrainData> explicit_subset = load_train_data(c);
+  ASSERT_TRUE(explicit_subset.ok());
+  EXPECT_EQ(explicit_subset->test.pixels, d->test.pixels);
+  c.subset = 1;  // 1 % of 10 rounds to 0: at least one image
+  c.test_subset = 0;
+  EXPECT_EQ(load_train_data(c)->test.count, 1);
+  c.subset = 0;  // no subset: every test image
+  EXPECT_EQ(load_train_data(c)->test.count, 10);
+
+  fs::remove_all(dir_);
+  for (int i = 0; i < 4; ++i) {
+    png(dir_ / "train" / "cat" / (std::to_string(i) + ".png"), 4, 10);
+    png(dir_ / "train" / "dog" / (std::to_string(i) + ".png"), 4, 200);
+    png(dir_ / "test" / "cat" / (std::to_string(i) + ".png"), 4, 10);
+    png(dir_ / "test" / "dog" / (std::to_string(i) + ".png"), 4, 200);
+  }
+  c = config();
+  c.subset = 4;  // half of the 8 training images: 4 of the 8 test images, both classes
+  Result<TrainData> folder = load_train_data(c);
+  ASSERT_TRUE(folder.ok()) << folder.status().message();
+  EXPECT_EQ(folder->test.labels, (std::vector<int64_t>{0, 0, 1, 1}));
+}
+
 TEST_F(TrainDataTest, ImageFolderTestSplitFollowsTheTrainingSplit) {
   png(dir_ / "train" / "cat" / "1.png", 12, 10);
   png(dir_ / "train" / "cat" / "2.png", 12, 20);

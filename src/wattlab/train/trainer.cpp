@@ -21,6 +21,7 @@
 #include "wattlab/train/autocast.h"
 #include "wattlab/train/batch_loader.h"
 #include "wattlab/train/checkpoint.h"
+#include "wattlab/train/classification_metrics.h"
 #include "wattlab/train/device.h"
 #include "wattlab/train/models.h"
 #include "wattlab/train/models_torch.h"
@@ -103,36 +104,6 @@ class AutocastScope {
   at::ScalarType previous_dtype_ = at::kBFloat16;
 };
 
-// Macro precision, recall and F1 from a confusion matrix (row = true class),
-// over the classes that occur in the labels or the predictions (as sklearn).
-void macro_scores(const std::vector<int64_t>& confusion, int64_t num_classes, EpochMetrics& m) {
-  double precision_sum = 0, recall_sum = 0, f1_sum = 0;
-  int64_t classes = 0, correct = 0, total = 0;
-  for (int64_t c = 0; c < num_classes; ++c) {
-    int64_t actual = 0, predicted = 0;
-    for (int64_t k = 0; k < num_classes; ++k) {
-      actual += confusion[c * num_classes + k];
-      predicted += confusion[k * num_classes + c];
-    }
-    const int64_t tp = confusion[c * num_classes + c];
-    correct += tp;
-    total += actual;
-    if (actual == 0 && predicted == 0) continue;
-    const double precision = predicted > 0 ? static_cast<double>(tp) / predicted : 0.0;
-    const double recall = actual > 0 ? static_cast<double>(tp) / actual : 0.0;
-    precision_sum += precision;
-    recall_sum += recall;
-    f1_sum += precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
-    ++classes;
-  }
-  m.accuracy = total > 0 ? static_cast<double>(correct) / total : 0.0;
-  if (classes > 0) {
-    m.precision_macro = precision_sum / classes;
-    m.recall_macro = recall_sum / classes;
-    m.f1_macro = f1_sum / classes;
-  }
-}
-
 Status cancelled(int epoch, const char* phase, int64_t done, int64_t total) {
   return Status::cancelled("training stopped on request in epoch " + std::to_string(epoch) + " (" + phase +
                            ", after " + std::to_string(done) + " of " + std::to_string(total) + " images)");
@@ -178,9 +149,11 @@ void to_channels_last(ClassifierImpl& model) {
   }
 }
 
+// Evaluates `model` on `data`; when the observer ends the run before a batch,
+// returns OK with its reason in `*stop_reason` and `out` unset.
 Status evaluate(ClassifierImpl& model, const ImageDataset& data, const LoaderOptions& options, int64_t num_classes,
                 bool channels_last, const torch::Device& device, int epoch, const char* what, TrainObserver& observer,
-                Evaluation& out) {
+                Evaluation& out, std::string* stop_reason) {
   c10::InferenceMode inference;  // no autograd bookkeeping at all (stronger than NoGradGuard)
   model.eval();
   std::vector<int64_t> order(static_cast<size_t>(data.count));
@@ -192,6 +165,8 @@ Status evaluate(ClassifierImpl& model, const ImageDataset& data, const LoaderOpt
   Batch batch;
   for (int64_t done = 0; loader.next(batch); done += batch.count) {
     if (observer.should_stop()) return cancelled(epoch, what, done, data.count);
+    *stop_reason = observer.stop_before_batch(epoch, what, done, data.count);
+    if (!stop_reason->empty()) return Status();
     const torch::Tensor images = batch_images(batch, data, channels_last, device);
     const torch::Tensor labels = batch_labels(batch, device);
     const torch::Tensor logits = model.forward(images);
@@ -201,6 +176,7 @@ Status evaluate(ClassifierImpl& model, const ImageDataset& data, const LoaderOpt
       const torch::Tensor top5 = std::get<1>(logits.topk(5, 1));
       top5_hits += top5.eq(labels.unsqueeze(1)).any(1).sum().item<int64_t>();
     }
+    observer.on_evaluation_progress(epoch, what, done + batch.count, data.count);
   }
   out.loss = loss_sum / static_cast<double>(data.count);
   confusion = confusion.to(torch::kCPU);
@@ -288,8 +264,20 @@ Status write_checkpoint(const std::string& path, const ClassifierImpl& model, to
   return save_checkpoint(path, model, optimizer, state);
 }
 
-Result<TrainResult> train(const TrainConfig& config, const TrainData& data, TrainObserver& observer,
-                          const TrainFiles& files) {
+// What training builds before its first epoch: the model and its optimizer,
+// the figures derived from the data, and the settings a checkpoint must share.
+struct Prepared {
+  TrainResult result;  // mean, std, num_classes, threads and parameter_count set
+  ModelShape shape;
+  std::shared_ptr<ClassifierImpl> model;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  torch::Device device = torch::kCPU;
+  std::map<std::string, std::string> settings;  // checkpoint_settings
+};
+
+// Checks `data` against `config`, then builds the model (its weights drawn
+// from config.seed) on config.device, and its optimizer.
+Result<Prepared> prepare(const TrainConfig& config, const TrainData& data) {
   const ImageDataset& train_data = data.train;
   const ImageDataset& val_data = data.validation;
   const ImageDataset& test_data = data.test;
@@ -300,34 +288,63 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
                                     std::to_string(test_data.count) + ")");
   }
   WATTLAB_RETURN_IF_ERROR(validate(config, data));
-  const int64_t side = std::min(train_data.height, train_data.width);
-  Result<AugmentOptions> augment = parse_augment(config.augment, config.crop_padding, side);
-  if (!augment.ok()) return augment.status();
-
-  ThreadCountScope threads(config.threads);
   torch::manual_seed(config.seed);
-  std::mt19937_64 shuffle_rng(config.seed);
-
-  TrainResult result;
+  Prepared p;
+  TrainResult& result = p.result;
   const ChannelStats stats = channel_stats(train_data);
   result.mean = config.mean.empty() ? stats.mean : config.mean;
   result.std = config.std.empty() ? stats.std : config.std;
   result.num_classes = std::max({train_data.num_classes, test_data.num_classes, val_data.num_classes});
   result.threads = config.threads;
-  ModelShape shape;
-  shape.in_channels = train_data.channels;
-  shape.height = train_data.height;
-  shape.width = train_data.width;
-  shape.num_classes = result.num_classes;
-  shape.width_multiplier = config.width_multiplier;
-  Result<std::shared_ptr<ClassifierImpl>> made = make_model(config.model, shape);
+  p.shape.in_channels = train_data.channels;
+  p.shape.height = train_data.height;
+  p.shape.width = train_data.width;
+  p.shape.num_classes = result.num_classes;
+  p.shape.width_multiplier = config.width_multiplier;
+  Result<std::shared_ptr<ClassifierImpl>> made = make_model(config.model, p.shape);
   if (!made.ok()) return made.status();
-  std::shared_ptr<ClassifierImpl> model = *made;
-  result.parameter_count = parameter_count(*model);
-  const torch::Device device(parse_device(config.device)->name());
-  model->to(device);  // drawn on the CPU, so the same seed gives the same weights on every device
-  if (config.channels_last) to_channels_last(*model);
-  std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(config, *model);
+  p.model = *made;
+  result.parameter_count = parameter_count(*p.model);
+  p.device = torch::Device(parse_device(config.device)->name());
+  p.model->to(p.device);  // drawn on the CPU, so the same seed gives the same weights on every device
+  if (config.channels_last) to_channels_last(*p.model);
+  p.optimizer = make_optimizer(config, *p.model);
+  p.settings = checkpoint_settings(config, data, result);
+  return p;
+}
+
+// Reads checkpoint `path` into p's model and optimizer and into `state`:
+// refused when its settings differ (load_checkpoint) or its training order
+// does not fit `data`.
+Status load_resumable(const std::string& path, const TrainData& data, Prepared& p, TrainingState& state) {
+  WATTLAB_RETURN_IF_ERROR(load_checkpoint(path, p.settings, p.device, *p.model, *p.optimizer, state));
+  if (state.order.size() != static_cast<size_t>(data.train.count)) {
+    return Status::corrupt("checkpoint " + path + " is corrupt (a training order of " +
+                           std::to_string(state.order.size()) + " images for " + std::to_string(data.train.count) +
+                           ")");
+  }
+  return Status();
+}
+
+Result<TrainResult> train(const TrainConfig& config, const TrainData& data, TrainObserver& observer,
+                          const TrainFiles& files) {
+  const ImageDataset& train_data = data.train;
+  const ImageDataset& val_data = data.validation;
+  const ImageDataset& test_data = data.test;
+  ThreadCountScope threads(config.threads);
+  Result<Prepared> prepared = prepare(config, data);
+  if (!prepared.ok()) return prepared.status();
+  const int64_t side = std::min(train_data.height, train_data.width);
+  Result<AugmentOptions> augment = parse_augment(config.augment, config.crop_padding, side);
+  if (!augment.ok()) return augment.status();
+  std::mt19937_64 shuffle_rng(config.seed);
+
+  TrainResult result = prepared->result;
+  const ModelShape& shape = prepared->shape;
+  std::shared_ptr<ClassifierImpl> model = prepared->model;
+  torch::optim::Optimizer* const optimizer = prepared->optimizer.get();
+  const torch::Device device = prepared->device;
+  const std::map<std::string, std::string>& settings = prepared->settings;
 
   LrSchedule schedule(config.schedule, config.learning_rate, config.epochs);
   EarlyStoppingOptions stopping = config.early_stopping;
@@ -357,15 +374,10 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
   auto monitored_value = [&](const EpochMetrics& m) {
     return config.monitor == "accuracy" ? (has_validation ? m.val_accuracy : m.accuracy) : monitored_loss(m);
   };
-  const std::map<std::string, std::string> settings = checkpoint_settings(config, data, result);
   if (!files.resume_from.empty()) {
     TrainingState state;
-    WATTLAB_RETURN_IF_ERROR(load_checkpoint(files.resume_from, settings, device, *model, *optimizer, state));
+    WATTLAB_RETURN_IF_ERROR(load_resumable(files.resume_from, data, *prepared, state));
     observer.on_resume(state.epochs);
-    if (state.order.size() != order.size()) {
-      return Status::corrupt("checkpoint " + files.resume_from + " is corrupt (a training order of " +
-                             std::to_string(state.order.size()) + " images for " + std::to_string(order.size()) + ")");
-    }
     order = std::move(state.order);
     std::istringstream(state.shuffle_rng) >> shuffle_rng;
     at::Generator generator = torch_generator();
@@ -381,6 +393,7 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     result.epochs = std::move(state.epochs);
   }
   const int first_epoch = static_cast<int>(result.epochs.size()) + 1;
+  std::string stop_within_epoch;  // why the observer ended training inside an epoch (stop_before_batch)
 
   for (int epoch = first_epoch; epoch <= config.epochs; ++epoch) {
     const std::string prefix = "epoch-" + std::to_string(epoch);
@@ -403,6 +416,8 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
       Batch batch;
       for (int64_t done = 0; loader.next(batch); done += batch.count) {
         if (observer.should_stop()) return cancelled(epoch, "training", done, train_data.count);
+        stop_within_epoch = observer.stop_before_batch(epoch, "training", done, train_data.count);
+        if (!stop_within_epoch.empty()) break;
         const torch::Tensor images = batch_images(batch, train_data, config.channels_last, device);
         const torch::Tensor labels = batch_labels(batch, device);
         // Dropping the gradients (rather than zeroing them) lets backward hand
@@ -418,6 +433,7 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
         loss_sum += loss.item<double>() * static_cast<double>(batch.count);
         observer.on_progress(epoch, done + batch.count, train_data.count);
       }
+      if (!stop_within_epoch.empty()) break;
       m.train_loss = loss_sum / static_cast<double>(train_data.count);
       m.train_time_s = seconds_since(start);
     }
@@ -427,8 +443,9 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
       AutocastScope autocast(bf16, device);
       const auto start = std::chrono::steady_clock::now();
       Evaluation e;
-      WATTLAB_RETURN_IF_ERROR(
-          evaluate(*model, val_data, eval_loading, num_classes, config.channels_last, device, epoch, "validation", observer, e));
+      WATTLAB_RETURN_IF_ERROR(evaluate(*model, val_data, eval_loading, num_classes, config.channels_last, device,
+                                       epoch, "validation", observer, e, &stop_within_epoch));
+      if (!stop_within_epoch.empty()) break;
       m.val_loss = e.loss;
       m.val_accuracy = e.accuracy;
       m.val_top5_accuracy = e.top5_accuracy;
@@ -439,12 +456,17 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
       AutocastScope autocast(bf16, device);
       const auto start = std::chrono::steady_clock::now();
       Evaluation e;
-      WATTLAB_RETURN_IF_ERROR(evaluate(*model, test_data, eval_loading, num_classes, config.channels_last, device, epoch,
-                                       "evaluation", observer, e));
+      WATTLAB_RETURN_IF_ERROR(evaluate(*model, test_data, eval_loading, num_classes, config.channels_last, device,
+                                       epoch, "evaluation", observer, e, &stop_within_epoch));
+      if (!stop_within_epoch.empty()) break;
       m.test_loss = e.loss;
       m.top5_accuracy = e.top5_accuracy;
       m.confusion = std::move(e.confusion);
-      macro_scores(m.confusion, num_classes, m);
+      const ClassificationScores scores = classification_scores(m.confusion, num_classes);
+      m.accuracy = scores.accuracy;
+      m.precision_macro = scores.precision_macro;
+      m.recall_macro = scores.recall_macro;
+      m.f1_macro = scores.f1_macro;
       m.eval_time_s = seconds_since(start);
     }
     schedule.observe(monitored_loss(m));
@@ -472,8 +494,19 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
       }
     }
   }
+  bool weights_of_last_epoch = true;
+  if (!stop_within_epoch.empty()) {
+    result.stopped_early = true;
+    result.stop_reason = std::move(stop_within_epoch);
+    // The weights moved on in the epoch cut short: the last completed one's are in its checkpoint.
+    weights_of_last_epoch = !files.checkpoint_path.empty() && !result.epochs.empty();
+    if (weights_of_last_epoch) {
+      TrainingState state;
+      WATTLAB_RETURN_IF_ERROR(load_resumable(files.checkpoint_path, data, *prepared, state));
+    }
+  }
   if (!result.stopped_early) result.stop_reason = "completed " + std::to_string(config.epochs) + " epochs";
-  if (!files.model_dir.empty() && !result.epochs.empty()) {
+  if (!files.model_dir.empty() && !result.epochs.empty() && weights_of_last_epoch) {
     SavedModelInfo saved{config.model, config.width_multiplier, shape.in_channels, shape.height, shape.width,
                          num_classes, result.mean, result.std, result.epochs.back().epoch,
                          result.epochs.back().accuracy, libtorch_version()};
@@ -566,17 +599,38 @@ Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data
   return train_model(config, data, observer, TrainFiles{});
 }
 
-Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data, TrainObserver& observer,
-                                const TrainFiles& files) {
-  WATTLAB_RETURN_IF_ERROR(validate(config));
+namespace {
+
+// Runs `work` (which uses LibTorch on config.model), turning an exception into Internal.
+template <typename T, typename Work>
+Result<T> catching_torch_errors(const TrainConfig& config, Work work) {
   try {
-    return train(config, data, observer, files);
+    return work();
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     return Status::internal("LibTorch failed while training " + config.model + ": " + what.substr(0, what.find('\n')));
   } catch (const std::exception& e) {
     return Status::internal("training " + config.model + " failed: " + e.what());
   }
+}
+
+}  // namespace
+
+Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data, TrainObserver& observer,
+                                const TrainFiles& files) {
+  WATTLAB_RETURN_IF_ERROR(validate(config));
+  return catching_torch_errors<TrainResult>(config, [&] { return train(config, data, observer, files); });
+}
+
+Result<int> check_resumable(const TrainConfig& config, const TrainData& data, const std::string& checkpoint_path) {
+  WATTLAB_RETURN_IF_ERROR(validate(config));
+  return catching_torch_errors<int>(config, [&]() -> Result<int> {
+    Result<Prepared> prepared = prepare(config, data);
+    if (!prepared.ok()) return prepared.status();
+    TrainingState state;
+    WATTLAB_RETURN_IF_ERROR(load_resumable(checkpoint_path, data, *prepared, state));
+    return static_cast<int>(state.epochs.size());
+  });
 }
 
 std::string libtorch_version() { return TORCH_VERSION; }

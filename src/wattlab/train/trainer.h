@@ -22,7 +22,8 @@ struct TrainConfig {
   std::string dataset = "auto";  // --dataset: auto, idx, cifar10, cifar100 or folder (see load_train_data)
   std::string data_dir = "/usr/share/datasets/fashion-mnist";  // --data: the data set's folder
   int64_t subset = 0;       // --subset: train on the first N training images (before the split); 0 = all
-  int64_t test_subset = 0;  // --test-subset: evaluate on the first N test images; 0 = all
+  int64_t test_subset = 0;  // --test-subset: evaluate on the first N test images; 0 = with --subset, the
+                            // same share of the test images as of the training images, else all
   int64_t resize = 0;       // --resize: every image (all splits) resized to this side, pixels; 0 = keep
   int64_t channels = 0;     // --channels: image folders only, 1 or 3; 0 = from the first image
   double val_split = 0;     // --val-split: fraction of the training images held out for validation; 0 = none
@@ -103,6 +104,10 @@ class TrainObserver {
   virtual void on_phase_end(const std::string& phase) {}
   // After each training batch: `images_done` of `images_total` in this epoch.
   virtual void on_progress(int epoch, int64_t images_done, int64_t images_total) {}
+  // After each batch of an evaluation: `split` is "validation" or
+  // "evaluation" (the test split), `images_done` of its `images_total`.
+  virtual void on_evaluation_progress(int epoch, const std::string& split, int64_t images_done,
+                                      int64_t images_total) {}
   // After each epoch's evaluation.
   virtual void on_epoch_end(int epoch, const EpochMetrics& metrics) {}
   // Once, before training, when a checkpoint is resumed: the metrics of the
@@ -115,6 +120,16 @@ class TrainObserver {
   // reason ends training there, as a finished run whose stop_reason it
   // becomes (an energy budget, say).
   virtual std::string stop_after_epoch(int epoch) { return ""; }
+  // Asked before every batch after should_stop(), `phase` being "training",
+  // "validation" or "evaluation" and `images_done` of `images_total` of it
+  // done: a non-empty reason ends training there, as stop_after_epoch does,
+  // within the epoch. That epoch counts for nothing: no metrics, no
+  // checkpoint, and the saved model is that of the last completed epoch
+  // (read back from the checkpoint; none is saved without one).
+  virtual std::string stop_before_batch(int epoch, const std::string& phase, int64_t images_done,
+                                        int64_t images_total) {
+    return "";
+  }
 };
 
 struct TrainResult {
@@ -135,7 +150,7 @@ struct TrainData {
   std::string dataset;      // the format read: "idx", "cifar10", "cifar100" or "folder"
   ImageDataset train;       // training images (config.subset of them, less the validation part)
   ImageDataset validation;  // held out with --val-split (stratified, seeded); count 0 without
-  ImageDataset test;        // the first config.test_subset test images (all if 0)
+  ImageDataset test;        // config.test_subset test images (see TrainConfig::test_subset)
 };
 
 // The format of the data set in `dir` for --dataset auto: "idx" when it holds
@@ -201,6 +216,15 @@ struct TrainFiles {
 // cannot be written.
 Result<TrainResult> train_model(const TrainConfig& config, const TrainData& data, TrainObserver& observer,
                                 const TrainFiles& files);
+
+// Checks, without training or writing anything, that train_model(config,
+// data, observer, files) could resume from the checkpoint `checkpoint_path`:
+// it builds the model and reads the checkpoint into it as train_model would.
+// Returns the number of epochs the checkpoint holds (training would go on
+// from the next one). Errors: those of validate(config) and
+// validate(config, data), and those train_model gives for resume_from
+// (NotFound, Corrupt, InvalidArgument naming the setting that differs).
+Result<int> check_resumable(const TrainConfig& config, const TrainData& data, const std::string& checkpoint_path);
 
 // Loads the data set into memory, builds the model, and trains it for up to
 // config.epochs epochs, evaluating after each. Deterministic on the CPU: the

@@ -18,6 +18,7 @@
 #include "wattlab/train/device.h"
 #include "wattlab/train/models.h"
 #include "wattlab/train/models_torch.h"
+#include "wattlab/train/saved_model.h"
 
 namespace wattlab {
 namespace {
@@ -499,6 +500,115 @@ TEST(TrainerTest, ResumeEqualsUninterruptedTraining) {
   EXPECT_EQ(bad.status().code(), Status::Code::kCorrupt);
   EXPECT_NE(bad.status().message().find("checkpoint " + corrupt.resume_from + " is corrupt"), std::string::npos)
       << bad.status().message();
+  std::filesystem::remove_all(dir);
+}
+
+// check_resumable reads a checkpoint as a resumption would, and neither
+// trains nor writes anything.
+TEST(TrainerTest, CheckResumableReadsTheCheckpointWithoutTraining) {
+  TrainData data = synthetic_rgb(64, 0, 20);
+  TrainConfig c = small_config();
+  c.epochs = 2;
+  c.batch_size = 32;
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("wattlab-check-resumable-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "checkpoint.pt").string();
+  RecordingObserver observer;
+  TrainFiles files;
+  files.checkpoint_path = path;
+  ASSERT_TRUE(train_model(c, data, observer, files).ok());
+  auto bytes = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string before = bytes();
+
+  c.epochs = 5;  // --epochs may grow
+  Result<int> done = check_resumable(c, data, path);
+  ASSERT_TRUE(done.ok()) << done.status().to_string();
+  EXPECT_EQ(*done, 2);
+  TrainConfig other = c;
+  other.learning_rate = 0.01;
+  EXPECT_EQ(check_resumable(other, data, path).status().message(),
+            "the run was trained with --lr 0.001, but 0.01 was asked for; resume with the run's own --lr "
+            "(checkpoint " + path + ")");
+  EXPECT_EQ(check_resumable(c, synthetic_rgb(48, 0, 20), path).status().code(), Status::Code::kInvalidArgument);
+  other = c;
+  other.threads = 0;
+  EXPECT_NE(check_resumable(other, data, path).status().message().find("--threads"), std::string::npos);
+  EXPECT_EQ(check_resumable(c, data, (dir / "none.pt").string()).status().code(), Status::Code::kNotFound);
+  std::ofstream(dir / "garbage.pt") << "not a checkpoint";
+  EXPECT_EQ(check_resumable(c, data, (dir / "garbage.pt").string()).status().code(), Status::Code::kCorrupt);
+  EXPECT_EQ(bytes(), before);
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  std::filesystem::remove_all(dir);
+}
+
+// Evaluation passes report their progress, and an observer that ends the
+// run before a batch (an energy budget) ends it cleanly inside the epoch: the
+// epoch counts for nothing, the saved model is the last completed epoch's.
+TEST(TrainerTest, EvaluationReportsProgressAndAStopInsideAnEpochKeepsTheLastCompletedOne) {
+  class StopInEpoch2 : public RecordingObserver {
+   public:
+    void on_evaluation_progress(int epoch, const std::string& split, int64_t done, int64_t total) override {
+      events.push_back(split + " " + std::to_string(done) + "/" + std::to_string(total));
+    }
+    std::string stop_before_batch(int epoch, const std::string& phase, int64_t done, int64_t total) override {
+      asked.push_back(phase + " " + std::to_string(done));
+      return epoch == 2 && phase == "training" && done == 32 ? "over budget" : "";
+    }
+    std::vector<std::string> asked;
+  };
+  TrainData data = synthetic_rgb(64, 24, 40);
+  TrainConfig c = small_config();
+  c.epochs = 3;
+  c.batch_size = 16;
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("wattlab-stop-in-epoch-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "with" / "model");
+  TrainFiles files;
+  files.checkpoint_path = (dir / "with" / "checkpoint.pt").string();
+  files.model_dir = (dir / "with" / "model").string();
+
+  StopInEpoch2 observer;
+  Result<TrainResult> result = train_model(c, data, observer, files);
+  ASSERT_TRUE(result.ok()) << result.status().to_string();
+  EXPECT_TRUE(result->stopped_early);
+  EXPECT_EQ(result->stop_reason, "over budget");
+  ASSERT_EQ(result->epochs.size(), 1u);
+  EXPECT_EQ(observer.events,
+            (std::vector<std::string>{"begin epoch-1/train", "end epoch-1/train", "begin epoch-1/validate",
+                                      "validation 24/24", "end epoch-1/validate", "begin epoch-1/eval",
+                                      "evaluation 40/40", "end epoch-1/eval", "epoch 1", "begin epoch-2/train",
+                                      "end epoch-2/train"}));
+  EXPECT_EQ(observer.asked, (std::vector<std::string>{"training 0", "training 16", "training 32", "training 48",
+                                                      "validation 0", "evaluation 0", "training 0", "training 16",
+                                                      "training 32"}));
+  // model.pt holds epoch 1's weights, as its checkpoint does.
+  auto info = read_saved_model_info((dir / "with" / "model" / kModelInfoFile).string());
+  ASSERT_TRUE(info.ok()) << info.status().to_string();
+  EXPECT_EQ(info->epochs, 1);
+  EXPECT_EQ(info->accuracy, result->epochs[0].accuracy);
+  ModelShape shape;
+  shape.in_channels = 3;
+  shape.height = shape.width = 32;
+  shape.num_classes = 10;
+  auto saved = make_model(c.model, shape);
+  ASSERT_TRUE(saved.ok());
+  torch::serialize::InputArchive archive;
+  archive.load_from((dir / "with" / "model" / kModelFile).string());
+  (*saved)->load(archive);
+  const auto epoch1 = checkpoint_weights(files.checkpoint_path, shape, c.model);
+  for (const auto& p : (*saved)->named_parameters()) EXPECT_TRUE(torch::equal(p.value(), epoch1.at(p.key()))) << p.key();
+
+  // Without a checkpoint there are no weights of a completed epoch to save.
+  TrainFiles no_checkpoint;
+  no_checkpoint.model_dir = (dir / "without").string();
+  std::filesystem::create_directories(no_checkpoint.model_dir);
+  StopInEpoch2 again;
+  ASSERT_TRUE(train_model(c, data, again, no_checkpoint).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir / "without" / kModelFile));
   std::filesystem::remove_all(dir);
 }
 
