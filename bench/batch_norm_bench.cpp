@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "wattlab/train/models/kernel_session.h"
+
 #include "wattlab/train/models/batch_norm.h"
 #include "wattlab/train/models/layers.h"
 
@@ -62,6 +64,11 @@ void compare(const char* what, int reps, const std::function<void()>& ours, cons
 }  // namespace
 
 int main(int argc, char** argv) {
+  // zoo::BatchNorm runs its own kernels in both passes (--kernels wattlab), whatever a measurement would pick.
+  wattlab::KernelChooserOptions forced;
+  forced.mode = wattlab::KernelMode::kWattlab;
+  wattlab::KernelChooser chooser(forced);
+  wattlab::zoo::KernelSession session(chooser);
   int reps = 15;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--reps") == 0) {

@@ -1,6 +1,7 @@
 // Per-layer convolution speed: oneDNN's forward, input gradient and weight
 // gradient (what nn::Conv2d runs) against ours (models/gemm_conv.h: Winograd
-// for stride 1 on maps over 16 pixels, else im2row + sgemm), on ResNet-18's
+// for stride 1 on maps over 16 pixels, else im2row + sgemm) with each sgemm
+// micro-kernel the CPU runs (AVX2, AVX-512), on ResNet-18's
 // 3x3 layers at 28x28 and 32x32 inputs
 // (or the layers given), batch 64, one thread; then ResNet-18's 1x1 stride-2
 // shortcuts, forward + backward, strided against subsampled. A and B alternate
@@ -24,7 +25,9 @@
 #include <string>
 #include <vector>
 
+#include "wattlab/train/models/conv_dispatch.h"
 #include "wattlab/train/models/gemm_conv.h"
+#include "wattlab/train/models/sgemm.h"
 
 namespace {
 
@@ -89,6 +92,11 @@ int main(int argc, char** argv) {
   }
   at::set_num_threads(threads);
   wall_clock = threads > 1;
+  // Ours with each sgemm micro-kernel this CPU runs.
+  std::vector<wattlab::zoo::SgemmIsa> isas;
+  for (auto isa : {wattlab::zoo::SgemmIsa::kAvx2, wattlab::zoo::SgemmIsa::kAvx512}) {
+    if (wattlab::zoo::sgemm_isa_available(isa)) isas.push_back(isa);
+  }
   std::printf("batch=%ld threads=%d reps=%d (median %s ms; GFLOP/s)\n", batch, threads, reps,
               wall_clock ? "wall-clock" : "thread CPU");
   for (const Layer& l : layers) {
@@ -107,8 +115,9 @@ int main(int argc, char** argv) {
     };
     struct Pass {
       const char* name;
-      std::function<at::Tensor()> onednn, gemm;
-      std::vector<double> onednn_s, gemm_s, ratio;
+      std::function<at::Tensor()> onednn, ours;
+      std::vector<double> onednn_s;
+      std::vector<std::vector<double>> ours_s, ratio;  // per micro-kernel in `isas`
     };
     Pass passes[] = {
         {"fwd", [&] { return at::mkldnn_convolution(x, w, c10::nullopt, {1, 1}, {l.stride, l.stride}, {1, 1}, 1); },
@@ -118,11 +127,18 @@ int main(int argc, char** argv) {
         {"grad weight", [&] { return std::get<1>(onednn_grad(false, true)); },
          [&] { return winograd ? zoo::conv_grad_weight_winograd(grad_out, x, g) : zoo::conv_grad_weight_gemm(grad_out, x, g); }, {}, {}, {}},
     };
+    for (Pass& p : passes) {
+      p.ours_s.resize(isas.size());
+      p.ratio.resize(isas.size());
+    }
     for (int r = 0; r < reps; ++r) {
       for (Pass& p : passes) {
         p.onednn_s.push_back(time_s([&] { p.onednn(); }));
-        p.gemm_s.push_back(time_s([&] { p.gemm(); }));
-        p.ratio.push_back(p.onednn_s.back() / p.gemm_s.back());
+        for (size_t i = 0; i < isas.size(); ++i) {
+          zoo::set_sgemm_isa(isas[i]);
+          p.ours_s[i].push_back(time_s([&] { p.ours(); }));
+          p.ratio[i].push_back(p.onednn_s.back() / p.ours_s[i].back());
+        }
       }
     }
     auto shown = [&](const std::vector<double>& t) {
@@ -131,18 +147,23 @@ int main(int argc, char** argv) {
              std::to_string(static_cast<int>(flop / s / 1e9 + 0.5)) + ")";
     };
     std::printf("%ld->%ld s%ld %ldx%ld->%ldx%ld (ours: %s):\n", l.in, l.out, l.stride, l.side, l.side, g.out_height,
-                g.out_width,
-                winograd ? "winograd" : g.out_height * g.out_width <= 16 ? "gemm" : "gemm, unused in training");
+                g.out_width, winograd ? "winograd" : "gemm");
     for (Pass& p : passes) {
-      const at::Tensor reference = p.onednn(), ours = p.gemm();
-      const double rel_error = ((ours - reference).abs().max() / reference.abs().max()).item<double>();
-      std::printf("  %-11s oneDNN %s, ours %s, speedup %.2fx, max rel diff %.1e\n", p.name,
-                  shown(p.onednn_s).c_str(), shown(p.gemm_s).c_str(), median(p.ratio), rel_error);
+      const at::Tensor reference = p.onednn();
+      std::printf("  %-11s oneDNN %s", p.name, shown(p.onednn_s).c_str());
+      for (size_t i = 0; i < isas.size(); ++i) {
+        zoo::set_sgemm_isa(isas[i]);
+        const at::Tensor ours = p.ours();
+        const double rel_error = ((ours - reference).abs().max() / reference.abs().max()).item<double>();
+        std::printf(" | ours %s %s, speedup %.2fx, max rel diff %.1e", zoo::sgemm_isa_name(isas[i]),
+                    shown(p.ours_s[i]).c_str(), median(p.ratio[i]), rel_error);
+      }
+      std::printf("\n");
     }
     std::fflush(stdout);
   }
   // ResNet-18's 1x1 stride-2 shortcuts (maps 28/32 -> 14/16 -> 7/8 -> 4): forward + backward through
-  // autograd, LibTorch's conv2d against subsampled_pointwise_conv2d.
+  // autograd, LibTorch's conv2d against the subsampled kernel (conv_dispatch.h).
   const Layer shortcuts[] = {{64, 128, 2, 28}, {64, 128, 2, 32}, {128, 256, 2, 14},
                              {128, 256, 2, 16}, {256, 512, 2, 7},  {256, 512, 2, 8}};
   for (const Layer& l : shortcuts) {
@@ -151,7 +172,10 @@ int main(int argc, char** argv) {
     std::vector<double> strided, sampled, ratio;
     for (int r = 0; r < reps; ++r) {
       strided.push_back(time_s([&] { at::conv2d(x, w, {}, l.stride).sum().backward(); }));
-      sampled.push_back(time_s([&] { wattlab::zoo::subsampled_pointwise_conv2d(x, w, {}, l.stride).sum().backward(); }));
+      sampled.push_back(time_s([&] {
+        const wattlab::zoo::ConvKernel k = wattlab::zoo::ConvKernel::kSubsampled;
+        wattlab::zoo::conv2d_planned(x, w, {}, {l.stride, 0, 1}, {k, k, k}).sum().backward();
+      }));
       ratio.push_back(strided.back() / sampled.back());
     }
     std::printf("shortcut %ld->%ld 1x1 s%ld %ldx%ld, forward + backward: strided %.1f ms, subsampled %.1f ms, "

@@ -15,7 +15,7 @@
 #include <functional>
 #include <vector>
 
-#include "wattlab/train/models/depthwise_conv.h"
+#include "wattlab/train/models/conv_dispatch.h"
 
 namespace {
 
@@ -64,7 +64,10 @@ int main(int argc, char** argv) {
     const torch::Tensor x = torch::randn({batch, s.channels, s.side, s.side}).requires_grad_();
     const torch::Tensor weight = torch::randn({s.channels, 1, kernel, kernel}).requires_grad_();
     auto torch_forward = [&] { return torch::conv2d(x, weight, {}, s.stride, padding, 1, s.channels); };
-    auto our_forward = [&] { return wattlab::zoo::depthwise_conv2d(x, weight, s.stride); };
+    auto our_forward = [&] {
+      const wattlab::zoo::ConvKernel k = wattlab::zoo::ConvKernel::kDepthwise;
+      return wattlab::zoo::conv2d_planned(x, weight, {}, {s.stride, (weight.size(2) - 1) / 2, x.size(1)}, {k, k, k});
+    };
     const torch::Tensor grad = torch::randn(torch_forward().sizes());
     std::vector<double> fwd_torch, fwd_ours, bwd_torch, bwd_ours;
     for (int r = 0; r < repeats + 1; ++r) {  // the first round warms up and is not counted

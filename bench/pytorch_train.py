@@ -2,9 +2,11 @@
 """PyTorch twin of wattlab's training loop, for train_throughput.sh.
 
 Same network (pytorch_models.py mirrors the zoo), optimizer (Adam, lr 1e-3),
-batch size, thread count and batching (index_select over a seeded permutation
-of in-memory, normalised images; --resize scales them bilinearly first, as
-wattlab's --resize). Only the training loop is timed. Run it with
+batch size, thread count and batching: the images stay uint8 in memory
+(--resize scales them bilinearly once, as wattlab's --resize), and each batch
+is gathered (index_select over a seeded permutation), converted to float and
+normalised on the training thread, inside the timed loop, as train_bench does
+with --prefetch 0. Only the training loop is timed. Run it with
 /usr/bin/python3 (Debian's python3-torch; other interpreters cannot see it).
 Prints "parameters=<trainable scalars>" and "images_per_cpu_s=<training images
 per CPU second of this thread>" (steadier than wall time on a shared machine); last line:
@@ -46,10 +48,13 @@ def main():
 
     pixels = read_idx(os.path.join(a.data_dir, "train-images-idx3-ubyte.gz"), 16, a.images, 28 * 28)
     labels = read_idx(os.path.join(a.data_dir, "train-labels-idx1-ubyte.gz"), 8, a.images, 1)
-    x = torch.from_numpy(pixels.copy()).float().div_(255.0)
-    x = ((x - x.mean()) / x.std(unbiased=False)).reshape(-1, 1, 28, 28).contiguous()
+    x = torch.from_numpy(pixels.copy()).reshape(-1, 1, 28, 28)
     if a.resize:
-        x = F.interpolate(x, size=(a.resize, a.resize), mode="bilinear", align_corners=False).contiguous()
+        scaled = F.interpolate(x.float(), size=(a.resize, a.resize), mode="bilinear", align_corners=False)
+        x = scaled.round_().clamp_(0, 255).to(torch.uint8)
+    x = x.contiguous()
+    mean = x.float().div(255.0).mean().item()
+    std = x.float().div(255.0).std(unbiased=False).item()
     y = torch.from_numpy(labels.copy()).long()
     n = x.shape[0]
 
@@ -66,7 +71,8 @@ def main():
         loss_sum = 0.0
         for begin in range(0, n, a.batch_size):
             index = perm[begin:begin + a.batch_size]
-            images, targets = x.index_select(0, index), y.index_select(0, index)
+            images = x.index_select(0, index).float().div_(255.0).sub_(mean).div_(std)
+            targets = y.index_select(0, index)
             optimizer.zero_grad()
             loss = F.cross_entropy(model(images), targets)
             loss.backward()

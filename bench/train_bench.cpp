@@ -3,12 +3,17 @@
 //
 //   train_bench [--model cnn] [--images 10000] [--test-images 1000] [--epochs 1]
 //               [--batch-size 64] [--threads 1] [--seed 42] [--data-dir DIR] [--resize SIDE]
-//               [--channels-last 1|0]
+//               [--channels-last 1|0] [--kernels auto|libtorch|wattlab] [--prefetch 0]
 //
-// Prints "parameters=<trainable scalars>", "macs_per_image=<forward MACs>" and
-// "images_per_cpu_s=<training images per CPU second of the training thread>";
-// the last line is "images_per_s=<training images per second of training time>",
-// counting only the training passes (data already in memory, evaluation excluded).
+// Prints the kernel each layer used ("kernels:" then one line per layer),
+// "kernel_measure_s=<seconds spent measuring kernels>", "parameters=<trainable
+// scalars>", "macs_per_image=<forward MACs>" and "images_per_cpu_s=<training
+// images per CPU second of the training thread>"; the last line is
+// "images_per_s=<training images per second of training time>", counting only
+// the training passes (data already in memory, evaluation excluded). With the
+// default --prefetch 0 the batches (gather, uint8 -> float, normalisation) are
+// made on the training thread and counted, as pytorch_train.py's are; with
+// prefetch they are made on a worker thread that neither figure counts.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -55,7 +60,8 @@ class PrintingObserver : public wattlab::TrainObserver {
 int usage(const char* error) {
   std::fprintf(stderr, "train_bench: %s\nusage: train_bench [--model NAME] [--images N] [--test-images N] "
                        "[--epochs N] [--batch-size N] [--threads N] [--seed N] [--data-dir DIR] "
-                       "[--resize SIDE] [--channels-last 1|0]\n", error);
+                       "[--resize SIDE] [--channels-last 1|0] [--kernels auto|libtorch|wattlab] "
+                       "[--prefetch N]\n", error);
   return 2;
 }
 
@@ -65,6 +71,7 @@ int main(int argc, char** argv) {
   wattlab::TrainConfig config;
   config.subset = 10000;
   config.test_subset = 1000;
+  config.prefetch = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) return usage(("missing value after " + flag).c_str());
@@ -79,6 +86,8 @@ int main(int argc, char** argv) {
     else if (flag == "--data-dir") config.data_dir = value;
     else if (flag == "--resize") config.resize = std::atoll(value);
     else if (flag == "--channels-last") config.channels_last = std::atoi(value) != 0;
+    else if (flag == "--kernels") config.kernels = value;
+    else if (flag == "--prefetch") config.prefetch = std::atoi(value);
     else return usage(("unknown flag " + flag).c_str());
   }
   PrintingObserver observer;
@@ -105,6 +114,9 @@ int main(int argc, char** argv) {
   std::printf("wattlab %s libtorch=%s threads=%d batch_size=%lld channels_last=%d\n", config.model.c_str(),
               wattlab::libtorch_version().c_str(), result->threads, static_cast<long long>(config.batch_size),
               config.channels_last ? 1 : 0);
+  std::printf("kernels (--kernels %s):\n%s", result->kernel_mode.c_str(),
+              wattlab::format_layer_kernels(result->kernels).c_str());
+  std::printf("kernel_measure_s=%.2f\n", result->kernel_measure_s);
   std::printf("parameters=%lld\nmacs_per_image=%lld\n", static_cast<long long>(result->parameter_count),
               static_cast<long long>(cost->macs_per_image));
   std::printf("images_per_cpu_s=%.1f\n", static_cast<double>(images) / observer.train_cpu_s);

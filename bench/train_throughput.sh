@@ -3,18 +3,34 @@
 # Python (pytorch_train.py, models mirrored in pytorch_models.py), on the same
 # models, images, batch size and threads, data already in memory on both sides:
 # the small CNN, MobileNetV2 and ResNet-18 on Fashion-MNIST at 28x28 and resized
-# to 32x32. Runs interleaved (wattlab, pytorch, baseline; then the reverse
-# order) because single-thread speed here drifts ±30 % between runs; reports the median of the
+# to 32x32. Both sides make each batch (gather, uint8 -> float, normalisation)
+# on the training thread inside the timed loop (train_bench --prefetch 0).
+# Runs interleaved (wattlab, pytorch, baseline; then the reverse order) because
+# single-thread speed here drifts ±30 % between runs; reports the median of the
 # per-round ratios, of wall-clock images/s and of images per CPU second of the
 # training thread (steadier when the machine is shared). Checks that both
 # sides built models of the same size.
 #
+# wattlab chooses its kernels by measurement (--kernels auto): before the
+# timed rounds, one untimed run per model and size measures them into a
+# kernel cache of the benchmark's own (a fresh folder, so the measurement
+# always happens and its cost is printed), which the timed rounds then read,
+# as a user's second run reads ~/.cache/wattlab. The implementation each layer
+# used is printed per model and size.
+#
 #   bench/train_throughput.sh [--build-dir build] [--models "cnn mobilenet_v2 resnet18"]
 #                             [--sizes "28 32"] [--images N] [--batch-size 64] [--threads 1]
-#                             [--rounds 3] [--baseline-bench PATH]
+#                             [--rounds 3] [--kernels auto|libtorch|wattlab] [--baseline-bench PATH]
+#                             [--pytorch-env "VAR=value ..."]
+#
+# The trainer makes glibc keep freed memory for reuse (zoo::reuse_freed_memory); PyTorch runs with
+# glibc's defaults, under which a VM can spend much of a convolution faulting pages in. --pytorch-env
+# "MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824" gives PyTorch the same setting.
 #
 # --images defaults per model (cnn 1024, others 128: about 5-40 s a run on one busy thread).
-# --baseline-bench adds a third contender (another build's train_bench, e.g. before a change).
+# --baseline-bench adds a third contender (another build's train_bench, e.g. before a change), run
+# with that build's own defaults (before this script passed --prefetch 0, batches were made on a
+# worker thread that the figures leave out).
 #
 # Needs: the train_bench target built (-DWATTLAB_WITH_TORCH=ON -DWATTLAB_BUILD_BENCH=ON),
 # Debian's python3-torch (run through /usr/bin/python3), dataset-fashion-mnist.
@@ -28,7 +44,9 @@ images=""
 batch_size=64
 threads=1
 rounds=3
+kernels=auto
 baseline=""
+pytorch_env=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build-dir) build_dir="$2"; shift 2 ;;
@@ -38,7 +56,9 @@ while [[ $# -gt 0 ]]; do
     --batch-size) batch_size="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
+    --kernels) kernels="$2"; shift 2 ;;
     --baseline-bench) baseline="$2"; shift 2 ;;
+    --pytorch-env) pytorch_env="$2"; shift 2 ;;
     *) echo "train_throughput.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -53,9 +73,12 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   exit 1
 fi
 
-# Runs a command; sets $ips, $cpu_ips, $params and $macs from its output.
+# wattlab's kernel choices for these runs: measured by the untimed run, read by the timed ones.
+kernel_cache="$(mktemp -d)"
+trap 'rm -rf "$kernel_cache"' EXIT
+
+# Runs a command; sets $out, $ips, $cpu_ips, $params and $macs from its output.
 run_one() {
-  local out
   out="$("$@")" || { echo "train_throughput.sh: failed: $*" >&2; echo "$out" >&2; exit 1; }
   params="$(echo "$out" | sed -n 's/^parameters=//p' | tail -1)"
   macs="$(echo "$out" | sed -n 's/^macs_per_image=//p' | tail -1)"
@@ -65,15 +88,19 @@ run_one() {
 
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
-echo "batch size $batch_size, $threads thread(s), $rounds rounds (A = wattlab, B = pytorch${baseline:+, C = baseline}); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# The CPU beside the figures: which implementation is faster depends on it.
+cpu_flags="$(grep -m1 '^flags' /proc/cpuinfo)"
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), family $(lscpu | sed -n 's/^CPU family: *//p'), $(nproc) CPU(s), L2 $(lscpu | sed -n 's/^L2 cache: *//p'), AVX2 $([[ "$cpu_flags" == *" avx2"* ]] && echo yes || echo no), AVX-512 $([[ "$cpu_flags" == *" avx512f"* ]] && echo yes || echo no)"
+echo "batch size $batch_size, $threads thread(s), $rounds rounds (A = wattlab --kernels $kernels, B = pytorch${pytorch_env:+ with $pytorch_env}${baseline:+, C = baseline}); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # One contender's run for $model at $size; each sets its figures ($a..., $b..., $c...).
 run_wattlab() {
-  run_one "$bench_bin" --model "$model" --resize "$resize" --images "$n" --test-images 100 \
-    --batch-size "$batch_size" --threads "$threads"
+  run_one env XDG_CACHE_HOME="$kernel_cache" "$bench_bin" --model "$model" --resize "$resize" --images "$n" \
+    --test-images 100 --batch-size "$batch_size" --threads "$threads" --kernels "$kernels" --prefetch 0
   a="$ips" a_cpu="$cpu_ips" a_params="$params" a_macs="$macs"
 }
 run_pytorch() {
-  run_one /usr/bin/python3 "$here/pytorch_train.py" --model "$model" --resize "$resize" --images "$n" \
+  # shellcheck disable=SC2086  # the VAR=value words split on purpose
+  run_one env $pytorch_env /usr/bin/python3 "$here/pytorch_train.py" --model "$model" --resize "$resize" --images "$n" \
     --batch-size "$batch_size" --threads "$threads"
   b="$ips" b_cpu="$cpu_ips" b_params="$params"
 }
@@ -90,6 +117,10 @@ for model in $models; do
     [[ -z "$n" ]] && { [[ "$model" == cnn ]] && n=1024 || n=128; }
     resize=0; [[ "$size" != 28 ]] && resize="$size"
     a_all="" b_all="" c_all="" ratio_all="" cratio_all="" cpu_ratio_all="" cpu_cratio_all="" a_cpu_all=""
+    # Untimed: measures the kernels (into the cache the timed runs read) and shows what each layer runs.
+    run_wattlab
+    echo "$model $size: measuring the kernels took $(echo "$out" | sed -n 's/^kernel_measure_s=//p') s; each layer's:"
+    echo "$out" | sed -n '/^kernels (/,/^kernel_measure_s=/p' | sed '1d;$d' | sed 's/^/    /'
     for ((r = 1; r <= rounds; r++)); do
       # Odd rounds run wattlab first, even rounds last: runs here favour a
       # position in the sequence, and alternating cancels that in the medians.

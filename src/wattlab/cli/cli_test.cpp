@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -353,6 +354,11 @@ TEST_F(CliTest, OneEpochOnTwoThousandImagesLeavesAFinishedRun) {
   EXPECT_EQ(run->environment.at("seed"), "42");
   EXPECT_FALSE(run->environment.at("libtorch_version").empty());
   EXPECT_NE(run->environment.at("command_line").find("train"), std::string::npos);
+  // The kernels each layer ran, per shape and pass, measured here (--kernels auto, the default).
+  EXPECT_EQ(run->params.at("kernels"), "auto");
+  EXPECT_NE(run->environment.at("kernel_choices").find(" forward="), std::string::npos);
+  EXPECT_NE(run->environment.at("kernel_choices").find(" weight_grad="), std::string::npos);
+  EXPECT_GT(std::stod(run->environment.at("kernel_measure_s")), 0);
   auto timeline = (*store)->get_power_samples(run->info.run_id);
   ASSERT_TRUE(timeline.ok());
   EXPECT_FALSE(timeline->samples.empty());
@@ -757,6 +763,30 @@ TEST_F(CliTest, ConfigFileErrorsNameTheLine) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err.rfind("wattlab: error: " + config.string() + ":2: device cuda:99: ", 0), 0u) << r.err;
   EXPECT_FALSE(fs::exists(store_));
+}
+
+// models info --kernels: the kernel each convolution runs per pass for one
+// training step here, as `wattlab train --kernels MODE` would choose it.
+TEST_F(CliTest, ModelsInfoPrintsTheKernelsOfATrainingStep) {
+  auto r = wattlab("models info cnn --input 1x28x28 --classes 10 --kernels libtorch --batch-size 4 --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, std::string> passes;  // "conv2 input_grad" -> "libtorch (mode)"
+  const nlohmann::json info = nlohmann::json::parse(r.out);
+  for (const auto& k : info.at("kernels")) {
+    EXPECT_EQ(k.at("shape").get<std::string>().rfind("conv ", 0), 0u) << k.dump();
+    passes[k.at("layer").get<std::string>() + " " + k.at("pass").get<std::string>()] =
+        k.at("implementation").get<std::string>() + " (" + k.at("source").get<std::string>() + ")";
+  }
+  // The first convolution's input needs no gradient; the second's does.
+  const std::map<std::string, std::string> expected = {{"conv1 forward", "libtorch (mode)"},
+                                                       {"conv1 weight_grad", "libtorch (mode)"},
+                                                       {"conv2 forward", "libtorch (mode)"},
+                                                       {"conv2 input_grad", "libtorch (mode)"},
+                                                       {"conv2 weight_grad", "libtorch (mode)"}};
+  EXPECT_EQ(passes, expected);
+  auto rejected = wattlab("models info cnn --input 1x28x28 --kernels fastest");
+  EXPECT_NE(rejected.exit_code, 0);
+  EXPECT_NE(rejected.err.find("--kernels"), std::string::npos) << rejected.err;
 }
 
 TEST_F(CliTest, EstimateOnAnEmptyStoreGivesTheLabelledBaseline) {

@@ -61,6 +61,8 @@ class CliTest : public ::testing::Test {
     store_ = (dir_ / "runs.db").string();
     // Which notes were shown is remembered here, not in the user's home.
     setenv("WATTLAB_STATE_DIR", (dir_ / "state").c_str(), 1);
+    // The kernel cache is the test's own, so runs compared bit for bit share their kernel choices.
+    setenv("XDG_CACHE_HOME", (dir_ / "cache").c_str(), 1);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 

@@ -21,6 +21,9 @@ struct ModelsOptions {
   int64_t classes = 1000;
   double width_multiplier = 1.0;
   std::string format = "table";
+  std::string kernels;               // info: "" (not asked), auto, libtorch or wattlab
+  int64_t batch_size = 64;           // info --kernels: the training step measured
+  int threads = 1;
 };
 
 // "3x224x224" → channels, height, width; InvalidArgument naming --input otherwise.
@@ -94,11 +97,24 @@ int run_info(const ModelsOptions& o) {
   if (o.classes < 1) return report_error("--classes must be at least 1 (got " + std::to_string(o.classes) + ")");
   Result<ModelCost> cost = model_cost(o.name, shape);
   if (!cost.ok()) return report_error(cost.status().message());
+  std::vector<LayerKernel> kernels;
+  if (!o.kernels.empty()) {
+    Result<std::vector<LayerKernel>> chosen = model_kernels(o.name, shape, o.batch_size, o.threads, o.kernels);
+    if (!chosen.ok()) return report_error(chosen.status().message());
+    kernels = std::move(*chosen);
+  }
   if (o.format == "json") {
     nlohmann::json out = {{"name", spec->name},     {"family", spec->family},
                           {"summary", spec->summary}, {"input", o.input},
                           {"classes", o.classes},   {"width_multiplier", o.width_multiplier},
                           {"params", cost->parameters}, {"macs", cost->macs_per_image}};
+    if (!o.kernels.empty()) {
+      out["kernels"] = nlohmann::json::array();
+      for (const LayerKernel& k : kernels) {
+        out["kernels"].push_back({{"layer", k.layer}, {"shape", k.shape}, {"pass", k.pass},
+                                  {"implementation", k.implementation}, {"source", k.source}});
+      }
+    }
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -112,6 +128,12 @@ int run_info(const ModelsOptions& o) {
   table.add_row({"parameters", std::to_string(cost->parameters) + " (" + millions(cost->parameters) + ")"});
   table.add_row({"MACs per image", std::to_string(cost->macs_per_image) + " (" + giga(cost->macs_per_image) + " G)"});
   table.print(std::cout);
+  if (!o.kernels.empty()) {
+    std::cout << "\nKernels of one training step (--kernels " << o.kernels << ", batch " << o.batch_size << ", "
+              << o.threads << " thread(s)), per layer, shape (in->out kernel stride padding, batch x height x "
+                              "width) and pass; in parentheses where the choice came from if not measured now:\n"
+              << format_layer_kernels(kernels);
+  }
   return 0;
 }
 
@@ -136,8 +158,17 @@ void add_models_command(CLI::App& app, const GlobalOptions&, int* exit_code) {
   info->add_option("--format", o->format, "table or json (keys: params, macs, ...)")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
+  info->add_option("--kernels", o->kernels,
+                   "Also print the kernel each convolution and batch norm runs per pass for a training step on this "
+                   "CPU: auto (measured, or from the cache), libtorch or wattlab")
+      ->check(CLI::IsMember({"auto", "libtorch", "wattlab"}));
+  info->add_option("--batch-size", o->batch_size, "With --kernels: images per step")->capture_default_str();
+  info->add_option("--threads", o->threads, "With --kernels: LibTorch intra-op threads")->capture_default_str();
   info->callback([o, exit_code] { *exit_code = run_info(*o); });
-  info->footer("Example: wattlab models info resnet18 --input 1x28x28 --classes 10");
+  info->footer(
+      "Examples:\n"
+      "  wattlab models info resnet18 --input 1x28x28 --classes 10\n"
+      "  wattlab models info resnet18 --input 1x28x28 --classes 10 --kernels auto   # which kernels train uses here");
 }
 
 }  // namespace wattlab::cli

@@ -72,6 +72,12 @@ void add_train_options(CLI::App* cmd, TrainCommandOptions& o) {
                 "Convolution weights and images in NHWC order (oneDNN's native layout); results differ slightly "
                 "from the default NCHW, so a run resumes only with its own setting")
       ->group(compute);
+  cmd->add_option("--kernels", c.kernels,
+                  "auto: time wattlab's own CPU kernels against LibTorch's for each convolution and batch norm "
+                  "shape and pass, on this machine, and keep the faster (cached in ~/.cache/wattlab/kernels.tsv, "
+                  "safe to delete); libtorch: LibTorch's everywhere (its results bit for bit); wattlab: ours "
+                  "wherever one applies")
+      ->capture_default_str()->group(compute);
   cmd->add_option("--seed", c.seed,
                   "Seed for weights, split, shuffling and augmentation (same seed + threads: same metrics)")
       ->capture_default_str()->group(compute);

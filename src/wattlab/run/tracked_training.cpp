@@ -278,6 +278,7 @@ std::vector<Param> params_of(const TrackedTrainingOptions& o, const TrainData& d
       {"batch_size", std::to_string(c.batch_size)},
       {"device", parse_device(c.device)->name()},
       {"channels_last", c.channels_last ? "true" : "false"},
+      {"kernels", c.kernels},
       {"epochs", std::to_string(c.epochs)},
       {"seed", std::to_string(c.seed)},
       {"precision", c.precision},
@@ -510,6 +511,12 @@ Result<TrackedTrainingSummary> run_tracked_training(RunLogger& logger, const Tra
     }
     tracking.set_tag("wattlab.normalize_mean", mean);
     tracking.set_tag("wattlab.normalize_std", std);
+    // The kernel each convolution and batch norm ran per shape and pass, so that two runs can be compared
+    // knowing which kernels they used (a resumed session's are its checkpoint's).
+    char measure_s[32];
+    std::snprintf(measure_s, sizeof measure_s, "%.2f", trained->kernel_measure_s);
+    tracking.set_environment({{"kernel_choices", format_layer_kernels(trained->kernels)},
+                              {"kernel_measure_s", measure_s}});
   }
   // Why the run ended: completed, early stopping, a budget, a stop signal or a failure.
   if (trained.ok()) {

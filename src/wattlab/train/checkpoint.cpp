@@ -58,7 +58,8 @@ EpochMetrics from_row(const double* r) {
   return m;
 }
 
-// "key\tvalue\n" lines; keys and values hold neither tabs nor newlines.
+// "key\tvalue\n" lines (settings, kernel choices); keys and values hold
+// neither tabs nor newlines.
 std::string encode_settings(const std::map<std::string, std::string>& settings) {
   std::string text;
   for (const auto& [key, value] : settings) text += key + "\t" + value + "\n";
@@ -173,6 +174,7 @@ Status save_checkpoint(const std::string& path, const ClassifierImpl& model, tor
   try {
     archive.write("format", c10::IValue(std::string(kFormat)));
     archive.write("settings", c10::IValue(encode_settings(state.settings)));
+    archive.write("kernels", c10::IValue(encode_settings(state.kernel_choices)));
     torch::serialize::OutputArchive model_archive;
     save_on_cpu(model, model_archive);
     archive.write("model", model_archive);
@@ -227,6 +229,7 @@ Status save_trained_model(const std::string& dir, const ClassifierImpl& model, c
 std::map<std::string, std::string> with_settings_older_checkpoints_imply(std::map<std::string, std::string> settings) {
   settings.emplace("--precision", "fp32");      // no --precision before then
   settings.emplace("--channels-last", "false");  // no --channels-last flag before then
+  settings.emplace("--kernels", "auto");         // no --kernels flag before then
   return settings;
 }
 
@@ -248,6 +251,10 @@ Status load_checkpoint(const std::string& path, const std::map<std::string, std:
     }
     if (!archive.try_read("settings", value) || !value.isString()) return corrupt("no settings");
     state.settings = with_settings_older_checkpoints_imply(decode_settings(value.toStringRef()));
+    // Older checkpoints hold no kernel choices: the resumed run chooses anew.
+    state.kernel_choices = archive.try_read("kernels", value) && value.isString()
+                               ? decode_settings(value.toStringRef())
+                               : std::map<std::string, std::string>();
     for (const auto& [flag, wanted] : expected) {
       auto it = state.settings.find(flag);
       const std::string stored = it == state.settings.end() ? "(not recorded)" : it->second;

@@ -29,6 +29,9 @@ struct TrainingState {
   // The settings that must not change between a checkpoint and its resumption,
   // by flag ("--model" -> "cnn").
   std::map<std::string, std::string> settings;
+  // The kernel chosen for each shape and pass (KernelChooser::choices), which
+  // a resumed run replays; empty in checkpoints written before they were chosen.
+  std::map<std::string, std::string> kernel_choices;
 };
 
 // Writes the model's parameters and buffers, the optimizer's state and
@@ -51,9 +54,10 @@ Status load_checkpoint(const std::string& path, const std::map<std::string, std:
                        TrainingState& state);
 
 // A checkpoint's settings as read back: those added to the format later
-// (--precision, --channels-last) that an older checkpoint lacks get the value
-// every run of that time had (fp32, false), so such a checkpoint still
-// resumes; settings it has are kept as they are.
+// (--precision, --channels-last, --kernels) that an older checkpoint lacks get
+// the value every run of that time had (fp32, false) or the default (auto:
+// the kernels of that time followed fixed rules, which no mode repeats), so
+// such a checkpoint still resumes; settings it has are kept as they are.
 std::map<std::string, std::string> with_settings_older_checkpoints_imply(std::map<std::string, std::string> settings);
 
 // Writes the model's parameters and buffers to DIR/model.pt (as

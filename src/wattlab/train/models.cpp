@@ -1,12 +1,17 @@
 // The zoo's registry: names, families, and make_model's dispatch to the
 // families in models/<family>.cpp.
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <functional>
 #include <stdexcept>
 
 #include "wattlab/train/models.h"
+#include "wattlab/train/models/kernel_session.h"
 #include "wattlab/train/models/layers.h"
 #include "wattlab/train/models_torch.h"
 
@@ -106,6 +111,42 @@ Result<ModelCost> model_cost(const std::string& name, const ModelShape& shape) {
   cost.parameters = parameter_count(**model);
   cost.macs_per_image = (*model)->macs_per_image();
   return cost;
+}
+
+Result<std::vector<LayerKernel>> model_kernels(const std::string& name, const ModelShape& shape, int64_t batch_size,
+                                               int threads, const std::string& mode) {
+  Result<KernelMode> kernel_mode = parse_kernel_mode(mode);
+  if (!kernel_mode.ok()) return kernel_mode.status();
+  if (batch_size < 1) return Status::invalid_argument("--batch-size must be at least 1 (got " + std::to_string(batch_size) + ")");
+  if (threads < 1) return Status::invalid_argument("--threads must be at least 1 (got " + std::to_string(threads) + ")");
+  Result<std::shared_ptr<ClassifierImpl>> model = make_model(name, shape);
+  if (!model.ok()) return model.status();
+  zoo::reuse_freed_memory();  // as training does: measure in its steady state
+  const int previous_threads = at::get_num_threads();
+  at::set_num_threads(threads);
+  KernelChooserOptions options;
+  options.mode = *kernel_mode;
+  options.clock_s = zoo::kernel_clock_s;
+  options.cache_path = default_kernel_cache_path();
+  options.cache_scope = kernel_cache_scope(threads, TORCH_VERSION);
+  KernelChooser chooser(options);
+  try {
+    zoo::KernelSession session(chooser);
+    zoo::name_kernel_layers(**model);
+    // One training step on random images, as the trainer's would run.
+    at::Generator generator = at::detail::createCPUGenerator(42);
+    const torch::Tensor images =
+        torch::randn({batch_size, shape.in_channels, shape.height, shape.width}, generator, torch::kFloat);
+    const torch::Tensor labels = torch::randint(shape.num_classes, {batch_size}, generator, torch::kLong);
+    (*model)->train();
+    torch::nn::functional::cross_entropy((*model)->forward(images), labels).backward();
+  } catch (const c10::Error& e) {
+    at::set_num_threads(previous_threads);
+    return Status::internal("measuring the kernels of " + name + ": " + e.what_without_backtrace());
+  }
+  at::set_num_threads(previous_threads);
+  (void)chooser.save_cache();  // best effort, as in training
+  return chooser.layers();
 }
 
 int64_t parameter_count(const torch::nn::Module& model) {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "wattlab/core/status.h"
+#include "wattlab/train/kernel_dispatch.h"
 
 namespace wattlab {
 
@@ -77,5 +78,15 @@ struct ModelCost {
 // Errors: those of make_model (unknown name, impossible shape), Internal for
 // a LibTorch failure.
 Result<ModelCost> model_cost(const std::string& name, const ModelShape& shape);
+
+// The kernel (kernel_dispatch.h) each convolution and batch norm of `name`
+// runs for one training step on the CPU with `batch_size` images of `shape` on
+// `threads` LibTorch threads under --kernels `mode`: what `wattlab train` would
+// use here. Choices neither this process nor the cache knows are measured now
+// (seconds to a minute) and cached. Errors: those of make_model,
+// InvalidArgument for a bad mode, batch size or thread count, Internal for a
+// LibTorch failure.
+Result<std::vector<LayerKernel>> model_kernels(const std::string& name, const ModelShape& shape, int64_t batch_size,
+                                               int threads, const std::string& mode);
 
 }  // namespace wattlab

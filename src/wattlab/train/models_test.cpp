@@ -2,12 +2,17 @@
 // shapes, the adaptation rule, and parameter/MAC counts against the published
 // figures.
 #include <gtest/gtest.h>
+#include <torch/csrc/autograd/function.h>
 #include <torch/nn/functional/loss.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <set>
+#include <vector>
 
 #include "wattlab/train/models.h"
+#include "wattlab/train/models/kernel_testing.h"
 #include "wattlab/train/models/layers.h"
 #include "wattlab/train/models_torch.h"
 
@@ -182,12 +187,14 @@ TEST(ModelsTest, DenseComputesWhatLinearDoes) {
   }
 }
 
-// Every model, trained on a batch of 2 at each of these shapes: logits
-// [2, classes], finite, and a gradient for every parameter.
+// Every model, trained on a batch of 2 at each of these shapes with our
+// kernels wherever one applies: logits [2, classes], finite, and a gradient
+// for every parameter.
 class ForwardBackwardTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ForwardBackwardTest, EveryParameterGetsAGradient) {
   const std::string& name = GetParam();
+  const zoo::ForcedKernels ours(KernelMode::kWattlab);
   const ModelShape shapes[] = {shape_of(1, 28, 28, 10), shape_of(3, 32, 32, 7), shape_of(3, 64, 48, 5)};
   for (const ModelShape& shape : shapes) {
     SCOPED_TRACE(std::to_string(shape.in_channels) + "x" + std::to_string(shape.height) + "x" +
@@ -213,6 +220,55 @@ TEST_P(ForwardBackwardTest, EveryParameterGetsAGradient) {
 
 INSTANTIATE_TEST_SUITE_P(Zoo, ForwardBackwardTest, ::testing::ValuesIn(kZoo),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// The names of the autograd nodes behind `output`.
+std::set<std::string> graph_nodes(const torch::Tensor& output) {
+  std::set<std::string> names;
+  std::vector<torch::autograd::Node*> pending = {output.grad_fn().get()};
+  std::set<torch::autograd::Node*> seen;
+  while (!pending.empty()) {
+    torch::autograd::Node* node = pending.back();
+    pending.pop_back();
+    if (node == nullptr || !seen.insert(node).second) continue;
+    names.insert(node->name());
+    for (const torch::autograd::Edge& edge : node->next_edges()) pending.push_back(edge.function.get());
+  }
+  return names;
+}
+
+bool any_of_ours(const std::set<std::string>& nodes) {
+  return std::any_of(nodes.begin(), nodes.end(), [](const std::string& n) {
+    return n.find("PlannedConv2dFunction") != std::string::npos || n.find("BatchNormFunction") != std::string::npos;
+  });
+}
+
+// With --kernels libtorch a training step of the models that use every kernel
+// of ours (depthwise, Winograd, im2row + sgemm, subsampled shortcuts, batch
+// norm) builds LibTorch's own autograd graph, node for node: LibTorch's
+// results, bit for bit (the modules' own tests compare the bits). With
+// --kernels wattlab the same step goes through ours.
+TEST(ModelsTest, LibTorchKernelsLeaveOnlyLibTorchsOwnOperations) {
+  for (const char* name : {"resnet18", "mobilenet_v2"}) {
+    SCOPED_TRACE(name);
+    torch::manual_seed(2);
+    Result<std::shared_ptr<ClassifierImpl>> made = make_model(name, shape_of(1, 28, 28, 10, 0.5));
+    ASSERT_TRUE(made.ok()) << made.status().to_string();
+    ClassifierImpl& model = **made;
+    model.train();
+    zoo::name_kernel_layers(model);
+    const torch::Tensor images = torch::randn({16, 1, 28, 28});
+    std::set<std::string> nodes;
+    {
+      const zoo::ForcedKernels libtorch(KernelMode::kLibTorch);
+      nodes = graph_nodes(model.forward(images));
+      for (const LayerKernel& k : libtorch.chooser().layers()) EXPECT_EQ(k.implementation, "libtorch") << k.layer;
+    }
+    EXPECT_FALSE(any_of_ours(nodes));
+    EXPECT_TRUE(nodes.count("ConvolutionBackward0") && nodes.count("NativeBatchNormBackward0"));
+    const zoo::ForcedKernels ours(KernelMode::kWattlab);
+    EXPECT_TRUE(any_of_ours(graph_nodes(model.forward(images))));
+  }
+}
 
 }  // namespace
 }  // namespace wattlab

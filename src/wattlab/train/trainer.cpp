@@ -24,6 +24,7 @@
 #include "wattlab/train/classification_metrics.h"
 #include "wattlab/train/device.h"
 #include "wattlab/train/models.h"
+#include "wattlab/train/models/kernel_session.h"
 #include "wattlab/train/models_torch.h"
 
 namespace wattlab {
@@ -236,6 +237,7 @@ std::map<std::string, std::string> checkpoint_settings(const TrainConfig& c, con
           {"--seed", std::to_string(c.seed)},
           {"--precision", c.precision},
           {"--channels-last", c.channels_last ? "true" : "false"},
+          {"--kernels", c.kernels},
           {"--augment", c.augment},
           {"--crop-padding", std::to_string(c.crop_padding)},
           {"--mean", list(result.mean)},
@@ -248,7 +250,8 @@ at::Generator torch_generator() { return at::detail::getDefaultCPUGenerator(); }
 // Saves the state after the epochs in `epochs` (see checkpoint.h).
 Status write_checkpoint(const std::string& path, const ClassifierImpl& model, torch::optim::Optimizer& optimizer,
                         const std::vector<EpochMetrics>& epochs, const std::vector<int64_t>& order,
-                        const std::mt19937_64& shuffle_rng, const std::map<std::string, std::string>& settings) {
+                        const std::mt19937_64& shuffle_rng, const std::map<std::string, std::string>& settings,
+                        const KernelChooser& kernels) {
   TrainingState state;
   state.epochs = epochs;
   state.order = order;
@@ -261,6 +264,7 @@ Status write_checkpoint(const std::string& path, const ClassifierImpl& model, to
     state.torch_rng = generator.get_state();
   }
   state.settings = settings;
+  state.kernel_choices = kernels.choices();
   return save_checkpoint(path, model, optimizer, state);
 }
 
@@ -305,6 +309,7 @@ Result<Prepared> prepare(const TrainConfig& config, const TrainData& data) {
   if (!made.ok()) return made.status();
   p.model = *made;
   result.parameter_count = parameter_count(*p.model);
+  zoo::name_kernel_layers(*p.model);
   p.device = torch::Device(parse_device(config.device)->name());
   p.model->to(p.device);  // drawn on the CPU, so the same seed gives the same weights on every device
   if (config.channels_last) to_channels_last(*p.model);
@@ -332,6 +337,15 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
   const ImageDataset& val_data = data.validation;
   const ImageDataset& test_data = data.test;
   ThreadCountScope threads(config.threads);
+  zoo::reuse_freed_memory();
+  // The kernel of each convolution's and batch norm's passes, chosen as the model first runs each shape.
+  KernelChooserOptions kernel_options;
+  kernel_options.mode = *parse_kernel_mode(config.kernels);
+  kernel_options.clock_s = zoo::kernel_clock_s;
+  kernel_options.cache_path = default_kernel_cache_path();
+  kernel_options.cache_scope = kernel_cache_scope(config.threads, libtorch_version());
+  KernelChooser kernels(kernel_options);
+  zoo::KernelSession kernel_session(kernels);
   Result<Prepared> prepared = prepare(config, data);
   if (!prepared.ok()) return prepared.status();
   const int64_t side = std::min(train_data.height, train_data.width);
@@ -379,6 +393,7 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     WATTLAB_RETURN_IF_ERROR(load_resumable(files.resume_from, data, *prepared, state));
     observer.on_resume(state.epochs);
     order = std::move(state.order);
+    kernels.replay(state.kernel_choices);
     std::istringstream(state.shuffle_rng) >> shuffle_rng;
     at::Generator generator = torch_generator();
     {
@@ -473,9 +488,11 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     const bool stop = early_stopping.observe(epoch, monitored_value(m));
     result.epochs.push_back(m);
     if (!files.checkpoint_path.empty()) {
-      WATTLAB_RETURN_IF_ERROR(
-          write_checkpoint(files.checkpoint_path, *model, *optimizer, result.epochs, order, shuffle_rng, settings));
+      WATTLAB_RETURN_IF_ERROR(write_checkpoint(files.checkpoint_path, *model, *optimizer, result.epochs, order,
+                                               shuffle_rng, settings, kernels));
     }
+    // Best effort: a cache that cannot be written only means measuring again next time.
+    (void)kernels.save_cache();
     observer.on_epoch_end(epoch, m);
     if (stop && epoch < config.epochs) {
       result.stopped_early = true;
@@ -506,6 +523,9 @@ Result<TrainResult> train(const TrainConfig& config, const TrainData& data, Trai
     }
   }
   if (!result.stopped_early) result.stop_reason = "completed " + std::to_string(config.epochs) + " epochs";
+  result.kernel_mode = config.kernels;
+  result.kernels = kernels.layers();
+  result.kernel_measure_s = kernels.measuring_s();
   if (!files.model_dir.empty() && !result.epochs.empty() && weights_of_last_epoch) {
     SavedModelInfo saved{config.model, config.width_multiplier, shape.in_channels, shape.height, shape.width,
                          num_classes, result.mean, result.std, result.epochs.back().epoch,
@@ -540,6 +560,7 @@ Status validate(const TrainConfig& c) {
         "bf16 (or fp32)");
   }
   if (c.precision != "fp32" && c.precision != "bf16") return bad("--precision", "fp32 or bf16", "\"" + c.precision + "\"");
+  if (Result<KernelMode> mode = parse_kernel_mode(c.kernels); !mode.ok()) return mode.status();
   WATTLAB_RETURN_IF_ERROR(check_device(c.device));
   if (c.dataset != "auto" && c.dataset != "idx" && c.dataset != "cifar10" && c.dataset != "cifar100" &&
       c.dataset != "folder") {

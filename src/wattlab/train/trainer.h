@@ -11,6 +11,7 @@
 #include "wattlab/core/status.h"
 #include "wattlab/train/early_stopping.h"
 #include "wattlab/train/image_dataset.h"
+#include "wattlab/train/kernel_dispatch.h"
 #include "wattlab/train/lr_schedule.h"
 
 namespace wattlab {
@@ -40,6 +41,10 @@ struct TrainConfig {
   bool channels_last = false;  // --channels-last: weights and images in NHWC order for oneDNN; off by default:
                                // on this Zen 3 CPU, one thread, it was no faster for cnn and MobileNetV2 and
                                // slower for ResNet-18 (12.5 vs 13.8 images per CPU second)
+  std::string kernels = "auto";  // --kernels: which implementation runs each pass of each convolution and
+                                 // batch norm (kernel_dispatch.h): auto measures ours against LibTorch's per
+                                 // shape and pass and keeps the faster; libtorch (LibTorch's results bit for
+                                 // bit) or wattlab (ours wherever one applies) force one
   int epochs = 1;           // --epochs: at most this many (early stopping may end sooner)
   uint64_t seed = 42;       // --seed: weights, split, shuffling, augmentation and dropout
   std::string precision = "fp32";  // --precision: fp32, or bf16 (LibTorch's autocast, CPU or CUDA after
@@ -143,6 +148,14 @@ struct TrainResult {
   // Why training ended: "completed 10 epochs", or "early_stopping at epoch 7
   // (val_loss best 0.3123 at epoch 4, no improvement > 0 for 3 epochs)".
   std::string stop_reason;
+  // The kernel each convolution and batch norm used, per shape and pass, in
+  // the order first run (format_layer_kernels prints them one line per
+  // layer), under --kernels `kernel_mode`: what two runs must share to be
+  // compared kernel for kernel (the run's environment records it).
+  std::string kernel_mode;
+  std::vector<LayerKernel> kernels;
+  double kernel_measure_s = 0;  // what this session spent measuring kernels (0 when all were known): CPU
+                                // seconds of the training thread at one thread, wall-clock seconds at more
 };
 
 // The splits of a data set in memory, as train_model uses them.
@@ -197,8 +210,9 @@ struct TrainFiles {
   // TrainResult::epochs; the observer hears only of the epochs trained now.
   // Settings that shape the model, the data or the optimisation (model, width,
   // input shape, classes, optimizer, rates, batch size, seed, augmentation,
-  // normalisation) or its arithmetic (precision, channels-last) must equal the
-  // checkpoint's; --epochs may grow. --device may change (checkpoints hold CPU
+  // normalisation) or its arithmetic (precision, channels-last, kernels) must
+  // equal the checkpoint's; --epochs may grow. The kernel chosen for each
+  // shape and pass is the checkpoint's, not measured anew. --device may change (checkpoints hold CPU
   // tensors; the state moves to the device when loaded), but then the
   // continuation is not bit-identical.
   std::string resume_from;
@@ -229,8 +243,15 @@ Result<int> check_resumable(const TrainConfig& config, const TrainData& data, co
 // Loads the data set into memory, builds the model, and trains it for up to
 // config.epochs epochs, evaluating after each. Deterministic on the CPU: the
 // same config (seed and threads included) on the same machine and LibTorch
-// build gives bit-identical metrics (times aside); CUDA kernels (cuDNN's
-// algorithm choice, atomic additions) need not be. Sets LibTorch's intra-op
+// build gives bit-identical metrics (times aside) when it runs the same
+// kernels: always with --kernels libtorch or wattlab; with auto once the
+// choices are known (in the kernel cache, from an earlier run in this process,
+// or from the checkpoint resumed), since a first measurement, or one after the
+// cache was deleted, may pick others. CUDA kernels (cuDNN's
+// algorithm choice, atomic additions) need not be. Makes glibc keep freed
+// memory for reuse, once per process (zoo::reuse_freed_memory: page faults
+// cost LibTorch's convolutions up to 5x on a VM; the process keeps its peak
+// heap). Sets LibTorch's intra-op
 // thread count for the duration of the call and its inter-op thread count to 1 once per process;
 // reseeds LibTorch's global generator, so do not run two trainings concurrently
 // in one process if you need reproducibility.

@@ -25,6 +25,12 @@ namespace {
 
 const char kDataDir[] = "/usr/share/datasets/fashion-mnist";
 
+// The kernel choices these tests' runs cache go to a folder of their own, not the user's cache.
+const bool kPrivateKernelCache = [] {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "wattlab-trainer-test-cache";
+  return setenv("XDG_CACHE_HOME", dir.c_str(), 1) == 0;
+}();
+
 bool have_data() { return std::filesystem::exists(std::string(kDataDir) + "/train-images-idx3-ubyte.gz"); }
 
 // Records every callback, and asks to stop after `stop_after_polls` polls (-1: never).
@@ -461,6 +467,18 @@ TEST(TrainerTest, ResumeEqualsUninterruptedTraining) {
   ASSERT_EQ(resumed->epochs.size(), 4u);
   for (size_t e = 0; e < 4; ++e) expect_identical(full->epochs[e], resumed->epochs[e]);
   EXPECT_EQ(resumed->stop_reason, "completed 4 epochs");
+  // The resumed run ran the kernels its checkpoint recorded (depthwise, 1x1 and 3x3 convolutions, batch norms),
+  // not ones chosen anew: the uninterrupted run's.
+  ASSERT_FALSE(resumed->kernels.empty());
+  std::map<std::string, std::string> full_kernels;
+  for (const LayerKernel& k : full->kernels) full_kernels[k.layer + " " + k.shape + " " + k.pass] = k.implementation;
+  for (const LayerKernel& k : resumed->kernels) {
+    const std::string what = k.layer + " " + k.shape + " " + k.pass;
+    if (k.source != "only") {
+      EXPECT_EQ(k.source, "checkpoint") << what;
+    }
+    EXPECT_EQ(k.implementation, full_kernels[what]) << what;
+  }
   // The observer hears only of the epochs trained after the resumption.
   EXPECT_EQ(resumed_observer.events.front(), "begin epoch-3/train");
   EXPECT_EQ(resumed_observer.events.back(), "epoch 4");
@@ -791,18 +809,58 @@ TEST(TrainerTest, ChannelsLastTrainsToTheSameAccuracyAndMustNotChangeOnResume) {
   std::filesystem::remove_all(dir);
 }
 
-// A checkpoint written before --precision and --channels-last were among its
-// settings was trained in fp32, NCHW: it must still resume with the defaults.
+// A checkpoint written before --precision, --channels-last and --kernels
+// were among its settings was trained in fp32, NCHW: it must still resume
+// with the defaults.
 TEST(TrainerTest, OlderCheckpointsImplyTheDefaultsOfSettingsAddedLater) {
   const std::map<std::string, std::string> older = {{"--model", "cnn"}, {"--seed", "7"}};
   const auto read = with_settings_older_checkpoints_imply(older);
   EXPECT_EQ(read.at("--precision"), "fp32");
   EXPECT_EQ(read.at("--channels-last"), "false");
+  EXPECT_EQ(read.at("--kernels"), "auto");
   EXPECT_EQ(read.at("--model"), "cnn");
-  EXPECT_EQ(read.size(), 4u);
+  EXPECT_EQ(read.size(), 5u);
   const auto newer = with_settings_older_checkpoints_imply({{"--precision", "bf16"}, {"--channels-last", "true"}});
   EXPECT_EQ(newer.at("--precision"), "bf16");
   EXPECT_EQ(newer.at("--channels-last"), "true");
+}
+
+// --kernels libtorch runs LibTorch's kernels in every layer and pass (what
+// models_test checks gives LibTorch's own autograd graph), and a run resumes
+// only with the --kernels it was trained with.
+TEST(TrainerTest, KernelsLibTorchRunsLibTorchsKernelsEverywhereAndMustNotChangeOnResume) {
+  TrainData data = synthetic_rgb(64, 32, 32);
+  TrainConfig c = small_config();
+  c.model = "mobilenet_v2";
+  c.width_multiplier = 0.25;
+  c.batch_size = 32;
+  c.kernels = "libtorch";
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("wattlab-kernels-" + std::to_string(::getpid()));
+  TrainFiles files;
+  files.checkpoint_path = (dir / "checkpoint.pt").string();
+  RecordingObserver observer;
+  Result<TrainResult> trained = train_model(c, data, observer, files);
+  ASSERT_TRUE(trained.ok()) << trained.status().to_string();
+  EXPECT_EQ(trained->kernel_mode, "libtorch");
+  EXPECT_EQ(trained->kernel_measure_s, 0);
+  ASSERT_GT(trained->kernels.size(), 50u);  // 52 convolutions and batch norms, training and evaluation shapes
+  for (const LayerKernel& k : trained->kernels) {
+    EXPECT_EQ(k.implementation, "libtorch") << k.layer << " " << k.shape << " " << k.pass;
+    EXPECT_TRUE(k.source == "mode" || k.source == "only") << k.source;
+    EXPECT_FALSE(k.layer.empty());
+  }
+  TrainConfig measured = c;
+  measured.kernels = "auto";
+  measured.epochs = 2;
+  files.resume_from = files.checkpoint_path;
+  Result<TrainResult> refused = train_model(measured, data, observer, files);
+  EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("--kernels libtorch, but auto was asked for"), std::string::npos)
+      << refused.status().message();
+  c.kernels = "fast";
+  EXPECT_NE(validate(c).message().find("--kernels"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(TrainerTest, LibTorchVersion) { EXPECT_EQ(libtorch_version(), TORCH_VERSION); }

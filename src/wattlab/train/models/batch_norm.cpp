@@ -5,9 +5,14 @@
 
 #include <array>
 #include <cmath>
+#include <functional>
 #include <ostream>
 #include <stdexcept>
+#include <string>
+#include <tuple>
 
+#include "wattlab/train/kernel_dispatch.h"
+#include "wattlab/train/models/kernel_session.h"
 #include "wattlab/train/models/layers.h"
 
 // Debian's LibTorch 1.13 does not export BatchNormImplBase's members (the
@@ -239,62 +244,117 @@ torch::Tensor normalize(const torch::Tensor& x, const torch::Tensor& weight, con
   return y;
 }
 
-// The autograd node of the own kernels. Inputs x, weight, bias (the running
-// statistics are updated in forward, not differentiated); saves x, weight,
-// bias and the per-channel mean and invstd, as LibTorch's batch norm does.
+// fused(x) in place (the activation LibTorch's path applies after its batch norm).
+void activate_in_place(torch::Tensor& y, Activation fused) {
+  if (fused == Activation::kRelu) torch::relu_(y);
+  if (fused == Activation::kRelu6) torch::hardtanh_(y, 0, 6);
+}
+
+// LibTorch's batch norm (the kernel nn::BatchNorm2d's forward reaches), then the
+// activation: y, save_mean and save_invstd (empty in eval mode).
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> libtorch_normalize(
+    const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& running_mean,
+    const torch::Tensor& running_var, bool training, double momentum, double eps, Activation fused) {
+  auto out = at::native_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);
+  activate_in_place(std::get<0>(out), fused);
+  return out;
+}
+
+// The gradients of x, weight and bias (those `needed`; the others undefined)
+// from dy, by the own kernels: the activation's mask recomputed from x and
+// the statistics.
+std::array<torch::Tensor, 3> own_backward(const torch::Tensor& x, const torch::Tensor& weight,
+                                          const torch::Tensor& bias, const torch::Tensor& save_mean,
+                                          const torch::Tensor& save_invstd, const torch::Tensor& dy_any,
+                                          bool training, Activation fused, std::array<bool, 3> needed) {
+  const torch::Tensor dy = dy_any.to(torch::kFloat).contiguous();
+  torch::Tensor dx, grad_weight, grad_bias;
+  if (needed[0]) dx = torch::empty_like(x);
+  // Both sums come out of the same pass, so both are made when either is needed.
+  if (needed[1] || needed[2]) {
+    grad_weight = torch::empty_like(weight);
+    grad_bias = torch::empty_like(bias);
+  }
+  const Buffers b{shape_of(x),
+                  x.data_ptr<float>(),
+                  weight.data_ptr<float>(),
+                  bias.data_ptr<float>(),
+                  save_mean.data_ptr<float>(),
+                  save_invstd.data_ptr<float>()};
+  const float* dy_data = dy.data_ptr<float>();
+  float* dx_data = dx.defined() ? dx.data_ptr<float>() : nullptr;
+  float* gw_data = grad_weight.defined() ? grad_weight.data_ptr<float>() : nullptr;
+  float* gb_data = grad_bias.defined() ? grad_bias.data_ptr<float>() : nullptr;
+  at::parallel_for(0, b.shape.channels, channels_per_task(b.shape), [&](int64_t begin, int64_t end) {
+    switch (fused) {
+      case Activation::kRelu:
+        return backward_channels<Activation::kRelu>(b, dy_data, dx_data, gw_data, gb_data, training, begin, end);
+      case Activation::kRelu6:
+        return backward_channels<Activation::kRelu6>(b, dy_data, dx_data, gw_data, gb_data, training, begin, end);
+      default:
+        return backward_channels<Activation::kNone>(b, dy_data, dx_data, gw_data, gb_data, training, begin, end);
+    }
+  });
+  if (!needed[1]) grad_weight = torch::Tensor();
+  if (!needed[2]) grad_bias = torch::Tensor();
+  return {dx, grad_weight, grad_bias};
+}
+
+// The same by LibTorch's kernels (what its autograd runs after its batch norm
+// and activation), from the activation's output y: the mask from y, then its
+// batch norm backward.
+std::array<torch::Tensor, 3> libtorch_backward(const torch::Tensor& x, const torch::Tensor& weight,
+                                               const torch::Tensor& save_mean, const torch::Tensor& save_invstd,
+                                               const torch::Tensor& y, const torch::Tensor& dy, bool training,
+                                               double eps, Activation fused, std::array<bool, 3> needed) {
+  torch::Tensor grad = dy;
+  if (fused == Activation::kRelu) grad = at::threshold_backward(dy, y, 0);
+  if (fused == Activation::kRelu6) grad = at::hardtanh_backward(dy, y, 0, 6);
+  auto grads = at::native_batch_norm_backward(grad, x, weight, c10::nullopt, c10::nullopt, save_mean, save_invstd,
+                                              training, eps, needed);
+  return {std::get<0>(grads), std::get<1>(grads), std::get<2>(grads)};
+}
+
+// The autograd node of a batch norm with at least one pass by the own
+// kernels. Inputs x, weight, bias (the running statistics are updated in
+// forward, not differentiated); saves x, weight, bias and the per-channel
+// mean and invstd, as LibTorch's batch norm does, and the output when
+// LibTorch's backward needs it for the activation's mask.
 struct BatchNormFunction : public torch::autograd::Function<BatchNormFunction> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
                                const torch::Tensor& bias, torch::Tensor running_mean, torch::Tensor running_var,
-                               bool training, double momentum, double eps, int64_t fused) {
-    torch::Tensor save_mean, save_invstd;
-    torch::Tensor y = normalize(x, weight, bias, running_mean, running_var, training, momentum, eps,
-                                static_cast<Activation>(fused), save_mean, save_invstd);
-    ctx->save_for_backward({x, weight, bias, save_mean, save_invstd});
+                               bool training, double momentum, double eps, int64_t fused, bool own_forward,
+                               bool own_backward) {
+    torch::Tensor y, save_mean, save_invstd;
+    if (own_forward) {
+      y = normalize(x, weight, bias, running_mean, running_var, training, momentum, eps,
+                    static_cast<Activation>(fused), save_mean, save_invstd);
+    } else {
+      std::tie(y, save_mean, save_invstd) = libtorch_normalize(x, weight, bias, running_mean, running_var, training,
+                                                               momentum, eps, static_cast<Activation>(fused));
+    }
+    const bool keep_output = !own_backward && static_cast<Activation>(fused) != Activation::kNone;
+    ctx->save_for_backward({x, weight, bias, save_mean, save_invstd, keep_output ? y : torch::Tensor()});
     ctx->saved_data["training"] = training;
+    ctx->saved_data["eps"] = eps;
     ctx->saved_data["fused"] = fused;
+    ctx->saved_data["own_backward"] = own_backward;
     return y;
   }
 
   static torch::autograd::tensor_list backward(AutogradContext* ctx, torch::autograd::tensor_list grad_outputs) {
     const torch::autograd::variable_list saved = ctx->get_saved_variables();
-    const torch::Tensor& x = saved[0];
-    torch::Tensor save_mean = saved[3], save_invstd = saved[4];
-    const torch::Tensor dy = grad_outputs[0].to(torch::kFloat).contiguous();
     const bool training = ctx->saved_data["training"].toBool();
     const auto fused = static_cast<Activation>(ctx->saved_data["fused"].toInt());
-
-    torch::Tensor dx, grad_weight, grad_bias;
-    if (ctx->needs_input_grad(0)) dx = torch::empty_like(x);
-    // Both sums come out of the same pass, so both are made when either is needed.
-    if (ctx->needs_input_grad(1) || ctx->needs_input_grad(2)) {
-      grad_weight = torch::empty_like(saved[1]);
-      grad_bias = torch::empty_like(saved[2]);
-    }
-    const Buffers b{shape_of(x),
-                    x.data_ptr<float>(),
-                    saved[1].data_ptr<float>(),
-                    saved[2].data_ptr<float>(),
-                    save_mean.data_ptr<float>(),
-                    save_invstd.data_ptr<float>()};
-    const float* dy_data = dy.data_ptr<float>();
-    float* dx_data = dx.defined() ? dx.data_ptr<float>() : nullptr;
-    float* gw_data = grad_weight.defined() ? grad_weight.data_ptr<float>() : nullptr;
-    float* gb_data = grad_bias.defined() ? grad_bias.data_ptr<float>() : nullptr;
-    at::parallel_for(0, b.shape.channels, channels_per_task(b.shape), [&](int64_t begin, int64_t end) {
-      switch (fused) {
-        case Activation::kRelu:
-          return backward_channels<Activation::kRelu>(b, dy_data, dx_data, gw_data, gb_data, training, begin, end);
-        case Activation::kRelu6:
-          return backward_channels<Activation::kRelu6>(b, dy_data, dx_data, gw_data, gb_data, training, begin, end);
-        default:
-          return backward_channels<Activation::kNone>(b, dy_data, dx_data, gw_data, gb_data, training, begin, end);
-      }
-    });
-    if (!ctx->needs_input_grad(1)) grad_weight = torch::Tensor();
-    if (!ctx->needs_input_grad(2)) grad_bias = torch::Tensor();
+    const std::array<bool, 3> needed = {ctx->needs_input_grad(0), ctx->needs_input_grad(1), ctx->needs_input_grad(2)};
+    const std::array<torch::Tensor, 3> grads =
+        ctx->saved_data["own_backward"].toBool()
+            ? own_backward(saved[0], saved[1], saved[2], saved[3], saved[4], grad_outputs[0], training, fused, needed)
+            : libtorch_backward(saved[0], saved[1], saved[3], saved[4], saved[5], grad_outputs[0], training,
+                                ctx->saved_data["eps"].toDouble(), fused, needed);
     // One entry per forward argument: x, weight, bias, then the non-differentiable rest.
-    return {dx, grad_weight, grad_bias, torch::Tensor(), torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {grads[0],        grads[1],        grads[2],        torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -322,25 +382,70 @@ bool BatchNormImpl::own_kernels_apply(const torch::Tensor& x) const {
   return !is_training() || x.size(0) * x.size(2) * x.size(3) > 1;
 }
 
-torch::Tensor BatchNormImpl::forward(const torch::Tensor& x) {
-  if (!own_kernels_apply(x)) {
-    torch::Tensor y = torch::nn::BatchNorm2dImpl::forward(x);
-    // In place: the backward of ReLU and ReLU6 needs only their result.
-    if (fused_ == Activation::kRelu) return torch::relu_(y);
-    if (fused_ == Activation::kRelu6) return torch::hardtanh_(y, 0, 6);
-    return y;
+torch::Tensor BatchNormImpl::libtorch_forward(const torch::Tensor& x) {
+  torch::Tensor y = torch::nn::BatchNorm2dImpl::forward(x);
+  // In place: the backward of ReLU and ReLU6 needs only their result.
+  activate_in_place(y, fused_);
+  return y;
+}
+
+BatchNormPlan BatchNormImpl::choose_plan(const torch::Tensor& x, bool differentiable, double momentum) {
+  KernelChooser& chooser = kernel_chooser();
+  // "batchnorm+relu6 64x144x14x14 train": what a measurement's speed depends on.
+  std::string shape = fused_ == Activation::kRelu ? "batchnorm+relu" : fused_ == Activation::kRelu6 ? "batchnorm+relu6" : "batchnorm";
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    shape += d == 0 ? ' ' : 'x';
+    shape += std::to_string(x.size(d));
   }
+  shape += is_training() ? " train" : " eval";
+  if (!own_kernels_apply(x)) {
+    chooser.choose(kernel_layer_, shape, "forward", {{kLibTorchKernel, [] {}}});
+    return {};
+  }
+  // Measured on copies of the running statistics, with x as the output gradient's stand-in.
+  torch::NoGradGuard no_grad;
+  const bool training = is_training();
+  const double eps = options.eps();
+  torch::Tensor mean = running_mean.clone(), var = running_var.clone();
+  auto choose = [&](const char* pass, std::function<void()> libtorch, std::function<void()> own) {
+    return chooser.choose(kernel_layer_, shape, pass, {{kLibTorchKernel, std::move(libtorch)}, {"wattlab", std::move(own)}}) == 1;
+  };
+  BatchNormPlan plan;
+  torch::Tensor own_mean, own_invstd;
+  plan.own_forward = choose(
+      "forward", [&] { libtorch_normalize(x, weight, bias, mean, var, training, momentum, eps, fused_); },
+      [&] { normalize(x, weight, bias, mean, var, training, momentum, eps, fused_, own_mean, own_invstd); });
+  if (!differentiable) return plan;
+  if (!training) {  // LibTorch's eval forward saves no statistics for the own backward: no mixing there
+    plan.own_backward = plan.own_forward;
+    return plan;
+  }
+  const auto [y, save_mean, save_invstd] = libtorch_normalize(x, weight, bias, mean, var, true, momentum, eps, fused_);
+  const std::array<bool, 3> all = {true, true, true};
+  plan.own_backward = choose(
+      "backward",
+      [&] { libtorch_backward(x, weight, save_mean, save_invstd, y, x, true, eps, fused_, all); },
+      [&] { own_backward(x, weight, bias, save_mean, save_invstd, x, true, fused_, all); });
+  return plan;
+}
+
+torch::Tensor BatchNormImpl::forward(const torch::Tensor& x) {
+  const bool differentiable =
+      torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || bias.requires_grad());
   // The momentum and batch count as BatchNorm2dImpl::forward keeps them.
   double momentum = options.momentum().value_or(0.0);
+  const uint32_t flags = (is_training() ? 1u : 0u) | (differentiable ? 2u : 0u) | (own_kernels_apply(x) ? 4u : 0u);
+  const BatchNormPlan* plan = memo_.find(x, flags);
+  if (plan == nullptr) plan = &memo_.remember(x, flags, choose_plan(x, differentiable, momentum));
+  if (!plan->own_forward && !plan->own_backward) return libtorch_forward(x);
   if (is_training()) {
     num_batches_tracked += 1;
     if (!options.momentum()) momentum = 1.0 / num_batches_tracked.item<double>();
   }
-  const bool differentiable =
-      torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || bias.requires_grad());
   if (differentiable) {
     return BatchNormFunction::apply(x, weight, bias, running_mean, running_var, is_training(), momentum,
-                                    options.eps(), static_cast<int64_t>(fused_));
+                                    options.eps(), static_cast<int64_t>(fused_), plan->own_forward,
+                                    plan->own_backward);
   }
   torch::NoGradGuard no_grad;  // the running statistics change in place
   torch::Tensor save_mean, save_invstd;

@@ -9,10 +9,20 @@
 #include <torch/nn/modules/batchnorm.h>
 
 #include <cstdint>
+#include <string>
+#include <utility>
+
+#include "wattlab/train/models/kernel_session.h"
 
 namespace wattlab::zoo {
 
 enum class Activation;  // models/layers.h
+
+// Which kernels a batch norm's passes run: ours or LibTorch's.
+struct BatchNormPlan {
+  bool own_forward = false;
+  bool own_backward = false;  // meaningful when autograd records
+};
 
 // nn::BatchNorm2d (eps 1e-5, momentum 0.1, affine, running statistics) whose
 // output goes through `fused` (Activation::kNone, kRelu or kRelu6; any other
@@ -35,14 +45,28 @@ class BatchNormImpl : public torch::nn::BatchNorm2dImpl {
   explicit BatchNormImpl(int64_t num_features);
   BatchNormImpl(int64_t num_features, Activation fused);
 
-  // `x` [N, C, H, W] → fused(batch_norm(x)), same shape.
+  // `x` [N, C, H, W] → fused(batch_norm(x)), same shape. Where the own kernels
+  // apply, each pass (forward; backward when autograd records) runs the kernel
+  // the chooser picks for the shape (kernel_session.h): LibTorch's or ours.
+  // When both are LibTorch's, or ours do not apply, this is nn::BatchNorm2d's
+  // forward and the activation, bit for bit.
   torch::Tensor forward(const torch::Tensor& x);
+
+  // The layer's name in the kernel chooser's records (name_kernel_layers).
+  void set_kernel_layer(std::string name) { kernel_layer_ = std::move(name); }
 
  private:
   // Whether the own kernels handle `x` with the module as it is.
   bool own_kernels_apply(const torch::Tensor& x) const;
+  // nn::BatchNorm2d's forward, then the activation in place.
+  torch::Tensor libtorch_forward(const torch::Tensor& x);
+  // The chooser's plan for x (recorded for this layer; measured on copies of
+  // the running statistics when new).
+  BatchNormPlan choose_plan(const torch::Tensor& x, bool differentiable, double momentum);
 
-  Activation fused_;  // applied to the normalised output
+  Activation fused_;                // applied to the normalised output
+  std::string kernel_layer_;        // "" until named
+  PlanMemo<BatchNormPlan> memo_;    // the plan for the last input
 };
 TORCH_MODULE(BatchNorm);
 

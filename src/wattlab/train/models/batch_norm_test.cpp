@@ -12,19 +12,25 @@
 #include <string>
 #include <vector>
 
+#include "wattlab/train/models/kernel_testing.h"
 #include "wattlab/train/models/layers.h"
 
 namespace wattlab::zoo {
 namespace {
 
-// max |actual - expected| <= tolerance * max |expected| (plus a floor for all-zero tensors).
+// max |actual - expected| <= tolerance * max |expected| (plus a floor for
+// all-zero tensors unless the tolerance is 0), and no NaN (an unwritten
+// output: see kernel_testing.h).
 void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, const std::string& what,
                   double tolerance = 1e-5) {
   ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
   ASSERT_EQ(actual.scalar_type(), expected.scalar_type()) << what;
+  ASSERT_TRUE(torch::isfinite(actual).all().item<bool>()) << what << " holds NaN or infinity";
   const double scale = expected.abs().max().item<double>();
   const double error = (actual - expected).abs().max().item<double>();
-  EXPECT_LE(error, tolerance * scale + 1e-7) << what << ": max error " << error << " at scale " << scale;
+  // A tolerance of 0 asks for LibTorch's bits.
+  EXPECT_LE(error, tolerance * scale + (tolerance > 0 ? 1e-7 : 0.0))
+      << what << ": max error " << error << " at scale " << scale;
 }
 
 std::string activation_name(Activation a) {
@@ -84,6 +90,7 @@ void expect_same_step(Pair& p, const torch::Tensor& input, Activation fused, con
 }
 
 TEST(BatchNormTest, MatchesLibTorchInTrainingAndEvalForEveryShapeAndActivation) {
+  const ForcedKernels ours(KernelMode::kWattlab);
   torch::manual_seed(7);
   const std::vector<std::vector<int64_t>> shapes = {{4, 1, 4, 4},  {2, 3, 7, 7},   {8, 16, 1, 1}, {1, 5, 4, 4},
                                                     {2, 6, 28, 28}, {3, 8, 14, 14}, {16, 32, 4, 4}};
@@ -105,6 +112,7 @@ TEST(BatchNormTest, MatchesLibTorchInTrainingAndEvalForEveryShapeAndActivation) 
 }
 
 TEST(BatchNormTest, NoGradAndInferenceModeGiveTheSameOutputsAndStatistics) {
+  const ForcedKernels ours(KernelMode::kWattlab);
   torch::manual_seed(8);
   Pair p = make_pair(12, Activation::kRelu6);
   const torch::Tensor x = torch::randn({6, 12, 9, 9}) * 4;
@@ -125,6 +133,7 @@ TEST(BatchNormTest, NoGradAndInferenceModeGiveTheSameOutputsAndStatistics) {
 // lower edge, 6 for ReLU6's upper one. The gradient must stop there as
 // LibTorch's (threshold_backward, hardtanh_backward) does.
 TEST(BatchNormTest, ValuesExactlyAtTheClampEdgesGetLibTorchsGradient) {
+  const ForcedKernels ours(KernelMode::kWattlab);
   torch::manual_seed(9);
   const torch::Tensor half = torch::randint(-12, 13, {2, 3, 3, 4}).to(torch::kFloat) * 0.25;
   torch::Tensor x = torch::cat({half, -half, torch::zeros({2, 3, 3, 4})}, 0);  // [6, 3, 3, 4]
@@ -149,6 +158,62 @@ TEST(BatchNormTest, ValuesExactlyAtTheClampEdgesGetLibTorchsGradient) {
       expect_same_step(p, x, fused, what);
     }
   }
+}
+
+// With --kernels libtorch, zoo::BatchNorm is nn::BatchNorm2d and the
+// activation bit for bit: outputs, gradients and running statistics.
+TEST(BatchNormTest, LibTorchKernelsAreBatchNorm2dBitForBit) {
+  torch::manual_seed(13);
+  const ForcedKernels libtorch(KernelMode::kLibTorch);
+  for (Activation fused : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {
+    Pair p = make_pair(16, fused);
+    for (int step = 0; step < 2; ++step) {
+      expect_same_step(p, torch::randn({8, 16, 7, 7}) * 3 + 1, fused, activation_name(fused) + " train", 0);
+    }
+    p.ours->eval();
+    p.reference->eval();
+    expect_same_step(p, torch::randn({8, 16, 7, 7}) * 3 + 1, fused, activation_name(fused) + " eval", 0);
+  }
+}
+
+// The forward by one kernel and the backward by the other (as measurement may
+// pick them): LibTorch's results either way, the running statistics included.
+TEST(BatchNormTest, EitherKernelForEachPassMatchesLibTorch) {
+  torch::manual_seed(14);
+  for (const bool own_forward : {true, false}) {
+    const std::string shape = "batchnorm+relu6 4x6x5x5 train|";
+    const ForcedKernels mixed(KernelMode::kAuto, {{shape + "forward", own_forward ? "wattlab" : "libtorch"},
+                                                  {shape + "backward", own_forward ? "libtorch" : "wattlab"}});
+    Pair p = make_pair(6, Activation::kRelu6);
+    for (int step = 0; step < 2; ++step) {
+      expect_same_step(p, torch::randn({4, 6, 5, 5}) * 3 + 1, Activation::kRelu6,
+                       std::string(own_forward ? "own forward" : "own backward") + " step " + std::to_string(step));
+    }
+    ASSERT_EQ(mixed.chooser().layers().size(), 2u);
+    EXPECT_EQ(mixed.chooser().layers()[0].implementation, own_forward ? "wattlab" : "libtorch");
+    EXPECT_EQ(mixed.chooser().layers()[1].implementation, own_forward ? "libtorch" : "wattlab");
+    EXPECT_EQ(mixed.chooser().layers()[1].source, "checkpoint");
+  }
+}
+
+// In auto mode each pass is measured once per shape and recorded for the layer.
+TEST(BatchNormTest, AutoModeMeasuresEachPassOncePerShape) {
+  torch::manual_seed(15);
+  const ForcedKernels measured(KernelMode::kAuto);
+  BatchNorm bn(8, Activation::kRelu);
+  bn->set_kernel_layer("features.1.bn");
+  for (int step = 0; step < 2; ++step) {
+    const torch::Tensor x = torch::randn({4, 8, 6, 6}).requires_grad_();
+    bn->forward(x).sum().backward();
+  }
+  const std::vector<LayerKernel>& layers = measured.chooser().layers();
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_EQ(layers[0].layer, "features.1.bn");
+  EXPECT_EQ(layers[0].shape, "batchnorm+relu 4x8x6x6 train");
+  EXPECT_EQ(layers[0].pass, "forward");
+  EXPECT_EQ(layers[1].pass, "backward");
+  EXPECT_EQ(layers[0].source, "measured");
+  EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), 2);  // measuring did not count as a step
 }
 
 TEST(BatchNormTest, ChannelsLastAndDoubleInputsTakeLibTorchsPath) {
@@ -186,6 +251,7 @@ TEST(BatchNormTest, OnlyReluAndRelu6CanBeFused) {
 // Resume is bit-identical only if every step is: same bits on every run and
 // for any number of threads.
 TEST(BatchNormTest, ResultsAreTheSameBitsForOneAndTwoThreads) {
+  const ForcedKernels ours(KernelMode::kWattlab);
   const int threads = at::get_num_threads();
   torch::manual_seed(11);
   const torch::Tensor input = torch::randn({8, 64, 14, 14}) * 2;

@@ -1,7 +1,6 @@
 #include "wattlab/train/models/depthwise_conv.h"
 
 #include <ATen/Parallel.h>
-#include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
 #include <cstring>
@@ -309,34 +308,11 @@ torch::Tensor grad_weight_kernel(const torch::Tensor& x, const torch::Tensor& we
   return dw;
 }
 
-class DepthwiseConv2dFunction : public torch::autograd::Function<DepthwiseConv2dFunction> {
- public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& weight, int64_t stride) {
-    ctx->save_for_backward({x, weight});
-    ctx->saved_data["stride"] = stride;
-    return forward_kernel(x, weight, stride);
-  }
-
-  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
-                                               torch::autograd::tensor_list grads) {
-    const torch::autograd::variable_list saved = ctx->get_saved_variables();
-    const int64_t stride = ctx->saved_data["stride"].toInt();
-    const torch::Tensor dy = grads[0].contiguous();
-    torch::Tensor dx, dw;
-    if (ctx->needs_input_grad(0)) dx = grad_input_kernel(saved[0], saved[1], dy, stride);
-    if (ctx->needs_input_grad(1)) dw = grad_weight_kernel(saved[0], saved[1], dy, stride);
-    return {dx, dw, torch::Tensor()};
-  }
-};
-
 }  // namespace
 
-namespace {
-
-// The arguments depthwise_conv2d computes torch::conv2d's result for.
-bool computes(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, at::IntArrayRef stride,
-              at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
+bool depthwise_conv_computes(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                             at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation,
+                             int64_t groups) {
   if (!x.defined() || !weight.defined() || bias.defined()) return false;
   if (x.dim() != 4 || weight.dim() != 4 || x.numel() == 0) return false;
   for (const torch::Tensor* t : {&x, &weight}) {
@@ -354,21 +330,18 @@ bool computes(const torch::Tensor& x, const torch::Tensor& weight, const torch::
   return !autocast::enabled(/*cuda=*/false);
 }
 
-}  // namespace
-
-bool depthwise_conv_applies(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                            at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation,
-                            int64_t groups) {
-  return computes(x, weight, bias, stride, padding, dilation, groups) && x.size(2) * x.size(3) >= kMinMapPixels;
+torch::Tensor depthwise_forward(const torch::Tensor& x, const torch::Tensor& weight, int64_t stride) {
+  return forward_kernel(x, weight, stride);
 }
 
-torch::Tensor depthwise_conv2d(const torch::Tensor& x, const torch::Tensor& weight, int64_t stride) {
-  const int64_t padding = weight.dim() == 4 ? (weight.size(2) - 1) / 2 : 0;
-  TORCH_CHECK(computes(x, weight, torch::Tensor(), {stride, stride}, {padding, padding}, {1, 1},
-                                     x.dim() == 4 ? x.size(1) : 0),
-              "depthwise_conv2d: x ", x.sizes(), " and weight ", weight.sizes(), " at stride ", stride,
-              " are not a depthwise convolution it computes (see depthwise_conv_applies); use torch::conv2d");
-  return DepthwiseConv2dFunction::apply(x, weight, stride);
+torch::Tensor depthwise_grad_input(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& weight,
+                                   int64_t stride) {
+  return grad_input_kernel(x, weight, dy.contiguous(), stride);
+}
+
+torch::Tensor depthwise_grad_weight(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& weight,
+                                    int64_t stride) {
+  return grad_weight_kernel(x, weight, dy.contiguous(), stride);
 }
 
 }  // namespace wattlab::zoo

@@ -3,8 +3,9 @@
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
+#include <ATen/ops/convolution_backward.h>
 #include <ATen/ops/mkldnn_convolution.h>
-#include <torch/autograd.h>
+#include <ATen/ops/zeros_like.h>
 
 #include <algorithm>
 #include <type_traits>
@@ -118,55 +119,21 @@ at::Tensor channels_first(const at::Tensor& grad_out, const ConvGeometry& g) {
   return grad_out.reshape({g.batch, g.out_channels, -1}).transpose(0, 1).contiguous();
 }
 
+// x's every stride-th row and column, contiguous.
+at::Tensor subsampled(const at::Tensor& x, int64_t stride) {
+  return x.slice(2, 0, x.size(2), stride).slice(3, 0, x.size(3), stride).contiguous();
+}
+
 // sgemm with C's columns split among LibTorch's threads in whole tiles; the
 // same result for any number of threads.
 void parallel_sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col, const float* b,
                     int64_t b_row, int64_t b_col, float* c, int64_t ldc) {
-  at::parallel_for(0, (n + kSgemmTileColumns - 1) / kSgemmTileColumns, 1, [&](int64_t begin, int64_t end) {
-    const int64_t first = begin * kSgemmTileColumns, last = std::min(n, end * kSgemmTileColumns);
+  const int64_t tile = sgemm_tile_columns();
+  at::parallel_for(0, (n + tile - 1) / tile, 1, [&](int64_t begin, int64_t end) {
+    const int64_t first = begin * tile, last = std::min(n, end * tile);
     sgemm(m, last - first, k, a, a_row, a_col, b + first * b_col, b_row, b_col, c + first, ldc);
   });
 }
-
-// The two ways of computing the three passes.
-enum class Method : int64_t { kGemm, kWinograd };
-
-class ZooConv2dFunction : public torch::autograd::Function<ZooConv2dFunction> {
- public:
-  // bias: [O], or empty for none (autograd's apply takes no undefined tensors).
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
-                            const at::Tensor& bias, int64_t stride, int64_t padding, int64_t method) {
-    ctx->save_for_backward({x, weight});
-    ctx->saved_data["stride"] = stride;
-    ctx->saved_data["padding"] = padding;
-    ctx->saved_data["method"] = method;
-    ctx->saved_data["has_bias"] = bias.numel() > 0;
-    const ConvGeometry g = conv_geometry(x, weight, stride, padding);
-    const at::Tensor b = bias.numel() > 0 ? bias : at::Tensor();
-    return static_cast<Method>(method) == Method::kWinograd ? conv_forward_winograd(x, weight, b, g)
-                                                            : conv_forward_gemm(x, weight, b, g);
-  }
-
-  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
-                                               torch::autograd::tensor_list grads) {
-    const torch::autograd::variable_list saved = ctx->get_saved_variables();
-    const at::Tensor& x = saved[0];
-    const at::Tensor& weight = saved[1];
-    const ConvGeometry g =
-        conv_geometry(x, weight, ctx->saved_data["stride"].toInt(), ctx->saved_data["padding"].toInt());
-    const at::Tensor grad_out = grads[0].contiguous();
-    const bool winograd = static_cast<Method>(ctx->saved_data["method"].toInt()) == Method::kWinograd;
-    at::Tensor grad_x, grad_weight, grad_bias;
-    if (ctx->needs_input_grad(0)) {
-      grad_x = winograd ? conv_grad_input_winograd(grad_out, weight, g) : conv_grad_input_gemm(grad_out, weight, g);
-    }
-    if (ctx->needs_input_grad(1)) {
-      grad_weight = winograd ? conv_grad_weight_winograd(grad_out, x, g) : conv_grad_weight_gemm(grad_out, x, g);
-    }
-    if (ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2)) grad_bias = grad_out.sum({0, 2, 3});
-    return {grad_x, grad_weight, grad_bias, at::Tensor(), at::Tensor(), at::Tensor()};
-  }
-};
 
 }  // namespace
 
@@ -185,63 +152,28 @@ ConvGeometry conv_geometry(const at::Tensor& x, const at::Tensor& weight, int64_
   return g;
 }
 
-namespace {
-
-// What both fast paths need: autograd recording a weight gradient, CPU float32
-// contiguous NCHW tensors, groups 1, no dilation, equal strides and paddings.
-bool plain_training_conv(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
-                         at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
-  if (!at::GradMode::is_enabled() || !weight.requires_grad()) return false;
-  if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat) return false;
-  if (x.dim() != 4 || weight.dim() != 4 || !x.is_contiguous() || !weight.is_contiguous()) return false;
-  if (groups != 1 || stride.size() != 2 || padding.size() != 2 || dilation.size() != 2) return false;
-  return stride[0] == stride[1] && padding[0] == padding[1] && dilation[0] == 1 && dilation[1] == 1 &&
-         weight.size(1) == x.size(1);
-}
-
-}  // namespace
-
-bool gemm_conv_applies(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
-                       at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
-  if (!plain_training_conv(x, weight, stride, padding, dilation, groups)) return false;
-  if (weight.size(2) != 3 || weight.size(3) != 3 || !sgemm_available()) return false;
-  const ConvGeometry g = conv_geometry(x, weight, stride[0], padding[0]);
-  return g.out_height >= 1 && g.out_width >= 1 && g.out_height * g.out_width <= 16;
-}
-
-at::Tensor gemm_conv2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
-                       int64_t padding) {
-  return ZooConv2dFunction::apply(x, weight, bias.defined() ? bias : at::empty({0}, weight.options()), stride,
-                                  padding, static_cast<int64_t>(Method::kGemm));
-}
-
-bool winograd_conv_applies(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
-                           at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
-  if (!plain_training_conv(x, weight, stride, padding, dilation, groups)) return false;
-  if (weight.size(2) != 3 || weight.size(3) != 3 || stride[0] != 1 || padding[0] != 1 || !sgemm_available()) {
-    return false;
-  }
-  // With fewer channels the products are too small to pay for the transforms: 1 -> 32 ran at 0.4-0.9x
-  // oneDNN's speed, and 32 -> 64 (the small CNN's second layer), 1.1-1.25x faster alone, left training no faster.
-  return x.size(2) * x.size(3) > 16 && x.size(1) >= 64 && weight.size(0) >= 64;
-}
-
-at::Tensor winograd_conv2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  return ZooConv2dFunction::apply(x, weight, bias.defined() ? bias : at::empty({0}, weight.options()), 1, 1,
-                                  static_cast<int64_t>(Method::kWinograd));
-}
-
-bool subsampled_pointwise_applies(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
-                                  at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups) {
-  return plain_training_conv(x, weight, stride, padding, dilation, groups) && x.size(0) >= 16 &&
-         weight.size(2) == 1 && weight.size(3) == 1 && padding[0] == 0 && stride[0] > 1;
-}
-
-at::Tensor subsampled_pointwise_conv2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
-                                       int64_t stride) {
-  const at::Tensor sampled = x.slice(2, 0, x.size(2), stride).slice(3, 0, x.size(3), stride).contiguous();
+at::Tensor conv_forward_subsampled(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                   int64_t stride) {
+  const at::Tensor sampled = subsampled(x, stride);
   const c10::optional<at::Tensor> b = bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt;
   return at::mkldnn_convolution(sampled, weight, b, {0, 0}, {1, 1}, {1, 1}, 1);
+}
+
+at::Tensor conv_grad_input_subsampled(const at::Tensor& grad_out, const at::Tensor& x, const at::Tensor& weight,
+                                      int64_t stride) {
+  const at::Tensor sampled_grad = std::get<0>(at::convolution_backward(
+      grad_out, subsampled(x, stride), weight, c10::nullopt, {1, 1}, {0, 0}, {1, 1}, false, {0, 0}, 1,
+      {true, false, false}));
+  // The pixels the subsampling skipped get no gradient.
+  at::Tensor grad_x = at::zeros_like(x);
+  grad_x.slice(2, 0, x.size(2), stride).slice(3, 0, x.size(3), stride).copy_(sampled_grad);
+  return grad_x;
+}
+
+at::Tensor conv_grad_weight_subsampled(const at::Tensor& grad_out, const at::Tensor& x, const at::Tensor& weight,
+                                       int64_t stride) {
+  return std::get<1>(at::convolution_backward(grad_out, subsampled(x, stride), weight, c10::nullopt, {1, 1},
+                                              {0, 0}, {1, 1}, false, {0, 0}, 1, {false, true, false}));
 }
 
 at::Tensor conv_forward_gemm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,

@@ -1,14 +1,19 @@
-// The im2row + GEMM and Winograd convolutions: outputs and gradients against
-// LibTorch's conv2d on every kind of shape they take, when they apply, that
-// the zoo's Conv module falls back to nn::Conv2d elsewhere, and loads
-// nn::Conv2d's state.
+// The im2row + GEMM, Winograd and subsampled convolutions: outputs and
+// gradients against LibTorch's conv2d on every kind of shape they take, alone
+// and mixed pass by pass with LibTorch's; where conv_kernels offers them; that
+// the zoo's Conv module is nn::Conv2d bit for bit with --kernels libtorch, and
+// loads nn::Conv2d's state.
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <sstream>
+#include <string>
+#include <vector>
 
-#include "wattlab/train/models/gemm_conv.h"
+#include "wattlab/train/models/conv_dispatch.h"
 #include "wattlab/train/models/kernel_testing.h"
 #include "wattlab/train/models/layers.h"
 
@@ -50,6 +55,13 @@ void expect_same_as(const torch::Tensor& x0, const torch::Tensor& w0, const torc
   }
 }
 
+// Whether conv_kernels offers `kernel` for conv2d(x, w, b, stride, padding).
+bool offers(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, int64_t stride, int64_t padding,
+            ConvKernel kernel) {
+  const std::vector<ConvKernel> kernels = conv_kernels(x, w, b, {stride, stride}, {padding, padding}, {1, 1}, 1);
+  return std::find(kernels.begin(), kernels.end(), kernel) != kernels.end();
+}
+
 // Output maps 4x4, 2x2, 1x1 and 3x5, batches 1, 3 and 8, strides 1 and 2, odd sides and channel counts,
 // inputs one pixel wide or high (the padding on both sides of every window).
 const std::vector<Case> kCases = {
@@ -57,6 +69,16 @@ const std::vector<Case> kCases = {
     {1, 3, 5, 2, 2, 1, false},  {3, 4, 6, 3, 3, 2, false}, {3, 4, 6, 1, 1, 1, true},    {2, 8, 3, 2, 2, 2, false},
     {3, 7, 9, 3, 5, 1, true},   {64, 24, 24, 4, 4, 1, false}, {2, 3, 4, 1, 1, 2, false}, {2, 3, 4, 3, 1, 2, true},
     {2, 3, 4, 1, 3, 2, false}};
+
+// What makes these tests fail on an output a kernel never writes: fresh
+// tensors start as NaN (kernel_testing.h), which relative_to_max rejects.
+TEST(GemmConvTest, UnwrittenOutputsAreNanAndFail) {
+  const torch::Tensor fresh = torch::empty({4, 8, 16, 16});
+  EXPECT_TRUE(torch::isnan(fresh).all().item<bool>());
+  torch::Tensor almost = torch::randn({4, 8, 16, 16});
+  almost[3][7][15][15] = fresh[0][0][0][0];
+  EXPECT_EQ(relative_to_max(almost, torch::zeros_like(almost)), INFINITY);
+}
 
 TEST(GemmConvTest, OutputAndGradientsMatchConv2d) {
   torch::manual_seed(7);
@@ -68,8 +90,8 @@ TEST(GemmConvTest, OutputAndGradientsMatchConv2d) {
     expect_same_as(
         x0, w0, b0,
         [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-          EXPECT_TRUE(gemm_conv_applies(x, w, {c.stride, c.stride}, {1, 1}, {1, 1}, 1));
-          return gemm_conv2d(x, w, b, c.stride, 1);
+          EXPECT_TRUE(offers(x, w, b, c.stride, 1, ConvKernel::kGemm));
+          return conv2d_planned(x, w, b, {c.stride, 1, 1}, every_pass(ConvKernel::kGemm));
         },
         [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
           return torch::conv2d(x, w, b, c.stride, 1);
@@ -81,7 +103,7 @@ TEST(GemmConvTest, OnlyTheWeightNeedsAGradient) {
   torch::manual_seed(3);
   const torch::Tensor x = torch::randn({3, 8, 4, 4});
   torch::Tensor w = torch::randn({4, 8, 3, 3}).requires_grad_();
-  gemm_conv2d(x, w, torch::Tensor(), 1, 1).sum().backward();
+  conv2d_planned(x, w, torch::Tensor(), {1, 1, 1}, every_pass(ConvKernel::kGemm)).sum().backward();
   torch::Tensor rw = w.detach().clone().requires_grad_();
   torch::conv2d(x, rw, {}, 1, 1).sum().backward();
   EXPECT_LE(relative_to_max(w.grad(), rw.grad()), 1e-5);
@@ -95,7 +117,7 @@ TEST(GemmConvTest, SameGradientsEveryRun) {
   std::vector<torch::Tensor> grads;
   for (int run = 0; run < 2; ++run) {
     torch::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
-    gemm_conv2d(x, w, torch::Tensor(), 2, 1).square().sum().backward();
+    conv2d_planned(x, w, torch::Tensor(), {2, 1, 1}, every_pass(ConvKernel::kGemm)).square().sum().backward();
     grads.push_back(x.grad());
     grads.push_back(w.grad());
   }
@@ -103,26 +125,45 @@ TEST(GemmConvTest, SameGradientsEveryRun) {
   EXPECT_TRUE(torch::equal(grads[1], grads[3]));
 }
 
-TEST(GemmConvTest, AppliesOnlyWhereMeasuredFaster) {
-  const torch::Tensor x = torch::randn({4, 8, 4, 4});
+TEST(GemmConvTest, OffersItsKernelsWhereTheyCompute) {
+  using K = ConvKernel;
+  using Kernels = std::vector<ConvKernel>;
   const torch::Tensor w = torch::randn({8, 8, 3, 3}).requires_grad_();
-  EXPECT_TRUE(gemm_conv_applies(x, w, {1, 1}, {1, 1}, {1, 1}, 1));
-  // An 8x8 output map (oneDNN's own weight gradient is faster there), a 1x1 kernel.
-  EXPECT_FALSE(gemm_conv_applies(torch::randn({4, 8, 8, 8}), w, {1, 1}, {1, 1}, {1, 1}, 1));
-  EXPECT_FALSE(gemm_conv_applies(x, torch::randn({8, 8, 1, 1}).requires_grad_(), {1, 1}, {0, 0}, {1, 1}, 1));
-  // Groups, dilation, unequal strides, another dtype, channels-last, no weight gradient, no autograd.
-  EXPECT_FALSE(gemm_conv_applies(x, torch::randn({8, 4, 3, 3}).requires_grad_(), {1, 1}, {1, 1}, {1, 1}, 2));
-  EXPECT_FALSE(gemm_conv_applies(x, w, {1, 1}, {2, 2}, {2, 2}, 1));
-  EXPECT_FALSE(gemm_conv_applies(x, w, {1, 2}, {1, 1}, {1, 1}, 1));
-  EXPECT_FALSE(gemm_conv_applies(x.to(torch::kDouble), w.detach().to(torch::kDouble).requires_grad_(), {1, 1}, {1, 1},
-                                 {1, 1}, 1));
-  EXPECT_FALSE(gemm_conv_applies(x.contiguous(torch::MemoryFormat::ChannelsLast), w, {1, 1}, {1, 1}, {1, 1}, 1));
-  EXPECT_FALSE(gemm_conv_applies(x, w.detach(), {1, 1}, {1, 1}, {1, 1}, 1));
+  auto kernels = [](const torch::Tensor& x, const torch::Tensor& w, at::IntArrayRef stride = {1, 1},
+                    at::IntArrayRef padding = {1, 1}, at::IntArrayRef dilation = {1, 1}, int64_t groups = 1,
+                    const torch::Tensor& bias = {}) {
+    return conv_kernels(x, w, bias, stride, padding, dilation, groups);
+  };
+  // im2row + sgemm first on maps of up to 16 pixels, Winograd first on larger ones; sgemm up to 64 pixels.
+  EXPECT_EQ(kernels(torch::randn({4, 8, 4, 4}), w), (Kernels{K::kLibTorch, K::kGemm, K::kWinograd}));
+  EXPECT_EQ(kernels(torch::randn({4, 8, 8, 8}), w), (Kernels{K::kLibTorch, K::kWinograd, K::kGemm}));
+  EXPECT_EQ(kernels(torch::randn({4, 8, 9, 9}), w), (Kernels{K::kLibTorch, K::kWinograd}));
+  EXPECT_EQ(kernels(torch::randn({4, 8, 8, 8}), w, {2, 2}), (Kernels{K::kLibTorch, K::kGemm}));
+  EXPECT_EQ(kernels(torch::randn({4, 8, 8, 8}), w, {1, 1}, {0, 0}), (Kernels{K::kLibTorch, K::kGemm}));
+  // No im2row where the lowered input would pass 64 MiB (16M floats): 512 channels at 4x4 and batch 512 are
+  // 512 * 16 * 4608 = 37.7M floats.
+  EXPECT_EQ(kernels(torch::randn({512, 512, 4, 4}), torch::randn({8, 512, 3, 3})), (Kernels{K::kLibTorch, K::kWinograd}));
+  // A strided 1x1 kernel without padding: the subsampled copy; stride 1 or padding: LibTorch's.
+  const torch::Tensor pointwise = torch::randn({8, 8, 1, 1});
+  EXPECT_EQ(kernels(torch::randn({4, 8, 8, 8}), pointwise, {2, 2}, {0, 0}), (Kernels{K::kLibTorch, K::kSubsampled}));
+  EXPECT_EQ(kernels(torch::randn({4, 8, 8, 8}), pointwise, {1, 1}, {0, 0}), Kernels{K::kLibTorch});
+  EXPECT_EQ(kernels(torch::randn({4, 8, 8, 8}), pointwise, {2, 2}, {1, 1}), Kernels{K::kLibTorch});
+  // Groups, dilation, unequal strides, another dtype, channels-last, autocast: LibTorch's only.
+  const torch::Tensor x = torch::randn({4, 8, 4, 4});
+  EXPECT_EQ(kernels(x, torch::randn({8, 4, 3, 3}), {1, 1}, {1, 1}, {1, 1}, 2), Kernels{K::kLibTorch});
+  EXPECT_EQ(kernels(x, w, {1, 1}, {2, 2}, {2, 2}), Kernels{K::kLibTorch});
+  EXPECT_EQ(kernels(x, w, {1, 2}), Kernels{K::kLibTorch});
+  EXPECT_EQ(kernels(x.to(torch::kDouble), w.detach().to(torch::kDouble)), Kernels{K::kLibTorch});
+  EXPECT_EQ(kernels(x.contiguous(torch::MemoryFormat::ChannelsLast), w), Kernels{K::kLibTorch});
+  at::autocast::set_cpu_enabled(true);
+  EXPECT_EQ(kernels(x, w), Kernels{K::kLibTorch});
+  at::autocast::set_cpu_enabled(false);
+  // Without autograd (evaluation) the forward kernels are offered too.
   torch::NoGradGuard no_grad;
-  EXPECT_FALSE(gemm_conv_applies(x, w, {1, 1}, {1, 1}, {1, 1}, 1));
+  EXPECT_EQ(kernels(x, w.detach()), (Kernels{K::kLibTorch, K::kGemm, K::kWinograd}));
 }
 
-TEST(GemmConvTest, WinogradMatchesConv2dAndAppliesOnlyWhereMeasuredFaster) {
+TEST(GemmConvTest, WinogradMatchesConv2d) {
   torch::manual_seed(17);
   // Even and odd sides (ResNet-18's 8x8 and 7x7), a map wider than high, channels off sgemm's tiles, a bias.
   const std::vector<Case> cases = {{2, 64, 64, 8, 8, 1, false}, {3, 64, 70, 7, 7, 1, true}, {2, 67, 64, 5, 9, 1, false}};
@@ -135,27 +176,39 @@ TEST(GemmConvTest, WinogradMatchesConv2dAndAppliesOnlyWhereMeasuredFaster) {
     expect_same_as(
         x0, w0, b0,
         [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-          EXPECT_TRUE(winograd_conv_applies(x, w, {1, 1}, {1, 1}, {1, 1}, 1));
-          return winograd_conv2d(x, w, b);
+          EXPECT_TRUE(offers(x, w, b, 1, 1, ConvKernel::kWinograd));
+          return conv2d_planned(x, w, b, {1, 1, 1}, every_pass(ConvKernel::kWinograd));
         },
         [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
           return torch::conv2d(x, w, b, 1, 1);
         },
         5e-6);
   }
-  const torch::Tensor x = torch::randn({2, 64, 8, 8});
-  const torch::Tensor w = torch::randn({64, 64, 3, 3}).requires_grad_();
-  // Stride 2, no padding, a 4x4 map (gemm_conv's), fewer than 64 channels in or out.
-  EXPECT_FALSE(winograd_conv_applies(x, w, {2, 2}, {1, 1}, {1, 1}, 1));
-  EXPECT_FALSE(winograd_conv_applies(x, w, {1, 1}, {0, 0}, {1, 1}, 1));
-  EXPECT_FALSE(winograd_conv_applies(torch::randn({2, 64, 4, 4}), w, {1, 1}, {1, 1}, {1, 1}, 1));
-  EXPECT_FALSE(winograd_conv_applies(torch::randn({2, 32, 8, 8}), torch::randn({64, 32, 3, 3}).requires_grad_(),
-                                     {1, 1}, {1, 1}, {1, 1}, 1));
-  EXPECT_FALSE(winograd_conv_applies(x, torch::randn({32, 64, 3, 3}).requires_grad_(), {1, 1}, {1, 1}, {1, 1}, 1));
-  // The layout conditions it shares with gemm_conv: channels-last, no autograd.
-  EXPECT_FALSE(winograd_conv_applies(x.contiguous(torch::MemoryFormat::ChannelsLast), w, {1, 1}, {1, 1}, {1, 1}, 1));
-  torch::NoGradGuard no_grad;
-  EXPECT_FALSE(winograd_conv_applies(x, w, {1, 1}, {1, 1}, {1, 1}, 1));
+}
+
+// Each pass by another kernel: every combination of LibTorch's, im2row + sgemm
+// and Winograd over the three passes gives conv2d's results.
+TEST(GemmConvTest, EveryMixOfKernelsAcrossThePassesMatchesConv2d) {
+  torch::manual_seed(19);
+  const torch::Tensor x0 = torch::randn({3, 16, 4, 4}), w0 = torch::randn({8, 16, 3, 3}) * 0.2, b0 = torch::randn({8});
+  const ConvKernel kinds[] = {ConvKernel::kLibTorch, ConvKernel::kGemm, ConvKernel::kWinograd};
+  for (ConvKernel forward : kinds) {
+    for (ConvKernel grad_input : kinds) {
+      for (ConvKernel grad_weight : kinds) {
+        SCOPED_TRACE(std::string(conv_kernel_name(forward)) + "/" + conv_kernel_name(grad_input) + "/" +
+                     conv_kernel_name(grad_weight));
+        expect_same_as(
+            x0, w0, b0,
+            [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+              return conv2d_planned(x, w, b, {1, 1, 1}, {forward, grad_input, grad_weight});
+            },
+            [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+              return torch::conv2d(x, w, b, 1, 1);
+            },
+            2e-6);
+      }
+    }
+  }
 }
 
 TEST(GemmConvTest, SubsampledPointwiseMatchesStridedConv2d) {
@@ -171,24 +224,20 @@ TEST(GemmConvTest, SubsampledPointwiseMatchesStridedConv2d) {
     expect_same_as(
         x0, w0, b0,
         [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-          EXPECT_TRUE(subsampled_pointwise_applies(x, w, {c.stride, c.stride}, {0, 0}, {1, 1}, 1));
-          return subsampled_pointwise_conv2d(x, w, b, c.stride);
+          EXPECT_TRUE(offers(x, w, b, c.stride, 0, ConvKernel::kSubsampled));
+          return conv2d_planned(x, w, b, {c.stride, 0, 1}, every_pass(ConvKernel::kSubsampled));
         },
         [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
           return torch::conv2d(x, w, b, c.stride);
         });
   }
-  const torch::Tensor w = torch::randn({8, 4, 1, 1}).requires_grad_();
-  EXPECT_TRUE(subsampled_pointwise_applies(torch::randn({16, 4, 8, 8}), w, {2, 2}, {0, 0}, {1, 1}, 1));
-  // Batches under 16 (LibTorch's own 1x1 path), stride 1, padding.
-  EXPECT_FALSE(subsampled_pointwise_applies(torch::randn({8, 4, 8, 8}), w, {2, 2}, {0, 0}, {1, 1}, 1));
-  EXPECT_FALSE(subsampled_pointwise_applies(torch::randn({16, 4, 8, 8}), w, {1, 1}, {0, 0}, {1, 1}, 1));
-  EXPECT_FALSE(subsampled_pointwise_applies(torch::randn({16, 4, 8, 8}), w, {2, 2}, {1, 1}, {1, 1}, 1));
 }
 
-// Conv loads an nn::Conv2d's saved parameters, and outside gemm_conv's shapes
-// gives nn::Conv2d's result bit for bit.
-TEST(GemmConvTest, ConvModuleLoadsConv2dStateAndFallsBack) {
+// Conv loads an nn::Conv2d's saved parameters; with --kernels libtorch it is
+// nn::Conv2d bit for bit (output and every gradient), with wattlab it runs
+// ours, and in auto mode it measures each pass once per shape, records the
+// layer and keeps the choice.
+TEST(GemmConvTest, ConvModuleLoadsConv2dStateAndRunsTheChosenKernels) {
   torch::manual_seed(5);
   nn::Conv2d plain(nn::Conv2dOptions(6, 10, 3).stride(1).padding(1).bias(true));
   std::stringstream saved;
@@ -198,17 +247,48 @@ TEST(GemmConvTest, ConvModuleLoadsConv2dStateAndFallsBack) {
   EXPECT_TRUE(torch::equal(conv->weight, plain->weight));
   EXPECT_TRUE(torch::equal(conv->bias, plain->bias));
   EXPECT_EQ(conv->named_parameters().keys(), plain->named_parameters().keys());
+  conv->set_kernel_layer("conv");
 
-  const torch::Tensor large = torch::randn({2, 6, 9, 9});  // a 9x9 output: nn::Conv2d's path
-  ASSERT_FALSE(gemm_conv_applies(large, conv->weight, {1, 1}, {1, 1}, {1, 1}, 1));
-  EXPECT_TRUE(torch::equal(conv->forward(large), plain->forward(large)));
-
-  const torch::Tensor small = torch::randn({2, 6, 4, 4});  // gemm_conv's: same up to rounding
-  ASSERT_TRUE(gemm_conv_applies(small, conv->weight, {1, 1}, {1, 1}, {1, 1}, 1));
-  conv->forward(small).sum().backward();
-  plain->forward(small).sum().backward();
-  EXPECT_LE(relative_to_max(conv->weight.grad(), plain->weight.grad()), 1e-5);
-  EXPECT_LE(relative_to_max(conv->bias.grad(), plain->bias.grad()), 1e-5);
+  const torch::Tensor x0 = torch::randn({2, 6, 4, 4});
+  auto step = [&](auto& module) {
+    const torch::Tensor x = x0.clone().requires_grad_();
+    module->zero_grad();
+    const torch::Tensor y = module->forward(x);
+    (y * y).sum().backward();
+    return std::vector<torch::Tensor>{y.detach(), x.grad(), module->weight.grad().clone(), module->bias.grad().clone()};
+  };
+  const std::vector<torch::Tensor> expected = step(plain);
+  {
+    const ForcedKernels libtorch(KernelMode::kLibTorch);
+    const std::vector<torch::Tensor> got = step(conv);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(torch::equal(got[i], expected[i])) << i;
+    EXPECT_EQ(libtorch.chooser().layers().at(0).implementation, "libtorch");
+  }
+  {
+    const ForcedKernels ours(KernelMode::kWattlab);
+    const std::vector<torch::Tensor> got = step(conv);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_LE(relative_to_max(got[i], expected[i]), 1e-5) << i;
+    ASSERT_EQ(ours.chooser().layers().size(), 3u);
+    EXPECT_EQ(ours.chooser().layers().at(0).implementation, "gemm");
+  }
+  {
+    const ForcedKernels measured(KernelMode::kAuto);
+    step(conv);
+    const KernelChooser& chooser = measured.chooser();
+    ASSERT_EQ(chooser.layers().size(), 3u);
+    const char* passes[] = {"forward", "input_grad", "weight_grad"};
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(chooser.layers()[i].layer, "conv");
+      EXPECT_EQ(chooser.layers()[i].shape, "conv 6->10 k3x3 s1 p1 bias 2x4x4");
+      EXPECT_EQ(chooser.layers()[i].pass, passes[i]);
+    }
+    const double measuring_s = chooser.measuring_s();
+    EXPECT_GT(measuring_s, 0);
+    const std::vector<torch::Tensor> again = step(conv);  // the same kernels, nothing measured
+    EXPECT_EQ(chooser.measuring_s(), measuring_s);
+    EXPECT_EQ(chooser.layers().size(), 3u);
+    for (size_t i = 0; i < again.size(); ++i) EXPECT_LE(relative_to_max(again[i], expected[i]), 1e-5) << i;
+  }
 }
 
 }  // namespace

@@ -21,11 +21,12 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "wattlab/train/models.h"
 #include "wattlab/train/models/batch_norm.h"
-#include "wattlab/train/models/depthwise_conv.h"
-#include "wattlab/train/models/gemm_conv.h"
+#include "wattlab/train/models/conv_dispatch.h"
 #include "wattlab/train/models_torch.h"
 
 namespace wattlab::zoo {
@@ -109,14 +110,18 @@ inline int64_t make_divisible(double value, int64_t divisor = 8) {
 }
 
 // nn::Conv2d (same options, same parameters "weight" and "bias", so state
-// dicts and checkpoints load either way) whose forward sends the convolutions
-// that wattlab's kernels run faster to them: depthwise 3x3 and 5x5
-// (depthwise_conv.h), 3x3 convolutions on small maps, stride-1 3x3
-// convolutions on larger ones (Winograd) and strided 1x1 shortcuts
-// (gemm_conv.h). Everything else runs nn::Conv2d's own.
+// dicts and checkpoints load either way) whose forward runs each pass by the
+// kernel chosen for its shape (conv_dispatch.h): LibTorch's, or ours where one
+// computes the same convolution (depthwise 3x3 and 5x5, Winograd for stride-1
+// 3x3, im2row + sgemm for 3x3 on small maps, strided 1x1 shortcuts on a
+// subsampled copy). When every pass it needs chose LibTorch's, or nothing else
+// applies, it is nn::Conv2d's own forward, bit for bit.
 class ConvImpl : public nn::Conv2dImpl {
  public:
   using nn::Conv2dImpl::Conv2dImpl;
+
+  // The layer's name in the kernel chooser's records (name_kernel_layers).
+  void set_kernel_layer(std::string name) { kernel_layer_ = std::move(name); }
 
   torch::Tensor forward(const torch::Tensor& x) {
     // Conv options hold c10::variant in LibTorch 1.x, std::variant from 2.0.
@@ -127,22 +132,24 @@ class ConvImpl : public nn::Conv2dImpl {
 #endif
     const auto* padding = get_if<torch::ExpandingArray<2>>(&options.padding());
     if (padding != nullptr && get_if<torch::enumtype::kZeros>(&options.padding_mode()) != nullptr) {
-      const int64_t stride = options.stride()->at(0);
-      if (depthwise_conv_applies(x, weight, bias, options.stride(), *padding, options.dilation(), options.groups())) {
-        return depthwise_conv2d(x, weight, stride);
+      const std::vector<ConvKernel> kernels =
+          conv_kernels(x, weight, bias, options.stride(), *padding, options.dilation(), options.groups());
+      const ConvSettings settings{options.stride()->at(0), (*padding)->at(0), options.groups()};
+      // What the plan depends on besides x's sizes: the passes autograd will need, and what applies.
+      const uint32_t flags = (torch::GradMode::is_enabled() ? 1u : 0u) | (x.requires_grad() ? 2u : 0u) |
+                             (weight.requires_grad() ? 4u : 0u) | static_cast<uint32_t>(kernels.size() << 3);
+      const ConvPlan* plan = memo_.find(x, flags);
+      if (plan == nullptr) {
+        plan = &memo_.remember(x, flags, choose_conv_plan(kernel_layer_, x, weight, bias, settings, kernels));
       }
-      if (gemm_conv_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
-        return gemm_conv2d(x, weight, bias, stride, (*padding)->at(0));
-      }
-      if (winograd_conv_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
-        return winograd_conv2d(x, weight, bias);
-      }
-      if (subsampled_pointwise_applies(x, weight, options.stride(), *padding, options.dilation(), options.groups())) {
-        return subsampled_pointwise_conv2d(x, weight, bias, stride);
-      }
+      if (!plan->all_libtorch()) return conv2d_planned(x, weight, bias, settings, *plan);
     }
     return nn::Conv2dImpl::forward(x);
   }
+
+ private:
+  std::string kernel_layer_;  // "" until named
+  PlanMemo<ConvPlan> memo_;   // the plan for the last input
 };
 TORCH_MODULE(Conv);
 

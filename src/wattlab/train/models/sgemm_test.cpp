@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
+
+#include "wattlab/train/models/sgemm_testing.h"
 
 namespace wattlab::zoo {
 namespace {
@@ -38,16 +41,14 @@ struct Operands {
   }
 };
 
-class SgemmTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!sgemm_available()) GTEST_SKIP() << "this CPU lacks AVX2 or FMA";
-  }
-};
+// Every test runs once per micro-kernel (AVX2, and AVX-512 where the CPU has it).
+class SgemmTest : public SgemmIsaTest {};
+INSTANTIATE_TEST_SUITE_P(Isa, SgemmTest, kEverySgemmIsa, sgemm_isa_test_name);
 
-TEST_F(SgemmTest, MatchesADoublePrecisionProductForEveryShapeAndLayout) {
-  // Edges of the 6x16 tiles, several blocks of k (256) and of n (4096).
-  const int64_t shapes[][3] = {{1, 1, 1}, {5, 17, 3}, {6, 16, 256}, {7, 33, 300}, {97, 20, 513}, {13, 4100, 9}};
+TEST_P(SgemmTest, MatchesADoublePrecisionProductForEveryShapeAndLayout) {
+  // Edges of the 6x16 and 12x32 tiles, several blocks of k (256), of m (96) and of n (4096).
+  const int64_t shapes[][3] = {{1, 1, 1},      {5, 17, 3},   {6, 16, 256}, {7, 33, 300},
+                               {12, 32, 256}, {25, 63, 40}, {97, 20, 513}, {13, 4100, 9}};
   uint32_t seed = 1;
   for (const auto& shape : shapes) {
     for (int layout = 0; layout < 4; ++layout) {
@@ -69,20 +70,22 @@ TEST_F(SgemmTest, MatchesADoublePrecisionProductForEveryShapeAndLayout) {
   }
 }
 
-TEST_F(SgemmTest, ColumnSplitsAndRepeatsGiveTheSameBits) {
+TEST_P(SgemmTest, ColumnSplitsAndRepeatsGiveTheSameBits) {
   // What lets callers split C's columns among threads: each element is the
   // same sum whatever tile it falls in.
   const Operands ops(50, 300, 700, true, false, 7);
-  std::vector<float> whole(ops.m * ops.n), again(ops.m * ops.n), split(ops.m * ops.n);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> whole(ops.m * ops.n, nan), again(ops.m * ops.n, nan), split(ops.m * ops.n, nan);
   ops.multiply(whole.data(), ops.n, 0, ops.n);
   ops.multiply(again.data(), ops.n, 0, ops.n);
   EXPECT_EQ(std::memcmp(whole.data(), again.data(), whole.size() * sizeof(float)), 0);
   const int64_t cuts[] = {0, 7, 23, 32, 181, 300};
   for (size_t i = 0; i + 1 < std::size(cuts); ++i) ops.multiply(split.data(), ops.n, cuts[i], cuts[i + 1]);
   EXPECT_EQ(std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float)), 0);
+  EXPECT_TRUE(std::all_of(split.begin(), split.end(), [](float v) { return std::isfinite(v); }));
 }
 
-TEST_F(SgemmTest, WritesOnlyItsColumnsAndZerosForAnEmptyInnerDimension) {
+TEST_P(SgemmTest, WritesOnlyItsColumnsAndZerosForAnEmptyInnerDimension) {
   const int64_t m = 9, n = 21, ldc = 40;
   const Operands ops(m, n, 5, false, true, 3);
   std::vector<float> c(m * ldc, -7.0f);
@@ -97,11 +100,11 @@ TEST_F(SgemmTest, WritesOnlyItsColumnsAndZerosForAnEmptyInnerDimension) {
   }
 }
 
-TEST_F(SgemmTest, PackedOperandGivesSgemmsBitsAndAccumulates) {
+TEST_P(SgemmTest, PackedOperandGivesSgemmsBitsAndAccumulates) {
   // m past one block of rows (96) and k past one block (256), A transposed and not.
   for (bool transposed : {false, true}) {
     const Operands ops(101, 40, 300, transposed, false, 11);
-    std::vector<float> expected(ops.m * ops.n), packed_product(ops.m * ops.n);
+    std::vector<float> expected(ops.m * ops.n), packed_product(ops.m * ops.n, std::numeric_limits<float>::quiet_NaN());
     ops.multiply(expected.data(), ops.n, 0, ops.n);
     std::vector<float> packed(sgemm_packed_a_floats(ops.m, ops.k));
     sgemm_pack_a(ops.m, ops.k, ops.a.data(), ops.a_row(), ops.a_col(), packed.data());
@@ -116,6 +119,23 @@ TEST_F(SgemmTest, PackedOperandGivesSgemmsBitsAndAccumulates) {
       ASSERT_NEAR(accumulated[i], expected[i] + 0.5f, 1e-5f * (1.0f + std::fabs(expected[i]))) << i;
     }
   }
+}
+
+// What lets a checkpoint written on one CPU resume bit for bit on another:
+// the AVX-512 micro-kernel sums every element in the AVX2 one's order.
+TEST(SgemmKernelsTest, Avx2AndAvx512GiveTheSameBits) {
+  if (!sgemm_isa_available(SgemmIsa::kAvx512)) GTEST_SKIP() << "this CPU lacks AVX-512";
+  const SgemmIsa previous = sgemm_isa();
+  const Operands ops(101, 333, 700, true, false, 13);
+  std::vector<std::vector<float>> products;
+  for (SgemmIsa isa : {SgemmIsa::kAvx2, SgemmIsa::kAvx512}) {
+    set_sgemm_isa(isa);
+    products.emplace_back(ops.m * ops.n, std::numeric_limits<float>::quiet_NaN());
+    ops.multiply(products.back().data(), ops.n, 0, ops.n);
+  }
+  set_sgemm_isa(previous);
+  EXPECT_TRUE(std::all_of(products[1].begin(), products[1].end(), [](float v) { return std::isfinite(v); }));
+  EXPECT_EQ(std::memcmp(products[0].data(), products[1].data(), products[0].size() * sizeof(float)), 0);
 }
 
 }  // namespace
