@@ -11,6 +11,7 @@
 #include "wattlab/chess/recognition.h"
 #include "wattlab/chess/study.h"
 #include "wattlab/cli/commands.h"
+#include "wattlab/cli/meter_notes.h"
 #include "wattlab/cli/saved_model_source.h"
 #include "wattlab/cli/table.h"
 #include "wattlab/cli/training_progress.h"
@@ -167,17 +168,14 @@ int run_study(const GlobalOptions& global, StudyCommandOptions o) {
   o.study.model_path = *dir;
   o.study.trained_run_id = o.model.run_id;
   Env& env = Env::system();
-  std::vector<std::string> notes;
-  auto meters = make_meters(env, o.meter, &notes);
-  if (!meters.ok()) return report_error(meters.status().message());
-  for (const auto& note : notes) std::fprintf(stderr, "wattlab: note: %s\n", note.c_str());
-  auto monitor = Monitor::create(env, std::move(*meters));
-  if (!monitor.ok()) return report_error(monitor.status().message());
-  if (Status s = (*monitor)->start(); !s.ok()) return report_error(s.message());
+  auto opened = open_command_monitor(env, o.meter, /*quiet=*/false);
+  if (!opened.ok()) return report_error(opened.status().message());
+  Monitor& monitor = *opened->monitor;
+  if (Status s = monitor.start(); !s.ok()) return report_error(s.message());
   auto destination = open_run_destination(global, o.tracking_uri);
   if (!destination.ok()) return report_error(destination.status().message());
   o.study.logger = destination->logger.get();
-  o.study.monitor = monitor->get();
+  o.study.monitor = &monitor;
 
   auto rows = chess::run_chess_study(o.study, [&](const chess::StudyRow& row) {
     std::fprintf(stderr, "wattlab: %-11s difficulty %.2f repetition %d: %lld boards, squares %.4f, boards %.4f, "
@@ -185,7 +183,7 @@ int run_study(const GlobalOptions& global, StudyCommandOptions o) {
                  row.decoder.c_str(), row.difficulty, row.repetition, static_cast<long long>(row.boards),
                  row.square_accuracy, row.board_exact_match, row.boards_per_s, row.boards_per_cpu_s, row.run_id.c_str());
   });
-  (*monitor)->stop();
+  monitor.stop();
   if (!rows.ok()) return report_error(rows.status().message());
 
   std::map<std::pair<double, std::string>, Aggregate> groups;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wattlab/cli/commands.h"
+#include "wattlab/cli/meter_notes.h"
 #include "wattlab/cli/saved_model_source.h"
 #include "wattlab/cli/table.h"
 #include "wattlab/energy/meters.h"
@@ -76,13 +77,12 @@ int run_infer_bench(const GlobalOptions& global, const InferBenchOptions& o) {
   const SavedModelInfo& info = (*classifier)->info();
 
   Env& env = Env::system();
-  std::vector<std::string> notes;
-  auto meters = make_meters(env, o.meter, &notes);
-  if (!meters.ok()) return report_error(meters.status().message());
-  for (const auto& note : notes) std::fprintf(stderr, "wattlab: note: %s\n", note.c_str());
-  auto monitor = Monitor::create(env, std::move(*meters));
-  if (!monitor.ok()) return report_error(monitor.status().message());
-  if (Status s = (*monitor)->start(); !s.ok()) return report_error(s.message());
+  auto opened = open_command_monitor(env, o.meter, /*quiet=*/false);
+  if (!opened.ok()) return report_error(opened.status().message());
+  Monitor& monitor = *opened->monitor;
+  EnvironmentExtras extras;
+  extras.values = opened->assumptions;
+  if (Status s = monitor.start(); !s.ok()) return report_error(s.message());
   auto destination = open_run_destination(global, o.tracking_uri);
   if (!destination.ok()) return report_error(destination.status().message());
 
@@ -107,14 +107,14 @@ int run_infer_bench(const GlobalOptions& global, const InferBenchOptions& o) {
       client.log_param("duration_s", format_number(*duration_s, 3));
       client.log_param("warmup_s", format_number(*warmup_s, 3));
       client.log_param("meter", o.meter.kind);
-      client.set_environment(collect_environment(env, {}));
+      client.set_environment(collect_environment(env, extras));
       std::fprintf(stderr, "wattlab: %s: %s warm-up, %s measured\n", name.c_str(), o.warmup.c_str(), o.duration.c_str());
       ModelBenchConfig config;
       config.batch_size = batch;
       config.threads = threads;
       config.duration_s = *duration_s;
       config.warmup_s = *warmup_s;
-      auto r = bench_model(**classifier, config, monitor->get(), &env);
+      auto r = bench_model(**classifier, config, &monitor, &env);
       if (!r.ok()) {
         client.end_run(RunStatus::kFailed);
         return report_error(r.status().message());
@@ -140,7 +140,7 @@ int run_infer_bench(const GlobalOptions& global, const InferBenchOptions& o) {
                      r->energy.estimated ? "estimated" : "measured", client.run_id().substr(0, 8)});
     }
   }
-  (*monitor)->stop();
+  monitor.stop();
   if (o.format == "json") {
     nlohmann::json out = {{"model", info.model}, {"model_path", model_path}, {"device", o.device},
                           {"trained_run", o.run_id}, {"configurations", results}};

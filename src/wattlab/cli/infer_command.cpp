@@ -132,14 +132,11 @@ int run_infer(const GlobalOptions& global, const InferCommandOptions& o) {
 
   // Metered, and recorded where the trained run is.
   Env& env = Env::system();
-  std::vector<std::string> notes;
-  auto meters = make_meters(env, o.meter, &notes);
-  if (!meters.ok()) return report_error(meters.status().message());
-  print_meter_notes_once(notes, o.quiet);
+  auto opened = open_command_monitor(env, o.meter, o.quiet);
+  if (!opened.ok()) return report_error(opened.status().message());
   EnvironmentExtras extras;
-  extras.values = meter_assumptions(*meters);
-  auto monitor = Monitor::create(env, std::move(*meters));
-  if (!monitor.ok()) return report_error(monitor.status().message());
+  extras.values = opened->assumptions;
+  Monitor& monitor = *opened->monitor;
   auto destination = open_run_destination(global, o.tracking_uri, o.quiet);
   if (!destination.ok()) return report_error(destination.status().message());
   std::string experiment = o.experiment;
@@ -153,7 +150,7 @@ int run_infer(const GlobalOptions& global, const InferCommandOptions& o) {
   if (!started.ok()) return report_error(started.status().message());
   TrackingClient& client = **started;
   bool estimated = false;
-  for (const auto& d : (*monitor)->domains()) estimated |= d.estimated;
+  for (const auto& d : monitor.domains()) estimated |= d.estimated;
   const std::vector<Param> params = {
       {"trained_run_id", run->info.run_id},     {"model", param("model")},
       {"dataset", data->dataset},               {"data_path", data_config.data_dir},
@@ -171,10 +168,9 @@ int run_infer(const GlobalOptions& global, const InferCommandOptions& o) {
   extras.values["libtorch_version"] = libtorch_version();
   client.set_environment(collect_environment(env, extras));
 
-  Monitor& meter = **monitor;
-  PowerTimelineRecorder timeline(meter, client);
-  Status started_meter = meter.start();
-  auto window = started_meter.ok() ? meter.begin_window("inference") : Result<WindowId>(started_meter);
+  PowerTimelineRecorder timeline(monitor, client);
+  Status started_meter = monitor.start();
+  auto window = started_meter.ok() ? monitor.begin_window("inference") : Result<WindowId>(started_meter);
   if (!window.ok()) {
     client.end_run(RunStatus::kFailed);
     return report_error(window.status().message());
@@ -192,8 +188,8 @@ int run_infer(const GlobalOptions& global, const InferCommandOptions& o) {
   };
   auto result = evaluate_saved_model(*dir, data->test, inference);
   progress.clear();
-  auto energy = meter.end_window(*window);
-  meter.stop();
+  auto energy = monitor.end_window(*window);
+  monitor.stop();
   timeline.finish();
   if (!result.ok() || !energy.ok()) {
     client.end_run(RunStatus::kFailed);

@@ -151,17 +151,13 @@ int run_measure(const GlobalOptions& global, const MeasureOptions& o) {
   if (Status s = check_runnable(o.command[0]); !s.ok()) return report_error(s.message());
 
   Env& env = Env::system();
-  std::vector<std::string> notes;
-  auto meters = make_meters(env, o.meter, &notes);
-  if (!meters.ok()) return report_error(meters.status().message());
-  print_meter_notes_once(notes, o.quiet);
-  EnvironmentExtras extras;
-  extras.values = meter_assumptions(*meters);
   MonitorOptions monitor_options;
   monitor_options.interval_ms = o.interval_ms;
-  auto created = Monitor::create(env, std::move(*meters), monitor_options);
-  if (!created.ok()) return report_error(created.status().message());
-  Monitor& monitor = **created;
+  auto opened = open_command_monitor(env, o.meter, o.quiet, monitor_options);
+  if (!opened.ok()) return report_error(opened.status().message());
+  EnvironmentExtras extras;
+  extras.values = opened->assumptions;
+  Monitor& monitor = *opened->monitor;
   // Opened once every input is known good, so bad input leaves no store file behind.
   auto destination = open_run_destination(global, o.tracking_uri, o.quiet);
   if (!destination.ok()) return report_error(destination.status().message());

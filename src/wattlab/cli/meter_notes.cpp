@@ -65,4 +65,18 @@ void forget_meter_notes() {
   if (!file.empty()) std::filesystem::remove(file, ec);
 }
 
+Result<CommandMonitor> open_command_monitor(Env& env, const MeterOptions& meter, bool quiet,
+                                            const MonitorOptions& options) {
+  std::vector<std::string> notes;
+  auto meters = make_meters(env, meter, &notes);
+  if (!meters.ok()) return meters.status();
+  print_meter_notes_once(notes, quiet);
+  CommandMonitor out;
+  out.assumptions = meter_assumptions(*meters);
+  auto monitor = Monitor::create(env, std::move(*meters), options);
+  if (!monitor.ok()) return monitor.status();
+  out.monitor = std::move(*monitor);
+  return out;
+}
+
 }  // namespace wattlab::cli
