@@ -425,7 +425,7 @@ TEST_F(CliTest, ATrainerKilledFiveTimesMidEpochResumesWithNothingLost) {
   std::map<int64_t, double> final_points;
   for (const auto& point : *history) final_points[point.step] = point.value;
   EXPECT_EQ(final_points.size(), history->size()) << "an epoch logged twice";
-  EXPECT_EQ(final_points.size(), acknowledged.size() + 1);
+  EXPECT_EQ(final_points.size(), acknowledged.size() + 1) << finished.out << finished.err;
   for (const auto& [step, value] : acknowledged) {
     auto it = final_points.find(step);
     ASSERT_NE(it, final_points.end()) << "epoch " << step << " lost";

@@ -94,32 +94,22 @@ class TrackingObserver final : public TrainObserver {
   void on_resume(const std::vector<EpochMetrics>& earlier_epochs) override {
     for (const EpochMetrics& m : earlier_epochs) summary_.train_images += m.train_images;
     last_epoch_ = static_cast<int>(earlier_epochs.size());
+    // A session killed after an epoch's checkpoint but before its metrics
+    // reached the store: those epochs' metrics are logged now, from the
+    // checkpoint, without the energy figures that died with that session.
+    if (!options_.resume) return;
+    const auto logged = options_.resume->latest_metrics.find("accuracy");
+    const int64_t logged_epochs = logged == options_.resume->latest_metrics.end() ? 0 : logged->second.step;
+    for (int64_t epoch = logged_epochs + 1; epoch <= last_epoch_; ++epoch) {
+      log_epoch_metrics(static_cast<int>(epoch), earlier_epochs[static_cast<size_t>(epoch - 1)], EpochEnergy{});
+    }
   }
 
   void on_epoch_end(int epoch, const EpochMetrics& m) override {
     last_epoch_ = epoch;
     summary_.epochs.push_back(m);
     summary_.train_images += m.train_images;
-    const std::pair<const char*, double> metrics[] = {
-        {"train_loss", m.train_loss},          {"test_loss", m.test_loss},
-        {"accuracy", m.accuracy},              {"precision_macro", m.precision_macro},
-        {"recall_macro", m.recall_macro},      {"f1_macro", m.f1_macro},
-        {"train_time_s", m.train_time_s},      {"eval_time_s", m.eval_time_s},
-        {"train_energy_j", epoch_train_energy_j_}, {"eval_energy_j", epoch_eval_energy_j_},
-        {"train_energy_per_image_j",
-         m.train_images > 0 ? epoch_train_energy_j_ / static_cast<double>(m.train_images) : NAN},
-    };
-    for (const auto& [key, value] : metrics) keep_error(client_.log_metric(key, value, epoch));
-    // Metrics that exist only for some runs (a validation split, more than 5 classes).
-    const std::pair<const char*, double> optional_metrics[] = {
-        {"learning_rate", m.learning_rate},       {"top5_accuracy", m.top5_accuracy},
-        {"val_loss", m.val_loss},                 {"val_accuracy", m.val_accuracy},
-        {"val_top5_accuracy", m.val_top5_accuracy}, {"val_time_s", m.val_images > 0 ? m.val_time_s : NAN},
-        {"val_energy_j", m.val_images > 0 ? epoch_val_energy_j_ : NAN},
-    };
-    for (const auto& [key, value] : optional_metrics) {
-      if (std::isfinite(value)) keep_error(client_.log_metric(key, value, epoch));
-    }
+    log_epoch_metrics(epoch, m, {epoch_train_energy_j_, epoch_eval_energy_j_, epoch_val_energy_j_});
     // The run's totals so far: what a later --resume starts from if this session dies unannounced.
     auto totals = session_.now();
     if (totals.ok()) {
@@ -207,6 +197,37 @@ class TrackingObserver final : public TrainObserver {
   const Status& error() const { return error_; }
 
  private:
+  struct EpochEnergy {  // NaN: not known
+    double train_j = NAN, eval_j = NAN, val_j = NAN;
+  };
+
+  // The epoch's metrics at step `epoch`; those that are NaN are left out.
+  void log_epoch_metrics(int epoch, const EpochMetrics& m, const EpochEnergy& energy) {
+    const std::pair<const char*, double> metrics[] = {
+        {"train_loss", m.train_loss},
+        {"test_loss", m.test_loss},
+        {"accuracy", m.accuracy},
+        {"precision_macro", m.precision_macro},
+        {"recall_macro", m.recall_macro},
+        {"f1_macro", m.f1_macro},
+        {"train_time_s", m.train_time_s},
+        {"eval_time_s", m.eval_time_s},
+        {"train_energy_j", energy.train_j},
+        {"eval_energy_j", energy.eval_j},
+        {"train_energy_per_image_j", m.train_images > 0 ? energy.train_j / static_cast<double>(m.train_images) : NAN},
+        // Metrics that exist only for some runs (a validation split, more than 5 classes).
+        {"learning_rate", m.learning_rate},
+        {"top5_accuracy", m.top5_accuracy},
+        {"val_loss", m.val_loss},
+        {"val_accuracy", m.val_accuracy},
+        {"val_top5_accuracy", m.val_top5_accuracy},
+        {"val_time_s", m.val_images > 0 ? m.val_time_s : NAN},
+        {"val_energy_j", m.val_images > 0 ? energy.val_j : NAN},
+    };
+    for (const auto& [key, value] : metrics) {
+      if (std::isfinite(value)) keep_error(client_.log_metric(key, value, epoch));
+    }
+  }
   // How a phase's energy goes per image, for the budget's projection.
   struct PhaseRate {
     double start_j = 0;       // the run's energy when the phase began
