@@ -2,11 +2,11 @@
 
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 
 #include <nlohmann/json.hpp>
 
 #include "wattlab/cli/run_view.h"
+#include "wattlab/cli/table.h"
 
 namespace wattlab::cli {
 
@@ -27,15 +27,6 @@ namespace {
 // The shortest text that reads back as `value` (as Python's repr, which
 // CodeCarbon's CSV holds); empty for NaN.
 std::string number(double value) { return std::isfinite(value) ? nlohmann::json(value).dump() : ""; }
-
-std::string iso_local_time(int64_t timestamp_ms) {
-  std::time_t t = static_cast<std::time_t>(timestamp_ms / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return buf;
-}
 
 std::string as_uuid(const std::string& id) {
   if (id.size() != 32) return id;
@@ -120,7 +111,7 @@ std::vector<std::string> codecarbon_row(const RunData& run, const std::string& e
   if (gpu_count.empty() && whole) gpu_count = std::to_string(gpu_domains);
   const std::string pue = param(run, "pue");
 
-  return {iso_local_time(run.info.end_time_ms.value_or(run.info.start_time_ms)),
+  return {format_timestamp_ms(run.info.end_time_ms.value_or(run.info.start_time_ms), "%Y-%m-%dT%H:%M:%S"),
           experiment_name,
           as_uuid(run.info.run_id),
           run.info.experiment_id,

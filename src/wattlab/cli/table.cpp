@@ -91,12 +91,12 @@ std::string format_energy_j(double energy_j) {
   return buf;
 }
 
-std::string format_timestamp_ms(int64_t timestamp_ms) {
+std::string format_timestamp_ms(int64_t timestamp_ms, const char* format) {
   std::time_t t = static_cast<std::time_t>(timestamp_ms / 1000);
   std::tm tm{};
   localtime_r(&t, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
 

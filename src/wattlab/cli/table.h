@@ -34,7 +34,8 @@ std::string format_value(double value);
 std::string format_duration_s(double seconds);
 // "812 J", "12.4 kJ", "3.21 MJ".
 std::string format_energy_j(double energy_j);
-// Local time "2026-11-26 12:34:56" of a Unix timestamp in milliseconds.
-std::string format_timestamp_ms(int64_t timestamp_ms);
+// Local time of a Unix timestamp in milliseconds, as strftime's `format`
+// gives it: "2026-11-26 12:34:56" by default.
+std::string format_timestamp_ms(int64_t timestamp_ms, const char* format = "%Y-%m-%d %H:%M:%S");
 
 }  // namespace wattlab::cli

@@ -203,6 +203,14 @@ Status HttpClient::read(Parser& parser) {
   return Status();
 }
 
+template <typename Parser>
+Result<HttpResponse> HttpClient::read_response(Parser& parser) {
+  WATTLAB_RETURN_IF_ERROR(read(parser));
+  HttpResponse out = response_head(parser.get());
+  out.body = std::move(parser.get().body());
+  return out;
+}
+
 Result<HttpResponse> HttpClient::request(const std::string& method, const std::string& target,
                                          const std::string& body, const std::string& content_type,
                                          const HttpHeaders& headers) {
@@ -213,10 +221,7 @@ Result<HttpResponse> HttpClient::request(const std::string& method, const std::s
   if (!body.empty() || (method != "GET" && method != "HEAD")) req.prepare_payload();
   WATTLAB_RETURN_IF_ERROR(write(req));
   http::response_parser<http::string_body> parser;
-  WATTLAB_RETURN_IF_ERROR(read(parser));
-  HttpResponse out = response_head(parser.get());
-  out.body = std::move(parser.get().body());
-  return out;
+  return read_response(parser);
 }
 
 Result<HttpResponse> HttpClient::put_file(const std::string& target, const std::string& path) {
@@ -229,10 +234,7 @@ Result<HttpResponse> HttpClient::put_file(const std::string& target, const std::
   req.prepare_payload();
   WATTLAB_RETURN_IF_ERROR(write(req));
   http::response_parser<http::string_body> parser;
-  WATTLAB_RETURN_IF_ERROR(read(parser));
-  HttpResponse out = response_head(parser.get());
-  out.body = std::move(parser.get().body());
-  return out;
+  return read_response(parser);
 }
 
 Result<HttpResponse> HttpClient::get_to_file(const std::string& target, const std::string& path) {
@@ -249,10 +251,7 @@ Result<HttpResponse> HttpClient::get_to_file(const std::string& target, const st
   if (ec) return failed("reading the answer of", cause_of(ec, options_.io_timeout));
   if (head.get().result_int() != 200) {
     http::response_parser<http::string_body> rest(std::move(head));
-    WATTLAB_RETURN_IF_ERROR(read(rest));
-    HttpResponse out = response_head(rest.get());
-    out.body = std::move(rest.get().body());
-    return out;
+    return read_response(rest);
   }
   const std::string part = path + ".part";
   http::response_parser<http::file_body> rest(std::move(head));

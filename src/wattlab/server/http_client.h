@@ -98,6 +98,10 @@ class HttpClient {
   // still under write()'s io_timeout. Caller holds mu_.
   template <typename Parser>
   Status read(Parser& parser);
+  // read(), then the answer (its body as text, `parser` holding a string
+  // body) as an HttpResponse. Caller holds mu_.
+  template <typename Parser>
+  Result<HttpResponse> read_response(Parser& parser);
   // Drops the connection; IoError "<what> host:port failed: <cause>".
   Status failed(const std::string& what, const std::string& cause);
 
