@@ -60,6 +60,8 @@ export async function run({ server, browser, page, log }) {
   await waitForCount(page, '13 runs');
   await search(page, "params.model = 'resnet18'");
   await waitForCount(page, '4 runs');
+  // The count can change a frame before the table redraws its rows.
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=runs-table] .vt-row').length === 4);
   const models = await rows(page, 'params.model');
   checkEqual([...new Set(models.map((r) => r.value))], ['resnet18'], 'models after filtering');
   check(page.url().includes('filter='), 'the filter is kept in the URL');
