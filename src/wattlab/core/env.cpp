@@ -35,6 +35,14 @@ Status errno_status(const std::filesystem::path& path, int err, const char* acti
 }
 }  // namespace
 
+std::string user_cache_path(const std::string& name) {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg != nullptr && *xdg == '/') return (std::filesystem::path(xdg) / "wattlab" / name).string();
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && *home != '\0') return (std::filesystem::path(home) / ".cache" / "wattlab" / name).string();
+  return "";
+}
+
 Result<std::string> Env::read_file(const std::filesystem::path& path) {
   // Plain open/read: sysfs and /proc files are small and read many times a
   // second by the sampler, so avoid iostreams' per-open cost.

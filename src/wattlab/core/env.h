@@ -46,6 +46,11 @@ class Env {
   Clock* clock_;
 };
 
+// Where wattlab keeps a cache file `name` of its own (safe to delete):
+// $XDG_CACHE_HOME/wattlab/NAME when XDG_CACHE_HOME is an absolute path, else
+// ~/.cache/wattlab/NAME; "" when neither variable is set.
+std::string user_cache_path(const std::string& name);
+
 // A file read again and again from its start, such as /proc/stat read by the
 // sampler: opened once, each read() is pread() calls into a reused buffer, so
 // a sample costs no path lookup, no open/close and no allocation.

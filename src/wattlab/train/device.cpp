@@ -3,28 +3,8 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
-#include <cctype>
 
 namespace wattlab {
-
-std::string DeviceSpec::name() const { return cuda ? "cuda:" + std::to_string(index) : "cpu"; }
-
-Result<DeviceSpec> parse_device(const std::string& text) {
-  DeviceSpec spec;
-  if (text == "cpu") return spec;
-  spec.cuda = true;
-  if (text == "cuda") return spec;
-  const std::string prefix = "cuda:";
-  const std::string digits = text.rfind(prefix, 0) == 0 ? text.substr(prefix.size()) : "";
-  bool numeric = !digits.empty() && digits.size() <= 4;
-  for (char c : digits) numeric = numeric && std::isdigit(static_cast<unsigned char>(c));
-  if (!numeric) {
-    return Status::invalid_argument("--device must be cpu, cuda or cuda:N with N the device's index (got \"" + text +
-                                    "\")");
-  }
-  spec.index = std::stoi(digits);
-  return spec;
-}
 
 CudaInfo cuda_info() {
   CudaInfo info;

@@ -221,13 +221,7 @@ Status KernelChooser::save_cache() const {
   return Status();
 }
 
-std::string default_kernel_cache_path() {
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  if (xdg != nullptr && *xdg == '/') return (fs::path(xdg) / "wattlab" / "kernels.tsv").string();
-  const char* home = std::getenv("HOME");
-  if (home != nullptr && *home != '\0') return (fs::path(home) / ".cache" / "wattlab" / "kernels.tsv").string();
-  return "";
-}
+std::string default_kernel_cache_path() { return user_cache_path("kernels.tsv"); }
 
 std::string kernel_cache_scope(int threads, const std::string& libtorch_version) {
   // The first processor's identity; x86 lists vendor_id, cpu family, model, model name and stepping.

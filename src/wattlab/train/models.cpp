@@ -1,4 +1,4 @@
-// The zoo's registry: names, families, and make_model's dispatch to the
+// make_model's dispatch from the zoo's names (model_zoo.cpp) to the
 // families in models/<family>.cpp.
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <stdexcept>
 
 #include "wattlab/train/models.h"
@@ -20,34 +21,27 @@ namespace {
 
 using Factory = std::function<std::shared_ptr<ClassifierImpl>(const ModelShape&)>;
 
-struct ZooEntry {
-  ModelSpec spec;
-  Factory make;
-};
-
-const std::vector<ZooEntry>& zoo_entries() {
+// How each model of model_zoo() (model_zoo.cpp) is built, by name.
+const std::map<std::string, Factory>& factories() {
   using namespace zoo;
-  static const std::vector<ZooEntry> entries = {
-      {{"cnn", "CNN", "2 conv + 2 fully connected layers (the PyTorch MNIST example's shape)"}, make_small_cnn},
-      {{"lenet5", "LeNet", "LeNet-5 (LeCun et al. 1998) with ReLU and max-pooling"}, make_lenet5},
-      {{"resnet18", "ResNet", "ResNet-18 (He et al. 2016)"}, [](const ModelShape& s) { return make_resnet(18, s); }},
-      {{"resnet34", "ResNet", "ResNet-34 (He et al. 2016)"}, [](const ModelShape& s) { return make_resnet(34, s); }},
-      {{"resnet50", "ResNet", "ResNet-50 (He et al. 2016), bottleneck blocks"},
-       [](const ModelShape& s) { return make_resnet(50, s); }},
-      {{"mobilenet_v2", "MobileNetV2", "MobileNetV2 (Sandler et al. 2018)"}, make_mobilenet_v2},
-      {{"mobilenet_v3_small", "MobileNetV3", "MobileNetV3-Small (Howard et al. 2019)"},
-       [](const ModelShape& s) { return make_mobilenet_v3(false, s); }},
-      {{"mobilenet_v3_large", "MobileNetV3", "MobileNetV3-Large (Howard et al. 2019)"},
-       [](const ModelShape& s) { return make_mobilenet_v3(true, s); }},
-      {{"vgg11", "VGG", "VGG-11 (Simonyan & Zisserman 2015)"}, [](const ModelShape& s) { return make_vgg(11, false, s); }},
-      {{"vgg11_bn", "VGG", "VGG-11 with batch norm"}, [](const ModelShape& s) { return make_vgg(11, true, s); }},
-      {{"vgg16", "VGG", "VGG-16 (Simonyan & Zisserman 2015)"}, [](const ModelShape& s) { return make_vgg(16, false, s); }},
-      {{"vgg16_bn", "VGG", "VGG-16 with batch norm"}, [](const ModelShape& s) { return make_vgg(16, true, s); }},
-      {{"efficientnet_b0", "EfficientNet", "EfficientNet-B0 (Tan & Le 2019)"}, make_efficientnet_b0},
-      {{"densenet121", "DenseNet", "DenseNet-121 (Huang et al. 2017)"}, make_densenet121},
-      {{"squeezenet1_1", "SqueezeNet", "SqueezeNet 1.1 (Iandola et al. 2016)"}, make_squeezenet1_1},
+  static const std::map<std::string, Factory> by_name = {
+      {"cnn", make_small_cnn},
+      {"lenet5", make_lenet5},
+      {"resnet18", [](const ModelShape& s) { return make_resnet(18, s); }},
+      {"resnet34", [](const ModelShape& s) { return make_resnet(34, s); }},
+      {"resnet50", [](const ModelShape& s) { return make_resnet(50, s); }},
+      {"mobilenet_v2", make_mobilenet_v2},
+      {"mobilenet_v3_small", [](const ModelShape& s) { return make_mobilenet_v3(false, s); }},
+      {"mobilenet_v3_large", [](const ModelShape& s) { return make_mobilenet_v3(true, s); }},
+      {"vgg11", [](const ModelShape& s) { return make_vgg(11, false, s); }},
+      {"vgg11_bn", [](const ModelShape& s) { return make_vgg(11, true, s); }},
+      {"vgg16", [](const ModelShape& s) { return make_vgg(16, false, s); }},
+      {"vgg16_bn", [](const ModelShape& s) { return make_vgg(16, true, s); }},
+      {"efficientnet_b0", make_efficientnet_b0},
+      {"densenet121", make_densenet121},
+      {"squeezenet1_1", make_squeezenet1_1},
   };
-  return entries;
+  return by_name;
 }
 
 std::string shape_text(const ModelShape& s) {
@@ -55,30 +49,6 @@ std::string shape_text(const ModelShape& s) {
 }
 
 }  // namespace
-
-const std::vector<ModelSpec>& model_zoo() {
-  static const std::vector<ModelSpec> specs = [] {
-    std::vector<ModelSpec> out;
-    for (const ZooEntry& e : zoo_entries()) out.push_back(e.spec);
-    return out;
-  }();
-  return specs;
-}
-
-std::vector<std::string> model_names() {
-  std::vector<std::string> names;
-  for (const ModelSpec& spec : model_zoo()) names.push_back(spec.name);
-  return names;
-}
-
-Status check_model_name(const std::string& name) {
-  std::string known;
-  for (const std::string& n : model_names()) {
-    if (n == name) return Status();
-    known += (known.empty() ? "" : ", ") + n;
-  }
-  return Status::invalid_argument("--model: unknown model \"" + name + "\" (known: " + known + ")");
-}
 
 Result<std::shared_ptr<ClassifierImpl>> make_model(const std::string& name, const ModelShape& shape) {
   WATTLAB_RETURN_IF_ERROR(check_model_name(name));
@@ -90,12 +60,10 @@ Result<std::shared_ptr<ClassifierImpl>> make_model(const std::string& name, cons
     return Status::invalid_argument("--width-multiplier must be positive (got " +
                                     std::to_string(shape.width_multiplier) + ")");
   }
-  const ZooEntry* entry = nullptr;
-  for (const ZooEntry& e : zoo_entries()) {
-    if (e.spec.name == name) entry = &e;
-  }
+  const auto factory = factories().find(name);
+  if (factory == factories().end()) return Status::internal("model " + name + " is in the zoo but has no builder");
   try {
-    return entry->make(shape);
+    return factory->second(shape);
   } catch (const std::invalid_argument& e) {
     return Status::invalid_argument("model " + name + " cannot take " + shape_text(shape) + " images: " + e.what() +
                                     " (use images of at least 28x28)");

@@ -67,11 +67,16 @@ struct TrainConfig {
 // The weight decay the run uses: config.weight_decay, or the optimizer's default when it is -1.
 double effective_weight_decay(const TrainConfig& config);
 
-// OK if `config` can be trained; otherwise InvalidArgument whose message names
-// the flag, the rule and the value given ("--threads must be at least 1 (got 0)").
-// A CUDA --device must exist (check_device in device.h: the message says what
-// LibTorch found and how to get a CUDA build). Does not touch the file
-// system: a missing data set is reported by train_model.
+// OK if every setting of `config` is well-formed; otherwise InvalidArgument
+// whose message names the flag, the rule and the value given ("--threads must
+// be at least 1 (got 0)"). A --device must parse, but whether a CUDA device
+// exists is left to validate. Torch-free (train_config.cpp) and does not touch
+// the file system: a missing data set is reported by load_train_data.
+Status validate_settings(const TrainConfig& config);
+
+// validate_settings, then a CUDA --device must exist (check_device in
+// device.h: the message says what LibTorch found and how to get a CUDA
+// build): what train_model checks before it starts.
 Status validate(const TrainConfig& config);
 
 // Metrics of one epoch: a training pass, an evaluation on the validation part

@@ -363,7 +363,7 @@ TEST(TrainerTest, Bf16AutocastTrainsAndIsNotFp32) {
 
   c.precision = "fp16";
   EXPECT_EQ(validate(c).message(),
-            "--precision fp16 is not available: LibTorch " TORCH_VERSION "'s CPU autocast supports bfloat16 only, and "
+            "--precision fp16 is not available: LibTorch's CPU autocast supports bfloat16 only, and "
             "fp16 training on CUDA needs loss scaling (a GradScaler), which LibTorch's C++ API lacks; use --precision "
             "bf16 (or fp32)");
   c.precision = "int8";
