@@ -810,6 +810,53 @@ TEST_F(CliTest, EstimateOnAnEmptyStoreGivesTheLabelledBaseline) {
   EXPECT_NE(compare.err.find("no finished training run"), std::string::npos) << compare.err;
 }
 
+TEST_F(CliTest, EstimateCountsAModelWithLibTorchOnceThenReadsItsCache) {
+  auto info = wattlab("models info resnet18 --input 1x28x28 --classes 10 --format json");
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  const auto counted = nlohmann::json::parse(info.out);
+  const std::string estimate = "--store " + store_ + " estimate --model resnet18 --subset 500 --test-subset 200 "
+                               "--epochs 2 --format json";
+  auto first = wattlab(estimate);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(nlohmann::json::parse(first.out)["parameters"], counted["params"]);
+  EXPECT_EQ(nlohmann::json::parse(first.out)["macs_per_image"], counted["macs"]);
+  const auto cache = dir_ / "cache" / "wattlab" / "model_costs.tsv";
+  const std::string line = "\tresnet18 x1 1x28x28 10 classes\t" + counted["params"].dump() + "\t" +
+                           counted["macs"].dump() + "\n";
+  EXPECT_EQ(slurp(cache), "0.1.0" + line);
+  // The next answer reads the cache rather than counting again: a planted figure shows through.
+  { std::ofstream(cache) << "junk line\n0.1.0\tresnet18 x1 1x28x28 10 classes\t12345\t678\n"; }
+  auto second = wattlab(estimate);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(nlohmann::json::parse(second.out)["parameters"], 12345);
+  // Another version's line is not trusted: counted again and added.
+  { std::ofstream(cache) << "0.0.9\tresnet18 x1 1x28x28 10 classes\t12345\t678\n"; }
+  auto third = wattlab(estimate);
+  ASSERT_EQ(third.exit_code, 0) << third.err;
+  EXPECT_EQ(nlohmann::json::parse(third.out)["parameters"], counted["params"]);
+  EXPECT_EQ(slurp(cache), "0.0.9\tresnet18 x1 1x28x28 10 classes\t12345\t678\n0.1.0" + line);
+  // A shape the model cannot take: models info's reason.
+  auto tiny = wattlab("--store " + store_ + " estimate --model lenet5 --resize 4 --subset 500 --epochs 1");
+  EXPECT_EQ(tiny.exit_code, 1);
+  EXPECT_NE(tiny.err.find("model lenet5 cannot take 1x4x4 images"), std::string::npos) << tiny.err;
+}
+
+TEST_F(CliTest, WattlabLinksNoLibTorchAndHandsTorchCommandsToWattlabTorch) {
+  // LibTorch's start-up is most of a second; `wattlab` must not pay it.
+  const auto front = slurp(WATTLAB_BINARY);
+  const auto torch = slurp(std::filesystem::path(WATTLAB_BINARY).parent_path() / "wattlab-torch");
+  ASSERT_FALSE(torch.empty());
+  EXPECT_EQ(front.find("libc10.so"), std::string::npos);
+  EXPECT_NE(torch.find("libc10.so"), std::string::npos);
+  // Options before the command, and --store's value, do not confuse the hand-over.
+  auto help = wattlab("--store train study run --help");
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_NE(help.out.find("The study spec (YAML"), std::string::npos) << help.out;
+  auto zoo = wattlab("models info cnn --format json");
+  ASSERT_EQ(zoo.exit_code, 0) << zoo.err;
+  EXPECT_EQ(nlohmann::json::parse(zoo.out)["name"], "cnn");
+}
+
 TEST_F(CliTest, EstimateRanksTheStoresEnvironmentsByPreAndRunsShowAdvises) {
   std::string run_id;
   {
@@ -859,6 +906,13 @@ TEST_F(CliTest, EstimateRanksTheStoresEnvironmentsByPreAndRunsShowAdvises) {
 TEST_F(CliTest, TrainExplainsThatThisBuildHasNoLibTorch) {
   auto r = wattlab("train --model cnn");
   EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("WATTLAB_WITH_TORCH=ON"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, EstimateSaysCountingTheModelNeedsLibTorch) {
+  auto r = wattlab("--store " + store_ + " estimate --model cnn --subset 500 --epochs 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("counting cnn's parameters and MACs needs LibTorch"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("WATTLAB_WITH_TORCH=ON"), std::string::npos) << r.err;
 }
 

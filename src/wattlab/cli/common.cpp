@@ -6,15 +6,12 @@
 #include "wattlab/server/rest_run_catalog.h"
 #include "wattlab/server/rest_run_logger.h"
 #include "wattlab/track/store.h"
-#ifdef WATTLAB_HAVE_TORCH
-#include "wattlab/train/trainer.h"
-#endif
 
 namespace wattlab::cli {
 
 std::string version_string() {
-#ifdef WATTLAB_HAVE_TORCH
-  return std::string("wattlab ") + WATTLAB_VERSION + " (LibTorch " + libtorch_version() + ")";
+#ifdef WATTLAB_LIBTORCH_VERSION
+  return std::string("wattlab ") + WATTLAB_VERSION + " (LibTorch " + WATTLAB_LIBTORCH_VERSION + ")";
 #else
   return std::string("wattlab ") + WATTLAB_VERSION + " (built without LibTorch)";
 #endif

@@ -1,6 +1,8 @@
 // `wattlab estimate`: what a training would cost, before it starts (PRE, or
 // the Green Algorithms baseline when the store has too few runs), optionally
 // on every environment the store has seen; analysis/estimate.h does the work.
+// Torch-free, so that it answers without LibTorch's start-up: the model's
+// size comes from model_cost_cache.h.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -11,12 +13,13 @@
 #include "wattlab/analysis/estimate.h"
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/config_file.h"
+#include "wattlab/cli/model_cost_cache.h"
 #include "wattlab/cli/table.h"
 #include "wattlab/cli/train_options.h"
 #include "wattlab/core/env.h"
 #include "wattlab/track/environment.h"
 #include "wattlab/train/device.h"
-#include "wattlab/train/models.h"
+#include "wattlab/train/trainer.h"
 
 namespace wattlab::cli {
 
@@ -78,7 +81,7 @@ int run_estimate(const GlobalOptions& global, EstimateCommandOptions& o, CLI::Ap
     if (!file.ok()) return report_error(file.status().message());
     if (Status s = file->apply(cmd, kNotSettable); !s.ok()) return report_error(s.message());
   }
-  if (Status s = validate(c); !s.ok()) return report_error(s.message());
+  if (Status s = validate_settings(c); !s.ok()) return report_error(s.message());
   if (Status s = resolve_budget(o.train); !s.ok()) return report_error(s.message());
   EstimateOptions options;
   options.epochs = c.epochs;
@@ -105,13 +108,8 @@ int run_estimate(const GlobalOptions& global, EstimateCommandOptions& o, CLI::Ap
 
   auto store = Store::open(global.store_path);
   if (!store.ok()) return report_error(store.status().message());
-  const ModelCostLookup count_model = [](const PreModelShape& s) -> Result<PreModelCost> {
-    auto cost = model_cost(s.model, {s.channels, s.height, s.width, s.num_classes, s.width_multiplier});
-    if (!cost.ok()) return cost.status();
-    return PreModelCost{cost->parameters, cost->macs_per_image};
-  };
   SystemClock clock;
-  auto report = estimate_training(**store, workload, count_model,
+  auto report = estimate_training(**store, workload, cached_model_cost,
                                   o.compare_set ? std::optional(o.compare) : std::nullopt, options, clock);
   if (!report.ok()) return report_error(report.status().message());
 

@@ -1,10 +1,16 @@
-// wattlab: energy-aware deep-learning experiments.
+// wattlab: energy-aware deep-learning experiments. Built twice: `wattlab`
+// without LibTorch, which hands the commands that need it to `wattlab-torch`
+// (libtorch_binary.h), and `wattlab-torch` with every command.
 #include <iostream>
 
 #include "wattlab/cli/commands.h"
+#include "wattlab/cli/libtorch_binary.h"
 
 int main(int argc, char** argv) {
   using namespace wattlab::cli;
+#ifndef WATTLAB_HAVE_TORCH
+  if (needs_libtorch(argc, argv)) exec_libtorch_binary(argv);  // returns only in a build without LibTorch
+#endif
   CLI::App app{
       "wattlab: train computer-vision models, meter their energy, track every run, and\n"
       "decide which model and training environment give the best correctness per joule.",

@@ -13,7 +13,7 @@
 #include "wattlab/cli/commands.h"
 #include "wattlab/cli/study_command.h"
 #include "wattlab/cli/table.h"
-#include "wattlab/cli/train_options.h"
+#include "wattlab/cli/trial_options.h"
 #include "wattlab/core/env.h"
 #include "wattlab/study/study_state.h"
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "wattlab/cli/table.h"
-#include "wattlab/cli/train_options.h"
+#include "wattlab/cli/trial_options.h"
 #include "wattlab/cli/training_progress.h"
 #include "wattlab/core/env.h"
 #include "wattlab/core/stop_signal.h"

@@ -17,7 +17,7 @@
 #include "wattlab/cli/study_backend.h"
 #include "wattlab/cli/study_command.h"
 #include "wattlab/cli/table.h"
-#include "wattlab/cli/train_options.h"
+#include "wattlab/cli/trial_options.h"
 #include "wattlab/core/env.h"
 #include "wattlab/core/stop_signal.h"
 #include "wattlab/study/executor.h"

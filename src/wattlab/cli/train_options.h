@@ -1,7 +1,8 @@
 // `wattlab train`'s options: what the command line (and --config, and a
-// study's trials) can set for one tracked training run. `train` parses them
-// from argv; `study` from a spec's settings, through the same definitions, so
-// a trial is exactly the `train` run its flags describe.
+// study's trials, trial_options.h) can set for one tracked training run.
+// `train` and `estimate` parse them from argv; `study` from a spec's
+// settings, through the same definitions, so a trial is exactly the `train`
+// run its flags describe. Torch-free.
 #pragma once
 
 #include <memory>
@@ -12,7 +13,6 @@
 
 #include "wattlab/cli/config_file.h"
 #include "wattlab/run/tracked_training.h"
-#include "wattlab/study/spec.h"
 
 namespace wattlab::cli {
 
@@ -39,29 +39,5 @@ void add_train_options(CLI::App* cmd, TrainCommandOptions& o);
 // --energy-budget, --carbon-budget, --carbon and --pue into o.run.budget;
 // InvalidArgument naming the flag otherwise.
 Status resolve_budget(TrainCommandOptions& o);
-
-// A parsed `train` configuration outside a command line: its CLI11 app and
-// the options bound to it.
-struct ParsedTrainOptions {
-  std::unique_ptr<CLI::App> app;
-  std::unique_ptr<TrainCommandOptions> options;
-};
-
-// The `train` options a study trial's `settings` give (each located in
-// `spec_path` at its line), checked as `train` checks its command line
-// (validate() and the budget, errors located in the spec); the run's
-// config_yaml is set. Data-dependent checks wait for the data.
-Result<ParsedTrainOptions> train_options_from_settings(const std::string& spec_path, const SpecSettings& settings);
-
-// `wattlab train`'s flags, for study specs.
-class TrainCommandFlags : public TrainFlagChecker {
- public:
-  TrainCommandFlags();
-  std::vector<std::string> flag_names() const override { return names_; }
-  Status check(const std::string& name, const std::vector<std::string>& values) const override;
-
- private:
-  std::vector<std::string> names_;
-};
 
 }  // namespace wattlab::cli
