@@ -10,6 +10,10 @@
 //          fall on both sides) and one fold per configuration (leave one
 //          configuration out: a configuration the model never saw); the
 //          total-energy RMSE multiplies by each run's epochs
+//   the repetitions' own spread: each run's energy per epoch against the
+//          mean of its configuration's other runs, what no estimator from
+//          the configuration's features can beat (on a shared machine, with
+//          energy estimated from utilisation, it is several per cent)
 //   Green Algorithms and ML CO2 Impact, given each run's measured duration
 //
 //   estimation_eval --store runs.db [--experiment NAME] [--folds 5] [--seed 42]
@@ -173,6 +177,30 @@ int main(int argc, char** argv) {
     std::snprintf(note, sizeof note, "%zu configurations; mean power MAPE %.1f %%", configuration_index.size(),
                   100 * cv->mean_power.mape);
     row("PRE energy per epoch", protocol.name, cv->energy_per_epoch, rmse_total_kj, note);
+  }
+  // What no estimator can beat: each run's energy per epoch predicted by the
+  // mean of its configuration's other runs (the repetitions' own spread).
+  {
+    std::map<std::string, std::vector<size_t>> members;
+    for (size_t i = 0; i < observations.size(); ++i) members[configuration_groups[i]].push_back(i);
+    std::vector<double> actual, others_mean, actual_total, others_total;
+    for (const auto& [key, runs_of_configuration] : members) {
+      if (runs_of_configuration.size() < 2) continue;
+      for (size_t i : runs_of_configuration) {
+        double sum = 0;
+        for (size_t j : runs_of_configuration) sum += j == i ? 0 : observations[j].energy_per_epoch_j;
+        actual.push_back(observations[i].energy_per_epoch_j);
+        others_mean.push_back(sum / static_cast<double>(runs_of_configuration.size() - 1));
+        actual_total.push_back(total_j[i]);
+        others_total.push_back(others_mean.back() * epochs[i]);
+      }
+    }
+    if (!actual.empty()) {
+      const PredictionErrors floor = prediction_errors(actual, others_mean);
+      row("Repetitions' own spread", "mean of the other repetitions", floor,
+          prediction_errors(actual_total, others_total).rmse / 1000,
+          "energy per epoch: the floor for PRE");
+    }
   }
   // The TDP-based baselines with each run's measured duration.
   std::vector<double> green, ml_co2;
