@@ -184,6 +184,15 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     // Counted against the exchange's limit in on_head and on_body. (Not
     // boost::none: Boost 1.74 then refuses every Content-Length.)
     parser_->body_limit(std::numeric_limits<uint64_t>::max());
+    // Usually the whole head came with the request's first bytes: parsed
+    // here, on this thread. (An asynchronous read that completes at once is
+    // posted, and another thread of the pool runs its handler: a hand-over
+    // that costs more than parsing a small request.)
+    if (buffer_.size() > 0) {
+      beast::error_code ec;
+      buffer_.consume(parser_->put(buffer_.data(), ec));
+      if (ec ? ec != http::error::need_more : parser_->is_header_done()) return on_head(ec);
+    }
     set_deadline(server_.options.header_timeout);
     http::async_read_header(socket_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) { self->on_head(ec); });
@@ -234,6 +243,13 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     body.data = chunk_.get();
     body.size = kChunkBytes;
     set_deadline(server_.options.io_timeout);
+    // A body already read with the head is taken here (see read_head).
+    if (buffer_.size() > 0) {
+      beast::error_code ec;
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec ? ec != http::error::need_more : used > 0) return on_body(ec);
+    }
     // read_some: a chunked body over the limit is noticed as it arrives.
     http::async_read_some(socket_, buffer_, *parser_,
                           [self = shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
@@ -293,11 +309,31 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     fill_head(*string_response_, response, close);
     string_response_->body() = std::move(response.body);
     string_response_->prepare_payload();
+    string_serializer_.emplace(*string_response_);
     set_deadline(server_.options.io_timeout);
-    http::async_write(socket_, *string_response_, [self = shared_from_this(), close](beast::error_code ec, size_t) {
-      self->string_response_.reset();
-      self->after_send(ec, close);
-    });
+    // A small response fits the socket's buffer: written here, on this
+    // thread (see read_head); what does not fit goes on asynchronously.
+    beast::error_code ec;
+    http::write(socket_, *string_serializer_, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      http::async_write(socket_, *string_serializer_, [self = shared_from_this(), close](beast::error_code ec2, size_t) {
+        self->sent_string(ec2, close);
+      });
+      return;
+    }
+    // A pipelined request waits for a later turn of the pool rather than
+    // running inside this call (a long pipeline must not nest that deep).
+    if (buffer_.size() > 0 && !ec && !close) {
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->sent_string({}, false); });
+      return;
+    }
+    sent_string(ec, close);
+  }
+
+  void sent_string(beast::error_code ec, bool close) {
+    string_serializer_.reset();
+    string_response_.reset();
+    after_send(ec, close);
   }
 
   void send_streamed(HttpResponse response, bool close) {
@@ -404,6 +440,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   uint64_t body_bytes_ = 0;                   // of the current request's body so far
   std::unique_ptr<char[]> chunk_;             // kChunkBytes while a body moves
   std::optional<http::response<http::string_body>> string_response_;
+  std::optional<http::response_serializer<http::string_body>> string_serializer_;  // of string_response_
   std::optional<http::response<http::buffer_body>> stream_response_;
   std::optional<http::response_serializer<http::buffer_body>> serializer_;
   HttpResponse streamed_;                     // the source of a streamed response
@@ -450,6 +487,7 @@ void HttpServer::State::sweep() {
 void HttpServer::State::admit(tcp::socket socket) {
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);  // small JSON answers must not wait for delayed ACKs
+  socket.non_blocking(true, ignored);               // HttpConnection::send's write never waits
   auto connection = std::make_shared<HttpConnection>(std::move(socket), *this);
   std::shared_ptr<HttpConnection> make_room;
   bool full = false;

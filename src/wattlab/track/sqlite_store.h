@@ -127,6 +127,9 @@ class SqliteStore final : public Store {
 
   // All of these expect mu_ held.
   Status exec(const char* sql);
+  // exec() of one statement without parameters (BEGIN, COMMIT), prepared
+  // once and cached.
+  Status exec_cached(const char* sql);
   Result<Query> prepare(const char* sql);
   // Applies the migrations a store lacks up to `target_version`.
   Status migrate(int target_version);
