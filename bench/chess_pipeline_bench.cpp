@@ -117,6 +117,17 @@ int main(int argc, char** argv) {
     std::printf("  %-12s %8.3f\n", stages[k].first.c_str(), m);
     if (k <= 3 || stages[k].first == "constrained") pipeline_ms += m;
   }
+  // Whether two builds locate and cut out the same squares, bit for bit.
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&](const void* data, size_t bytes) {
+    for (size_t b = 0; b < bytes; ++b) hash = (hash ^ static_cast<const uint8_t*>(data)[b]) * 1099511628211ull;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    mix(locations[i].corners.data(), sizeof locations[i].corners);
+    mix(crops[i].data(), crops[i].size());
+    mix(probabilities[i].data(), sizeof probabilities[i]);
+  }
+  std::printf("checksum of corners, crops and probabilities: %016llx\n", static_cast<unsigned long long>(hash));
   std::printf("board errors (independent + constrained): %lld of %zu\n", static_cast<long long>(errors), 2 * n);
   std::printf("pipeline (grey+locate+extract+classify+constrained): %.3f ms, %.1f boards per CPU s\n", pipeline_ms,
               1000 / pipeline_ms);
