@@ -100,16 +100,4 @@ Result<Homography> homography_from_points(const std::array<Point, 4>& from, cons
   return h;
 }
 
-float sample_bilinear(const Image& image, double x, double y, int c) {
-  x = std::clamp(x, 0.0, image.width - 1.0);
-  y = std::clamp(y, 0.0, image.height - 1.0);
-  const int x0 = std::min(static_cast<int>(x), image.width - 2 < 0 ? 0 : image.width - 2);
-  const int y0 = std::min(static_cast<int>(y), image.height - 2 < 0 ? 0 : image.height - 2);
-  const int x1 = std::min(x0 + 1, image.width - 1), y1 = std::min(y0 + 1, image.height - 1);
-  const double fx = x - x0, fy = y - y0;
-  const double top = image.at(x0, y0, c) * (1 - fx) + image.at(x1, y0, c) * fx;
-  const double bottom = image.at(x0, y1, c) * (1 - fx) + image.at(x1, y1, c) * fx;
-  return static_cast<float>(top * (1 - fy) + bottom * fy);
-}
-
 }  // namespace wattlab::chess

@@ -27,22 +27,57 @@ struct Plane {
   }
 };
 
+// The image gradient: its x and y components interleaved per pixel, so that
+// grid_score samples both with one set of weights.
+struct GradientPlane {
+  int width = 0, height = 0;
+  std::vector<float> v;  // gx, gy of pixel (x, y) at 2 * (y * width + x)
+  float* at(int x, int y) { return &v[2 * (static_cast<size_t>(y) * width + x)]; }
+  // Both components at (x, y), interpolated exactly as Plane::bilinear does.
+  void bilinear(double x, double y, float* gx, float* gy) const {
+    x = std::clamp(x, 0.0, width - 1.001);
+    y = std::clamp(y, 0.0, height - 1.001);
+    const int x0 = static_cast<int>(x), y0 = static_cast<int>(y);
+    const float fx = static_cast<float>(x - x0), fy = static_cast<float>(y - y0);
+    const float* r0 = &v[2 * (static_cast<size_t>(y0) * width + x0)];
+    const float* r1 = r0 + 2 * width;
+    *gx = (r0[0] * (1 - fx) + r0[2] * fx) * (1 - fy) + (r1[0] * (1 - fx) + r1[2] * fx) * fy;
+    *gy = (r0[1] * (1 - fx) + r0[3] * fx) * (1 - fy) + (r1[1] * (1 - fx) + r1[3] * fx) * fy;
+  }
+};
+
+// std::lround (halves away from zero) without a library call: exact for
+// |v| < 2^52, where v minus its integer part is exact.
+inline long round_half_away(double v) {
+  const long t = static_cast<long>(v);
+  const double fraction = v - static_cast<double>(t);
+  return t + (fraction >= 0.5) - (fraction <= -0.5);
+}
+
 // A 3x3 box blur, edges clamped.
 Plane box_blur(const Plane& in) {
-  Plane tmp = in, out = in;
   const int w = in.width, h = in.height;
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      tmp.at(x, y) = (in.at(std::max(x - 1, 0), y) + in.at(x, y) + in.at(std::min(x + 1, w - 1), y)) / 3;
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      out.at(x, y) = (tmp.at(x, std::max(y - 1, 0)) + tmp.at(x, y) + tmp.at(x, std::min(y + 1, h - 1))) / 3;
+  Plane tmp{w, h, std::vector<float>(in.v.size())}, out = tmp;
+  for (int y = 0; y < h; ++y) {
+    const float* r = &in.v[static_cast<size_t>(y) * w];
+    float* t = &tmp.v[static_cast<size_t>(y) * w];
+    t[0] = (r[0] + r[0] + r[std::min(1, w - 1)]) / 3;
+    for (int x = 1; x < w - 1; ++x) t[x] = (r[x - 1] + r[x] + r[x + 1]) / 3;
+    if (w > 1) t[w - 1] = (r[w - 2] + r[w - 1] + r[w - 1]) / 3;
+  }
+  for (int y = 0; y < h; ++y) {
+    const float* up = &tmp.v[static_cast<size_t>(std::max(y - 1, 0)) * w];
+    const float* mid = &tmp.v[static_cast<size_t>(y) * w];
+    const float* down = &tmp.v[static_cast<size_t>(std::min(y + 1, h - 1)) * w];
+    float* o = &out.v[static_cast<size_t>(y) * w];
+    for (int x = 0; x < w; ++x) o[x] = (up[x] + mid[x] + down[x]) / 3;
+  }
   return out;
 }
 
 // How well the board's 18 grid lines under `h` follow the image's edges: the
 // mean over points along each line of the gradient's component across it.
-double grid_score(const Plane& gx, const Plane& gy, const Homography& h) {
+double grid_score(const GradientPlane& gradient, const Homography& h) {
   constexpr int kSamples = 24;
   double score = 0;
   for (int along_u = 0; along_u < 2; ++along_u) {
@@ -56,7 +91,9 @@ double grid_score(const Plane& gx, const Plane& gy, const Homography& h) {
       for (int i = 0; i < kSamples; ++i) {
         const double t = 8.0 * (i + 0.5) / kSamples;
         const Point p = h.apply(along_u ? Point{t, static_cast<double>(k)} : Point{static_cast<double>(k), t});
-        score += std::abs(gx.bilinear(p.x, p.y) * nx + gy.bilinear(p.x, p.y) * ny);
+        float gx, gy;
+        gradient.bilinear(p.x, p.y, &gx, &gy);
+        score += std::abs(gx * nx + gy * ny);
       }
     }
   }
@@ -80,20 +117,30 @@ std::optional<Line> dominant_line(const std::vector<Point>& points, bool vertica
   auto along = [&](const Point& p) { return vertical ? p.y : p.x; };
   auto across = [&](const Point& p) { return vertical ? p.x : p.y; };
   const int offset = extent;  // intercepts lie within [-extent, 2 * extent)
-  std::vector<int> votes(3 * extent + 2);
+  const int size = 3 * extent + 2;
+  std::vector<int> votes(size);
   int best_votes = -1;
   Line best{vertical, 0, 0};
   for (double degrees = -30; degrees <= 30; degrees += 0.5) {
     const double slope = std::tan(degrees * M_PI / 180);
-    std::fill(votes.begin(), votes.end(), 0);
+    int low = size, high = -1;  // the bins voted for
     for (const Point& p : points) {
-      const int bin = static_cast<int>(std::lround(across(p) - slope * along(p))) + offset;
-      if (bin >= 1 && bin < static_cast<int>(votes.size()) - 1) ++votes[bin];
+      const int bin = static_cast<int>(round_half_away(across(p) - slope * along(p))) + offset;
+      if (bin >= 1 && bin < size - 1) {
+        ++votes[bin];
+        low = std::min(low, bin), high = std::max(high, bin);
+      }
     }
-    for (size_t i = 1; i + 1 < votes.size(); ++i) {
+    if (high < 0) {  // every window holds 0 votes: the first wins if nothing has yet
+      if (best_votes < 0) best_votes = 0, best = {vertical, static_cast<double>(1 - offset), slope};
+      continue;
+    }
+    // Windows beyond the voted bins hold 0 votes and win nothing.
+    for (int i = std::max(1, low - 1); i <= std::min(size - 2, high + 1); ++i) {
       const int v = votes[i - 1] + votes[i] + votes[i + 1];
-      if (v > best_votes) best_votes = v, best = {vertical, static_cast<double>(static_cast<int>(i) - offset), slope};
+      if (v > best_votes) best_votes = v, best = {vertical, static_cast<double>(i - offset), slope};
     }
+    std::fill(votes.begin() + low, votes.begin() + high + 1, 0);
   }
   double n = 0, sa = 0, sc = 0, saa = 0, sac = 0;
   for (const Point& p : points) {
@@ -130,14 +177,17 @@ Result<BoardLocation> locate_board(const Image& grey) {
   const int w = grey.width, h = grey.height;
   Plane g{w, h, std::vector<float>(grey.pixels.begin(), grey.pixels.end())};
   const Plane s = box_blur(box_blur(g));
-  Plane gx{w, h, std::vector<float>(g.v.size())}, gy = gx, mag = gx;
+  GradientPlane gradient{w, h, std::vector<float>(2 * g.v.size())};
+  Plane mag{w, h, std::vector<float>(g.v.size())};
   for (int y = 1; y < h - 1; ++y)
     for (int x = 1; x < w - 1; ++x) {
-      gx.at(x, y) = (s.at(x + 1, y - 1) + 2 * s.at(x + 1, y) + s.at(x + 1, y + 1) - s.at(x - 1, y - 1) -
-                     2 * s.at(x - 1, y) - s.at(x - 1, y + 1)) / 8;
-      gy.at(x, y) = (s.at(x - 1, y + 1) + 2 * s.at(x, y + 1) + s.at(x + 1, y + 1) - s.at(x - 1, y - 1) -
-                     2 * s.at(x, y - 1) - s.at(x + 1, y - 1)) / 8;
-      mag.at(x, y) = std::abs(gx.at(x, y)) + std::abs(gy.at(x, y));
+      const float gx = (s.at(x + 1, y - 1) + 2 * s.at(x + 1, y) + s.at(x + 1, y + 1) - s.at(x - 1, y - 1) -
+                        2 * s.at(x - 1, y) - s.at(x - 1, y + 1)) / 8;
+      const float gy = (s.at(x - 1, y + 1) + 2 * s.at(x, y + 1) + s.at(x + 1, y + 1) - s.at(x - 1, y - 1) -
+                        2 * s.at(x, y - 1) - s.at(x + 1, y - 1)) / 8;
+      float* out = gradient.at(x, y);
+      out[0] = gx, out[1] = gy;
+      mag.at(x, y) = std::abs(gx) + std::abs(gy);
     }
   // Edges: gradients well above the typical (noise) level.
   std::vector<float> sample;
@@ -219,7 +269,7 @@ Result<BoardLocation> locate_board(const Image& grey) {
     for (int k = 0; k < 4; ++k) corners[k] = inner->apply(kBoardCorners[k]);
     auto candidate = board_from_corners(corners);
     if (!candidate.ok()) continue;
-    const double s2 = grid_score(gx, gy, candidate->board_to_image);
+    const double s2 = grid_score(gradient, candidate->board_to_image);
     if (s2 > score) score = s2, location = *candidate;
   }
   if (!location) return Status::not_found("no chessboard found: the edges' outline is no quadrilateral");
@@ -234,7 +284,7 @@ Result<BoardLocation> locate_board(const Image& grey) {
           (k % 2 ? trial[k / 2].y : trial[k / 2].x) += delta;
           auto candidate = board_from_corners(trial);
           if (!candidate.ok()) continue;
-          const double s2 = grid_score(gx, gy, candidate->board_to_image);
+          const double s2 = grid_score(gradient, candidate->board_to_image);
           if (s2 > score) {
             score = s2;
             location = *candidate;
@@ -259,7 +309,9 @@ void extract_squares(const Image& grey, const BoardLocation& location, int side,
       const double v = v0 + (i + 0.5) / side * span;
       for (int j = 0; j < side; ++j) {
         const Point p = h.apply({u0 + (j + 0.5) / side * span, v});
-        crop[i * side + j] = static_cast<uint8_t>(std::lround(sample_bilinear(grey, p.x, p.y)));
+        const float value = sample_bilinear(grey, p.x, p.y);  // in [0, 255]
+        const int whole = static_cast<int>(value);
+        crop[i * side + j] = static_cast<uint8_t>(whole + (value - static_cast<float>(whole) >= 0.5f));  // std::lround
       }
     }
   }

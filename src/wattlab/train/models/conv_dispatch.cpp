@@ -1,5 +1,6 @@
 #include "wattlab/train/models/conv_dispatch.h"
 
+#include <ATen/Parallel.h>
 #include <ATen/ops/convolution.h>
 #include <ATen/ops/convolution_backward.h>
 #include <ATen/ops/empty.h>
@@ -11,6 +12,7 @@
 #include "wattlab/train/autocast.h"
 #include "wattlab/train/kernel_dispatch.h"
 #include "wattlab/train/models/depthwise_conv.h"
+#include "wattlab/train/models/direct_conv.h"
 #include "wattlab/train/models/gemm_conv.h"
 #include "wattlab/train/models/sgemm.h"
 
@@ -24,6 +26,10 @@ constexpr int64_t kMaxLoweredFloats = int64_t{16} << 20;
 // The largest output map im2row + sgemm is offered for: it lost to oneDNN
 // (0.5-1.06x) on 7x7 and 8x8 maps on Zen 3, and larger ones cost more memory.
 constexpr int64_t kMaxGemmOutputPixels = 64;
+
+// The most input channels the direct 3x3 is offered for: its products grow
+// with them, while Winograd's transforms are shared by all of them.
+constexpr int64_t kMaxDirectInChannels = 4;
 
 c10::optional<at::Tensor> optional(const at::Tensor& t) {
   return t.defined() ? c10::optional<at::Tensor>(t) : c10::nullopt;
@@ -41,6 +47,21 @@ at::Tensor libtorch_grad(const at::Tensor& grad_out, const at::Tensor& x, const 
   return input ? std::get<0>(grads) : std::get<1>(grads);
 }
 
+// x and weight as plain_conv requires; the batch split across LibTorch's threads.
+at::Tensor direct_forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  const int64_t channels = x.size(1), height = x.size(2), width = x.size(3), out = weight.size(0);
+  at::Tensor y = at::empty({x.size(0), out, height, width}, x.options());
+  const at::Tensor b = bias.defined() ? bias.contiguous() : bias;
+  const float* x_data = x.data_ptr<float>();
+  const float* w_data = weight.data_ptr<float>();
+  const float* b_data = b.defined() ? b.data_ptr<float>() : nullptr;
+  float* y_data = y.data_ptr<float>();
+  at::parallel_for(0, x.size(0), 1, [&](int64_t begin, int64_t end) {
+    direct_conv3x3_forward(x_data, channels, height, width, w_data, b_data, out, begin, end, y_data);
+  });
+  return y;
+}
+
 at::Tensor run_forward(ConvKernel kernel, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                        const ConvSettings& s) {
   switch (kernel) {
@@ -48,6 +69,7 @@ at::Tensor run_forward(ConvKernel kernel, const at::Tensor& x, const at::Tensor&
     case ConvKernel::kWinograd: return conv_forward_winograd(x, weight, bias, geometry(x, weight, s));
     case ConvKernel::kGemm: return conv_forward_gemm(x, weight, bias, geometry(x, weight, s));
     case ConvKernel::kSubsampled: return conv_forward_subsampled(x, weight, bias, s.stride);
+    case ConvKernel::kDirect: return direct_forward(x, weight, bias);
     case ConvKernel::kLibTorch: break;
   }
   return at::convolution(x, weight, optional(bias), {s.stride, s.stride}, {s.padding, s.padding}, {1, 1}, false,
@@ -62,6 +84,7 @@ at::Tensor run_grad_input(ConvKernel kernel, const at::Tensor& grad_out, const a
     case ConvKernel::kWinograd: return conv_grad_input_winograd(grad_out, weight, geometry(x, weight, s));
     case ConvKernel::kGemm: return conv_grad_input_gemm(grad_out, weight, geometry(x, weight, s));
     case ConvKernel::kSubsampled: return conv_grad_input_subsampled(grad_out, x, weight, s.stride);
+    case ConvKernel::kDirect:  // not offered where gradients are needed
     case ConvKernel::kLibTorch: break;
   }
   return libtorch_grad(grad_out, x, weight, s, /*input=*/true);
@@ -75,6 +98,7 @@ at::Tensor run_grad_weight(ConvKernel kernel, const at::Tensor& grad_out, const 
     case ConvKernel::kWinograd: return conv_grad_weight_winograd(grad_out, x, geometry(x, weight, s));
     case ConvKernel::kGemm: return conv_grad_weight_gemm(grad_out, x, geometry(x, weight, s));
     case ConvKernel::kSubsampled: return conv_grad_weight_subsampled(grad_out, x, weight, s.stride);
+    case ConvKernel::kDirect:  // not offered where gradients are needed
     case ConvKernel::kLibTorch: break;
   }
   return libtorch_grad(grad_out, x, weight, s, /*input=*/false);
@@ -155,6 +179,7 @@ const char* conv_kernel_name(ConvKernel kernel) {
     case ConvKernel::kWinograd: return "winograd";
     case ConvKernel::kGemm: return "gemm";
     case ConvKernel::kSubsampled: return "subsampled";
+    case ConvKernel::kDirect: return "direct";
   }
   return kLibTorchKernel;
 }
@@ -179,7 +204,12 @@ std::vector<ConvKernel> conv_kernels(const at::Tensor& x, const at::Tensor& weig
   const bool gemm = g.out_height >= 1 && g.out_width >= 1 && pixels <= kMaxGemmOutputPixels &&
                     g.batch * pixels * g.in_channels * 9 <= kMaxLoweredFloats;
   const bool winograd = stride[0] == 1 && padding[0] == 1;
-  // --kernels wattlab's preference: im2row + sgemm on the smallest maps (ResNet-18's 4x4), Winograd elsewhere.
+  const bool records = at::GradMode::is_enabled() &&
+                       (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
+  const bool direct = winograd && g.in_channels <= kMaxDirectInChannels && !records;
+  // --kernels wattlab's preference: the direct 3x3 on few input channels, im2row + sgemm on the smallest
+  // maps (ResNet-18's 4x4), Winograd elsewhere.
+  if (direct) kernels.push_back(ConvKernel::kDirect);
   if (gemm && pixels <= 16) kernels.push_back(ConvKernel::kGemm);
   if (winograd) kernels.push_back(ConvKernel::kWinograd);
   if (gemm && pixels > 16) kernels.push_back(ConvKernel::kGemm);

@@ -21,9 +21,10 @@ enum class ConvKernel : int64_t {
   kWinograd,    // gemm_conv.h: F(2x2, 3x3) on sgemm
   kGemm,        // gemm_conv.h: im2row + sgemm
   kSubsampled,  // gemm_conv.h: a strided 1x1 convolution on a subsampled copy
+  kDirect,      // direct_conv.h: 3x3 at stride 1 on few input channels, forward only
 };
 
-// "libtorch", "depthwise", "winograd", "gemm" or "subsampled".
+// "libtorch", "depthwise", "winograd", "gemm", "subsampled" or "direct".
 const char* conv_kernel_name(ConvKernel kernel);
 
 // A convolution's settings, square: stride, zero padding and groups; dilation 1.
@@ -52,7 +53,9 @@ struct ConvPlan {
 // (depthwise_conv_computes); Winograd for 3x3 kernels at stride 1 and padding
 // 1; im2row + sgemm for 3x3 kernels with output maps of at most 64 pixels
 // whose lowered input fits 64 MiB; the subsampled copy for 1x1 kernels at
-// stride > 1 with no padding. The sgemm kernels also need sgemm_available().
+// stride > 1 with no padding; the direct 3x3 for stride 1, padding 1 and at
+// most 4 input channels when autograd will not record (it has no backward).
+// The sgemm kernels also need sgemm_available().
 std::vector<ConvKernel> conv_kernels(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                                      at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation,
                                      int64_t groups);

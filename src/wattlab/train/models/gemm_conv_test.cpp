@@ -163,6 +163,34 @@ TEST(GemmConvTest, OffersItsKernelsWhereTheyCompute) {
   EXPECT_EQ(kernels(x, w.detach()), (Kernels{K::kLibTorch, K::kGemm, K::kWinograd}));
 }
 
+TEST(GemmConvTest, DirectIsOfferedWithoutAutogradOnFewInputChannelsAndMatchesConv2d) {
+  using K = ConvKernel;
+  torch::manual_seed(19);
+  const torch::Tensor x = torch::randn({4, 1, 32, 32});
+  const torch::Tensor w = torch::randn({16, 1, 3, 3}).requires_grad_();
+  const torch::Tensor b = torch::randn({16});
+  EXPECT_FALSE(offers(x, w, b, 1, 1, K::kDirect));  // training: it has no backward
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(offers(x, w, b, 1, 1, K::kDirect));
+  EXPECT_FALSE(offers(x, w, b, 2, 1, K::kDirect));
+  EXPECT_FALSE(offers(x, w, b, 1, 0, K::kDirect));
+  EXPECT_FALSE(offers(torch::randn({4, 5, 8, 8}), torch::randn({16, 5, 3, 3}), b, 1, 1, K::kDirect));
+  // The chess square classifier's first layer, and three channels at odd sides without a bias.
+  ConvPlan plan;
+  plan.forward = K::kDirect;
+  const std::vector<Case> cases = {{64, 1, 16, 32, 32, 1, true}, {3, 3, 5, 7, 9, 1, false}, {2, 4, 8, 1, 1, 1, true}};
+  for (const Case& c : cases) {
+    const torch::Tensor xc = torch::randn({c.batch, c.in, c.height, c.width});
+    const torch::Tensor wc = torch::randn({c.out, c.in, 3, 3});
+    const torch::Tensor bc = c.bias ? torch::randn({c.out}) : torch::Tensor();
+    ASSERT_TRUE(offers(xc, wc, bc, 1, 1, K::kDirect)) << describe(c);
+    const torch::Tensor y = conv2d_planned(xc, wc, bc, {1, 1, 1}, plan);
+    const torch::Tensor expected = torch::conv2d(xc, wc, bc, 1, 1);
+    ASSERT_EQ(y.sizes(), expected.sizes()) << describe(c);
+    EXPECT_LE(relative_to_max(y, expected), 1e-6) << describe(c);
+  }
+}
+
 TEST(GemmConvTest, WinogradMatchesConv2d) {
   torch::manual_seed(17);
   // Even and odd sides (ResNet-18's 8x8 and 7x7), a map wider than high, channels off sgemm's tiles, a bias.

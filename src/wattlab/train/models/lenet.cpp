@@ -1,5 +1,6 @@
 // The small networks: wattlab's "cnn" and LeNet-5.
 #include "wattlab/train/models/layers.h"
+#include "wattlab/train/models/pooling.h"
 
 namespace wattlab::zoo {
 namespace {
@@ -25,8 +26,8 @@ class SmallCnnImpl final : public ClassifierImpl {
   }
 
   torch::Tensor forward(torch::Tensor x) override {
-    x = F::max_pool2d(conv1_->forward(x).relu_(), F::MaxPool2dFuncOptions(2));
-    x = F::max_pool2d(conv2_->forward(x).relu_(), F::MaxPool2dFuncOptions(2));
+    x = relu_max_pool2x2(conv1_->forward(x));
+    x = relu_max_pool2x2(conv2_->forward(x));
     x = fc1_->forward(x.flatten(1)).relu_();
     return fc2_->forward(x);
   }
@@ -60,8 +61,8 @@ class LeNet5Impl final : public ClassifierImpl {
   }
 
   torch::Tensor forward(torch::Tensor x) override {
-    x = F::max_pool2d(conv1_->forward(x).relu_(), F::MaxPool2dFuncOptions(2));
-    x = F::max_pool2d(conv2_->forward(x).relu_(), F::MaxPool2dFuncOptions(2));
+    x = relu_max_pool2x2(conv1_->forward(x));
+    x = relu_max_pool2x2(conv2_->forward(x));
     x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(5)).flatten(1);
     x = fc1_->forward(x).relu_();
     x = fc2_->forward(x).relu_();
