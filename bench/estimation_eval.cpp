@@ -11,9 +11,10 @@
 //          configuration out: a configuration the model never saw); the
 //          total-energy RMSE multiplies by each run's epochs
 //   the repetitions' own spread: each run's energy per epoch against the
-//          mean of its configuration's other runs, what no estimator from
-//          the configuration's features can beat (on a shared machine, with
-//          energy estimated from utilisation, it is several per cent)
+//          mean of its configuration's other runs: how far the measurements
+//          PRE learns from disagree among themselves (on a shared machine,
+//          with energy estimated from utilisation, several per cent), the
+//          scale against which PRE's error is read
 //   Green Algorithms and ML CO2 Impact, given each run's measured duration
 //
 //   estimation_eval --store runs.db [--experiment NAME] [--folds 5] [--seed 42]
@@ -178,8 +179,8 @@ int main(int argc, char** argv) {
                   100 * cv->mean_power.mape);
     row("PRE energy per epoch", protocol.name, cv->energy_per_epoch, rmse_total_kj, note);
   }
-  // What no estimator can beat: each run's energy per epoch predicted by the
-  // mean of its configuration's other runs (the repetitions' own spread).
+  // How far the repetitions disagree: each run's energy per epoch predicted
+  // by the mean of its configuration's other runs.
   {
     std::map<std::string, std::vector<size_t>> members;
     for (size_t i = 0; i < observations.size(); ++i) members[configuration_groups[i]].push_back(i);
@@ -199,7 +200,7 @@ int main(int argc, char** argv) {
       const PredictionErrors floor = prediction_errors(actual, others_mean);
       row("Repetitions' own spread", "mean of the other repetitions", floor,
           prediction_errors(actual_total, others_total).rmse / 1000,
-          "energy per epoch: the floor for PRE");
+          "energy per epoch: the measurements' own noise");
     }
   }
   // The TDP-based baselines with each run's measured duration.

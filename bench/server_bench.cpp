@@ -73,7 +73,9 @@ int run_bench(int argc, char** argv, wattlab::Durability durability) {
   const fs::path dir = fs::temp_directory_path() / ("wattlab_server_bench_" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  auto store = wattlab::SqliteStore::open((dir / "bench.db").string(), nullptr, {.durability = durability});
+  wattlab::SqliteStoreOptions store_options;
+  store_options.durability = durability;
+  auto store = wattlab::SqliteStore::open((dir / "bench.db").string(), nullptr, store_options);
   if (!store.ok()) {
     std::fprintf(stderr, "%s\n", store.status().to_string().c_str());
     return 1;

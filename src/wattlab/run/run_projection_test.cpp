@@ -33,7 +33,9 @@ TEST(RunProjectionTest, ProjectsFromTheFirstStableEpochOnAndNamesTheMetrics) {
   for (int e = 1; e <= 4; ++e) {
     feed_epoch(p, e, energies[e - 1], 1'700'000'000'000 + (e - 1) * 12'000);
     latest = p.on_epoch_end(e);
-    if (e < 3) EXPECT_FALSE(latest.has_value()) << "epoch " << e;  // epoch 2 alone is no stretch yet
+    if (e < 3) {
+      EXPECT_FALSE(latest.has_value()) << "epoch " << e;  // epoch 2 alone is no stretch yet
+    }
   }
   ASSERT_TRUE(latest.has_value());
   EXPECT_EQ(latest->made_at_epoch, 4);

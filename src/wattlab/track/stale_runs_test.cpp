@@ -21,7 +21,9 @@ TEST_P(StaleRunsTest, OnlyRunsWithAnOldHeartbeatEndKilledAtTheirLastBeat) {
   auto run = [&](const std::string& name, std::optional<int64_t> beat_ms) {
     auto created = store->create_run("0", name, kT0);
     EXPECT_TRUE(created.ok());
-    if (beat_ms) EXPECT_TRUE(store->log_batch(created->run_id, {}, {}, {{kHeartbeatTag, std::to_string(*beat_ms)}}).ok());
+    if (beat_ms) {
+      EXPECT_TRUE(store->log_batch(created->run_id, {}, {}, {{kHeartbeatTag, std::to_string(*beat_ms)}}).ok());
+    }
     return created->run_id;
   };
   const int64_t now = kT0 + 3'600'000;

@@ -36,7 +36,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& location, Clock* c
   }
   auto path = sqlite_path_from_location(location);
   if (!path.ok()) return path.status();
-  auto store = SqliteStore::open(*path, clock, {.durability = options.durability});
+  SqliteStoreOptions sqlite_options;
+  sqlite_options.durability = options.durability;
+  auto store = SqliteStore::open(*path, clock, sqlite_options);
   if (!store.ok()) {
     if (location.rfind("sqlite:", 0) == 0 && *path != ":memory:" && path->front() != '/') {
       return store.status().with_context("store URI " + location + " names the relative path " + *path +
