@@ -309,9 +309,7 @@ void extract_squares(const Image& grey, const BoardLocation& location, int side,
       const double v = v0 + (i + 0.5) / side * span;
       for (int j = 0; j < side; ++j) {
         const Point p = h.apply({u0 + (j + 0.5) / side * span, v});
-        const float value = sample_bilinear(grey, p.x, p.y);  // in [0, 255]
-        const int whole = static_cast<int>(value);
-        crop[i * side + j] = static_cast<uint8_t>(whole + (value - static_cast<float>(whole) >= 0.5f));  // std::lround
+        crop[i * side + j] = static_cast<uint8_t>(round_half_away(sample_bilinear(grey, p.x, p.y)));
       }
     }
   }

@@ -1,5 +1,7 @@
 #include "wattlab/train/models/direct_conv.h"
 
+#include "wattlab/train/models/sgemm.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -64,9 +66,10 @@ void forward_baseline(const float* x, int64_t in_channels, int64_t height, int64
 
 void direct_conv3x3_forward(const float* x, int64_t in_channels, int64_t height, int64_t width, const float* weight,
                             const float* bias, int64_t out_channels, int64_t begin, int64_t end, float* y) {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  static const bool avx512 = avx2 && __builtin_cpu_supports("avx512f");
-  auto* forward = avx512 ? forward_avx512 : avx2 ? forward_avx2 : forward_baseline;
+  // The CPU's features, as sgemm detects them (its micro-kernels need the same ones).
+  auto* forward = sgemm_isa_available(SgemmIsa::kAvx512) ? forward_avx512
+                  : sgemm_isa_available(SgemmIsa::kAvx2)  ? forward_avx2
+                                                          : forward_baseline;
   forward(x, in_channels, height, width, weight, bias, out_channels, begin, end, y);
 }
 
