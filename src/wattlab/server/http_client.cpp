@@ -3,6 +3,10 @@
 #include <utility>  // before Asio: Boost 1.74's asio/awaitable.hpp uses std::exchange without it
 
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -67,15 +71,117 @@ HttpResponse response_head(const http::response<Body>& res) {
 }
 
 std::string cause_of(beast::error_code ec, std::chrono::milliseconds io_timeout) {
-  return ec == beast::error::timeout ? "no answer within " + std::to_string(io_timeout.count() / 1000) + " s"
-                                     : ec.message();
+  if (ec != beast::error::timeout) return ec.message();
+  return "no answer within " + (io_timeout.count() % 1000 == 0 ? std::to_string(io_timeout.count() / 1000) + " s"
+                                                                : std::to_string(io_timeout.count()) + " ms");
 }
 
 }  // namespace
 
+// A connected socket as Beast's SyncReadStream and SyncWriteStream, each
+// wait bounded by the request's deadline: the descriptor is non-blocking and
+// waits are poll()s. (Beast's asynchronous operations on an io_context cost a
+// timer update, a scheduler round and a speculative read per step: on a VM,
+// where every system call is dear, more than a small request itself.)
+class DeadlineSocket {
+ public:
+  explicit DeadlineSocket(int fd) : fd_(fd) {}
+  void set_deadline(std::chrono::steady_clock::time_point deadline) { deadline_ = deadline; }
+
+  template <typename MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
+    iovec iov[kMaxBuffers];
+    const int n = to_iovecs(buffers, iov);
+    // Waits first: an answer is seldom there the moment its request is sent.
+    if (!wait(POLLIN, ec)) return 0;
+    for (;;) {
+      const ssize_t got = ::readv(fd_, iov, n);
+      if (got > 0) return static_cast<size_t>(got);
+      if (got == 0) {
+        ec = asio::error::eof;
+        return 0;
+      }
+      if (errno == EINTR) continue;
+      if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait(POLLIN, ec)) {
+        if (!ec) ec.assign(errno, boost::system::system_category());
+        return 0;
+      }
+    }
+  }
+  template <typename ConstBuffers>
+  size_t write_some(const ConstBuffers& buffers, beast::error_code& ec) {
+    iovec iov[kMaxBuffers];
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = static_cast<size_t>(to_iovecs(buffers, iov));
+    for (;;) {
+      const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+      if (sent >= 0) return static_cast<size_t>(sent);
+      if (errno == EINTR) continue;
+      if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait(POLLOUT, ec)) {
+        if (!ec) ec.assign(errno, boost::system::system_category());
+        return 0;
+      }
+    }
+  }
+  // The throwing forms the stream concepts also ask for.
+  template <typename MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers) {
+    beast::error_code ec;
+    const size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+  template <typename ConstBuffers>
+  size_t write_some(const ConstBuffers& buffers) {
+    beast::error_code ec;
+    const size_t n = write_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+ private:
+  static constexpr int kMaxBuffers = 16;
+
+  // At most kMaxBuffers of `buffers` (what is left goes in the next call).
+  template <typename Buffers>
+  static int to_iovecs(const Buffers& buffers, iovec* iov) {
+    int n = 0;
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers) && n < kMaxBuffers;
+         ++it) {
+      const auto b = *it;
+      if (b.size() == 0) continue;
+      iov[n++] = iovec{const_cast<void*>(static_cast<const void*>(b.data())), b.size()};
+    }
+    return n;
+  }
+  // Waits until `events` or the deadline; false with ec set on timeout or a
+  // failed poll.
+  bool wait(short events, beast::error_code& ec) {
+    for (;;) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        ec = beast::error::timeout;
+        return false;
+      }
+      pollfd p{fd_, events, 0};
+      const int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 60'000)));
+      if (ready > 0) return true;
+      if (ready < 0 && errno != EINTR) {
+        ec.assign(errno, boost::system::system_category());
+        return false;
+      }
+    }
+  }
+
+  int fd_;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
 struct HttpClient::Connection {
   asio::io_context io;
-  beast::tcp_stream stream{io};
+  beast::tcp_stream stream{io};  // for connecting; then read and written through `socket`
+  DeadlineSocket socket{-1};
   beast::flat_buffer buffer;
 
   // Runs one asynchronous operation to completion; its error.
@@ -160,8 +266,11 @@ Status HttpClient::ensure_connected() {
         c->stream.async_connect(endpoints, [handler](beast::error_code e, auto&&) mutable { handler(e); });
       });
     }
+    if (!ec) c->stream.socket().set_option(tcp::no_delay(true), ec);
+    if (!ec) c->stream.socket().non_blocking(true, ec);
     if (!ec) {
-      c->stream.socket().set_option(tcp::no_delay(true), ec);
+      c->stream.expires_never();
+      c->socket = DeadlineSocket(c->stream.socket().native_handle());
       connection_ = std::move(c);
       return Status();
     }
@@ -181,8 +290,9 @@ template <typename Request>
 Status HttpClient::write(Request& req) {
   WATTLAB_RETURN_IF_ERROR(ensure_connected());
   Connection& c = *connection_;
-  c.stream.expires_after(options_.io_timeout);
-  beast::error_code ec = c.run([&](auto handler) { http::async_write(c.stream, req, handler); });
+  c.socket.set_deadline(std::chrono::steady_clock::now() + options_.io_timeout);
+  beast::error_code ec;
+  http::write(c.socket, req, ec);
   // A server that answers before reading the whole body (413) may close
   // while the body is still going out: its answer is then still to be read.
   if (ec && ec != asio::error::broken_pipe && ec != asio::error::connection_reset) {
@@ -196,7 +306,8 @@ Status HttpClient::read(Parser& parser) {
   parser.body_limit(std::numeric_limits<uint64_t>::max());  // (boost::none is broken in Boost 1.74)
   Connection& c = *connection_;
   if (!parser.is_done()) {
-    beast::error_code ec = c.run([&](auto handler) { http::async_read(c.stream, c.buffer, parser, handler); });
+    beast::error_code ec;
+    http::read(c.socket, c.buffer, parser, ec);
     if (ec) return failed("reading the answer of", cause_of(ec, options_.io_timeout));
   }
   if (!parser.get().keep_alive()) connection_.reset();
@@ -246,8 +357,8 @@ Result<HttpResponse> HttpClient::get_to_file(const std::string& target, const st
   http::response_parser<http::empty_body> head;
   head.body_limit(std::numeric_limits<uint64_t>::max());
   Connection& c = *connection_;
-  beast::error_code ec =
-      c.run([&](auto handler) { http::async_read_header(c.stream, c.buffer, head, handler); });
+  beast::error_code ec;
+  http::read_header(c.socket, c.buffer, head, ec);
   if (ec) return failed("reading the answer of", cause_of(ec, options_.io_timeout));
   if (head.get().result_int() != 200) {
     http::response_parser<http::string_body> rest(std::move(head));

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -383,6 +384,54 @@ TEST(HttpClient, AServerThatIsNotThereIsUnavailable) {
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.status().code(), Status::Code::kUnavailable);
   EXPECT_NE(res.status().message().find("127.0.0.1:" + std::to_string(port)), std::string::npos);
+}
+
+// io_timeout bounds the whole request: a server that never answers, and one
+// that sends half an answer and stalls, both end in an IoError that says so,
+// on time; a request on a new connection afterwards works.
+TEST(HttpClient, ARequestEndsWithinItsTimeoutWhenTheServerStalls) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  // Connection 1 gets nothing back; connection 2 half an answer; connection
+  // 3 a whole one.
+  std::thread server([listener] {
+    std::vector<int> held;
+    for (const char* answer : {"", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345",
+                               "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"}) {
+      const int c = ::accept(listener, nullptr, nullptr);
+      if (c < 0) return;
+      char request[4096];
+      (void)!::recv(c, request, sizeof request, 0);
+      (void)!::send(c, answer, std::strlen(answer), MSG_NOSIGNAL);
+      held.push_back(c);
+    }
+    for (int c : held) ::close(c);
+  });
+  HttpClientOptions options;
+  options.io_timeout = 300ms;
+  HttpClient client("127.0.0.1", ntohs(address.sin_port), options);
+  for (const char* what : {"no answer", "half an answer"}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto res = client.get("/");
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    ASSERT_FALSE(res.ok()) << what;
+    EXPECT_EQ(res.status().code(), Status::Code::kIoError) << what;
+    EXPECT_NE(res.status().message().find("no answer within 300 ms"), std::string::npos) << res.status().to_string();
+    EXPECT_GE(waited, 290ms) << what;
+    EXPECT_LT(waited, 3s) << what;
+  }
+  auto res = client.get("/");
+  ASSERT_TRUE(res.ok()) << res.status().to_string();
+  EXPECT_EQ(res->body, "ok");
+  server.join();
+  ::close(listener);
 }
 
 // What a tracking client relies on: the bearer token of connect(), files
