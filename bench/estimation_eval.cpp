@@ -14,7 +14,8 @@
 //          mean of its configuration's other runs: how far the measurements
 //          PRE learns from disagree among themselves (on a shared machine,
 //          with energy estimated from utilisation, several per cent), the
-//          scale against which PRE's error is read
+//          scale against which PRE's error is read; and from the same
+//          spread, the lowest MAPE any predictor can expect on these runs
 //   Green Algorithms and ML CO2 Impact, given each run's measured duration
 //
 //   estimation_eval --store runs.db [--experiment NAME] [--folds 5] [--seed 42]
@@ -24,6 +25,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <numbers>
 #include <string>
 #include <vector>
 
@@ -180,13 +182,26 @@ int main(int argc, char** argv) {
     row("PRE energy per epoch", protocol.name, cv->energy_per_epoch, rmse_total_kj, note);
   }
   // How far the repetitions disagree: each run's energy per epoch predicted
-  // by the mean of its configuration's other runs.
+  // by the mean of its configuration's other runs. And what that noise
+  // allows: an oracle that knew each configuration's true mean would still
+  // miss each run by its noise, an expected MAPE of sqrt(2/pi) x the
+  // repetitions' relative standard deviation (pooled over configurations,
+  // the noise taken as normal): no predictor can expect to do better.
+  double oracle_mape = -1, pooled_sd = 0;
   {
     std::map<std::string, std::vector<size_t>> members;
     for (size_t i = 0; i < observations.size(); ++i) members[configuration_groups[i]].push_back(i);
     std::vector<double> actual, others_mean, actual_total, others_total;
+    double squares = 0, degrees = 0;  // relative squared deviations, degrees of freedom
     for (const auto& [key, runs_of_configuration] : members) {
       if (runs_of_configuration.size() < 2) continue;
+      double mean = 0;
+      for (size_t i : runs_of_configuration) mean += observations[i].energy_per_epoch_j;
+      mean /= static_cast<double>(runs_of_configuration.size());
+      for (size_t i : runs_of_configuration) {
+        squares += std::pow(observations[i].energy_per_epoch_j / mean - 1, 2);
+      }
+      degrees += static_cast<double>(runs_of_configuration.size() - 1);
       for (size_t i : runs_of_configuration) {
         double sum = 0;
         for (size_t j : runs_of_configuration) sum += j == i ? 0 : observations[j].energy_per_epoch_j;
@@ -201,6 +216,8 @@ int main(int argc, char** argv) {
       row("Repetitions' own spread", "mean of the other repetitions", floor,
           prediction_errors(actual_total, others_total).rmse / 1000,
           "energy per epoch: the measurements' own noise");
+      pooled_sd = std::sqrt(squares / degrees);
+      oracle_mape = std::sqrt(2 / std::numbers::pi) * pooled_sd;
     }
   }
   // The TDP-based baselines with each run's measured duration.
@@ -213,6 +230,12 @@ int main(int argc, char** argv) {
   const PredictionErrors g = prediction_errors(total_j, green), m = prediction_errors(total_j, ml_co2);
   row("Green Algorithms (TDP, RAM)", "measured duration", g, g.rmse / 1000, "total energy");
   row("ML CO2 Impact (TDP)", "measured duration", m, m.rmse / 1000, "total energy");
+  if (oracle_mape >= 0) {
+    std::printf("\nThe lowest MAPE on energy per epoch any predictor can expect on these runs: %.1f %% (an oracle "
+                "knowing each configuration's true mean; the repetitions' pooled relative standard deviation is "
+                "%.1f %%).\n",
+                100 * oracle_mape, 100 * pooled_sd);
+  }
   std::printf("\nMAPE of STEP and the baselines: on each run's total energy_j; of PRE: on energy per epoch "
               "(RMSE column: total energy, per-epoch prediction x epochs).\n");
   return 0;
