@@ -3,10 +3,12 @@
 //
 // Connections wait for data without a thread (epoll): an idle keep-alive
 // connection or one trickling its request costs a socket and a few
-// kilobytes, never a thread. A pool of threads runs what is ready on any
-// connection (parsing, the exchange, writing), one connection's steps in
-// order; an exchange that blocks (on the store, on fsync) holds one thread
-// and its own connection, nothing else.
+// kilobytes, never a thread. Connections are dealt in turn to `threads`
+// lanes, a thread each, which runs what is ready on its connections
+// (parsing, the exchange, writing), one connection's steps in order, with no
+// hand-over between threads; accepting and the timeouts below have a thread
+// of their own. An exchange that blocks (on the store, on fsync) holds its
+// lane: that lane's other connections wait, the other lanes go on.
 // Contracts:
 // - a request head must arrive whole within header_timeout of its first
 //   byte (else the connection is closed) and fit in max_header_bytes (else
@@ -71,7 +73,7 @@ std::unique_ptr<HttpExchange> buffered_exchange(uint64_t max_body_bytes,
                                                 std::function<HttpResponse(const HttpRequest&)> too_large);
 
 struct HttpServerOptions {
-  int threads = 16;  // the pool; each exchange blocked in respond() holds one
+  int threads = 16;  // lanes (see above); each exchange blocked in respond() holds one
   size_t max_connections = 10000;
   size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds header_timeout{10'000};
@@ -94,7 +96,8 @@ class HttpServer {
 
   // The bound port (the chosen one when `port` was 0).
   int port() const;
-  // Serves on the calling thread (and threads - 1 more) until stop();
+  // Serves on the calling thread (accepting, timeouts) and `threads` more
+  // (the lanes) until stop();
   // returns at once when stop() came first.
   void serve();
   // Stops accepting, closes idle connections, lets requests in flight finish

@@ -18,6 +18,8 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -205,6 +207,62 @@ TEST_F(HttpServerTest, WhenEveryConnectionIsBusyANewcomerGets503) {
   cv.notify_all();
   for (auto& t : busy) t.join();
   EXPECT_EQ(ok, 2);
+}
+
+// Connections are dealt to lanes in turn: every request of a connection is
+// answered by its lane's thread (no hand-over per request), and an exchange
+// that blocks holds its lane only: the next connection, on the other lane,
+// is answered meanwhile.
+TEST_F(HttpServerTest, AConnectionStaysOnItsLaneAndABlockedLaneHoldsNoOtherLane) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<bool> blocked{false};
+  HttpServerOptions options;
+  options.threads = 2;
+  start(
+      [&](const HttpRequest&) {
+        return buffered_exchange(
+            100,
+            [&](const HttpRequest& r) {
+              if (r.path == "/block") {
+                blocked = true;
+                std::unique_lock lock(mu);
+                cv.wait(lock, [&] { return release; });
+              }
+              std::ostringstream thread;
+              thread << std::this_thread::get_id();
+              return text(200, thread.str());
+            },
+            [](const HttpRequest&) { return text(413, ""); });
+      },
+      options);
+  HttpClient first("127.0.0.1", port());
+  HttpClient second("127.0.0.1", port());
+  std::set<std::string> first_threads, second_threads;
+  for (int i = 0; i < 20; ++i) {
+    auto a = first.get("/a");
+    auto b = second.get("/b");
+    ASSERT_TRUE(a.ok() && b.ok());
+    first_threads.insert(a->body);
+    second_threads.insert(b->body);
+  }
+  ASSERT_EQ(first_threads.size(), 1u) << "one connection's requests were answered by several threads";
+  ASSERT_EQ(second_threads.size(), 1u);
+  EXPECT_NE(*first_threads.begin(), *second_threads.begin()) << "two connections in a row share a lane";
+
+  std::thread held([&] { EXPECT_TRUE(first.get("/block").ok()); });
+  while (!blocked) std::this_thread::sleep_for(1ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto answered = second.get("/b");
+  ASSERT_TRUE(answered.ok()) << answered.status().to_string();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  held.join();
 }
 
 TEST_F(HttpServerTest, ADeclaredBodyOverTheLimitIsRefusedBeforeItIsSent) {

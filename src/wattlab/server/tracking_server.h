@@ -54,7 +54,7 @@ struct ServerOptions {
   std::string artifacts_dir;               // artifact root (created if missing); empty: artifacts not served
   size_t max_artifact_bytes = size_t{1024} * 1024 * 1024;  // larger artifact uploads get 413
   size_t max_connections = 10000;          // see HttpServerOptions (also bounded by the descriptor limit)
-  int threads = 16;                        // threads serving requests; each waiting on the disk holds one
+  int threads = 16;                        // lanes serving connections (HttpServerOptions::threads)
 };
 
 // True when `host` is a loopback name or address: every address it resolves
