@@ -114,8 +114,9 @@ void add_server_options(CLI::App* cmd, ServerCommandOptions* o) {
       ->check(CLI::IsMember({"full", "process"}))
       ->capture_default_str();
   cmd->add_option("--threads", o->threads,
-                  "Threads serving requests; connections wait without one, a request waiting on the disk holds one "
-                  "(with --durability full, concurrent writes share a sync: more threads, bigger groups)")
+                  "Lanes serving connections, a thread each (connections are dealt to them in turn and wait for "
+                  "data without a thread); a request waiting on the disk holds its lane (with --durability full, "
+                  "concurrent writes share a sync: more lanes, bigger groups)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
 }
