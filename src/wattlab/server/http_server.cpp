@@ -96,6 +96,10 @@ struct HttpServer::State {
       lane_work.push_back(asio::make_work_guard(*lanes.back()));
     }
   }
+  // Members go in reverse order: io's pending accept (holding a socket of a
+  // lane) before the lanes, then the lanes' connections, whose destructors
+  // (forget) must then stop nothing.
+  ~State() { torn_down = true; }
 
   // Accepts the next connection, forever (until stop()).
   void accept();
@@ -120,6 +124,16 @@ struct HttpServer::State {
   std::mutex mu;                                     // guards `connections`
   std::list<std::weak_ptr<HttpConnection>> connections;  // oldest first
   std::atomic<bool> stopping{false};
+  std::atomic<bool> torn_down{false};  // the destructor has begun
+  // The connections, dealt in turn to `options.threads` lanes of one thread
+  // each: a connection's every step runs on its lane's thread, so a request
+  // is read, answered and written by one thread, with no other thread woken
+  // (a shared pool wakes one per request so that someone keeps waiting for
+  // the sockets: on a VM that took 45 us a request, a third of a small
+  // request's round trip).
+  std::vector<std::unique_ptr<asio::io_context>> lanes;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> lane_work;  // keeps idle lanes running
+  size_t next_lane = 0;  // accept()'s, on io's thread
   // The acceptor and the timers, on serve()'s thread: no exchange delays them.
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
@@ -128,16 +142,6 @@ struct HttpServer::State {
   asio::steady_timer sweeper{io};
   std::chrono::milliseconds sweep_interval{250};
   int port = 0;
-  // The connections, dealt in turn to `options.threads` lanes of one thread
-  // each: a connection's every step runs on its lane's thread, so a request
-  // is read, answered and written by one thread, with no other thread woken
-  // (a shared pool wakes one per request so that someone keeps waiting for
-  // the sockets: on a VM that took 45 us a request, a third of a small
-  // request's round trip). The lanes are declared after what a connection's
-  // destructor uses (forget: mu, connections, io), so they go first.
-  std::vector<std::unique_ptr<asio::io_context>> lanes;
-  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> lane_work;  // keeps idle lanes running
-  size_t next_lane = 0;  // accept()'s, on io's thread
 };
 
 // One client connection: reads a request, makes its response, writes the
@@ -536,7 +540,7 @@ void HttpServer::State::admit(tcp::socket socket) {
 void HttpServer::State::forget(std::list<std::weak_ptr<HttpConnection>>::iterator entry) {
   std::lock_guard lock(mu);
   connections.erase(entry);
-  if (stopping && connections.empty()) stop_all();
+  if (stopping && connections.empty() && !torn_down) stop_all();
 }
 
 HttpServer::HttpServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
