@@ -151,7 +151,7 @@ int run_bench(int argc, char** argv, wattlab::Durability durability) {
     for (int b = 0; b < batches; ++b) {
       json metrics = json::array();
       for (int i = 0; i < 1000; ++i)
-        metrics.push_back({{"key", "m" + std::to_string(i % 10)}, {"value", i * 0.5},
+        metrics.push_back({{"key", std::string("m").append(std::to_string(i % 10))}, {"value", i * 0.5},
                            {"timestamp", 1'700'000'000'000 + i}, {"step", b * 1000 + i}});
       out.push_back(json{{"run_id", to_run}, {"metrics", metrics}}.dump());
     }
@@ -284,7 +284,7 @@ int run_bench(int argc, char** argv, wattlab::Durability durability) {
     // 4. runs/search with a metric filter.
     auto exp = (*store)->create_experiment("search-bench", "", {});
     for (int r = 0; r < runs; ++r) {
-      auto run = (*store)->create_run(*exp, "r" + std::to_string(r), 1'700'000'000'000 + r);
+      auto run = (*store)->create_run(*exp, std::string("r").append(std::to_string(r)), 1'700'000'000'000 + r);
       (void)(*store)->log_batch(run->run_id, {{"accuracy", (r % 1000) / 1000.0, 1'700'000'000'000, 0}}, {}, {});
     }
     const std::string search = json{{"experiment_ids", {*exp}}, {"filter", "metrics.accuracy > 0.998"}, {"max_results", 100}}.dump();
