@@ -127,21 +127,23 @@ class DeadlineSocket {
   // The throwing forms the stream concepts also ask for.
   template <typename MutableBuffers>
   size_t read_some(const MutableBuffers& buffers) {
-    beast::error_code ec;
-    const size_t n = read_some(buffers, ec);
-    if (ec) throw boost::system::system_error(ec);
-    return n;
+    return or_throw([&](beast::error_code& ec) { return read_some(buffers, ec); });
   }
   template <typename ConstBuffers>
   size_t write_some(const ConstBuffers& buffers) {
-    beast::error_code ec;
-    const size_t n = write_some(buffers, ec);
-    if (ec) throw boost::system::system_error(ec);
-    return n;
+    return or_throw([&](beast::error_code& ec) { return write_some(buffers, ec); });
   }
 
  private:
   static constexpr int kMaxBuffers = 16;
+
+  template <typename Step>
+  static size_t or_throw(Step step) {
+    beast::error_code ec;
+    const size_t n = step(ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
 
   // At most kMaxBuffers of `buffers` (what is left goes in the next call).
   template <typename Buffers>

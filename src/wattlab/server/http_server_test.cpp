@@ -93,6 +93,28 @@ std::unique_ptr<HttpExchange> echo(const HttpRequest&) {
       [](const HttpRequest&) { return text(413, "too large"); });
 }
 
+// Holds the exchanges that wait() on it until open(): requests that must
+// stay in flight.
+class Gate {
+ public:
+  void wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+  }
+  void open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
 class HttpServerTest : public ::testing::Test {
  protected:
   void start(HttpHandler handler = echo, HttpServerOptions options = {}) {
@@ -167,9 +189,7 @@ TEST_F(HttpServerTest, AtTheConnectionLimitTheLongestWaitingMakesRoom) {
 }
 
 TEST_F(HttpServerTest, WhenEveryConnectionIsBusyANewcomerGets503) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
+  Gate gate;
   std::atomic<int> in_flight{0};
   HttpServerOptions options;
   options.max_connections = 2;
@@ -179,8 +199,7 @@ TEST_F(HttpServerTest, WhenEveryConnectionIsBusyANewcomerGets503) {
             100,
             [&](const HttpRequest&) {
               ++in_flight;
-              std::unique_lock lock(mu);
-              cv.wait(lock, [&] { return release; });
+              gate.wait();
               return text(200, "done");
             },
             [](const HttpRequest&) { return text(413, ""); });
@@ -200,11 +219,7 @@ TEST_F(HttpServerTest, WhenEveryConnectionIsBusyANewcomerGets503) {
   auto refused = newcomer.get("/more");
   ASSERT_TRUE(refused.ok()) << refused.status().to_string();
   EXPECT_EQ(refused->status, 503);
-  {
-    std::lock_guard lock(mu);
-    release = true;
-  }
-  cv.notify_all();
+  gate.open();
   for (auto& t : busy) t.join();
   EXPECT_EQ(ok, 2);
 }
@@ -214,9 +229,7 @@ TEST_F(HttpServerTest, WhenEveryConnectionIsBusyANewcomerGets503) {
 // that blocks holds its lane only: the next connection, on the other lane,
 // is answered meanwhile.
 TEST_F(HttpServerTest, AConnectionStaysOnItsLaneAndABlockedLaneHoldsNoOtherLane) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
+  Gate gate;
   std::atomic<bool> blocked{false};
   HttpServerOptions options;
   options.threads = 2;
@@ -227,8 +240,7 @@ TEST_F(HttpServerTest, AConnectionStaysOnItsLaneAndABlockedLaneHoldsNoOtherLane)
             [&](const HttpRequest& r) {
               if (r.path == "/block") {
                 blocked = true;
-                std::unique_lock lock(mu);
-                cv.wait(lock, [&] { return release; });
+                gate.wait();
               }
               std::ostringstream thread;
               thread << std::this_thread::get_id();
@@ -257,11 +269,7 @@ TEST_F(HttpServerTest, AConnectionStaysOnItsLaneAndABlockedLaneHoldsNoOtherLane)
   auto answered = second.get("/b");
   ASSERT_TRUE(answered.ok()) << answered.status().to_string();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
-  {
-    std::lock_guard lock(mu);
-    release = true;
-  }
-  cv.notify_all();
+  gate.open();
   held.join();
 }
 
