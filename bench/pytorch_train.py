@@ -6,7 +6,9 @@ batch size, thread count and batching: the images stay uint8 in memory
 (--resize scales them bilinearly once, as wattlab's --resize), and each batch
 is gathered (index_select over a seeded permutation), converted to float and
 normalised on the training thread, inside the timed loop, as train_bench does
-with --prefetch 0. Only the training loop is timed. Run it with
+with --prefetch 0. Only the training loop is timed, and not in the first
+--warmup-epochs epochs (first allocations, oneDNN's code generation), as
+train_bench's --warmup-epochs. Run it with
 /usr/bin/python3 (Debian's python3-torch; other interpreters cannot see it).
 Prints "parameters=<trainable scalars>" and "images_per_cpu_s=<training images
 per CPU second of this thread>" (steadier than wall time on a shared machine); last line:
@@ -36,11 +38,14 @@ def main():
     p.add_argument("--resize", type=int, default=0)
     p.add_argument("--images", type=int, default=10000)
     p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--warmup-epochs", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     a = p.parse_args()
+    if not 0 <= a.warmup_epochs < a.epochs:
+        p.error("--warmup-epochs must leave at least one of the --epochs to count")
 
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
@@ -78,12 +83,14 @@ def main():
             loss.backward()
             optimizer.step()
             loss_sum += loss.item() * index.numel()
-        seconds += time.perf_counter() - start
-        cpu_seconds += time.thread_time() - start_cpu
+        if epoch >= a.warmup_epochs:
+            seconds += time.perf_counter() - start
+            cpu_seconds += time.thread_time() - start_cpu
         print(f"epoch {epoch + 1}: train_loss={loss_sum / n:.4f} train_time_s={seconds:.2f}", flush=True)
     print(f"pytorch {a.model} {torch.__version__} threads={torch.get_num_threads()} batch_size={a.batch_size}")
-    print(f"images_per_cpu_s={a.epochs * n / cpu_seconds:.1f}")
-    print(f"images_per_s={a.epochs * n / seconds:.1f}")
+    counted = (a.epochs - a.warmup_epochs) * n
+    print(f"images_per_cpu_s={counted / cpu_seconds:.1f}")
+    print(f"images_per_s={counted / seconds:.1f}")
 
 
 if __name__ == "__main__":

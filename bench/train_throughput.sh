@@ -5,6 +5,11 @@
 # the small CNN, MobileNetV2 and ResNet-18 on Fashion-MNIST at 28x28 and resized
 # to 32x32. Both sides make each batch (gather, uint8 -> float, normalisation)
 # on the training thread inside the timed loop (train_bench --prefetch 0).
+# Each run trains --warmup-epochs untimed epochs first (default 1), then one
+# timed epoch of the same images: a process's first batches pay for first
+# allocations and oneDNN's code generation on both sides (for ResNet-18 about
+# 2.5 steady batches' time each, on either side), which a real epoch of
+# ~1,000 batches hardly sees; --warmup-epochs 0 times them as before.
 # Runs interleaved (wattlab, pytorch, baseline; then the reverse order) because
 # single-thread speed here drifts ±30 % between runs; reports the median of the
 # per-round ratios, of wall-clock images/s and of images per CPU second of the
@@ -21,16 +26,16 @@
 #   bench/train_throughput.sh [--build-dir build] [--models "cnn mobilenet_v2 resnet18"]
 #                             [--sizes "28 32"] [--images N] [--batch-size 64] [--threads 1]
 #                             [--rounds 3] [--kernels auto|libtorch|wattlab] [--baseline-bench PATH]
-#                             [--pytorch-env "VAR=value ..."]
+#                             [--pytorch-env "VAR=value ..."] [--warmup-epochs 1]
 #
 # The trainer makes glibc keep freed memory for reuse (zoo::reuse_freed_memory); PyTorch runs with
 # glibc's defaults, under which a VM can spend much of a convolution faulting pages in. --pytorch-env
 # "MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824" gives PyTorch the same setting.
 #
-# --images defaults per model (cnn 1024, others 128: about 5-40 s a run on one busy thread).
-# --baseline-bench adds a third contender (another build's train_bench, e.g. before a change), run
-# with that build's own defaults (before this script passed --prefetch 0, batches were made on a
-# worker thread that the figures leave out).
+# --images (per epoch) defaults per model (cnn 1024, others 256: about 10-60 s a run on one busy
+# thread). --baseline-bench adds a third contender (another build's train_bench, e.g. before a
+# change), run with that build's own defaults: one epoch, timed whole (before this script passed
+# --prefetch 0, batches were made on a worker thread that the figures leave out).
 #
 # Needs: the train_bench target built (-DWATTLAB_WITH_TORCH=ON -DWATTLAB_BUILD_BENCH=ON),
 # Debian's python3-torch (run through /usr/bin/python3), dataset-fashion-mnist.
@@ -47,6 +52,7 @@ rounds=3
 kernels=auto
 baseline=""
 pytorch_env=""
+warmup_epochs=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build-dir) build_dir="$2"; shift 2 ;;
@@ -59,6 +65,7 @@ while [[ $# -gt 0 ]]; do
     --kernels) kernels="$2"; shift 2 ;;
     --baseline-bench) baseline="$2"; shift 2 ;;
     --pytorch-env) pytorch_env="$2"; shift 2 ;;
+    --warmup-epochs) warmup_epochs="$2"; shift 2 ;;
     *) echo "train_throughput.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -91,17 +98,18 @@ median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END {print (NR%
 # The CPU beside the figures: which implementation is faster depends on it.
 cpu_flags="$(grep -m1 '^flags' /proc/cpuinfo)"
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), family $(lscpu | sed -n 's/^CPU family: *//p'), $(nproc) CPU(s), L2 $(lscpu | sed -n 's/^L2 cache: *//p'), AVX2 $([[ "$cpu_flags" == *" avx2"* ]] && echo yes || echo no), AVX-512 $([[ "$cpu_flags" == *" avx512f"* ]] && echo yes || echo no)"
-echo "batch size $batch_size, $threads thread(s), $rounds rounds (A = wattlab --kernels $kernels, B = pytorch${pytorch_env:+ with $pytorch_env}${baseline:+, C = baseline}); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "batch size $batch_size, $threads thread(s), $rounds rounds, $warmup_epochs untimed warm-up epoch(s) per run (A = wattlab --kernels $kernels, B = pytorch${pytorch_env:+ with $pytorch_env}${baseline:+, C = baseline}); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # One contender's run for $model at $size; each sets its figures ($a..., $b..., $c...).
 run_wattlab() {
   run_one env XDG_CACHE_HOME="$kernel_cache" "$bench_bin" --model "$model" --resize "$resize" --images "$n" \
-    --test-images 100 --batch-size "$batch_size" --threads "$threads" --kernels "$kernels" --prefetch 0
+    --test-images 100 --batch-size "$batch_size" --threads "$threads" --kernels "$kernels" --prefetch 0 \
+    --epochs $((warmup_epochs + 1)) --warmup-epochs "$warmup_epochs"
   a="$ips" a_cpu="$cpu_ips" a_params="$params" a_macs="$macs"
 }
 run_pytorch() {
   # shellcheck disable=SC2086  # the VAR=value words split on purpose
   run_one env $pytorch_env /usr/bin/python3 "$here/pytorch_train.py" --model "$model" --resize "$resize" --images "$n" \
-    --batch-size "$batch_size" --threads "$threads"
+    --batch-size "$batch_size" --threads "$threads" --epochs $((warmup_epochs + 1)) --warmup-epochs "$warmup_epochs"
   b="$ips" b_cpu="$cpu_ips" b_params="$params"
 }
 run_baseline() {
@@ -114,7 +122,7 @@ summary=""
 for model in $models; do
   for size in $sizes; do
     n="$images"
-    [[ -z "$n" ]] && { [[ "$model" == cnn ]] && n=1024 || n=128; }
+    [[ -z "$n" ]] && { [[ "$model" == cnn ]] && n=1024 || n=256; }
     resize=0; [[ "$size" != 28 ]] && resize="$size"
     a_all="" b_all="" c_all="" ratio_all="" cratio_all="" cpu_ratio_all="" cpu_cratio_all="" a_cpu_all=""
     # Untimed: measures the kernels (into the cache the timed runs read) and shows what each layer runs.
