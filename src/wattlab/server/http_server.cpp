@@ -550,7 +550,8 @@ HttpServer::~HttpServer() { stop(); }
 Result<std::unique_ptr<HttpServer>> HttpServer::bind(const std::string& host, int port, HttpHandler handler,
                                                      HttpServerOptions options) {
   // A descriptor per connection: take what the hard limit allows, and keep
-  // max_connections under it.
+  // max_connections under it, less 64 for the process's own files and 3 per
+  // lane (its epoll, timer and wake-up descriptors).
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
     if (limit.rlim_cur < limit.rlim_max) {
@@ -558,8 +559,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::bind(const std::string& host, in
       setrlimit(RLIMIT_NOFILE, &limit);
       getrlimit(RLIMIT_NOFILE, &limit);
     }
-    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur > 128) {
-      options.max_connections = std::min<size_t>(options.max_connections, limit.rlim_cur - 64);
+    const rlim_t reserved = 64 + 3 * static_cast<rlim_t>(std::max(1, options.threads));
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur > 2 * reserved) {
+      options.max_connections = std::min<size_t>(options.max_connections, limit.rlim_cur - reserved);
     }
   }
   auto state = std::make_unique<State>(std::move(handler), std::move(options));
