@@ -92,6 +92,7 @@ class DeadlineSocket {
   size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
     iovec iov[kMaxBuffers];
     const int n = to_iovecs(buffers, iov);
+    if (n == 0) return 0;  // nothing asked: no wait (readv would read 0, which means the end)
     // Waits first: an answer is seldom there the moment its request is sent.
     if (!wait(POLLIN, ec)) return 0;
     for (;;) {
