@@ -49,6 +49,15 @@ template <int64_t kMr>
 void pack_a(int64_t rows, int64_t kc, const float* a, int64_t a_row, int64_t a_col, float* out) {
   for (int64_t r0 = 0; r0 < rows; r0 += kMr, out += kc * kMr) {
     const int64_t live = std::min(kMr, rows - r0);
+    if (a_col == 1) {
+      // Rows contiguous in k: the panel written in order, its rows read side by
+      // side (row after row, every store lands kMr floats from the last).
+      const float* src = a + r0 * a_row;
+      for (int64_t p = 0; p < kc; ++p) {
+        for (int64_t i = 0; i < kMr; ++i) out[p * kMr + i] = i < live ? src[i * a_row + p] : 0.0f;
+      }
+      continue;
+    }
     for (int64_t i = 0; i < kMr; ++i) {
       if (i >= live) {
         for (int64_t p = 0; p < kc; ++p) out[p * kMr + i] = 0.0f;

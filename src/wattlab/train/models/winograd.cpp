@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <climits>
 #include <vector>
 
 #include "wattlab/train/models/sgemm.h"
@@ -62,33 +63,6 @@ WinogradConv adjoint_of(const WinogradConv& conv) {
 // Floats of the transformed kernel, U, packed for sgemm_packed.
 int64_t winograd_weight_floats(const WinogradConv& conv) {
   return kWinogradTerms * sgemm_packed_a_floats(conv.out_channels, conv.in_channels);
-}
-
-// U[e] = (G g G^T)[e] for every kernel g of weight [out, in, 3, 3], each
-// packed as sgemm's A [out x in]. With `adjoint`, weight is [in, out, 3, 3],
-// the kernel of the convolution whose input gradient conv computes, and
-// conv's kernel (o, i) is its kernel (i, o) turned by 180 degrees.
-void winograd_transform_weight(const WinogradConv& conv, const float* weight, bool adjoint, float* packed) {
-  const int64_t out = conv.out_channels, in = conv.in_channels;
-  // u[o][e][i] unpacked (16 streams a multiple of 4 KiB apart, as [e][o][i] has, thrash the cache), then
-  // each e packed as sgemm's A [out x in] with rows 16 * in apart.
-  float* const u = scratch(kUnpacked, kWinogradTerms * out * in);
-  float terms[kWinogradTerms];
-  for (int64_t o = 0; o < out; ++o) {
-    for (int64_t i = 0; i < in; ++i) {
-      if (adjoint) {
-        // conv's kernel (o, i) is the given kernel (i, o) turned by 180 degrees.
-        transform_kernel(weight + (i * out + o) * 9 + 8, -3, -1, terms);
-      } else {
-        transform_kernel(weight + (o * in + i) * 9, 3, 1, terms);
-      }
-      for (int64_t e = 0; e < kWinogradTerms; ++e) u[(o * kWinogradTerms + e) * in + i] = terms[e];
-    }
-  }
-  const int64_t each = sgemm_packed_a_floats(out, in);
-  for (int64_t e = 0; e < kWinogradTerms; ++e) {
-    sgemm_pack_a(out, in, u + e * in, kWinogradTerms * in, 1, packed + e * each);
-  }
 }
 
 // The 16 matrices of a block's transforms, one per term e, each [channels x
@@ -221,6 +195,225 @@ WATTLAB_AVX2 void output_rows(const WinogradConv& conv, const float* m, int64_t 
   }
 }
 
+#define WATTLAB_AVX512 __attribute__((target("avx512f")))
+
+// ---- AVX-512: the same transforms 16 tiles at a time, along one tile row ----
+// Each computes the same sums in the same order as its AVX2 form above (the
+// same bits), reading and writing through masks instead of padded lines.
+
+// The lanes l of a 16-float load from column `first` with 0 <= first + l < width.
+inline __mmask16 columns_inside(int64_t first, int64_t width) {
+  const int64_t begin = std::clamp<int64_t>(-first, 0, 16), end = std::clamp<int64_t>(width - first, 0, 16);
+  return begin >= end ? 0 : static_cast<__mmask16>(((1u << end) - 1) & ~((1u << begin) - 1));
+}
+
+// The first `count` lanes (up to 16).
+inline __mmask16 first_lanes(int64_t count) {
+  return count >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << std::max<int64_t>(count, 0)) - 1);
+}
+
+// Columns [first, first + 32) of row y of a plane, zero outside it, split
+// into the even ones (first, first + 2, ...) and the odd ones.
+WATTLAB_AVX512 inline void load_pairs(const float* plane, const WinogradConv& conv, int64_t y, int64_t first,
+                                      __m512& even, __m512& odd) {
+  __mmask16 low = 0, high = 0;
+  if (y >= 0 && y < conv.height) {
+    low = columns_inside(first, conv.width);
+    high = columns_inside(first + 16, conv.width);
+  }
+  // Masked-off lanes are neither read nor faulted, so `first` may be -1.
+  const float* row = plane + y * conv.width + first;
+  const __m512 a = _mm512_maskz_loadu_ps(low, row), b = _mm512_maskz_loadu_ps(high, row + 16);
+  const __m512i even_lanes = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd_lanes = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  even = _mm512_permutex2var_ps(a, even_lanes, b);
+  odd = _mm512_permutex2var_ps(a, odd_lanes, b);
+}
+
+// As winograd_transform_input.
+WATTLAB_AVX512 void winograd_transform_input_avx512(const WinogradConv& conv, const float* x, int64_t row_begin,
+                                                    int64_t row_end, float* v, int64_t ldv) {
+  const int64_t tiles = conv.tiles_per_row(), per_image = conv.tile_rows_per_image();
+  const int64_t plane_size = conv.height * conv.width, stride = term_stride(conv.in_channels, ldv);
+  for (int64_t c = 0; c < conv.in_channels; ++c) {
+    for (int64_t r = row_begin; r < row_end; ++r) {
+      const int64_t n = r / per_image, top = 2 * (r % per_image) - 1;
+      const float* plane = x + (n * conv.in_channels + c) * plane_size;
+      float* out = v + c * ldv + (r - row_begin) * tiles;
+      for (int64_t t = 0; t < tiles; t += 16) {
+        // d B of each of the tile's 4 rows: (p0 - p2, p1 + p2, p2 - p1, p1 - p3) of its columns 2t - 1 .. 2t + 2.
+        __m512 h[4][4];
+        for (int i = 0; i < 4; ++i) {
+          __m512 p0, p1, p2, p3;
+          load_pairs(plane, conv, top + i, 2 * t - 1, p0, p1);
+          load_pairs(plane, conv, top + i, 2 * t + 1, p2, p3);
+          h[i][0] = _mm512_sub_ps(p0, p2);
+          h[i][1] = _mm512_add_ps(p1, p2);
+          h[i][2] = _mm512_sub_ps(p2, p1);
+          h[i][3] = _mm512_sub_ps(p1, p3);
+        }
+        const __mmask16 live = first_lanes(tiles - t);
+        for (int j = 0; j < 4; ++j) {
+          _mm512_mask_storeu_ps(out + (0 * 4 + j) * stride + t, live, _mm512_sub_ps(h[0][j], h[2][j]));
+          _mm512_mask_storeu_ps(out + (1 * 4 + j) * stride + t, live, _mm512_add_ps(h[1][j], h[2][j]));
+          _mm512_mask_storeu_ps(out + (2 * 4 + j) * stride + t, live, _mm512_sub_ps(h[2][j], h[1][j]));
+          _mm512_mask_storeu_ps(out + (3 * 4 + j) * stride + t, live, _mm512_sub_ps(h[1][j], h[3][j]));
+        }
+      }
+    }
+  }
+}
+
+// As output_rows, for every output channel of the block.
+WATTLAB_AVX512 void output_rows_avx512(const WinogradConv& conv, const float* m, int64_t stride, int64_t block,
+                                       int64_t rows, float* y) {
+  const int64_t tiles = conv.tiles_per_row(), per_image = conv.tile_rows_per_image(), count = rows * tiles;
+  const __m512i low_lanes = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i high_lanes = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  for (int64_t o = 0; o < conv.out_channels; ++o) {
+    for (int64_t r = block; r < block + rows; ++r) {
+      const int64_t n = r / per_image, top = 2 * (r % per_image);
+      float* plane = y + (n * conv.out_channels + o) * conv.height * conv.width;
+      const float* in = m + o * count + (r - block) * tiles;
+      for (int64_t t = 0; t < tiles; t += 16) {
+        const __mmask16 live = first_lanes(tiles - t);
+        __m512 e[kWinogradTerms];
+        for (int k = 0; k < kWinogradTerms; ++k) e[k] = _mm512_maskz_loadu_ps(live, in + k * stride + t);
+        // A^T m A: rows (m0 + m1 + m2, m1 - m2 - m3), then the same along the columns.
+        __m512 s0[4], s1[4];
+        for (int j = 0; j < 4; ++j) {
+          s0[j] = _mm512_add_ps(_mm512_add_ps(e[j], e[4 + j]), e[8 + j]);
+          s1[j] = _mm512_sub_ps(_mm512_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
+        }
+        for (int p = 0; p < 2 && top + p < conv.height; ++p) {
+          const __m512* s = p == 0 ? s0 : s1;
+          const __m512 even = _mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]);
+          const __m512 odd = _mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]);
+          float* row = plane + (top + p) * conv.width + 2 * t;
+          _mm512_mask_storeu_ps(row, columns_inside(2 * t, conv.width),
+                                _mm512_permutex2var_ps(even, low_lanes, odd));
+          _mm512_mask_storeu_ps(row + 16, columns_inside(2 * t + 16, conv.width),
+                                _mm512_permutex2var_ps(even, high_lanes, odd));
+        }
+      }
+    }
+  }
+}
+
+// -v by a flip of the sign bit, as the scalar negation (AVX-512F has no xor_ps).
+WATTLAB_AVX512 inline __m512 negative(__m512 v) {
+  return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32(INT32_MIN)));
+}
+
+// As winograd_transform_grad_output.
+WATTLAB_AVX512 void winograd_transform_grad_output_avx512(const WinogradConv& conv, const float* grad_out,
+                                                          int64_t row_begin, int64_t row_end, float* w, int64_t ldw) {
+  const int64_t tiles = conv.tiles_per_row(), per_image = conv.tile_rows_per_image();
+  const int64_t plane_size = conv.height * conv.width, stride = term_stride(conv.out_channels, ldw);
+  for (int64_t o = 0; o < conv.out_channels; ++o) {
+    for (int64_t r = row_begin; r < row_end; ++r) {
+      const int64_t n = r / per_image, top = 2 * (r % per_image);
+      const float* plane = grad_out + (n * conv.out_channels + o) * plane_size;
+      float* out = w + o * ldw + (r - row_begin) * tiles;
+      for (int64_t t = 0; t < tiles; t += 16) {
+        __m512 a0, a1, b0, b1;  // dY[0][0], dY[0][1], dY[1][0], dY[1][1] of each tile
+        load_pairs(plane, conv, top, 2 * t, a0, a1);
+        load_pairs(plane, conv, top + 1, 2 * t, b0, b1);
+        // A dY: rows (dY0, dY0 + dY1, dY0 - dY1, -dY1); then A along each row likewise.
+        const __m512 rows[4][2] = {{a0, a1},
+                                   {_mm512_add_ps(a0, b0), _mm512_add_ps(a1, b1)},
+                                   {_mm512_sub_ps(a0, b0), _mm512_sub_ps(a1, b1)},
+                                   {negative(b0), negative(b1)}};
+        const __mmask16 live = first_lanes(tiles - t);
+        for (int i = 0; i < 4; ++i) {
+          _mm512_mask_storeu_ps(out + (i * 4 + 0) * stride + t, live, rows[i][0]);
+          _mm512_mask_storeu_ps(out + (i * 4 + 1) * stride + t, live, _mm512_add_ps(rows[i][0], rows[i][1]));
+          _mm512_mask_storeu_ps(out + (i * 4 + 2) * stride + t, live, _mm512_sub_ps(rows[i][0], rows[i][1]));
+          _mm512_mask_storeu_ps(out + (i * 4 + 3) * stride + t, live, negative(rows[i][1]));
+        }
+      }
+    }
+  }
+}
+
+// Whether the transforms above run: with sgemm's AVX-512 micro-kernel.
+bool avx512_transforms() { return sgemm_isa() == SgemmIsa::kAvx512; }
+
+// u[(o * 16 + e) * in + i] = (G g G^T)[e] for conv's kernel g = (o, i) of
+// weight: [out, in, 3, 3], or with `adjoint` [in, out, 3, 3], where conv's
+// kernel (o, i) is the given kernel (i, o) turned by 180 degrees.
+void transform_weight_scalar(const WinogradConv& conv, const float* weight, bool adjoint, float* u) {
+  const int64_t out = conv.out_channels, in = conv.in_channels;
+  float terms[kWinogradTerms];
+  for (int64_t o = 0; o < out; ++o) {
+    for (int64_t i = 0; i < in; ++i) {
+      if (adjoint) {
+        transform_kernel(weight + (i * out + o) * 9 + 8, -3, -1, terms);
+      } else {
+        transform_kernel(weight + (o * in + i) * 9, 3, 1, terms);
+      }
+      for (int64_t e = 0; e < kWinogradTerms; ++e) u[(o * kWinogradTerms + e) * in + i] = terms[e];
+    }
+  }
+}
+
+// As transform_weight_scalar (the same bits), 16 input channels at a time.
+WATTLAB_AVX512 void transform_weight_avx512(const WinogradConv& conv, const float* weight, bool adjoint, float* u) {
+  const int64_t out = conv.out_channels, in = conv.in_channels;
+  // Lane l reads kernel (o, i + l): 9 floats on, or 9 * out with `adjoint`; element (a, b) at a * row + b * col.
+  const int64_t lane_stride = adjoint ? 9 * out : 9, row = adjoint ? -3 : 3, col = adjoint ? -1 : 1;
+  const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32(static_cast<int32_t>(lane_stride)));
+  const __m512 half = _mm512_set1_ps(0.5f);
+  for (int64_t o = 0; o < out; ++o) {
+    for (int64_t i = 0; i < in; i += 16) {
+      const __mmask16 live = first_lanes(in - i);
+      const float* g = adjoint ? weight + (i * out + o) * 9 + 8 : weight + (o * in + i) * 9;
+      __m512 t[4][3];  // G g
+      for (int b = 0; b < 3; ++b) {
+        __m512 column[3];
+        for (int a = 0; a < 3; ++a) {
+          const __m512i at = _mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int32_t>(a * row + b * col)));
+          column[a] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, at, g, 4);
+        }
+        t[0][b] = column[0];
+        t[1][b] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(column[0], column[1]), column[2]));
+        t[2][b] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(column[0], column[1]), column[2]));
+        t[3][b] = column[2];
+      }
+      float* terms = u + o * kWinogradTerms * in + i;
+      for (int a = 0; a < 4; ++a) {
+        const __m512 sum = _mm512_add_ps(_mm512_add_ps(t[a][0], t[a][1]), t[a][2]);
+        const __m512 difference = _mm512_add_ps(_mm512_sub_ps(t[a][0], t[a][1]), t[a][2]);
+        _mm512_mask_storeu_ps(terms + (a * 4 + 0) * in, live, t[a][0]);
+        _mm512_mask_storeu_ps(terms + (a * 4 + 1) * in, live, _mm512_mul_ps(half, sum));
+        _mm512_mask_storeu_ps(terms + (a * 4 + 2) * in, live, _mm512_mul_ps(half, difference));
+        _mm512_mask_storeu_ps(terms + (a * 4 + 3) * in, live, t[a][2]);
+      }
+    }
+  }
+}
+
+// U[e] = (G g G^T)[e] for every kernel g of weight [out, in, 3, 3], each
+// packed as sgemm's A [out x in]. With `adjoint`, weight is [in, out, 3, 3],
+// the kernel of the convolution whose input gradient conv computes, and
+// conv's kernel (o, i) is its kernel (i, o) turned by 180 degrees.
+void winograd_transform_weight(const WinogradConv& conv, const float* weight, bool adjoint, float* packed) {
+  const int64_t out = conv.out_channels, in = conv.in_channels;
+  // u[o][e][i] unpacked (16 streams a multiple of 4 KiB apart, as [e][o][i] has, thrash the cache), then
+  // each e packed as sgemm's A [out x in] with rows 16 * in apart.
+  float* const u = scratch(kUnpacked, kWinogradTerms * out * in);
+  if (avx512_transforms()) {
+    transform_weight_avx512(conv, weight, adjoint, u);
+  } else {
+    transform_weight_scalar(conv, weight, adjoint, u);
+  }
+  const int64_t each = sgemm_packed_a_floats(out, in);
+  for (int64_t e = 0; e < kWinogradTerms; ++e) {
+    sgemm_pack_a(out, in, u + e * in, kWinogradTerms * in, 1, packed + e * each);
+  }
+}
+
 // Output tile rows [row_begin, row_end) of y = conv(x), U from
 // winograd_transform_weight; other rows are not touched.
 void winograd_forward(const WinogradConv& conv, const float* x, const float* packed_weight, float* y,
@@ -231,15 +424,24 @@ void winograd_forward(const WinogradConv& conv, const float* x, const float* pac
   const int64_t weight_each = sgemm_packed_a_floats(out, in);
   float* v = scratch(kTransformed, kWinogradTerms * term_stride(in, block_rows * tiles));
   float* m = scratch(kProducts, kWinogradTerms * term_stride(out, block_rows * tiles));
-  float* work = scratch(kOutputLines, 4 * (block_rows * tiles + 8) + 2 * vector_tiles(tiles) + 16);
+  const bool avx512 = avx512_transforms();
+  float* work = avx512 ? nullptr : scratch(kOutputLines, 4 * (block_rows * tiles + 8) + 2 * vector_tiles(tiles) + 16);
   for (int64_t block = row_begin; block < row_end; block += block_rows) {
     const int64_t rows = std::min(block_rows, row_end - block), ld = rows * tiles;
     const int64_t v_stride = term_stride(in, ld), m_stride = term_stride(out, ld);
-    winograd_transform_input(conv, x, block, block + rows, v, ld);
+    if (avx512) {
+      winograd_transform_input_avx512(conv, x, block, block + rows, v, ld);
+    } else {
+      winograd_transform_input(conv, x, block, block + rows, v, ld);
+    }
     for (int64_t e = 0; e < kWinogradTerms; ++e) {
       sgemm_packed(out, ld, in, packed_weight + e * weight_each, v + e * v_stride, ld, 1, m + e * m_stride, ld, false);
     }
-    for (int64_t o = 0; o < out; ++o) output_rows(conv, m, m_stride, o, block, rows, y, work);
+    if (avx512) {
+      output_rows_avx512(conv, m, m_stride, block, rows, y);
+    } else {
+      for (int64_t o = 0; o < out; ++o) output_rows(conv, m, m_stride, o, block, rows, y, work);
+    }
   }
 }
 
@@ -337,11 +539,17 @@ void winograd_conv_grad_weight(const WinogradConv& conv, const float* x, const f
   float* v = scratch(kTransformed, kWinogradTerms * term_stride(in, block_rows * tiles));
   float* w = scratch(kProducts, kWinogradTerms * term_stride(out, block_rows * tiles));
   float* grad_u = scratch(kUnpacked, kWinogradTerms * out * in);
+  const bool avx512 = avx512_transforms();
   for (int64_t block = 0; block < conv.tile_rows(); block += block_rows) {
     const int64_t rows = std::min(block_rows, conv.tile_rows() - block), ld = rows * tiles;
     parallel_for(rows, [&](int64_t begin, int64_t end) {
-      winograd_transform_input(conv, x, block + begin, block + end, v + begin * tiles, ld);
-      winograd_transform_grad_output(conv, grad_out, block + begin, block + end, w + begin * tiles, ld);
+      if (avx512) {
+        winograd_transform_input_avx512(conv, x, block + begin, block + end, v + begin * tiles, ld);
+        winograd_transform_grad_output_avx512(conv, grad_out, block + begin, block + end, w + begin * tiles, ld);
+      } else {
+        winograd_transform_input(conv, x, block + begin, block + end, v + begin * tiles, ld);
+        winograd_transform_grad_output(conv, grad_out, block + begin, block + end, w + begin * tiles, ld);
+      }
     });
     // dU[e] [out x in] += w[e] [out x tiles] * v[e]^T.
     parallel_for(kWinogradTerms, [&](int64_t begin, int64_t end) {

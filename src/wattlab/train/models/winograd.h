@@ -14,6 +14,10 @@
 // the same identity:
 //   dL/dU[e] = sum over tiles of (A dY A^T)[e] * V[e]^T,  dL/dg = G^T dL/dU G.
 //
+// The transforms run 8 tiles at a time with AVX2, or 16 of a tile row at a
+// time with AVX-512 when sgemm's micro-kernel is AVX-512; both give the same
+// bits.
+//
 // Tiles are numbered row-major over the batch: tile row r covers output rows
 // 2*(r % tile_rows_per_image) and the next of sample r / tile_rows_per_image.
 // Output pixels past an odd height or width are computed and dropped (their

@@ -97,11 +97,13 @@ class WinogradTest : public SgemmIsaTest {};
 INSTANTIATE_TEST_SUITE_P(Isa, WinogradTest, kEverySgemmIsa, sgemm_isa_test_name);
 
 TEST_P(WinogradTest, MatchesTheDirectConvolutionOnEveryKindOfShape) {
-  // Even and odd sides, one-pixel maps, channel counts off the 6x16 tiles, and
-  // batches whose tiles span several blocks (96 forward, 512 weight gradient).
+  // Even and odd sides, one-pixel maps, channel counts off the 6x16 and 12x32
+  // tiles and the AVX-512 transforms' 16 input channels, rows of more than 16
+  // tiles (several vectors), and batches whose tiles span several blocks (96
+  // forward, 512 weight gradient).
   const WinogradConv shapes[] = {{1, 1, 1, 1, 1},   {2, 3, 5, 2, 2},   {3, 7, 4, 7, 5},    {2, 5, 9, 8, 8},
                                  {1, 4, 3, 1, 6},   {2, 6, 2, 5, 1},   {4, 17, 13, 14, 14}, {9, 8, 10, 16, 16},
-                                 {2, 33, 20, 32, 28}};
+                                 {2, 33, 20, 32, 28}, {1, 3, 2, 5, 37}, {1, 2, 3, 3, 64}};
   uint32_t seed = 1;
   for (const WinogradConv& c : shapes) {
     const std::string shape = std::to_string(c.batch) + "x" + std::to_string(c.in_channels) + "x" +
@@ -140,6 +142,32 @@ TEST_P(WinogradTest, ResultsAreTheSameBitsHoweverTheWorkIsCut) {
     EXPECT_TRUE(all_finite(whole) && all_finite(cut)) << "pass " << pass << " left outputs unwritten";
     EXPECT_EQ(std::memcmp(whole.data(), cut.data(), size * sizeof(float)), 0) << "pass " << pass;
   }
+}
+
+// A run's results do not depend on which micro-kernel and transforms the CPU
+// has: AVX-512 gives AVX2's bits.
+TEST(Winograd, Avx512GivesTheSameBitsAsAvx2) {
+  if (!sgemm_isa_available(SgemmIsa::kAvx512)) GTEST_SKIP() << "this CPU lacks avx512";
+  const SgemmIsa previous = sgemm_isa();
+  const WinogradConv c{3, 19, 14, 9, 37};
+  const auto x = random_values(c.batch * c.in_channels * c.height * c.width, 8);
+  const auto weight = random_values(c.out_channels * c.in_channels * 9, 9);
+  const auto grad_out = random_values(c.batch * c.out_channels * c.height * c.width, 10);
+  for (int pass = 0; pass < 3; ++pass) {
+    const int64_t size = pass == 0 ? grad_out.size() : pass == 1 ? x.size() : weight.size();
+    std::vector<float> results[2];
+    for (SgemmIsa isa : {SgemmIsa::kAvx2, SgemmIsa::kAvx512}) {
+      set_sgemm_isa(isa);
+      std::vector<float>& out = results[isa == SgemmIsa::kAvx512];
+      out.assign(size, NAN);
+      if (pass == 0) winograd_conv_forward(c, x.data(), weight.data(), out.data(), serially);
+      if (pass == 1) winograd_conv_grad_input(c, grad_out.data(), weight.data(), out.data(), serially);
+      if (pass == 2) winograd_conv_grad_weight(c, x.data(), grad_out.data(), out.data(), serially);
+    }
+    EXPECT_TRUE(all_finite(results[0]) && all_finite(results[1])) << "pass " << pass;
+    EXPECT_EQ(std::memcmp(results[0].data(), results[1].data(), size * sizeof(float)), 0) << "pass " << pass;
+  }
+  set_sgemm_isa(previous);
 }
 
 }  // namespace
