@@ -1,7 +1,8 @@
 // Per-layer convolution speed: oneDNN's forward, input gradient and weight
 // gradient (what nn::Conv2d runs) against ours (models/gemm_conv.h: Winograd
-// for stride 1 on maps over 16 pixels, else im2row + sgemm) with each sgemm
-// micro-kernel the CPU runs (AVX2, AVX-512), on ResNet-18's
+// F(2x2, 3x3) for stride 1 on maps over 16 pixels, else im2row + sgemm) with
+// each sgemm micro-kernel the CPU runs (AVX2, AVX-512), and F(4x4, 3x3) for
+// stride 1 where it runs (AVX-512), on ResNet-18's
 // 3x3 layers at 28x28 and 32x32 inputs
 // (or the layers given), batch 64, one thread; then ResNet-18's 1x1 stride-2
 // shortcuts, forward + backward, strided against subsampled. A and B alternate
@@ -92,11 +93,16 @@ int main(int argc, char** argv) {
   }
   at::set_num_threads(threads);
   wall_clock = threads > 1;
-  // Ours with each sgemm micro-kernel this CPU runs.
-  std::vector<wattlab::zoo::SgemmIsa> isas;
+  // Ours with each sgemm micro-kernel this CPU runs; then F(4x4, 3x3) on the widest.
+  struct Variant {
+    wattlab::zoo::SgemmIsa isa;
+    int64_t tile;  // Winograd's output tile: 2, or 4 for F(4x4, 3x3)
+  };
+  std::vector<Variant> variants;
   for (auto isa : {wattlab::zoo::SgemmIsa::kAvx2, wattlab::zoo::SgemmIsa::kAvx512}) {
-    if (wattlab::zoo::sgemm_isa_available(isa)) isas.push_back(isa);
+    if (wattlab::zoo::sgemm_isa_available(isa)) variants.push_back({isa, 2});
   }
+  const wattlab::zoo::SgemmIsa widest = variants.back().isa;
   std::printf("batch=%ld threads=%d reps=%d (median %s ms; GFLOP/s)\n", batch, threads, reps,
               wall_clock ? "wall-clock" : "thread CPU");
   for (const Layer& l : layers) {
@@ -109,6 +115,9 @@ int main(int argc, char** argv) {
     // Ours as the zoo's Conv picks it: Winograd for stride 1 on maps over 16 pixels, else im2row + sgemm.
     const bool winograd = l.stride == 1 && g.out_height * g.out_width > 16;
     namespace zoo = wattlab::zoo;
+    std::vector<Variant> ours = variants;
+    if (l.stride == 1 && zoo::winograd_4x4_runs(g)) ours.push_back({widest, 4});
+    int64_t tile = 2;  // of the variant being run
     auto onednn_grad = [&](bool input, bool weight) {
       return at::convolution_backward(grad_out, x, w, c10::nullopt, {l.stride, l.stride}, {1, 1}, {1, 1}, false,
                                       {0, 0}, 1, {input, weight, false});
@@ -117,25 +126,26 @@ int main(int argc, char** argv) {
       const char* name;
       std::function<at::Tensor()> onednn, ours;
       std::vector<double> onednn_s;
-      std::vector<std::vector<double>> ours_s, ratio;  // per micro-kernel in `isas`
+      std::vector<std::vector<double>> ours_s, ratio;  // per variant in `ours`
     };
     Pass passes[] = {
         {"fwd", [&] { return at::mkldnn_convolution(x, w, c10::nullopt, {1, 1}, {l.stride, l.stride}, {1, 1}, 1); },
-         [&] { return winograd ? zoo::conv_forward_winograd(x, w, at::Tensor(), g) : zoo::conv_forward_gemm(x, w, at::Tensor(), g); }, {}, {}, {}},
+         [&] { return winograd || tile == 4 ? zoo::conv_forward_winograd(x, w, at::Tensor(), g, tile) : zoo::conv_forward_gemm(x, w, at::Tensor(), g); }, {}, {}, {}},
         {"grad input", [&] { return std::get<0>(onednn_grad(true, false)); },
-         [&] { return winograd ? zoo::conv_grad_input_winograd(grad_out, w, g) : zoo::conv_grad_input_gemm(grad_out, w, g); }, {}, {}, {}},
+         [&] { return winograd || tile == 4 ? zoo::conv_grad_input_winograd(grad_out, w, g, tile) : zoo::conv_grad_input_gemm(grad_out, w, g); }, {}, {}, {}},
         {"grad weight", [&] { return std::get<1>(onednn_grad(false, true)); },
-         [&] { return winograd ? zoo::conv_grad_weight_winograd(grad_out, x, g) : zoo::conv_grad_weight_gemm(grad_out, x, g); }, {}, {}, {}},
+         [&] { return winograd || tile == 4 ? zoo::conv_grad_weight_winograd(grad_out, x, g, tile) : zoo::conv_grad_weight_gemm(grad_out, x, g); }, {}, {}, {}},
     };
     for (Pass& p : passes) {
-      p.ours_s.resize(isas.size());
-      p.ratio.resize(isas.size());
+      p.ours_s.resize(ours.size());
+      p.ratio.resize(ours.size());
     }
     for (int r = 0; r < reps; ++r) {
       for (Pass& p : passes) {
         p.onednn_s.push_back(time_s([&] { p.onednn(); }));
-        for (size_t i = 0; i < isas.size(); ++i) {
-          zoo::set_sgemm_isa(isas[i]);
+        for (size_t i = 0; i < ours.size(); ++i) {
+          zoo::set_sgemm_isa(ours[i].isa);
+          tile = ours[i].tile;
           p.ours_s[i].push_back(time_s([&] { p.ours(); }));
           p.ratio[i].push_back(p.onednn_s.back() / p.ours_s[i].back());
         }
@@ -151,12 +161,13 @@ int main(int argc, char** argv) {
     for (Pass& p : passes) {
       const at::Tensor reference = p.onednn();
       std::printf("  %-11s oneDNN %s", p.name, shown(p.onednn_s).c_str());
-      for (size_t i = 0; i < isas.size(); ++i) {
-        zoo::set_sgemm_isa(isas[i]);
-        const at::Tensor ours = p.ours();
-        const double rel_error = ((ours - reference).abs().max() / reference.abs().max()).item<double>();
-        std::printf(" | ours %s %s, speedup %.2fx, max rel diff %.1e", zoo::sgemm_isa_name(isas[i]),
-                    shown(p.ours_s[i]).c_str(), median(p.ratio[i]), rel_error);
+      for (size_t i = 0; i < ours.size(); ++i) {
+        zoo::set_sgemm_isa(ours[i].isa);
+        tile = ours[i].tile;
+        const at::Tensor result = p.ours();
+        const double rel_error = ((result - reference).abs().max() / reference.abs().max()).item<double>();
+        std::printf(" | ours %s%s %s, speedup %.2fx, max rel diff %.1e", zoo::sgemm_isa_name(ours[i].isa),
+                    ours[i].tile == 4 ? " 4x4" : "", shown(p.ours_s[i]).c_str(), median(p.ratio[i]), rel_error);
       }
       std::printf("\n");
     }

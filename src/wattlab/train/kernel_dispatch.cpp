@@ -28,6 +28,16 @@ double thread_cpu_s() {
 
 std::string key_of(const std::string& shape, const std::string& pass) { return shape + "|" + pass; }
 
+// The key a choice is remembered under across runs (cache) and within the
+// process: the candidates it was chosen among too, so that a choice made
+// before a kernel existed (an older wattlab) or applied (another mode) is
+// measured anew rather than kept.
+std::string remembered_key(const std::string& key, const std::vector<KernelCandidate>& candidates) {
+  std::string names;
+  for (const KernelCandidate& candidate : candidates) names += (names.empty() ? "" : ",") + candidate.name;
+  return key + "|" + names;
+}
+
 // Choices made in auto mode by earlier runs of this process, by scope then
 // key: a second run in the same process (a test, a study of several trials)
 // gets the first one's kernels even without a cache file.
@@ -129,8 +139,9 @@ size_t KernelChooser::choose(const std::string& layer, const std::string& shape,
       chosen = options_.mode == KernelMode::kLibTorch ? 0 : 1;
       source = "mode";
     } else {
-      auto remembered = [&](const std::map<std::string, std::string>& from) {
-        auto it = from.find(key);
+      const std::string among = remembered_key(key, candidates);
+      auto remembered = [&](const std::map<std::string, std::string>& from, const std::string& by) {
+        auto it = from.find(by);
         return it == from.end() ? candidates.size() : index_of(it->second);
       };
       std::map<std::string, std::string> in_process;
@@ -139,20 +150,20 @@ size_t KernelChooser::choose(const std::string& layer, const std::string& shape,
         std::lock_guard<std::mutex> lock(process.mutex);
         in_process = process.by_scope[options_.cache_scope];
       }
-      if ((chosen = remembered(replayed_)) < candidates.size()) {
+      if ((chosen = remembered(replayed_, key)) < candidates.size()) {
         source = "checkpoint";
-      } else if ((chosen = remembered(in_process)) < candidates.size()) {
+      } else if ((chosen = remembered(in_process, among)) < candidates.size()) {
         source = "process";
-      } else if ((chosen = remembered(cached_)) < candidates.size()) {
+      } else if ((chosen = remembered(cached_, among)) < candidates.size()) {
         source = "cache";
       } else {
         chosen = measure(candidates, &timings_[key]);
         source = "measured";
-        measured_[key] = candidates[chosen].name;
+        measured_[among] = candidates[chosen].name;
       }
       ProcessChoices& process = process_choices();
       std::lock_guard<std::mutex> lock(process.mutex);
-      process.by_scope[options_.cache_scope][key] = candidates[chosen].name;
+      process.by_scope[options_.cache_scope][among] = candidates[chosen].name;
     }
     choices_[key] = candidates[chosen].name;
     sources_[key] = source;

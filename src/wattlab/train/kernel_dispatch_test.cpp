@@ -153,8 +153,9 @@ class KernelCacheTest : public ::testing::Test {
 
 TEST_F(KernelCacheTest, CachedChoicesOfTheSameScopeAreUsedAndNewOnesAdded) {
   fs::create_directories(fs::path(path()).parent_path());
-  std::ofstream(path()) << "cache-scope\tconv|forward\tlibtorch\n"
-                        << "another CPU\tconv|weight_grad\tlibtorch\n";
+  std::ofstream(path()) << "cache-scope\tconv|forward|libtorch,winograd\tlibtorch\n"
+                        << "another CPU\tconv|weight_grad|libtorch,winograd\tlibtorch\n"
+                        << "cache-scope\tconv|input_grad|libtorch\tlibtorch\n";
   FakeKernels fake({2e-3}, {1e-3});
   KernelChooserOptions options = fake.options("cache-scope");
   options.cache_path = path();
@@ -165,11 +166,16 @@ TEST_F(KernelCacheTest, CachedChoicesOfTheSameScopeAreUsedAndNewOnesAdded) {
   EXPECT_EQ(fake.runs(1), 0);
   EXPECT_EQ(chooser.choose("", "conv", "weight_grad", fake.candidates()), 1u);
   EXPECT_EQ(chooser.layers().at(1).source, "measured");
+  // Cached when LibTorch's was the only candidate (an older wattlab): measured among the two.
+  EXPECT_EQ(chooser.choose("", "conv", "input_grad", fake.candidates()), 1u);
+  EXPECT_EQ(chooser.layers().at(2).source, "measured");
   ASSERT_TRUE(chooser.save_cache().ok());
   EXPECT_EQ(contents(),
-            "cache-scope\tconv|forward\tlibtorch\n"
-            "another CPU\tconv|weight_grad\tlibtorch\n"
-            "cache-scope\tconv|weight_grad\twinograd\n");
+            "cache-scope\tconv|forward|libtorch,winograd\tlibtorch\n"
+            "another CPU\tconv|weight_grad|libtorch,winograd\tlibtorch\n"
+            "cache-scope\tconv|input_grad|libtorch\tlibtorch\n"
+            "cache-scope\tconv|input_grad|libtorch,winograd\twinograd\n"
+            "cache-scope\tconv|weight_grad|libtorch,winograd\twinograd\n");
 }
 
 TEST_F(KernelCacheTest, AMeasurementAlreadyCachedByAnotherRunIsNotOverwritten) {
@@ -180,9 +186,9 @@ TEST_F(KernelCacheTest, AMeasurementAlreadyCachedByAnotherRunIsNotOverwritten) {
   chooser.choose("", "conv", "forward", fake.candidates());
   // Meanwhile another run cached LibTorch's for the same scope and key: the first entry stays.
   fs::create_directories(fs::path(path()).parent_path());
-  std::ofstream(path()) << "first-writer-scope\tconv|forward\tlibtorch\n";
+  std::ofstream(path()) << "first-writer-scope\tconv|forward|libtorch,winograd\tlibtorch\n";
   ASSERT_TRUE(chooser.save_cache().ok());
-  EXPECT_EQ(contents(), "first-writer-scope\tconv|forward\tlibtorch\n");
+  EXPECT_EQ(contents(), "first-writer-scope\tconv|forward|libtorch,winograd\tlibtorch\n");
 }
 
 TEST_F(KernelCacheTest, TheCacheLivesInXdgCacheHomeOrUnderHome) {

@@ -66,7 +66,8 @@ at::Tensor run_forward(ConvKernel kernel, const at::Tensor& x, const at::Tensor&
                        const ConvSettings& s) {
   switch (kernel) {
     case ConvKernel::kDepthwise: return depthwise_forward(x, weight, s.stride);
-    case ConvKernel::kWinograd: return conv_forward_winograd(x, weight, bias, geometry(x, weight, s));
+    case ConvKernel::kWinograd: return conv_forward_winograd(x, weight, bias, geometry(x, weight, s), 2);
+    case ConvKernel::kWinograd4x4: return conv_forward_winograd(x, weight, bias, geometry(x, weight, s), 4);
     case ConvKernel::kGemm: return conv_forward_gemm(x, weight, bias, geometry(x, weight, s));
     case ConvKernel::kSubsampled: return conv_forward_subsampled(x, weight, bias, s.stride);
     case ConvKernel::kDirect: return direct_forward(x, weight, bias);
@@ -81,7 +82,8 @@ at::Tensor run_grad_input(ConvKernel kernel, const at::Tensor& grad_out, const a
                           const at::Tensor& weight, const ConvSettings& s) {
   switch (kernel) {
     case ConvKernel::kDepthwise: return depthwise_grad_input(grad_out, x, weight, s.stride);
-    case ConvKernel::kWinograd: return conv_grad_input_winograd(grad_out, weight, geometry(x, weight, s));
+    case ConvKernel::kWinograd: return conv_grad_input_winograd(grad_out, weight, geometry(x, weight, s), 2);
+    case ConvKernel::kWinograd4x4: return conv_grad_input_winograd(grad_out, weight, geometry(x, weight, s), 4);
     case ConvKernel::kGemm: return conv_grad_input_gemm(grad_out, weight, geometry(x, weight, s));
     case ConvKernel::kSubsampled: return conv_grad_input_subsampled(grad_out, x, weight, s.stride);
     case ConvKernel::kDirect:  // not offered where gradients are needed
@@ -95,7 +97,8 @@ at::Tensor run_grad_weight(ConvKernel kernel, const at::Tensor& grad_out, const 
                            const at::Tensor& weight, const ConvSettings& s) {
   switch (kernel) {
     case ConvKernel::kDepthwise: return depthwise_grad_weight(grad_out, x, weight, s.stride);
-    case ConvKernel::kWinograd: return conv_grad_weight_winograd(grad_out, x, geometry(x, weight, s));
+    case ConvKernel::kWinograd: return conv_grad_weight_winograd(grad_out, x, geometry(x, weight, s), 2);
+    case ConvKernel::kWinograd4x4: return conv_grad_weight_winograd(grad_out, x, geometry(x, weight, s), 4);
     case ConvKernel::kGemm: return conv_grad_weight_gemm(grad_out, x, geometry(x, weight, s));
     case ConvKernel::kSubsampled: return conv_grad_weight_subsampled(grad_out, x, weight, s.stride);
     case ConvKernel::kDirect:  // not offered where gradients are needed
@@ -180,6 +183,7 @@ const char* conv_kernel_name(ConvKernel kernel) {
     case ConvKernel::kGemm: return "gemm";
     case ConvKernel::kSubsampled: return "subsampled";
     case ConvKernel::kDirect: return "direct";
+    case ConvKernel::kWinograd4x4: return "winograd4x4";
   }
   return kLibTorchKernel;
 }
@@ -208,10 +212,11 @@ std::vector<ConvKernel> conv_kernels(const at::Tensor& x, const at::Tensor& weig
                        (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
   const bool direct = winograd && g.in_channels <= kMaxDirectInChannels && !records;
   // --kernels wattlab's preference: the direct 3x3 on few input channels, im2row + sgemm on the smallest
-  // maps (ResNet-18's 4x4), Winograd elsewhere.
+  // maps (ResNet-18's 4x4), Winograd elsewhere, F(2x2, 3x3) before F(4x4, 3x3) (nearer LibTorch's sums).
   if (direct) kernels.push_back(ConvKernel::kDirect);
   if (gemm && pixels <= 16) kernels.push_back(ConvKernel::kGemm);
   if (winograd) kernels.push_back(ConvKernel::kWinograd);
+  if (winograd && winograd_4x4_runs(g)) kernels.push_back(ConvKernel::kWinograd4x4);
   if (gemm && pixels > 16) kernels.push_back(ConvKernel::kGemm);
   return kernels;
 }

@@ -22,9 +22,10 @@ enum class ConvKernel : int64_t {
   kGemm,        // gemm_conv.h: im2row + sgemm
   kSubsampled,  // gemm_conv.h: a strided 1x1 convolution on a subsampled copy
   kDirect,      // direct_conv.h: 3x3 at stride 1 on few input channels, forward only
+  kWinograd4x4, // gemm_conv.h: F(4x4, 3x3) on sgemm, AVX-512 CPUs
 };
 
-// "libtorch", "depthwise", "winograd", "gemm", "subsampled" or "direct".
+// "libtorch", "depthwise", "winograd", "gemm", "subsampled", "direct" or "winograd4x4".
 const char* conv_kernel_name(ConvKernel kernel);
 
 // A convolution's settings, square: stride, zero padding and groups; dilation 1.
@@ -51,7 +52,7 @@ struct ConvPlan {
 // them. Ours need CPU float32 contiguous NCHW tensors, equal strides and
 // paddings, dilation 1 and CPU autocast off; then: depthwise 3x3 and 5x5
 // (depthwise_conv_computes); Winograd for 3x3 kernels at stride 1 and padding
-// 1; im2row + sgemm for 3x3 kernels with output maps of at most 64 pixels
+// 1, F(4x4, 3x3) too where winograd_4x4_runs; im2row + sgemm for 3x3 kernels with output maps of at most 64 pixels
 // whose lowered input fits 64 MiB; the subsampled copy for 1x1 kernels at
 // stride > 1 with no padding; the direct 3x3 for stride 1, padding 1 and at
 // most 4 input channels when autograd will not record (it has no backward).

@@ -228,34 +228,38 @@ void on_torch_threads(int64_t count, const std::function<void(int64_t, int64_t)>
   at::parallel_for(0, count, 1, body);
 }
 
-WinogradConv winograd_shape(const ConvGeometry& g) {
-  return {g.batch, g.in_channels, g.out_channels, g.in_height, g.in_width};
+WinogradConv winograd_shape(const ConvGeometry& g, int64_t tile) {
+  return {g.batch, g.in_channels, g.out_channels, g.in_height, g.in_width, tile};
 }
 
 }  // namespace
 
+bool winograd_4x4_runs(const ConvGeometry& g) { return winograd_runs(winograd_shape(g, 4)); }
+
 at::Tensor conv_forward_winograd(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
-                                 const ConvGeometry& g) {
+                                 const ConvGeometry& g, int64_t tile) {
   const at::Tensor xc = x.contiguous(), w = weight.contiguous();
   at::Tensor out = at::empty({g.batch, g.out_channels, g.out_height, g.out_width}, x.options());
-  winograd_conv_forward(winograd_shape(g), xc.data_ptr<float>(), w.data_ptr<float>(), out.data_ptr<float>(),
+  winograd_conv_forward(winograd_shape(g, tile), xc.data_ptr<float>(), w.data_ptr<float>(), out.data_ptr<float>(),
                         on_torch_threads);
   if (bias.defined()) out.add_(bias.view({1, -1, 1, 1}));
   return out;
 }
 
-at::Tensor conv_grad_input_winograd(const at::Tensor& grad_out, const at::Tensor& weight, const ConvGeometry& g) {
+at::Tensor conv_grad_input_winograd(const at::Tensor& grad_out, const at::Tensor& weight, const ConvGeometry& g,
+                                    int64_t tile) {
   const at::Tensor go = grad_out.contiguous(), w = weight.contiguous();
   at::Tensor grad_x = at::empty({g.batch, g.in_channels, g.in_height, g.in_width}, grad_out.options());
-  winograd_conv_grad_input(winograd_shape(g), go.data_ptr<float>(), w.data_ptr<float>(), grad_x.data_ptr<float>(),
+  winograd_conv_grad_input(winograd_shape(g, tile), go.data_ptr<float>(), w.data_ptr<float>(), grad_x.data_ptr<float>(),
                            on_torch_threads);
   return grad_x;
 }
 
-at::Tensor conv_grad_weight_winograd(const at::Tensor& grad_out, const at::Tensor& x, const ConvGeometry& g) {
+at::Tensor conv_grad_weight_winograd(const at::Tensor& grad_out, const at::Tensor& x, const ConvGeometry& g,
+                                     int64_t tile) {
   const at::Tensor go = grad_out.contiguous(), xc = x.contiguous();
   at::Tensor grad_weight = at::empty({g.out_channels, g.in_channels, 3, 3}, x.options());
-  winograd_conv_grad_weight(winograd_shape(g), xc.data_ptr<float>(), go.data_ptr<float>(),
+  winograd_conv_grad_weight(winograd_shape(g, tile), xc.data_ptr<float>(), go.data_ptr<float>(),
                             grad_weight.data_ptr<float>(), on_torch_threads);
   return grad_weight;
 }

@@ -10,7 +10,7 @@
 // weight gradient each into one product of large matrices; the input gradient
 // then adds the rows' gradient back onto the pixels. On larger maps Winograd's
 // F(2x2, 3x3) (models/winograd.h) does 2.25x fewer multiplications on the same
-// sgemm. Results are the same every run, for any number of threads.
+// sgemm, and F(4x4, 3x3) 4x fewer (AVX-512 CPUs). Results are the same every run, for any number of threads.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -49,12 +49,18 @@ at::Tensor conv_grad_input_gemm(const at::Tensor& grad_out, const at::Tensor& we
 // grad_out x im2row(x), reducing over the batch's output pixels.
 at::Tensor conv_grad_weight_gemm(const at::Tensor& grad_out, const at::Tensor& x, const ConvGeometry& g);
 
-// The three passes by Winograd's F(2x2, 3x3) (models/winograd.h), as the
-// three above (g with stride 1, padding 1 and a 3x3 kernel).
+// The three passes by Winograd's F(tile x tile, 3x3), tile 2 or 4
+// (models/winograd.h), as the three above (g with stride 1, padding 1 and a
+// 3x3 kernel; tile 4 where winograd_runs says it runs).
 at::Tensor conv_forward_winograd(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
-                                 const ConvGeometry& g);
-at::Tensor conv_grad_input_winograd(const at::Tensor& grad_out, const at::Tensor& weight, const ConvGeometry& g);
-at::Tensor conv_grad_weight_winograd(const at::Tensor& grad_out, const at::Tensor& x, const ConvGeometry& g);
+                                 const ConvGeometry& g, int64_t tile);
+at::Tensor conv_grad_input_winograd(const at::Tensor& grad_out, const at::Tensor& weight, const ConvGeometry& g,
+                                    int64_t tile);
+at::Tensor conv_grad_weight_winograd(const at::Tensor& grad_out, const at::Tensor& x, const ConvGeometry& g,
+                                     int64_t tile);
+
+// Whether F(4x4, 3x3) runs on this CPU for g.
+bool winograd_4x4_runs(const ConvGeometry& g);
 
 // The three passes of a 1x1 convolution with no padding at `stride` > 1 (ResNet's
 // downsampling shortcuts), as x's every stride-th row and column, copied

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "wattlab/train/models/conv_dispatch.h"
+#include "wattlab/train/models/gemm_conv.h"
 #include "wattlab/train/models/kernel_testing.h"
 #include "wattlab/train/models/layers.h"
 
@@ -53,6 +54,18 @@ void expect_same_as(const torch::Tensor& x0, const torch::Tensor& w0, const torc
   if (b.defined()) {
     EXPECT_LE(relative_to_max(b.grad(), rb.grad()), 10 * output_tolerance);
   }
+}
+
+// Whether this CPU runs F(4x4, 3x3) (AVX-512) on a map of height x width pixels.
+bool runs_4x4(int64_t height, int64_t width) {
+  return winograd_4x4_runs({1, 1, 1, 3, 1, 1, height, width, height, width});
+}
+
+// `kernels` with F(4x4, 3x3) after Winograd's F(2x2, 3x3) where this CPU runs it.
+std::vector<ConvKernel> with_4x4(std::vector<ConvKernel> kernels) {
+  const auto winograd = std::find(kernels.begin(), kernels.end(), ConvKernel::kWinograd);
+  if (winograd != kernels.end() && runs_4x4(4, 4)) kernels.insert(winograd + 1, ConvKernel::kWinograd4x4);
+  return kernels;
 }
 
 // Whether conv_kernels offers `kernel` for conv2d(x, w, b, stride, padding).
@@ -134,15 +147,17 @@ TEST(GemmConvTest, OffersItsKernelsWhereTheyCompute) {
                     const torch::Tensor& bias = {}) {
     return conv_kernels(x, w, bias, stride, padding, dilation, groups);
   };
-  // im2row + sgemm first on maps of up to 16 pixels, Winograd first on larger ones; sgemm up to 64 pixels.
-  EXPECT_EQ(kernels(torch::randn({4, 8, 4, 4}), w), (Kernels{K::kLibTorch, K::kGemm, K::kWinograd}));
-  EXPECT_EQ(kernels(torch::randn({4, 8, 8, 8}), w), (Kernels{K::kLibTorch, K::kWinograd, K::kGemm}));
-  EXPECT_EQ(kernels(torch::randn({4, 8, 9, 9}), w), (Kernels{K::kLibTorch, K::kWinograd}));
+  // im2row + sgemm first on maps of up to 16 pixels, Winograd first on larger ones (F(2x2, 3x3), then
+  // F(4x4, 3x3) on AVX-512 CPUs); sgemm up to 64 pixels.
+  EXPECT_EQ(kernels(torch::randn({4, 8, 4, 4}), w), with_4x4({K::kLibTorch, K::kGemm, K::kWinograd}));
+  EXPECT_EQ(kernels(torch::randn({4, 8, 8, 8}), w), with_4x4({K::kLibTorch, K::kWinograd, K::kGemm}));
+  EXPECT_EQ(kernels(torch::randn({4, 8, 9, 9}), w), with_4x4({K::kLibTorch, K::kWinograd}));
   EXPECT_EQ(kernels(torch::randn({4, 8, 8, 8}), w, {2, 2}), (Kernels{K::kLibTorch, K::kGemm}));
   EXPECT_EQ(kernels(torch::randn({4, 8, 8, 8}), w, {1, 1}, {0, 0}), (Kernels{K::kLibTorch, K::kGemm}));
   // No im2row where the lowered input would pass 64 MiB (16M floats): 512 channels at 4x4 and batch 512 are
   // 512 * 16 * 4608 = 37.7M floats.
-  EXPECT_EQ(kernels(torch::randn({512, 512, 4, 4}), torch::randn({8, 512, 3, 3})), (Kernels{K::kLibTorch, K::kWinograd}));
+  EXPECT_EQ(kernels(torch::randn({512, 512, 4, 4}), torch::randn({8, 512, 3, 3})),
+            with_4x4({K::kLibTorch, K::kWinograd}));
   // A strided 1x1 kernel without padding: the subsampled copy; stride 1 or padding: LibTorch's.
   const torch::Tensor pointwise = torch::randn({8, 8, 1, 1});
   EXPECT_EQ(kernels(torch::randn({4, 8, 8, 8}), pointwise, {2, 2}, {0, 0}), (Kernels{K::kLibTorch, K::kSubsampled}));
@@ -160,7 +175,7 @@ TEST(GemmConvTest, OffersItsKernelsWhereTheyCompute) {
   at::autocast::set_cpu_enabled(false);
   // Without autograd (evaluation) the forward kernels are offered too.
   torch::NoGradGuard no_grad;
-  EXPECT_EQ(kernels(x, w.detach()), (Kernels{K::kLibTorch, K::kGemm, K::kWinograd}));
+  EXPECT_EQ(kernels(x, w.detach()), with_4x4({K::kLibTorch, K::kGemm, K::kWinograd}));
 }
 
 TEST(GemmConvTest, DirectIsOfferedWithoutAutogradOnFewInputChannelsAndMatchesConv2d) {
@@ -194,32 +209,36 @@ TEST(GemmConvTest, DirectIsOfferedWithoutAutogradOnFewInputChannelsAndMatchesCon
 TEST(GemmConvTest, WinogradMatchesConv2d) {
   torch::manual_seed(17);
   // Even and odd sides (ResNet-18's 8x8 and 7x7), a map wider than high, channels off sgemm's tiles, a bias.
-  const std::vector<Case> cases = {{2, 64, 64, 8, 8, 1, false}, {3, 64, 70, 7, 7, 1, true}, {2, 67, 64, 5, 9, 1, false}};
-  for (const Case& c : cases) {
-    SCOPED_TRACE(describe(c));
+  const std::vector<Case> cases = {{2, 64, 64, 8, 8, 1, false}, {3, 64, 70, 7, 7, 1, true}, {2, 67, 64, 5, 9, 1, false},
+                                   {2, 64, 32, 28, 28, 1, true}};
+  for (const Case& c : cases) for (ConvKernel kernel : {ConvKernel::kWinograd, ConvKernel::kWinograd4x4}) {
+    if (kernel == ConvKernel::kWinograd4x4 && !runs_4x4(c.height, c.width)) continue;
+    SCOPED_TRACE(describe(c) + " by " + conv_kernel_name(kernel));
     const torch::Tensor x0 = torch::randn({c.batch, c.in, c.height, c.width});
     const torch::Tensor w0 = torch::randn({c.out, c.in, 3, 3}) * 0.05;
     const torch::Tensor b0 = c.bias ? torch::randn({c.out}) : torch::Tensor();
-    // The transforms add and halve: ~2e-6 of the largest value from the direct sum at 256 channels.
+    // F(2x2, 3x3)'s transforms add and halve: ~2e-6 of the largest value from the direct sum at 256
+    // channels; F(4x4, 3x3)'s multiply by up to 8 and divide by 24: ~1e-5.
     expect_same_as(
         x0, w0, b0,
         [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-          EXPECT_TRUE(offers(x, w, b, 1, 1, ConvKernel::kWinograd));
-          return conv2d_planned(x, w, b, {1, 1, 1}, every_pass(ConvKernel::kWinograd));
+          EXPECT_TRUE(offers(x, w, b, 1, 1, kernel));
+          return conv2d_planned(x, w, b, {1, 1, 1}, every_pass(kernel));
         },
         [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
           return torch::conv2d(x, w, b, 1, 1);
         },
-        5e-6);
+        kernel == ConvKernel::kWinograd ? 5e-6 : 2e-5);
   }
 }
 
 // Each pass by another kernel: every combination of LibTorch's, im2row + sgemm
-// and Winograd over the three passes gives conv2d's results.
+// and Winograd (both tiles where F(4x4, 3x3) runs) over the three passes gives
+// conv2d's results.
 TEST(GemmConvTest, EveryMixOfKernelsAcrossThePassesMatchesConv2d) {
   torch::manual_seed(19);
   const torch::Tensor x0 = torch::randn({3, 16, 4, 4}), w0 = torch::randn({8, 16, 3, 3}) * 0.2, b0 = torch::randn({8});
-  const ConvKernel kinds[] = {ConvKernel::kLibTorch, ConvKernel::kGemm, ConvKernel::kWinograd};
+  const std::vector<ConvKernel> kinds = with_4x4({ConvKernel::kLibTorch, ConvKernel::kGemm, ConvKernel::kWinograd});
   for (ConvKernel forward : kinds) {
     for (ConvKernel grad_input : kinds) {
       for (ConvKernel grad_weight : kinds) {
@@ -233,7 +252,10 @@ TEST(GemmConvTest, EveryMixOfKernelsAcrossThePassesMatchesConv2d) {
             [&](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
               return torch::conv2d(x, w, b, 1, 1);
             },
-            2e-6);
+            forward == ConvKernel::kWinograd4x4 || grad_input == ConvKernel::kWinograd4x4 ||
+                    grad_weight == ConvKernel::kWinograd4x4
+                ? 1e-5
+                : 2e-6);
       }
     }
   }

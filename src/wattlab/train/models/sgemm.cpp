@@ -353,6 +353,15 @@ void sgemm_pack_a(int64_t m, int64_t k, const float* a, int64_t a_row, int64_t a
   }
 }
 
+int64_t sgemm_panel_rows() { return avx512() ? Avx512Tile::kRows : Avx2Tile::kRows; }
+
+int64_t sgemm_packed_a_offset(int64_t m, int64_t k, int64_t row, int64_t p) {
+  // As pack_a_with: k-block pc at pc * padded rows, in it panel row / kMr at (row / kMr) * kc * kMr.
+  const int64_t panel_rows = sgemm_panel_rows(), pc = p / kKc * kKc, kc = std::min(kKc, k - pc);
+  const int64_t padded = (m + panel_rows - 1) / panel_rows * panel_rows;
+  return pc * padded + (row / panel_rows) * kc * panel_rows + (p - pc) * panel_rows;
+}
+
 void sgemm_packed(int64_t m, int64_t n, int64_t k, const float* packed_a, const float* b, int64_t b_row,
                   int64_t b_col, float* c, int64_t ldc, bool accumulate) {
   if (avx512()) {

@@ -61,6 +61,14 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64
 int64_t sgemm_packed_a_floats(int64_t m, int64_t k);
 void sgemm_pack_a(int64_t m, int64_t k, const float* a, int64_t a_row, int64_t a_col, float* packed);
 
+// For code that writes packed A itself (models/winograd.cpp transforms its
+// kernels straight into it): sgemm_pack_a puts A's rows side by side in
+// panels of sgemm_panel_rows() rows (6 or 12, as the micro-kernel in use),
+// rows past m zero; element (row + l, p), row a multiple of the panel rows
+// and l below them, lies at packed[sgemm_packed_a_offset(m, k, row, p) + l].
+int64_t sgemm_panel_rows();
+int64_t sgemm_packed_a_offset(int64_t m, int64_t k, int64_t row, int64_t p);
+
 // sgemm with A packed by sgemm_pack_a(m, k, ...): the same bits as sgemm for
 // the same operands.
 void sgemm_packed(int64_t m, int64_t n, int64_t k, const float* packed_a, const float* b, int64_t b_row,

@@ -1,7 +1,16 @@
 // 3x3 convolutions with stride 1 and padding 1 by Winograd's F(2x2, 3x3):
 // 16 multiplications for each 2x2 block of output pixels and input channel
-// instead of 36. Internal to train/; torch-free (models/gemm_conv.h drives it
-// on LibTorch's threads).
+// instead of 36; or by F(4x4, 3x3): 36 for each 4x4 block instead of 144.
+// Internal to train/; torch-free (models/gemm_conv.h drives it on LibTorch's
+// threads).
+//
+// F(4x4, 3x3) (Lavin and Gray 2016) is the same scheme with 6x6 transforms:
+// 1.8x fewer multiplications again, at a cost in rounding: its transforms
+// multiply by up to 8 and divide by 24, so against a direct float32
+// convolution its results differ by ~1e-5 of the largest value, not ~1e-6.
+// It runs on AVX-512 only: 16 tiles at a time from any rows, read by gathers
+// and written by scatters, so that maps of 4 to 16 tiles a row fill the
+// vectors. Below, what is said of F(2x2, 3x3) holds for it with 4x4 tiles.
 //
 // Each 2x2 output tile reads a 4x4 input patch d. With the fixed matrices
 // B, G, A of F(2x2, 3x3), the tile is A^T [(G g G^T) . (B^T d B)] A, where
@@ -30,24 +39,31 @@
 
 namespace wattlab::zoo {
 
-// The products per tile and channel: the 16 elements of a 4x4 transform.
-constexpr int64_t kWinogradTerms = 16;
-
 // x [batch, in_channels, height, width] -> y [batch, out_channels, height,
-// width], kernel [out_channels, in_channels, 3, 3], all contiguous (NCHW).
+// width], kernel [out_channels, in_channels, 3, 3], all contiguous (NCHW), by
+// F(tile x tile, 3x3).
 struct WinogradConv {
   int64_t batch = 0;
   int64_t in_channels = 0;
   int64_t out_channels = 0;
   int64_t height = 0;
   int64_t width = 0;
+  int64_t tile = 2;  // output tile side: 2 or 4
 
-  int64_t tiles_per_row() const { return (width + 1) / 2; }
-  int64_t tile_rows_per_image() const { return (height + 1) / 2; }
+  int64_t tiles_per_row() const { return (width + tile - 1) / tile; }
+  int64_t tile_rows_per_image() const { return (height + tile - 1) / tile; }
   int64_t tile_rows() const { return batch * tile_rows_per_image(); }
+  // The products per tile and channel: the elements of a (tile + 2)^2 transform.
+  int64_t terms() const { return (tile + 2) * (tile + 2); }
 };
 
-// All three below require sgemm_available(). Their working memory is each
+// Whether this CPU runs conv: F(2x2, 3x3) wherever sgemm_available();
+// F(4x4, 3x3) where the CPU also has AVX-512 (whichever micro-kernel sgemm
+// uses), on tensors of under 2^31 floats (its transforms index them with
+// 32-bit lanes).
+bool winograd_runs(const WinogradConv& conv);
+
+// All three below require winograd_runs(conv). Their working memory is each
 // thread's own and only grows (up to 2 x 8 MB a thread at 256 channels).
 
 // Runs body(begin, end) on pieces covering [0, count) once each, on one
