@@ -9,10 +9,11 @@
 // For each shape and pass (forward, input gradient, weight gradient; forward
 // and backward for batch norm) the first call times every candidate, keeps the
 // fastest for the rest of the run and records the choice. A cache keyed by CPU
-// model, LibTorch version, sgemm micro-kernel and thread count, shape, pass and
+// model, LibTorch version, sgemm micro-kernel, thread count, shape, pass and
 // the candidates chosen among (one text file in the user's cache folder, safe
-// to delete) spares the measurement in later runs of the same kernels; a resumed run replays the choices of its checkpoint, so it continues
-// with the kernels, and the bits, of the run it continues.
+// to delete) spares the measurement in later runs of the same kernels; a
+// resumed run replays the choices of its checkpoint, so it continues with the
+// kernels, and the bits, of the run it continues.
 #pragma once
 
 #include <cstddef>
@@ -89,9 +90,9 @@ class KernelChooser {
   // for a (shape, pass) decides: with --kernels libtorch candidates[0], with
   // wattlab candidates[1] when there is one; in auto mode the choice replayed
   // from a checkpoint, else one made earlier in this process for the same
-  // scope among the same candidates, else the cache's (likewise), else the candidate whose fastest repetition was
-  // fastest (interleaved, each run once untimed first; a tie goes to the
-  // earlier candidate). Later calls return the same index without running
+  // scope among the same candidates, else the cache's (likewise), else the
+  // candidate whose fastest repetition was fastest (interleaved, each run once
+  // untimed first; a tie goes to the earlier candidate). Later calls return the same index without running
   // anything. A remembered name that no candidate has is measured anew.
   size_t choose(const std::string& layer, const std::string& shape, const std::string& pass,
                 const std::vector<KernelCandidate>& candidates);

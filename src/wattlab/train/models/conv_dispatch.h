@@ -52,8 +52,8 @@ struct ConvPlan {
 // them. Ours need CPU float32 contiguous NCHW tensors, equal strides and
 // paddings, dilation 1 and CPU autocast off; then: depthwise 3x3 and 5x5
 // (depthwise_conv_computes); Winograd for 3x3 kernels at stride 1 and padding
-// 1, F(4x4, 3x3) too where winograd_4x4_runs; im2row + sgemm for 3x3 kernels with output maps of at most 64 pixels
-// whose lowered input fits 64 MiB; the subsampled copy for 1x1 kernels at
+// 1, F(4x4, 3x3) too where winograd_4x4_runs; im2row + sgemm for 3x3 kernels
+// with output maps of at most 64 pixels whose lowered input fits 64 MiB; the subsampled copy for 1x1 kernels at
 // stride > 1 with no padding; the direct 3x3 for stride 1, padding 1 and at
 // most 4 input channels when autograd will not record (it has no backward).
 // The sgemm kernels also need sgemm_available().

@@ -250,8 +250,8 @@ at::Tensor conv_grad_input_winograd(const at::Tensor& grad_out, const at::Tensor
                                     int64_t tile) {
   const at::Tensor go = grad_out.contiguous(), w = weight.contiguous();
   at::Tensor grad_x = at::empty({g.batch, g.in_channels, g.in_height, g.in_width}, grad_out.options());
-  winograd_conv_grad_input(winograd_shape(g, tile), go.data_ptr<float>(), w.data_ptr<float>(), grad_x.data_ptr<float>(),
-                           on_torch_threads);
+  winograd_conv_grad_input(winograd_shape(g, tile), go.data_ptr<float>(), w.data_ptr<float>(),
+                           grad_x.data_ptr<float>(), on_torch_threads);
   return grad_x;
 }
 

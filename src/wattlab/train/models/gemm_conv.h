@@ -10,7 +10,8 @@
 // weight gradient each into one product of large matrices; the input gradient
 // then adds the rows' gradient back onto the pixels. On larger maps Winograd's
 // F(2x2, 3x3) (models/winograd.h) does 2.25x fewer multiplications on the same
-// sgemm, and F(4x4, 3x3) 4x fewer (AVX-512 CPUs). Results are the same every run, for any number of threads.
+// sgemm, and F(4x4, 3x3) 4x fewer (AVX-512 CPUs). Results are the same every
+// run, for any number of threads.
 #pragma once
 
 #include <ATen/core/Tensor.h>

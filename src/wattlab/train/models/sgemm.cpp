@@ -341,9 +341,10 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64
   }
 }
 
-int64_t sgemm_packed_a_floats(int64_t m, int64_t k) {
-  return (avx512() ? padded_rows<Avx512Tile>(m) : padded_rows<Avx2Tile>(m)) * k;
-}
+// Rows of A rounded up to whole panels of the micro-kernel in use.
+int64_t padded_rows_in_use(int64_t m) { return avx512() ? padded_rows<Avx512Tile>(m) : padded_rows<Avx2Tile>(m); }
+
+int64_t sgemm_packed_a_floats(int64_t m, int64_t k) { return padded_rows_in_use(m) * k; }
 
 void sgemm_pack_a(int64_t m, int64_t k, const float* a, int64_t a_row, int64_t a_col, float* packed) {
   if (avx512()) {
@@ -356,10 +357,9 @@ void sgemm_pack_a(int64_t m, int64_t k, const float* a, int64_t a_row, int64_t a
 int64_t sgemm_panel_rows() { return avx512() ? Avx512Tile::kRows : Avx2Tile::kRows; }
 
 int64_t sgemm_packed_a_offset(int64_t m, int64_t k, int64_t row, int64_t p) {
-  // As pack_a_with: k-block pc at pc * padded rows, in it panel row / kMr at (row / kMr) * kc * kMr.
+  // As pack_a_with lays A out: k-block pc at pc * padded rows, in it panel row / kMr at (row / kMr) * kc * kMr.
   const int64_t panel_rows = sgemm_panel_rows(), pc = p / kKc * kKc, kc = std::min(kKc, k - pc);
-  const int64_t padded = (m + panel_rows - 1) / panel_rows * panel_rows;
-  return pc * padded + (row / panel_rows) * kc * panel_rows + (p - pc) * panel_rows;
+  return pc * padded_rows_in_use(m) + (row / panel_rows) * kc * panel_rows + (p - pc) * panel_rows;
 }
 
 void sgemm_packed(int64_t m, int64_t n, int64_t k, const float* packed_a, const float* b, int64_t b_row,

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "wattlab/train/models/sgemm_testing.h"
@@ -97,6 +98,26 @@ TEST_P(SgemmTest, WritesOnlyItsColumnsAndZerosForAnEmptyInnerDimension) {
   empty.multiply(c.data(), ldc, 0, n);
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < ldc; ++j) ASSERT_EQ(c[i * ldc + j], j < n ? 0.0f : -7.0f) << "(" << i << ", " << j << ")";
+  }
+}
+
+// What lets a caller write packed A itself (Winograd's kernels): every
+// element where sgemm_packed_a_offset says, the padding rows zero.
+TEST_P(SgemmTest, PackedOffsetsFindEveryElementThatPackingPlaced) {
+  for (const auto& [m, k] : {std::pair<int64_t, int64_t>{101, 300}, {12, 256}, {5, 7}}) {
+    const Operands ops(m, 1, k, false, false, 13);
+    std::vector<float> packed(sgemm_packed_a_floats(m, k), std::numeric_limits<float>::quiet_NaN());
+    sgemm_pack_a(m, k, ops.a.data(), ops.a_row(), ops.a_col(), packed.data());
+    const int64_t panel = sgemm_panel_rows();
+    for (int64_t row = 0; row < m; row += panel) {
+      for (int64_t p = 0; p < k; ++p) {
+        const int64_t at = sgemm_packed_a_offset(m, k, row, p);
+        for (int64_t l = 0; l < panel; ++l) {
+          ASSERT_EQ(packed[at + l], row + l < m ? ops.a_at(row + l, p) : 0.0f)
+              << m << "x" << k << " at (" << row + l << ", " << p << ")";
+        }
+      }
+    }
   }
 }
 

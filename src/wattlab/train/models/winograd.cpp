@@ -408,12 +408,12 @@ WATTLAB_AVX512 void transform_weight_avx512(const WinogradConv& conv, const floa
   }
 }
 
-// ---- F(4x4, 3x3): AVX-512 only; 16 tiles at a time from any rows (gathers and scatters) ----
+// ---- F(4x4, 3x3): AVX-512 only; 16 tiles at a time from any tile rows ----
+
+#define WATTLAB_AVX512_INLINE WATTLAB_AVX512 inline __attribute__((always_inline))
 
 // The 1-D transforms of F(4x4, 3x3) (Lavin and Gray 2016, points 0, +-1, +-2, infinity).
 namespace f43 {
-
-#define WATTLAB_AVX512_INLINE WATTLAB_AVX512 inline __attribute__((always_inline))
 
 WATTLAB_AVX512_INLINE __m512 all(float v) { return _mm512_set1_ps(v); }
 
@@ -440,9 +440,11 @@ WATTLAB_AVX512_INLINE void output(const __m512 m[6], __m512 y[4]) {
   y[3] = _mm512_add_ps(_mm512_fmadd_ps(all(8), d, b), m[5]);
 }
 
-// u = G g: (g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6, g0 / 24 + g1 / 12 + g2 / 6, g0 / 24 - g1 / 12 + g2 / 6, g2).
+// u = G g: (g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6, g0 / 24 + g1 / 12 + g2 / 6,
+// g0 / 24 - g1 / 12 + g2 / 6, g2).
 WATTLAB_AVX512_INLINE void kernel(const __m512 g[3], __m512 u[6]) {
-  const __m512 p = _mm512_add_ps(g[0], g[2]), q = _mm512_fmadd_ps(all(1.0f / 24), g[0], _mm512_mul_ps(all(1.0f / 6), g[2]));
+  const __m512 p = _mm512_add_ps(g[0], g[2]);
+  const __m512 q = _mm512_fmadd_ps(all(1.0f / 24), g[0], _mm512_mul_ps(all(1.0f / 6), g[2]));
   u[0] = _mm512_mul_ps(all(0.25f), g[0]);
   u[1] = _mm512_mul_ps(all(-1.0f / 6), _mm512_add_ps(p, g[1]));
   u[2] = _mm512_mul_ps(all(-1.0f / 6), _mm512_sub_ps(p, g[1]));
@@ -517,8 +519,8 @@ WATTLAB_AVX512_INLINE __m512i shifted(__m512i offsets, int64_t delta) {
 
 // As winograd_transform_input, for F(4x4, 3x3): V = B^T d B of each 6x6 patch.
 // Its 36 elements for 16 tiles are 36 gathers.
-WATTLAB_AVX512 void transform_input4_by_gathers(const WinogradConv& conv, const float* x, int64_t row_begin, int64_t row_end,
-                                     float* v, int64_t ldv) {
+WATTLAB_AVX512 void transform_input4_by_gathers(const WinogradConv& conv, const float* x, int64_t row_begin,
+                                                int64_t row_end, float* v, int64_t ldv) {
   const int64_t count = (row_end - row_begin) * conv.tiles_per_row(), width = conv.width;
   const int64_t plane = conv.height * width, stride = term_stride(conv.in_channels, ldv);
   for (int64_t first = 0; first < count; first += 16) {
@@ -547,8 +549,8 @@ WATTLAB_AVX512 void transform_input4_by_gathers(const WinogradConv& conv, const 
 
 // As output_rows, for F(4x4, 3x3): y's 4x4 tiles A^T m A of tile rows [block, block + rows),
 // written by 16 scatters for 16 tiles.
-WATTLAB_AVX512 void output4_by_scatters(const WinogradConv& conv, const float* m, int64_t stride, int64_t block, int64_t rows,
-                            float* y) {
+WATTLAB_AVX512 void output4_by_scatters(const WinogradConv& conv, const float* m, int64_t stride, int64_t block,
+                                        int64_t rows, float* y) {
   const int64_t count = rows * conv.tiles_per_row(), width = conv.width, plane = conv.height * width;
   for (int64_t first = 0; first < count; first += 16) {
     const Tiles16 lanes = tiles16(conv, block, first, count);
@@ -576,8 +578,8 @@ WATTLAB_AVX512 void output4_by_scatters(const WinogradConv& conv, const float* m
 
 // As winograd_transform_grad_output, for F(4x4, 3x3): A dY A^T of each 4x4 tile of grad_out,
 // its 16 elements for 16 tiles read by 16 gathers.
-WATTLAB_AVX512 void transform_grad_output4_by_gathers(const WinogradConv& conv, const float* grad_out, int64_t row_begin,
-                                           int64_t row_end, float* w, int64_t ldw) {
+WATTLAB_AVX512 void transform_grad_output4_by_gathers(const WinogradConv& conv, const float* grad_out,
+                                                      int64_t row_begin, int64_t row_end, float* w, int64_t ldw) {
   const int64_t count = (row_end - row_begin) * conv.tiles_per_row(), width = conv.width;
   const int64_t plane = conv.height * width, stride = term_stride(conv.out_channels, ldw);
   for (int64_t first = 0; first < count; first += 16) {
@@ -660,8 +662,8 @@ WATTLAB_AVX512 inline void gather_phases(const float* plane, const WinogradConv&
 }
 
 // As transform_input4_by_gathers, reading each run's rows with whole-vector loads.
-WATTLAB_AVX512 void transform_input4_by_runs(const WinogradConv& conv, const float* x, int64_t row_begin, int64_t row_end,
-                                     float* v, int64_t ldv) {
+WATTLAB_AVX512 void transform_input4_by_runs(const WinogradConv& conv, const float* x, int64_t row_begin,
+                                             int64_t row_end, float* v, int64_t ldv) {
   const int64_t count = (row_end - row_begin) * conv.tiles_per_row(), per_image = conv.tile_rows_per_image();
   const int64_t plane = conv.height * conv.width, stride = term_stride(conv.in_channels, ldv);
   TileRun runs[16];
@@ -691,8 +693,8 @@ WATTLAB_AVX512 void transform_input4_by_runs(const WinogradConv& conv, const flo
 }
 
 // As output4_by_scatters, writing each run's rows with whole-vector stores.
-WATTLAB_AVX512 void output4_by_runs(const WinogradConv& conv, const float* m, int64_t stride, int64_t block, int64_t rows,
-                            float* y) {
+WATTLAB_AVX512 void output4_by_runs(const WinogradConv& conv, const float* m, int64_t stride, int64_t block,
+                                    int64_t rows, float* y) {
   const int64_t count = rows * conv.tiles_per_row(), per_image = conv.tile_rows_per_image();
   const int64_t plane = conv.height * conv.width;
   // Output float f of a run's 16 takes lane (f % 16) / 4 of y[j], j = f % 4: from pairs (y0, y1) and (y2, y3).
@@ -735,8 +737,8 @@ WATTLAB_AVX512 void output4_by_runs(const WinogradConv& conv, const float* m, in
 }
 
 // As transform_grad_output4_by_gathers, reading each run's rows with whole-vector loads.
-WATTLAB_AVX512 void transform_grad_output4_by_runs(const WinogradConv& conv, const float* grad_out, int64_t row_begin,
-                                           int64_t row_end, float* w, int64_t ldw) {
+WATTLAB_AVX512 void transform_grad_output4_by_runs(const WinogradConv& conv, const float* grad_out,
+                                                   int64_t row_begin, int64_t row_end, float* w, int64_t ldw) {
   const int64_t count = (row_end - row_begin) * conv.tiles_per_row(), per_image = conv.tile_rows_per_image();
   const int64_t plane = conv.height * conv.width, stride = term_stride(conv.out_channels, ldw);
   TileRun runs[16];

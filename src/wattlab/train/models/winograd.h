@@ -8,9 +8,11 @@
 // 1.8x fewer multiplications again, at a cost in rounding: its transforms
 // multiply by up to 8 and divide by 24, so against a direct float32
 // convolution its results differ by ~1e-5 of the largest value, not ~1e-6.
-// It runs on AVX-512 only: 16 tiles at a time from any rows, read by gathers
-// and written by scatters, so that maps of 4 to 16 tiles a row fill the
-// vectors. Below, what is said of F(2x2, 3x3) holds for it with 4x4 tiles.
+// It runs on AVX-512 only, 16 tiles at a time from any tile rows, so that
+// maps of 1 to 8 tiles a row fill the vectors: each row's run of tiles read
+// and written with whole-vector loads and stores, or on maps of 1 or 2 tiles
+// a row by gathers and scatters. Below, what is said of F(2x2, 3x3) holds for
+// it with 4x4 tiles and 6x6 transforms.
 //
 // Each 2x2 output tile reads a 4x4 input patch d. With the fixed matrices
 // B, G, A of F(2x2, 3x3), the tile is A^T [(G g G^T) . (B^T d B)] A, where
