@@ -476,6 +476,45 @@ WATTLAB_AVX512_INLINE void grad_kernel(const __m512 u[6], __m512 g[3]) {
 
 }  // namespace f43
 
+// The 36 terms V = B^T h of 16 tiles' patches, h[i] the row pass (d B) of
+// their row i, stored at out[e * stride] for the `live` lanes.
+WATTLAB_AVX512_INLINE void store_input_terms(const __m512 h[6][6], float* out, int64_t stride, __mmask16 live) {
+  for (int j = 0; j < 6; ++j) {
+    const __m512 column[6] = {h[0][j], h[1][j], h[2][j], h[3][j], h[4][j], h[5][j]};
+    __m512 result[6];
+    f43::input(column, result);
+    for (int i = 0; i < 6; ++i) _mm512_mask_storeu_ps(out + (i * 6 + j) * stride, live, result[i]);
+  }
+}
+
+// tile[i][j] = (A^T m A)[i][j] of 16 tiles whose 36 products lie at in[e * stride], `live` lanes.
+WATTLAB_AVX512_INLINE void output_tiles(const float* in, int64_t stride, __mmask16 live, __m512 tile[4][4]) {
+  __m512 s[6][4];  // A^T along each row of m
+  for (int i = 0; i < 6; ++i) {
+    __m512 row[6];
+    for (int j = 0; j < 6; ++j) row[j] = _mm512_maskz_loadu_ps(live, in + (i * 6 + j) * stride);
+    f43::output(row, s[i]);
+  }
+  for (int j = 0; j < 4; ++j) {
+    const __m512 column[6] = {s[0][j], s[1][j], s[2][j], s[3][j], s[4][j], s[5][j]};
+    __m512 result[4];
+    f43::output(column, result);
+    for (int i = 0; i < 4; ++i) tile[i][j] = result[i];
+  }
+}
+
+// The 36 terms A t of 16 tiles' output gradients, t[i] the row pass (dY A^T)
+// of their row i, stored at out[e * stride] for the `live` lanes.
+WATTLAB_AVX512_INLINE void store_grad_output_terms(const __m512 t[4][6], float* out, int64_t stride,
+                                                   __mmask16 live) {
+  for (int j = 0; j < 6; ++j) {
+    const __m512 column[4] = {t[0][j], t[1][j], t[2][j], t[3][j]};
+    __m512 result[6];
+    f43::grad_output(column, result);
+    for (int i = 0; i < 6; ++i) _mm512_mask_storeu_ps(out + (i * 6 + j) * stride, live, result[i]);
+  }
+}
+
 // 16 consecutive tiles of the tile rows from row_begin on: tiles [first,
 // first + 16) counted from the first tile of row_begin, those below `end`.
 struct Tiles16 {
@@ -536,13 +575,7 @@ WATTLAB_AVX512 void transform_input4_by_gathers(const WinogradConv& conv, const 
         }
         f43::input(d, h[i]);
       }
-      float* out = v + c * ldv + first;
-      for (int j = 0; j < 6; ++j) {
-        const __m512 column[6] = {h[0][j], h[1][j], h[2][j], h[3][j], h[4][j], h[5][j]};
-        __m512 result[6];
-        f43::input(column, result);
-        for (int i = 0; i < 6; ++i) _mm512_mask_storeu_ps(out + (i * 6 + j) * stride, lanes.live, result[i]);
-      }
+      store_input_terms(h, v + c * ldv + first, stride, lanes.live);
     }
   }
 }
@@ -556,20 +589,12 @@ WATTLAB_AVX512 void output4_by_scatters(const WinogradConv& conv, const float* m
     const Tiles16 lanes = tiles16(conv, block, first, count);
     const __m512i offsets = tile_offsets(conv, lanes, conv.out_channels);
     for (int64_t o = 0; o < conv.out_channels; ++o) {
-      const float* in = m + o * count + first;
-      __m512 s[6][4];  // A^T along each row of m
-      for (int i = 0; i < 6; ++i) {
-        __m512 row[6];
-        for (int j = 0; j < 6; ++j) row[j] = _mm512_maskz_loadu_ps(lanes.live, in + (i * 6 + j) * stride);
-        f43::output(row, s[i]);
-      }
-      for (int j = 0; j < 4; ++j) {
-        const __m512 column[6] = {s[0][j], s[1][j], s[2][j], s[3][j], s[4][j], s[5][j]};
-        __m512 result[4];
-        f43::output(column, result);
-        for (int i = 0; i < 4; ++i) {
+      __m512 tile[4][4];
+      output_tiles(m + o * count + first, stride, lanes.live, tile);
+      for (int i = 0; i < 4; ++i) {
+        for (int j = 0; j < 4; ++j) {
           _mm512_mask_i32scatter_ps(y, lanes.rows[i + 1] & lanes.columns[j + 1],
-                                    shifted(offsets, o * plane + i * width + j), result[i], 4);
+                                    shifted(offsets, o * plane + i * width + j), tile[i][j], 4);
         }
       }
     }
@@ -595,13 +620,7 @@ WATTLAB_AVX512 void transform_grad_output4_by_gathers(const WinogradConv& conv, 
         }
         f43::grad_output(row, t[i]);
       }
-      float* out = w + o * ldw + first;
-      for (int j = 0; j < 6; ++j) {
-        const __m512 column[4] = {t[0][j], t[1][j], t[2][j], t[3][j]};
-        __m512 result[6];
-        f43::grad_output(column, result);
-        for (int i = 0; i < 6; ++i) _mm512_mask_storeu_ps(out + (i * 6 + j) * stride, lanes.live, result[i]);
-      }
+      store_grad_output_terms(t, w + o * ldw + first, stride, lanes.live);
     }
   }
 }
@@ -637,10 +656,11 @@ WATTLAB_AVX512_INLINE __m512i four_per_lane() {
   return _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60);
 }
 
-// d[k], lanes of `run`, = column 4 t - 1 + k of row y of `plane` for the
-// run's tiles t (0 outside the plane), k < `phases`; other lanes kept.
+// d[k], lanes of `run`, = column 4 t - 1 + first_phase + k of row y of
+// `plane` for the run's tiles t (0 outside the plane), k < phases,
+// first_phase + phases <= 6; other lanes kept.
 WATTLAB_AVX512 inline void gather_phases(const float* plane, const WinogradConv& conv, const TileRun& run, int64_t y,
-                                         int phases, __m512 d[]) {
+                                         int first_phase, int phases, __m512 d[]) {
   if (y < 0 || y >= conv.height) return;  // d stays 0
   // The run's columns [4 t0 - 1, 4 (t0 + count) + 1): window element w is column 4 t0 - 1 + w.
   const int64_t start = 4 * run.column - 1;
@@ -651,8 +671,9 @@ WATTLAB_AVX512 inline void gather_phases(const float* plane, const WinogradConv&
   const __m512 c = third ? _mm512_maskz_loadu_ps(columns_inside(start + 32, conv.width), row + 32) : a;
   const __mmask16 lanes = run_lanes(run);
   for (int k = 0; k < phases; ++k) {
-    // Lane run.lane + u takes window element 4 u + k.
-    const __m512i at = _mm512_add_epi32(four_per_lane(), _mm512_set1_epi32(static_cast<int32_t>(k - 4 * run.lane)));
+    // Lane run.lane + u takes window element 4 u + first_phase + k.
+    const __m512i at =
+        _mm512_add_epi32(four_per_lane(), _mm512_set1_epi32(static_cast<int32_t>(first_phase + k - 4 * run.lane)));
     __m512 picked = _mm512_permutex2var_ps(a, at, b);
     if (third) {
       picked = _mm512_mask_permutexvar_ps(picked, _mm512_cmpge_epi32_mask(at, _mm512_set1_epi32(32)) & lanes, at, c);
@@ -677,17 +698,11 @@ WATTLAB_AVX512 void transform_input4_by_runs(const WinogradConv& conv, const flo
         for (int k = 0; k < 6; ++k) d[k] = _mm512_setzero_ps();
         for (int r = 0; r < n; ++r) {
           const int64_t sample = runs[r].row / per_image, top = 4 * (runs[r].row % per_image) - 1;
-          gather_phases(x + (sample * conv.in_channels + c) * plane, conv, runs[r], top + i, 6, d);
+          gather_phases(x + (sample * conv.in_channels + c) * plane, conv, runs[r], top + i, 0, 6, d);
         }
         f43::input(d, h[i]);
       }
-      float* out = v + c * ldv + first;
-      for (int j = 0; j < 6; ++j) {
-        const __m512 column[6] = {h[0][j], h[1][j], h[2][j], h[3][j], h[4][j], h[5][j]};
-        __m512 result[6];
-        f43::input(column, result);
-        for (int i = 0; i < 6; ++i) _mm512_mask_storeu_ps(out + (i * 6 + j) * stride, live, result[i]);
-      }
+      store_input_terms(h, v + c * ldv + first, stride, live);
     }
   }
 }
@@ -704,20 +719,8 @@ WATTLAB_AVX512 void output4_by_runs(const WinogradConv& conv, const float* m, in
     const int n = tile_runs(conv, block, first, count, runs);
     const __mmask16 live = first_lanes(count - first);
     for (int64_t o = 0; o < conv.out_channels; ++o) {
-      const float* in = m + o * count + first;
-      __m512 s[6][4];  // A^T along each row of m
-      for (int i = 0; i < 6; ++i) {
-        __m512 row[6];
-        for (int j = 0; j < 6; ++j) row[j] = _mm512_maskz_loadu_ps(live, in + (i * 6 + j) * stride);
-        f43::output(row, s[i]);
-      }
       __m512 tile[4][4];  // tile[i][j]: output pixel (i, j) of each lane's tile
-      for (int j = 0; j < 4; ++j) {
-        const __m512 column[6] = {s[0][j], s[1][j], s[2][j], s[3][j], s[4][j], s[5][j]};
-        __m512 result[4];
-        f43::output(column, result);
-        for (int i = 0; i < 4; ++i) tile[i][j] = result[i];
-      }
+      output_tiles(m + o * count + first, stride, live, tile);
       for (int r = 0; r < n; ++r) {
         const TileRun& run = runs[r];
         const int64_t sample = run.row / per_image, top = 4 * (run.row % per_image), left = 4 * run.column;
@@ -751,22 +754,13 @@ WATTLAB_AVX512 void transform_grad_output4_by_runs(const WinogradConv& conv, con
         __m512 row[4];
         for (int j = 0; j < 4; ++j) row[j] = _mm512_setzero_ps();
         for (int r = 0; r < n; ++r) {
-          // A tile's row of dY is columns 4 t .. 4 t + 3: the input window's phases 1..4, shifted by one.
+          // A tile's row of dY is its columns 4 t .. 4 t + 3: phases 1 to 4 of the input's windows.
           const int64_t sample = runs[r].row / per_image, top = 4 * (runs[r].row % per_image);
-          __m512 phases[5];
-          for (int k = 0; k < 5; ++k) phases[k] = row[k > 0 ? k - 1 : 0];
-          gather_phases(grad_out + (sample * conv.out_channels + o) * plane, conv, runs[r], top + i, 5, phases);
-          for (int j = 0; j < 4; ++j) row[j] = phases[j + 1];
+          gather_phases(grad_out + (sample * conv.out_channels + o) * plane, conv, runs[r], top + i, 1, 4, row);
         }
         f43::grad_output(row, t[i]);
       }
-      float* out = w + o * ldw + first;
-      for (int j = 0; j < 6; ++j) {
-        const __m512 column[4] = {t[0][j], t[1][j], t[2][j], t[3][j]};
-        __m512 result[6];
-        f43::grad_output(column, result);
-        for (int i = 0; i < 6; ++i) _mm512_mask_storeu_ps(out + (i * 6 + j) * stride, live, result[i]);
-      }
+      store_grad_output_terms(t, w + o * ldw + first, stride, live);
     }
   }
 }
