@@ -3,7 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <climits>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -210,6 +210,7 @@ WATTLAB_AVX2 void output_rows(const WinogradConv& conv, const float* m, int64_t 
 }
 
 #define WATTLAB_AVX512 __attribute__((target("avx512f")))
+#define WATTLAB_AVX512_INLINE WATTLAB_AVX512 inline __attribute__((always_inline))
 
 // ---- AVX-512: the same transforms 16 tiles at a time, along one tile row ----
 // Each computes the same sums in the same order as its AVX2 form above (the
@@ -224,6 +225,12 @@ inline __mmask16 columns_inside(int64_t first, int64_t width) {
 // The first `count` lanes (up to 16).
 inline __mmask16 first_lanes(int64_t count) {
   return count >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << std::max<int64_t>(count, 0)) - 1);
+}
+
+// step * l in lane l.
+WATTLAB_AVX512_INLINE __m512i lane_multiples(int64_t step) {
+  return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                            _mm512_set1_epi32(static_cast<int32_t>(step)));
 }
 
 // Columns [first, first + 32) of row y of a plane, zero outside it, split
@@ -376,8 +383,7 @@ WATTLAB_AVX512 void transform_weight_avx512(const WinogradConv& conv, const floa
   const int64_t out = conv.out_channels, in = conv.in_channels;
   // Lane l reads kernel (o, i + l): 9 floats on, or 9 * out with `adjoint`; element (a, b) at a * row + b * col.
   const int64_t lane_stride = adjoint ? 9 * out : 9, row = adjoint ? -3 : 3, col = adjoint ? -1 : 1;
-  const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                           _mm512_set1_epi32(static_cast<int32_t>(lane_stride)));
+  const __m512i lanes = lane_multiples(lane_stride);
   const __m512 half = _mm512_set1_ps(0.5f);
   for (int64_t o = 0; o < out; ++o) {
     for (int64_t i = 0; i < in; i += 16) {
@@ -409,8 +415,6 @@ WATTLAB_AVX512 void transform_weight_avx512(const WinogradConv& conv, const floa
 }
 
 // ---- F(4x4, 3x3): AVX-512 only; 16 tiles at a time from any tile rows ----
-
-#define WATTLAB_AVX512_INLINE WATTLAB_AVX512 inline __attribute__((always_inline))
 
 // The 1-D transforms of F(4x4, 3x3) (Lavin and Gray 2016, points 0, +-1, +-2, infinity).
 namespace f43 {
@@ -651,11 +655,6 @@ inline __mmask16 run_lanes(const TileRun& run) {
   return static_cast<__mmask16>(((1u << run.count) - 1) << run.lane);
 }
 
-// 4 * lane in every lane.
-WATTLAB_AVX512_INLINE __m512i four_per_lane() {
-  return _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60);
-}
-
 // d[k], lanes of `run`, = column 4 t - 1 + first_phase + k of row y of
 // `plane` for the run's tiles t (0 outside the plane), k < phases,
 // first_phase + phases <= 6; other lanes kept.
@@ -673,7 +672,7 @@ WATTLAB_AVX512 inline void gather_phases(const float* plane, const WinogradConv&
   for (int k = 0; k < phases; ++k) {
     // Lane run.lane + u takes window element 4 u + first_phase + k.
     const __m512i at =
-        _mm512_add_epi32(four_per_lane(), _mm512_set1_epi32(static_cast<int32_t>(first_phase + k - 4 * run.lane)));
+        _mm512_add_epi32(lane_multiples(4), _mm512_set1_epi32(static_cast<int32_t>(first_phase + k - 4 * run.lane)));
     __m512 picked = _mm512_permutex2var_ps(a, at, b);
     if (third) {
       picked = _mm512_mask_permutexvar_ps(picked, _mm512_cmpge_epi32_mask(at, _mm512_set1_epi32(32)) & lanes, at, c);
@@ -803,8 +802,7 @@ WATTLAB_AVX512 void transform_weight4(const WinogradConv& conv, const float* wei
   const int64_t panel = sgemm_panel_rows();
   // Lane l reads kernel (o + l, i): 9 * in floats on, or 9 with `adjoint`; element (a, b) at a * row + b * col.
   const int64_t lane_stride = adjoint ? 9 : 9 * in, row = adjoint ? -3 : 3, col = adjoint ? -1 : 1;
-  const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                           _mm512_set1_epi32(static_cast<int32_t>(lane_stride)));
+  const __m512i lanes = lane_multiples(lane_stride);
   for (int64_t o = 0; o < out; o += panel) {
     const __mmask16 live = first_lanes(std::min(panel, out - o)), whole = first_lanes(panel);
     for (int64_t i = 0; i < in; ++i) {
